@@ -1,0 +1,199 @@
+/*
+ * diag.c — the diagnostic sink.  Phases record errors, warnings and notes
+ * with spans; nothing is printed here.  Rendering produces the contract
+ * format (design.md §4, docs/language.md §9):
+ *
+ *   FILE:LINE:COL: error: message
+ *   <source line>
+ *   <caret line: '^' at the start, '~' under the rest of the span>
+ *
+ * or one JSON object per diagnostic for editors (--diagnostics=json).
+ * After DIAG_MAX_ERRORS errors further errors are dropped and one final
+ * "too many errors" line is rendered, as clang does.
+ */
+#include <jansson.h>
+#include <string.h>
+
+#include "base.h"
+
+void diag_init(Diag *d, Arena *a) { *d = (Diag){.arena = a}; }
+
+uint32_t diag_add_source(Diag *d, Source *s) {
+    VEC_PUSH(d->arena, d->sources, d->nsources, d->capsources, s);
+    return (uint32_t)(d->nsources - 1);
+}
+
+bool diag_full(const Diag *d) { return d->nerrors >= DIAG_MAX_ERRORS; }
+
+static Diagnostic *add(Diag *d, Severity sev, Span sp, bool has_span, const char *fmt,
+                       va_list ap) {
+    if (sev == SEV_ERROR) {
+        if (diag_full(d)) {
+            d->too_many = true;
+            return NULL;
+        }
+        d->nerrors++;
+    } else {
+        d->nwarnings++;
+    }
+    Diagnostic dg = {.severity = sev, .span = sp, .has_span = has_span};
+    dg.message = arena_vprintf(d->arena, fmt, ap);
+    VEC_PUSH(d->arena, d->items, d->len, d->cap, dg);
+    return &d->items[d->len - 1];
+}
+
+Diagnostic *diag_error(Diag *d, Span sp, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    Diagnostic *r = add(d, SEV_ERROR, sp, true, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+Diagnostic *diag_warning(Diag *d, Span sp, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    Diagnostic *r = add(d, SEV_WARNING, sp, true, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+Diagnostic *diag_error_nospan(Diag *d, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    Diagnostic *r = add(d, SEV_ERROR, (Span){0}, false, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+void diag_note(Diag *d, Diagnostic *dg, Span sp, const char *fmt, ...) {
+    if (!dg)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    DiagNote n = {sp, arena_vprintf(d->arena, fmt, ap)};
+    va_end(ap);
+    VEC_PUSH(d->arena, dg->notes, dg->nnotes, dg->capnotes, n);
+}
+
+static const char *sev_name(Severity s) {
+    return s == SEV_ERROR ? "error" : s == SEV_WARNING ? "warning" : "note";
+}
+
+/* The caret line: the prefix of the source line up to the span start, with
+ * tabs kept and every other character (a UTF-8 sequence counts once)
+ * replaced by a space; then '^' and '~' up to the span end or line end. */
+static void render_caret(StrBuf *sb, const char *line, uint32_t len, uint32_t col,
+                         uint32_t ncols) {
+    for (uint32_t i = 0; i + 1 < col && i < len; i++) {
+        unsigned char c = (unsigned char)line[i];
+        if (c == '\t')
+            sb_putc(sb, '\t');
+        else if ((c & 0xC0) != 0x80)
+            sb_putc(sb, ' ');
+    }
+    sb_putc(sb, '^');
+    for (uint32_t i = col; i < col - 1 + ncols && i < len; i++)
+        if (((unsigned char)line[i] & 0xC0) != 0x80)
+            sb_putc(sb, '~');
+    sb_putc(sb, '\n');
+}
+
+static void render_one(Diag *d, StrBuf *sb, Severity sev, Span sp, bool has_span,
+                       const char *msg) {
+    if (!has_span || sp.file >= (uint32_t)d->nsources) {
+        sb_printf(sb, "actc: %s: %s\n", sev_name(sev), msg);
+        return;
+    }
+    const Source *src = d->sources[sp.file];
+    uint32_t line, col, eline, ecol;
+    source_line_col(src, sp.start, &line, &col);
+    source_line_col(src, sp.end, &eline, &ecol);
+    sb_printf(sb, "%s:%u:%u: %s: %s\n", src->name, line, col, sev_name(sev), msg);
+    uint32_t len;
+    const char *text = source_line(src, line, &len);
+    if (len > 4096) /* a pathological line: do not echo megabytes */
+        return;
+    sb_putn(sb, text, len);
+    sb_putc(sb, '\n');
+    uint32_t ncols = eline == line && ecol > col ? ecol - col : (eline > line ? len + 1 - col : 1);
+    render_caret(sb, text, len, col, ncols);
+}
+
+const char *diag_render_text(Diag *d) {
+    StrBuf sb;
+    sb_init(&sb, d->arena);
+    for (int i = 0; i < d->len; i++) {
+        Diagnostic *dg = &d->items[i];
+        render_one(d, &sb, dg->severity, dg->span, dg->has_span, dg->message);
+        for (int j = 0; j < dg->nnotes; j++)
+            render_one(d, &sb, SEV_NOTE, dg->notes[j].span, true, dg->notes[j].message);
+    }
+    if (d->too_many)
+        sb_puts(&sb, "actc: fatal error: too many errors emitted, stopping now\n");
+    if (d->nerrors && d->nwarnings)
+        sb_printf(&sb, "%d error%s and %d warning%s generated.\n", d->nerrors,
+                  d->nerrors == 1 ? "" : "s", d->nwarnings, d->nwarnings == 1 ? "" : "s");
+    else if (d->nerrors)
+        sb_printf(&sb, "%d error%s generated.\n", d->nerrors, d->nerrors == 1 ? "" : "s");
+    else if (d->nwarnings)
+        sb_printf(&sb, "%d warning%s generated.\n", d->nwarnings, d->nwarnings == 1 ? "" : "s");
+    return sb_str(&sb);
+}
+
+/* jansson allocates through malloc; objects are built and freed here, so an
+ * allocation failure inside jansson becomes ACTC_ERR_NOMEM below. */
+static json_t *json_pos(Diag *d, Span sp, bool has_span, bool with_end) {
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    if (has_span && sp.file < (uint32_t)d->nsources) {
+        const Source *src = d->sources[sp.file];
+        uint32_t line, col, eline, ecol;
+        source_line_col(src, sp.start, &line, &col);
+        source_line_col(src, sp.end, &eline, &ecol);
+        json_object_set_new(o, "file", json_string(src->name));
+        json_object_set_new(o, "line", json_integer(line));
+        json_object_set_new(o, "column", json_integer(col));
+        if (with_end) {
+            json_t *e = json_object();
+            json_object_set_new(e, "line", json_integer(eline));
+            json_object_set_new(e, "column", json_integer(ecol));
+            json_object_set_new(o, "end", e);
+        }
+    }
+    return o;
+}
+
+static json_t *json_diag(Diag *d, const Diagnostic *dg) {
+    json_t *o = json_pos(d, dg->span, dg->has_span, true);
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "severity", json_string(sev_name(dg->severity)));
+    json_object_set_new(o, "message", json_string(dg->message));
+    json_t *notes = json_array();
+    for (int j = 0; j < dg->nnotes; j++) {
+        json_t *n = json_pos(d, dg->notes[j].span, true, true);
+        if (n)
+            json_object_set_new(n, "message", json_string(dg->notes[j].message));
+        json_array_append_new(notes, n);
+    }
+    json_object_set_new(o, "notes", notes);
+    return o;
+}
+
+const char *diag_render_json(Diag *d) {
+    StrBuf sb;
+    sb_init(&sb, d->arena);
+    for (int i = 0; i < d->len; i++) {
+        json_t *o = json_diag(d, &d->items[i]);
+        char *s = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+        json_decref(o);
+        if (!s)
+            boundary_throw(ACTC_ERR_NOMEM, "out of memory rendering diagnostics");
+        sb_puts(&sb, s);
+        sb_putc(&sb, '\n');
+        free(s);
+    }
+    return sb_str(&sb);
+}

@@ -1,0 +1,296 @@
+/*
+ * front.h — the front end: source text -> AST (grammar/ + parse.c + ast.c)
+ * -> checked AST with types and shapes (check.c), driven by one table of
+ * builtins (builtins.c).  Consumes base.h; produces the Program that the IR
+ * layer lowers.  docs/language.md is the specification; sections are cited
+ * as "language.md §N".
+ */
+#ifndef ACTC_FRONT_H
+#define ACTC_FRONT_H
+
+#include "base/base.h"
+
+/* ---- session (session.c): one compilation's memory and diagnostics ---- */
+
+typedef struct Session {
+    Arena perm;    /* everything that lives as long as the session */
+    Arena scratch; /* reset after every pass (ArenaMark) */
+    Diag diag;
+} Session;
+
+void session_init(Session *s);
+void session_release(Session *s);
+
+/* ---- builtins.c: the one table of builtin functions ---- */
+
+typedef enum {
+    BK_PRIM,  /* elementwise primitive: exp, tanh, min, clamp, pow, where, ... */
+    BK_ACT,   /* builtin scalar activation (language.md §5) */
+    BK_GATE,  /* builtin gated activation (language.md §6) */
+    BK_ROW,   /* row-wise op: softmax, log_softmax, layernorm, rmsnorm */
+    BK_LAYER, /* dense */
+    BK_SPLIT  /* split(t, k) */
+} BuiltinKind;
+
+typedef enum { PT_NUM, PT_INT, PT_BOOL, PT_STR } ParamType;
+
+typedef struct BuiltinParam {
+    const char *name;
+    ParamType type;
+    bool required;
+    double dflt;       /* PT_NUM / PT_INT / PT_BOOL default */
+    const char *sdflt; /* PT_STR default */
+} BuiltinParam;
+
+/* Identifiers of builtins; the order is the table's order in builtins.c. */
+typedef enum {
+#define BI(id, name, kind, nin, learned) BI_##id,
+#include "builtins.def"
+#undef BI
+    BI_COUNT
+} BuiltinId;
+
+typedef struct Builtin {
+    BuiltinId id;
+    const char *name;
+    BuiltinKind kind;
+    int ninputs;     /* tensor (or, in bodies, elementwise) operands, positional first */
+    bool learned;    /* has parameters (weights): needs a layer name */
+    int nparams;     /* constant parameters after the inputs */
+    BuiltinParam params[4];
+} Builtin;
+
+const Builtin *builtin_find(const char *name);
+const Builtin *builtin_get(BuiltinId id);
+const char *builtin_kind_name(BuiltinKind k);
+
+/* ---- ast.c: the syntax tree (arena-owned, never freed singly) ---- */
+
+typedef enum { EX_NUM, EX_STR, EX_BOOL, EX_NAME, EX_NEG, EX_BIN, EX_CALL, EX_ERROR } ExprKind;
+
+typedef enum { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_LT, BIN_LE, BIN_GT, BIN_GE, BIN_EQ, BIN_NE }
+    BinOp;
+
+typedef struct Expr Expr;
+typedef struct Decl Decl;
+
+typedef struct Arg {
+    Span span;
+    const char *name; /* NULL for a positional argument */
+    Span name_span;
+    Expr *value;
+} Arg;
+
+/* Types (check.c).  Tensors are f32[batch, n] (language.md §4); inside an
+ * activation or gate body the operand is elementwise with unknown width
+ * (n == -1).  A number is known when its value is a compile-time constant. */
+typedef enum { TY_ERROR, TY_NUM, TY_BOOL, TY_STR, TY_COND, TY_TENSOR, TY_TUPLE } TyKind;
+
+typedef struct Type {
+    TyKind kind;
+    bool known;    /* TY_NUM: value known at compile time */
+    bool is_int;   /* TY_NUM: value is an integer */
+    double value;  /* TY_NUM */
+    int64_t n;     /* TY_TENSOR: features; -1 = any (elementwise in a body); TY_TUPLE: per part */
+    int count;     /* TY_TUPLE: number of parts */
+    const char *str; /* TY_STR */
+} Type;
+
+/* What a call resolved to (check.c). */
+typedef struct Callee {
+    const Builtin *builtin; /* or */
+    Decl *user;             /* a user activation or gate */
+} Callee;
+
+typedef struct Binding Binding;
+
+struct Expr {
+    ExprKind kind;
+    Span span;
+    int depth;       /* nesting depth, capped (language.md §2.6) */
+    /* EX_NUM */
+    double num;
+    bool num_is_int;
+    int64_t ival;
+    /* EX_STR, EX_NAME, EX_CALL (callee name) */
+    const char *str;
+    bool b; /* EX_BOOL */
+    /* EX_BIN, EX_NEG (lhs only) */
+    BinOp op;
+    Expr *lhs, *rhs;
+    /* EX_CALL */
+    Span name_span; /* the callee's name */
+    Arg *args;
+    int nargs, capargs;
+    /* filled in by check.c */
+    Type type;
+    Callee callee;
+    Arg **bound;           /* EX_CALL: argument bound to each input then parameter, or NULL */
+    double *consts;        /* EX_CALL: value of each constant parameter (builtin order) */
+    const char *layer;     /* EX_CALL of a learned builtin: the layer name */
+    Binding *ref;          /* EX_NAME in a model: the binding it reads */
+    int param_index;       /* EX_NAME in a body: index of the parameter, or -1 */
+    const char *const_name;/* EX_NAME naming a const */
+};
+
+typedef struct Param {
+    const char *name;
+    Span span;
+    Expr *dflt; /* NULL: no default (required) */
+    Type type;  /* check.c: default's value */
+} Param;
+
+typedef struct TypeExpr {
+    Span span;
+    const char *elem;
+    Span elem_span;
+    Expr **dims;
+    int ndims, capdims;
+    /* check.c */
+    int64_t n;           /* features */
+    const char *batch;   /* symbolic batch name, or NULL when constant */
+    int64_t batch_value; /* constant batch, when batch == NULL */
+} TypeExpr;
+
+typedef struct Port {
+    const char *name;
+    Span span;
+    TypeExpr *type;
+} Port;
+
+typedef struct Name {
+    const char *name;
+    Span span;
+} Name;
+
+typedef enum { ST_ASSIGN, ST_RETURN } StmtKind;
+
+typedef struct Stmt {
+    StmtKind kind;
+    Span span;
+    Name *targets; /* ST_ASSIGN */
+    int ntargets, captargets;
+    Expr **values; /* ST_ASSIGN: one; ST_RETURN: one per output */
+    int nvalues, capvalues;
+} Stmt;
+
+/* A value bound in a model: an input, or a target of an assignment. */
+struct Binding {
+    const char *name;
+    Span span;
+    int64_t n;     /* features */
+    bool is_input;
+    bool error;    /* its value had an error: uses stay silent */
+    int index;     /* input index, or the part of a tuple assignment */
+    Stmt *stmt;    /* the defining statement for assignments */
+    int uses;
+};
+
+/* A learned tensor the model reads from the weights (language.md §7). */
+typedef struct ParamTensor {
+    const char *name; /* e.g. "layers.0.mlp.gate_proj.weight" */
+    int64_t shape[2];
+    int rank;
+    Span span;        /* the call that declared it */
+} ParamTensor;
+
+typedef enum { DECL_CONST, DECL_ACT, DECL_GATE, DECL_MODEL } DeclKind;
+
+struct Decl {
+    DeclKind kind;
+    Span span;
+    const char *name;
+    Span name_span;
+    Expr *value; /* const value; activation / gate body */
+    Param *params;
+    int nparams, capparams;
+    Port *inputs, *outputs;
+    int ninputs, capinputs, noutputs, capoutputs;
+    bool outputs_named;
+    Span outputs_span;
+    Stmt **stmts;
+    int nstmts, capstmts;
+    /* check.c */
+    Type const_value;    /* DECL_CONST */
+    bool checked, ok;
+    int ninputs_elem;    /* DECL_ACT: 1, DECL_GATE: 2 — elementwise operands */
+    Binding **bindings;  /* DECL_MODEL: all bindings, inputs first */
+    int nbindings, capbindings;
+    Expr **returns;      /* DECL_MODEL: the returned expressions, one per output */
+    ParamTensor *tensors;
+    int ntensors, captensors;
+    const char *batch_name; /* symbolic batch name, or NULL */
+    int64_t batch_value;    /* constant batch when batch_name == NULL */
+};
+
+typedef struct Program {
+    Decl **decls;
+    int ndecls, capdecls;
+    uint32_t file;
+} Program;
+
+/* Parser state shared by the grammar actions (grammar/parser.y). */
+typedef struct Parser {
+    Session *s;
+    Program *prog;
+    uint32_t file;
+    const Source *src;
+    int nsyntax;       /* syntax errors so far */
+    int depth;         /* bracket depth, maintained by the lexer */
+    uint32_t offset;   /* running byte offset, maintained by the lexer */
+    bool at_line_start;/* last token emitted was a newline (or none yet) */
+    bool eof_nl_sent;
+} Parser;
+
+enum { EXPR_MAX_DEPTH = 1000 };
+
+Expr *ast_num(Parser *p, Span sp, const char *text, size_t len);
+Expr *ast_str(Parser *p, Span sp, const char *text, size_t len);
+Expr *ast_bool(Parser *p, Span sp, bool b);
+Expr *ast_name(Parser *p, Span sp, const char *name);
+Expr *ast_neg(Parser *p, Span sp, Expr *e);
+Expr *ast_bin(Parser *p, Span sp, BinOp op, Expr *l, Expr *r);
+Expr *ast_call(Parser *p, Span sp, Name callee, Expr *args);
+Expr *ast_args_new(Parser *p);
+Expr *ast_args_add(Parser *p, Expr *list, Span sp, Name *name, Expr *value);
+Name ast_ident(Parser *p, Span sp, const char *text, size_t len);
+
+Decl *ast_const(Parser *p, Span sp, Name name, Expr *value);
+Decl *ast_func(Parser *p, Span sp, DeclKind kind, Name name, Decl *params, Expr *body);
+Decl *ast_params_new(Parser *p);
+Decl *ast_params_add(Parser *p, Decl *list, Name name, Expr *dflt);
+Decl *ast_model(Parser *p, Span sp, Name name, Decl *ports, Decl *outs, Decl *body);
+Decl *ast_ports_new(Parser *p);
+Decl *ast_ports_add(Parser *p, Decl *list, Name name, TypeExpr *t);
+Decl *ast_outputs_single(Parser *p, Span sp, TypeExpr *t);
+Decl *ast_outputs_named(Parser *p, Span sp, Decl *ports);
+TypeExpr *ast_type(Parser *p, Span sp, Name elem, TypeExpr *dims);
+TypeExpr *ast_dims_new(Parser *p);
+TypeExpr *ast_dims_add(Parser *p, TypeExpr *list, Expr *e);
+Decl *ast_body_new(Parser *p);
+Decl *ast_body_add(Parser *p, Decl *body, Stmt *st);
+Stmt *ast_assign(Parser *p, Span sp, Stmt *targets, Expr *value);
+Stmt *ast_targets_new(Parser *p, Name n);
+Stmt *ast_targets_add(Parser *p, Stmt *list, Name n);
+Stmt *ast_return(Parser *p, Span sp, Stmt *values);
+Stmt *ast_values_new(Parser *p, Expr *e);
+Stmt *ast_values_add(Parser *p, Stmt *list, Expr *e);
+void ast_program_add(Parser *p, Decl *d);
+
+const char *binop_str(BinOp op);
+/* Print the AST (actc dump --ast; golden tests). */
+const char *ast_dump(Session *s, const Program *prog);
+
+/* ---- parse.c: the glue to the generated scanner and parser ---- */
+
+/* Parse one source; syntax errors go to s->diag.  Never NULL. */
+Program *parse_source(Session *s, Source *src);
+
+/* ---- check.c: names, arity, constants, shapes, layer names ---- */
+
+/* Check the whole program; errors go to s->diag.  Returns true if clean. */
+bool check_program(Session *s, Program *prog);
+/* The model named `name`, or the only model when name is NULL. */
+Decl *program_find_model(const Program *prog, const char *name);
+
+#endif

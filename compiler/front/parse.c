@@ -1,0 +1,102 @@
+/*
+ * parse.c — glue between the session and the generated scanner/parser.
+ * parse_source() checks that the text is UTF-8, runs the pure parser over a
+ * reentrant scanner, and returns the Program (possibly partial when syntax
+ * errors were reported).  Scanner and parser memory comes from the session
+ * arena, so a longjmp out of the parser (out of memory) leaks nothing.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "parse_glue.h"
+#include "parser.h"
+#define YYSTYPE ACTC_YYSTYPE
+#define YYLTYPE Span
+#include "lexer.h"
+
+/* The parser being run on this thread: flex and bison allocate without a
+ * parser argument we control, so their memory hooks find the arena here. */
+static _Thread_local Parser *current;
+
+typedef struct {
+    size_t size;
+    _Alignas(max_align_t) char data[];
+} Chunk;
+
+void *parse_alloc(Parser *p, size_t size) {
+    if (!p)
+        p = current;
+    if (!p)
+        ACTC_BUG("scanner allocation outside parse_source");
+    if (size > SIZE_MAX - sizeof(Chunk))
+        boundary_throw(ACTC_ERR_NOMEM, "out of memory");
+    Chunk *c = arena_alloc(&p->s->perm, sizeof(Chunk) + size, _Alignof(Chunk));
+    c->size = size;
+    return c->data;
+}
+
+void *parse_realloc(Parser *p, void *ptr, size_t size) {
+    void *n = parse_alloc(p, size);
+    if (ptr) {
+        Chunk *c = (Chunk *)((char *)ptr - offsetof(Chunk, data));
+        memcpy(n, ptr, c->size < size ? c->size : size);
+    }
+    return n;
+}
+
+_Noreturn void parse_fatal(const char *msg) {
+    ACTC_BUG("scanner: %s", msg);
+}
+
+/* bison's stack growth (YYMALLOC/YYFREE in the generated parser) */
+void *parse_stack_alloc(size_t size);
+void parse_stack_free(void *p);
+void *parse_stack_alloc(size_t size) { return parse_alloc(NULL, size); }
+void parse_stack_free(void *p) { (void)p; }
+
+void parse_syntax_error(Parser *p, Span loc, const char *msg) {
+    p->nsyntax++;
+    diag_error(&p->s->diag, loc, "%s", msg);
+}
+
+void parse_lex_error(Parser *p, Span loc, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    const char *msg = arena_vprintf(&p->s->perm, fmt, ap);
+    va_end(ap);
+    p->nsyntax++;
+    diag_error(&p->s->diag, loc, "%s", msg);
+}
+
+void actc_yyerror(Span *loc, yyscan_t scanner, Parser *p, const char *msg) {
+    (void)scanner;
+    /* Only reached for bison's own failures: the parser stack limit. */
+    if (strstr(msg, "memory exhausted"))
+        msg = "program is nested too deeply (parser stack limit reached)";
+    parse_syntax_error(p, *loc, msg);
+}
+
+Program *parse_source(Session *s, Source *src) {
+    Parser p = {.s = s, .src = src, .at_line_start = true};
+    p.file = diag_add_source(&s->diag, src);
+    p.prog = NEW(&s->perm, Program);
+    p.prog->file = p.file;
+
+    uint32_t bad = source_check_utf8(src);
+    if (bad != UINT32_MAX) {
+        diag_error(&s->diag, (Span){p.file, bad, bad + 1},
+                   "source is not valid UTF-8 (byte 0x%02x)", (unsigned char)src->text[bad]);
+        return p.prog;
+    }
+
+    Parser *saved = current;
+    current = &p;
+    yyscan_t scanner;
+    if (actc_yylex_init_extra(&p, &scanner) != 0)
+        boundary_throw(ACTC_ERR_NOMEM, "out of memory");
+    actc_yy_scan_bytes(src->text, (int)src->len, scanner);
+    actc_yyparse(scanner, &p);
+    actc_yylex_destroy(scanner); /* arena memory: nothing to free on longjmp */
+    current = saved;
+    return p.prog;
+}

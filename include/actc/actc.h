@@ -1,0 +1,108 @@
+/*
+ * actc.h — the public compiler API of actc (libactc).
+ *
+ * A session holds one compilation: the sources it read, the diagnostics it
+ * produced and everything derived from them.  Every function returns an
+ * actc_status (0 = ACTC_OK); on failure the session keeps a message for
+ * actc_last_error() and, for user errors, diagnostics.  No function exits
+ * or aborts the process; out of memory is reported as ACTC_ERR_NOMEM and the
+ * session stays usable (and freeable).
+ *
+ * See docs/api.md for the full contract.
+ */
+#ifndef ACTC_ACTC_H
+#define ACTC_ACTC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define ACTC_API __attribute__((visibility("default")))
+#else
+#define ACTC_API
+#endif
+
+/* Status codes, shared by libactc and libactrt. */
+typedef enum actc_status {
+    ACTC_OK = 0,
+    ACTC_ERR_SYNTAX = 1,   /* the source does not parse */
+    ACTC_ERR_CHECK = 2,    /* the source parses but is not a valid model */
+    ACTC_ERR_IO = 3,       /* a file could not be read or written */
+    ACTC_ERR_ARG = 4,      /* an invalid argument was passed to an API call */
+    ACTC_ERR_NOMEM = 5,    /* out of memory */
+    ACTC_ERR_WEIGHTS = 6,  /* a weights file is malformed or does not fit the model */
+    ACTC_ERR_INTERNAL = 7  /* a bug in actc; the message says where */
+} actc_status;
+
+/* The version of actc, as "MAJOR.MINOR.PATCH". */
+ACTC_API const char *actc_version(void);
+
+/* Human-readable name of a status code ("syntax error", ...). */
+ACTC_API const char *actc_status_string(int status);
+
+/* ---- memory ---- */
+
+/* An allocator in the style of lua_Alloc: realloc(ptr, size) semantics, where
+ * size == 0 frees ptr and returns NULL, and NULL on failure.  It must be
+ * thread-safe if actc is used from several threads.  Passing fn == NULL
+ * restores the default (the C library's realloc/free).  Set it before any
+ * session exists: memory must be freed by the allocator that made it. */
+typedef void *(*actc_alloc_fn)(void *ud, void *ptr, size_t size);
+ACTC_API void actc_set_allocator(actc_alloc_fn fn, void *ud);
+
+/* ---- sessions ---- */
+
+typedef struct actc_session actc_session;
+
+/* Create a session.  On failure *out is NULL and ACTC_ERR_NOMEM is returned. */
+ACTC_API int actc_session_new(actc_session **out);
+/* Free a session and everything it owns.  NULL is allowed. */
+ACTC_API void actc_session_free(actc_session *s);
+
+/* Message of the last failed call on this session ("" if none). */
+ACTC_API const char *actc_last_error(const actc_session *s);
+
+/* Parse and check a model file.  Returns ACTC_OK, ACTC_ERR_SYNTAX,
+ * ACTC_ERR_CHECK (diagnostics in the session), ACTC_ERR_IO, ACTC_ERR_NOMEM or
+ * ACTC_ERR_ARG.  A session checks one source; call it once per session. */
+ACTC_API int actc_check_file(actc_session *s, const char *path);
+/* The same for source text in memory; `name` is used in diagnostics. */
+ACTC_API int actc_check_source(actc_session *s, const char *name, const char *text,
+                               size_t len);
+
+/* ---- diagnostics ---- */
+
+typedef enum actc_severity { ACTC_SEV_ERROR, ACTC_SEV_WARNING, ACTC_SEV_NOTE } actc_severity;
+
+/* One diagnostic as a structured record.  Lines and columns are 1-based;
+ * columns count bytes; the end position is exclusive.  Strings are owned by
+ * the session.  line == 0 means the diagnostic has no source position. */
+typedef struct actc_diagnostic {
+    actc_severity severity;
+    const char *file;
+    uint32_t line, column, end_line, end_column;
+    const char *message;
+    int nnotes; /* notes follow as records of severity ACTC_SEV_NOTE */
+} actc_diagnostic;
+
+/* Number of diagnostics (errors and warnings; notes are counted with their
+ * diagnostic, not here). */
+ACTC_API size_t actc_diag_count(const actc_session *s);
+/* Diagnostic i (0-based); note j of it with actc_diag_note. */
+ACTC_API int actc_diag_get(const actc_session *s, size_t i, actc_diagnostic *out);
+ACTC_API int actc_diag_note(const actc_session *s, size_t i, int j, actc_diagnostic *out);
+
+typedef enum actc_diag_format { ACTC_DIAG_TEXT, ACTC_DIAG_JSON } actc_diag_format;
+/* All diagnostics rendered as one string: clang-style text (message, source
+ * line, caret) or one JSON object per line.  Owned by the session; NULL on
+ * out of memory. */
+ACTC_API const char *actc_diag_render(actc_session *s, actc_diag_format fmt);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
