@@ -777,6 +777,10 @@ static Type check_call(Checker *c, Env *env, Expr *e) {
         else
             e->consts[j] = t.kind == TY_BOOL ? t.value : t.value;
     }
+    /* Name learned layers even when an operand is wrong: the name rule is
+     * independent and worth reporting in the same run. */
+    if (bi && bi->learned && env->model && !name_layer(c, env, e, &sig))
+        ok = false;
     if (!ok)
         return ty_error;
     if (bi && !check_param_values(c, e, bi))
@@ -793,8 +797,6 @@ static Type check_call(Checker *c, Env *env, Expr *e) {
         Type r = user->kind == DECL_GATE ? broadcast(c, env, e->span, user->name, in[0], in[1]) : in[0];
         return r.kind == TY_NUM ? (Type){.kind = TY_NUM} : r;
     }
-    if (bi->learned && !name_layer(c, env, e, &sig))
-        return ty_error;
     /* gelu(x, approximate = "tanh") is gelu_tanh. */
     if (bi->id == BI_GELU && e->bound[1] && strcmp(e->bound[1]->value->str, "tanh") == 0)
         e->callee.builtin = builtin_get(BI_GELU_TANH);

@@ -238,7 +238,9 @@ typedef struct Parser {
     int nsyntax;       /* syntax errors so far */
     int depth;         /* bracket depth, maintained by the lexer */
     uint32_t offset;   /* running byte offset, maintained by the lexer */
+    int braces;        /* brace depth, maintained by the lexer */
     bool at_line_start;/* last token emitted was a newline (or none yet) */
+    bool at_stmt_start;/* a declaration may start here */
     bool eof_nl_sent;
 } Parser;
 

@@ -77,7 +77,7 @@ void actc_yyerror(Span *loc, yyscan_t scanner, Parser *p, const char *msg) {
 }
 
 Program *parse_source(Session *s, Source *src) {
-    Parser p = {.s = s, .src = src, .at_line_start = true};
+    Parser p = {.s = s, .src = src, .at_line_start = true, .at_stmt_start = true};
     p.file = diag_add_source(&s->diag, src);
     p.prog = NEW(&s->perm, Program);
     p.prog->file = p.file;
