@@ -45,7 +45,7 @@ void *parse_stack_alloc(size_t size);
 void parse_stack_free(void *p);
 #define YYMALLOC parse_stack_alloc
 #define YYFREE parse_stack_free
-#define SYNTAX_RECOVERED() do { yyerrok; if (diag_full(&p->s->diag)) YYABORT; } while (0)
+#define SYNTAX_RECOVERED() do { yyerrok; if (diag_full(&p->s->diag)) { p->s->diag.too_many = true; YYABORT; } } while (0)
 }
 
 %initial-action { @$ = (Span){ .file = p->file, .start = 0, .end = 0 }; }
@@ -67,7 +67,7 @@ void parse_stack_free(void *p);
 %token ARROW "'->'" EQEQ "'=='" NE "'!='" LE "'<='" GE "'>='"
 
 %type <expr> expr primary args arglist
-%type <decl> item const_decl func_decl model_decl params paramlist ports outputs body
+%type <decl> item const_decl func_decl model_decl params paramlist ports outputs body block
 %type <stmt> stmt targets exprlist
 %type <type> type dims
 
@@ -121,8 +121,15 @@ paramlist
 opt_comma : %empty | ',' ;
 
 model_decl
-    : MODEL IDENT '(' ports ')' ARROW outputs opt_newlines '{' body '}'
+    : MODEL IDENT '(' ports ')' ARROW outputs opt_newlines '{' block '}'
                             { $$ = ast_model(p, @$, $2, $4, $7, $10); }
+    | MODEL error '{' block '}'
+                            { $$ = NULL; SYNTAX_RECOVERED(); }
+    ;
+
+block
+    : body
+    | body stmt             { $$ = ast_body_add(p, $1, $2); }
     ;
 
 opt_newlines : %empty | opt_newlines NEWLINE ;

@@ -7,7 +7,8 @@
 #                                     exit 0 and no diagnostics at all
 # ACTC_UPDATE_GOLDEN=1 rewrites the expected files instead of comparing.
 set -u
-mode=$1 actc=$2 dir=$3
+mode=$1 dir=$3
+actc=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")  # absolute: we cd below
 update=${ACTC_UPDATE_GOLDEN:-0}
 fail=0 n=0
 cd "$dir" || exit 1

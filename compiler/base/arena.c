@@ -10,7 +10,11 @@
 
 #include "base.h"
 
-enum { BLOCK_MIN = 64 * 1024 };
+/* Minimum block size.  Tests lower it (arena_set_min_block) so that
+ * out-of-memory injection hits many more points inside the phases. */
+static size_t block_min = 64 * 1024;
+
+void arena_set_min_block(size_t n) { block_min = n ? n : 64 * 1024; }
 
 struct ArenaBlock {
     ArenaBlock *prev;
@@ -29,8 +33,8 @@ static ArenaBlock *new_block(ArenaBlock *prev, size_t need) {
     size_t size = need + sizeof(ArenaBlock) + 64;
     if (size < need)
         boundary_throw(ACTC_ERR_NOMEM, "out of memory");
-    if (size < BLOCK_MIN)
-        size = BLOCK_MIN;
+    if (size < block_min)
+        size = block_min;
     ArenaBlock *b = mem_alloc(size);
     if (!b)
         boundary_throw(ACTC_ERR_NOMEM, "out of memory");

@@ -74,6 +74,7 @@ ArenaMark arena_mark(Arena *a);
 void arena_reset(Arena *a, ArenaMark m);
 void arena_free(Arena *a);
 size_t size_mul_or_die(size_t a, size_t b);
+void arena_set_min_block(size_t n); /* tests only: 0 restores the default */
 
 #define NEW(a, T) ((T *)arena_alloc((a), sizeof(T), _Alignof(T)))
 #define NEW_ARRAY(a, T, n) ((T *)arena_alloc((a), size_mul_or_die(sizeof(T), (n)), _Alignof(T)))

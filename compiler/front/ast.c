@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "parse_glue.h"
@@ -271,6 +272,8 @@ Stmt *ast_return(Parser *p, Span sp, Stmt *values) {
 }
 
 void ast_program_add(Parser *p, Decl *d) {
+    if (!d) /* a declaration whose header had a syntax error */
+        return;
     VEC_PUSH(&p->s->perm, p->prog->decls, p->prog->ndecls, p->prog->capdecls, d);
 }
 
@@ -281,15 +284,27 @@ const char *binop_str(BinOp op) {
     return s[op];
 }
 
+/* Shortest decimal that reads back as the same double, with a '.' or an
+ * exponent so that it stays a real literal. */
+static void put_real(StrBuf *sb, double v) {
+    char buf[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    sb_puts(sb, buf);
+    if (!strpbrk(buf, ".eEn"))
+        sb_puts(sb, ".0");
+}
+
 static void dump_expr(StrBuf *sb, const Expr *e) {
     switch (e->kind) {
     case EX_NUM:
         if (e->num_is_int)
             sb_printf(sb, "%lld", (long long)e->ival);
-        else if (e->num == (double)(long long)e->num && fabs(e->num) < 1e15)
-            sb_printf(sb, "%.1f", e->num);
         else
-            sb_printf(sb, "%.17g", e->num);
+            put_real(sb, e->num);
         break;
     case EX_STR: sb_printf(sb, "\"%s\"", e->str); break;
     case EX_BOOL: sb_puts(sb, e->b ? "true" : "false"); break;

@@ -237,6 +237,7 @@ typedef struct Parser {
     const Source *src;
     int nsyntax;       /* syntax errors so far */
     int depth;         /* bracket depth, maintained by the lexer */
+    Span last_open;    /* the innermost '(' or '[' still open, when depth > 0 */
     uint32_t offset;   /* running byte offset, maintained by the lexer */
     int braces;        /* brace depth, maintained by the lexer */
     bool at_line_start;/* last token emitted was a newline (or none yet) */
@@ -287,6 +288,8 @@ const char *ast_dump(Session *s, const Program *prog);
 
 /* Parse one source; syntax errors go to s->diag.  Never NULL. */
 Program *parse_source(Session *s, Source *src);
+/* The token stream, one "LINE:COL kind [text]" per line (actc dump --tokens). */
+const char *lex_dump(Session *s, Source *src);
 
 /* ---- check.c: names, arity, constants, shapes, layer names ---- */
 

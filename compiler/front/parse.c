@@ -54,9 +54,25 @@ void parse_stack_free(void *p);
 void *parse_stack_alloc(size_t size) { return parse_alloc(NULL, size); }
 void parse_stack_free(void *p) { (void)p; }
 
+void parse_open_bracket(Parser *p, Span loc) {
+    p->depth++;
+    p->last_open = loc;
+}
+
 void parse_syntax_error(Parser *p, Span loc, const char *msg) {
     p->nsyntax++;
-    diag_error(&p->s->diag, loc, "%s", msg);
+    Diagnostic *dg = diag_error(&p->s->diag, loc, "%s", msg);
+    if (p->depth > 0) {
+        /* Inside brackets newlines are ignored, so an unclosed '(' makes the
+         * error appear lines later: point at it, then let newlines end
+         * statements again so that recovery finds the next statement. */
+        uint32_t l1, l2, c;
+        source_line_col(p->src, p->last_open.start, &l1, &c);
+        source_line_col(p->src, loc.start, &l2, &c);
+        if (l2 > l1)
+            diag_note(&p->s->diag, dg, p->last_open, "to match this '%c'", p->src->text[p->last_open.start]);
+        p->depth = 0;
+    }
 }
 
 void parse_lex_error(Parser *p, Span loc, const char *fmt, ...) {
@@ -99,4 +115,58 @@ Program *parse_source(Session *s, Source *src) {
     actc_yylex_destroy(scanner); /* arena memory: nothing to free on longjmp */
     current = saved;
     return p.prog;
+}
+
+/* Name of a token for dumps: the symbol's display name from the grammar. */
+static const char *token_name(int t, char *buf, size_t n) {
+    switch (t) {
+    case 0: return "end of file";
+    case IDENT: return "identifier";
+    case NUMBER: return "number";
+    case STRING: return "string";
+    case NEWLINE: return "newline";
+    case CONST: return "'const'";
+    case ACTIVATION: return "'activation'";
+    case GATE: return "'gate'";
+    case MODEL: return "'model'";
+    case RETURN: return "'return'";
+    case TRUE: return "'true'";
+    case FALSE: return "'false'";
+    case ARROW: return "'->'";
+    case EQEQ: return "'=='";
+    case NE: return "'!='";
+    case LE: return "'<='";
+    case GE: return "'>='";
+    default: snprintf(buf, n, "'%c'", t); return buf;
+    }
+}
+
+const char *lex_dump(Session *s, Source *src) {
+    Parser p = {.s = s, .src = src, .at_line_start = true, .at_stmt_start = true};
+    p.file = diag_add_source(&s->diag, src);
+    StrBuf sb;
+    sb_init(&sb, &s->perm);
+    Parser *saved = current;
+    current = &p;
+    yyscan_t scanner;
+    if (actc_yylex_init_extra(&p, &scanner) != 0)
+        boundary_throw(ACTC_ERR_NOMEM, "out of memory");
+    actc_yy_scan_bytes(src->text, (int)src->len, scanner);
+    for (;;) {
+        ACTC_YYSTYPE v;
+        Span loc;
+        int t = actc_yylex(&v, &loc, scanner);
+        uint32_t line, col;
+        char buf[8];
+        source_line_col(src, loc.start, &line, &col);
+        sb_printf(&sb, "%u:%u %s", line, col, token_name(t, buf, sizeof buf));
+        if (t == IDENT || t == NUMBER || t == STRING)
+            sb_printf(&sb, " %s", v.name.name);
+        sb_putc(&sb, '\n');
+        if (t == 0)
+            break;
+    }
+    actc_yylex_destroy(scanner);
+    current = saved;
+    return sb_str(&sb);
 }
