@@ -257,6 +257,16 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Pars
     char buf[64];
     StrBuf sb;
     sb_init(&sb, &p->s->perm);
+    if (is_operator(tok) && strlen(yysymbol_name(tok)) >= 3 &&
+        strchr("<>=!", yysymbol_name(tok)[1])) {
+        /* comparisons are non-associative: the only way to see one here */
+        parse_syntax_error(p, loc, "comparisons cannot be chained; nest them with where()");
+        return 0;
+    }
+    if (tok == YYSYMBOL_YYEOF && p->braces > 0) {
+        parse_syntax_error(p, loc, "expected '}', saw end of file");
+        return 0;
+    }
     if (nexp > 0 && expects_expression(exp, nexp)) {
         sb_puts(&sb, "expected an expression");
     } else if (nexp > 0 && nexp < NEXP) {

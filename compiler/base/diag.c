@@ -12,6 +12,7 @@
  * "too many errors" line is rendered, as clang does.
  */
 #include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base.h"
@@ -80,22 +81,81 @@ static const char *sev_name(Severity s) {
     return s == SEV_ERROR ? "error" : s == SEV_WARNING ? "warning" : "note";
 }
 
-/* The caret line: the prefix of the source line up to the span start, with
- * tabs kept and every other character (a UTF-8 sequence counts once)
- * replaced by a space; then '^' and '~' up to the span end or line end. */
-static void render_caret(StrBuf *sb, const char *line, uint32_t len, uint32_t col,
-                         uint32_t ncols) {
-    for (uint32_t i = 0; i + 1 < col && i < len; i++) {
-        unsigned char c = (unsigned char)line[i];
-        if (c == '\t')
-            sb_putc(sb, '\t');
-        else if ((c & 0xC0) != 0x80)
-            sb_putc(sb, ' ');
+/* Display of one byte sequence of a source line: printable text as is, a
+ * tab as a tab, other control bytes as a space, bytes that are not valid
+ * UTF-8 as <XX> (as clang does).  Returns the number of bytes consumed and
+ * the display width through *width (a tab counts as one, kept as a tab in
+ * the caret line). */
+static uint32_t display_unit(const char *s, uint32_t len, char *out, int *width) {
+    unsigned char c = (unsigned char)s[0];
+    if (c == '\t' || (c >= 0x20 && c < 0x7f)) {
+        out[0] = (char)c, out[1] = '\0';
+        *width = 1;
+        return 1;
     }
-    sb_putc(sb, '^');
-    for (uint32_t i = col; i < col - 1 + ncols && i < len; i++)
-        if (((unsigned char)line[i] & 0xC0) != 0x80)
-            sb_putc(sb, '~');
+    if (c < 0x20 || c == 0x7f) {
+        strcpy(out, " ");
+        *width = 1;
+        return 1;
+    }
+    int k = (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
+    bool ok = k > 0 && (uint32_t)k < len;
+    for (int j = 1; ok && j <= k; j++)
+        ok = ((unsigned char)s[j] & 0xC0) == 0x80;
+    if (!ok) {
+        snprintf(out, 8, "<%02X>", c);
+        *width = 4;
+        return 1;
+    }
+    memcpy(out, s, (size_t)k + 1);
+    out[k + 1] = '\0';
+    *width = 1;
+    return (uint32_t)k + 1;
+}
+
+enum { ECHO_MAX = 160, ECHO_BEFORE = 60 };
+
+/* Echo the source line and the caret line under [col, col + ncols).  Long
+ * lines are shown as a window around the caret, with "..." marks. */
+static void render_source(StrBuf *sb, const char *line, uint32_t len, uint32_t col, uint32_t ncols) {
+    uint32_t start = col - 1 > len ? len : col - 1;
+    uint32_t from = 0, to = len;
+    if (len > ECHO_MAX) {
+        from = start > ECHO_BEFORE ? start - ECHO_BEFORE : 0;
+        while (from > 0 && ((unsigned char)line[from] & 0xC0) == 0x80)
+            from--;
+        to = from + ECHO_MAX < len ? from + ECHO_MAX : len;
+    }
+    StrBuf caret;
+    sb_init(&caret, sb->arena);
+    if (from > 0) {
+        sb_puts(sb, "...");
+        sb_puts(&caret, "   ");
+    }
+    uint32_t span_end = start + (ncols ? ncols : 1);
+    bool marked = false;
+    for (uint32_t i = from; i < to;) {
+        char unit[16];
+        int w;
+        uint32_t used = display_unit(line + i, to - i, unit, &w);
+        sb_puts(sb, unit);
+        for (int j = 0; j < w; j++) {
+            char m = ' ';
+            if (i >= start && i < span_end)
+                m = marked ? '~' : '^', marked = true;
+            else if (unit[0] == '\t' && i < start)
+                m = '\t';
+            if (i < span_end)
+                sb_putc(&caret, m);
+        }
+        i += used;
+    }
+    if (to < len)
+        sb_puts(sb, "...");
+    if (!marked) /* the span starts at the end of the line */
+        sb_putc(&caret, '^');
+    sb_putc(sb, '\n');
+    sb_puts(sb, sb_str(&caret));
     sb_putc(sb, '\n');
 }
 
@@ -112,12 +172,8 @@ static void render_one(Diag *d, StrBuf *sb, Severity sev, Span sp, bool has_span
     sb_printf(sb, "%s:%u:%u: %s: %s\n", src->name, line, col, sev_name(sev), msg);
     uint32_t len;
     const char *text = source_line(src, line, &len);
-    if (len > 4096) /* a pathological line: do not echo megabytes */
-        return;
-    sb_putn(sb, text, len);
-    sb_putc(sb, '\n');
     uint32_t ncols = eline == line && ecol > col ? ecol - col : (eline > line ? len + 1 - col : 1);
-    render_caret(sb, text, len, col, ncols);
+    render_source(sb, text, len, col, ncols);
 }
 
 const char *diag_render_text(Diag *d) {

@@ -95,8 +95,12 @@ static Expr *nest(Parser *p, Expr *e, int child_depth, bool child_error) {
     }
     e->depth = child_depth + 1;
     if (e->depth > EXPR_MAX_DEPTH) {
-        diag_error(&p->s->diag, e->span, "expression is nested too deeply (the limit is %d levels)",
-                   EXPR_MAX_DEPTH);
+        if (e->kind == EX_BIN && e->lhs->kind == EX_BIN && e->lhs->depth >= e->rhs->depth)
+            diag_error(&p->s->diag, e->span, "expression is too long: more than %d operators in a chain; "
+                       "split it into several statements", EXPR_MAX_DEPTH);
+        else
+            diag_error(&p->s->diag, e->span, "expression is nested too deeply (the limit is %d levels)",
+                       EXPR_MAX_DEPTH);
         e->kind = EX_ERROR;
         e->depth = 1;
     }

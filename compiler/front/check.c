@@ -28,12 +28,16 @@ typedef struct Checker {
     Diag *d;
     Program *prog;
     int cur; /* index of the declaration being checked */
+    const char **early; /* names used before their definition (already reported) */
+    int nearly, capearly;
 } Checker;
 
 static const Type ty_error = {.kind = TY_ERROR};
 
 /* Largest feature dimension; keeps every size product far from overflow. */
 enum { MAX_DIM = 1 << 30 };
+/* Largest weight matrix (elements): 64 GiB of f32. */
+#define MAX_WEIGHTS ((int64_t)1 << 34)
 
 static Type ty_num(double v, bool is_int) {
     return (Type){.kind = TY_NUM, .known = true, .is_int = is_int, .value = v};
@@ -50,7 +54,7 @@ static const char *ty_str(Checker *c, const Env *env, Type t) {
     case TY_TUPLE: return arena_printf(&c->s->perm, "%d tensors", t.count);
     case TY_TENSOR:
         if (t.n < 0)
-            return "an elementwise operand";
+            return "a tensor";
         if (env && env->model && env->model->batch_name)
             return arena_printf(&c->s->perm, "f32[%s, %lld]", env->model->batch_name, (long long)t.n);
         return arena_printf(&c->s->perm, "f32[batch, %lld]", (long long)t.n);
@@ -93,7 +97,7 @@ typedef struct Suggest {
 static void suggest(Suggest *sg, const char *cand) {
     if (!cand || strcmp(cand, sg->target) == 0)
         return;
-    int cap = (int)strlen(sg->target) / 3 + 1;
+    int cap = ((int)strlen(sg->target) + 1) / 3;
     if (cap > 3)
         cap = 3;
     int dist = edit_distance(sg->target, cand, cap);
@@ -146,7 +150,9 @@ static Type fold_arith(Checker *c, Span sp, BinOp op, Type a, Type b) {
             }
             if (x % y == 0 && !(x == INT64_MIN && y == -1))
                 return ty_num((double)(x / y), true);
-            return ty_num((double)x / (double)y, false);
+            Type t = ty_num((double)x / (double)y, false);
+            t.inexact = true;
+            return t;
         default: break;
         }
         if (ovf || r > (int64_t)1 << 53 || r < -((int64_t)1 << 53)) {
@@ -220,11 +226,28 @@ static Type check_name(Checker *c, Env *env, Expr *e) {
         diag_note(c->d, dg, later->name_span, "'%s' is defined here", e->str);
         return ty_error;
     }
+    if (env->model) {
+        /* assigned by a later statement (or by this one) */
+        for (int i = 0; i < env->model->nstmts; i++) {
+            Stmt *st = env->model->stmts[i];
+            for (int j = 0; j < st->ntargets; j++)
+                if (strcmp(st->targets[j].name, e->str) == 0) {
+                    Diagnostic *dg = diag_error(c->d, e->span, "'%s' is used before its definition", e->str);
+                    diag_note(c->d, dg, st->targets[j].span, "'%s' is defined here", e->str);
+                    VEC_PUSH(&c->s->perm, c->early, c->nearly, c->capearly, e->str);
+                    return ty_error;
+                }
+        }
+    }
     const char *hint = suggest_name(c, env, e->str, true);
-    if (hint)
+    if (hint) {
         diag_error(c->d, e->span, "use of undeclared identifier '%s'; did you mean '%s'?", e->str, hint);
-    else
+        Binding *b = env->model ? find_binding(env->model, hint) : NULL;
+        if (b)
+            b->uses++; /* the user meant it: no "never used" warning on top */
+    } else {
         diag_error(c->d, e->span, "use of undeclared identifier '%s'", e->str);
+    }
     return ty_error;
 }
 
@@ -405,7 +428,11 @@ static bool bind_args(Checker *c, Expr *e, const Sig *sig, int ninputs_used) {
                 continue;
             }
             if (e->bound[slot]) {
-                diag_error(c->d, a->name_span, "argument '%s' is given more than once", a->name);
+                Arg *first = e->bound[slot];
+                Diagnostic *dg = first->name
+                    ? diag_error(c->d, a->name_span, "argument '%s' is given more than once", a->name)
+                    : diag_error(c->d, a->name_span, "argument '%s' is given both by position and by name", a->name);
+                diag_note(c->d, dg, first->span, "first given here");
                 ok = false;
                 continue;
             }
@@ -464,7 +491,12 @@ static bool check_const_arg(Checker *c, Env *env, const Sig *sig, int j, Arg *a,
             return false;
         }
         if (pt == PT_INT && !t.is_int) {
-            diag_error(c->d, a->value->span, "argument '%s' of '%s' must be an integer, got %g", pn, sig->name, t.value);
+            if (t.inexact)
+                diag_error(c->d, a->value->span, "argument '%s' of '%s' must be an integer; the division does not "
+                           "divide exactly (%g)", pn, sig->name, t.value);
+            else
+                diag_error(c->d, a->value->span, "argument '%s' of '%s' must be an integer, got %g", pn, sig->name,
+                           t.value);
             return false;
         }
         return true;
@@ -552,7 +584,8 @@ static Type builtin_result(Checker *c, Env *env, Expr *e, const Builtin *b, Type
         if (b->id == BI_PRELU && env->model) {
             int64_t np = (int64_t)e->consts[0];
             if (np != 1 && np != x.n) {
-                diag_error(c->d, e->span, "prelu num_parameters must be 1 or the number of features (%lld), got %lld",
+                diag_error(c->d, e->bound[1] ? e->bound[1]->span : e->span,
+                           "prelu num_parameters must be 1 or the number of features (%lld), got %lld",
                            (long long)x.n, (long long)np);
                 return ty_error;
             }
@@ -581,7 +614,8 @@ static Type builtin_result(Checker *c, Env *env, Expr *e, const Builtin *b, Type
     case BK_ROW:
         if (b->id == BI_LAYERNORM || b->id == BI_RMSNORM) {
             if (!(e->consts[0] > 0)) {
-                diag_error(c->d, e->bound[1] ? e->bound[1]->value->span : e->span, "eps must be positive, got %g", e->consts[0]);
+                diag_error(c->d, e->bound[1] ? e->bound[1]->value->span : e->span, "%s eps must be positive, got %g",
+                           b->name, e->consts[0]);
                 return ty_error;
             }
             add_tensor(c, env, e, "weight", 1, x.n, 0);
@@ -596,9 +630,9 @@ static Type builtin_result(Checker *c, Env *env, Expr *e, const Builtin *b, Type
                        (long long)units);
             return ty_error;
         }
-        if (units > INT64_MAX / 4 / x.n) {
-            diag_error(c->d, e->span, "layer '%s' is too large: %lld x %lld weights overflow the size limit",
-                       e->layer, (long long)units, (long long)x.n);
+        if (units > MAX_WEIGHTS / x.n) {
+            diag_error(c->d, e->span, "layer '%s' is too large: %lld x %lld weights (the limit is %lld elements)",
+                       e->layer, (long long)units, (long long)x.n, (long long)MAX_WEIGHTS);
             return ty_error;
         }
         add_tensor(c, env, e, "weight", 2, units, x.n);
@@ -627,14 +661,12 @@ static bool check_param_values(Checker *c, Expr *e, const Builtin *b) {
     Arg **bd = e->bound;
     switch (b->id) {
     case BI_HARDTANH:
-        if (e->consts[0] > e->consts[1]) {
-            diag_error(c->d, e->span, "hardtanh min_val (%g) must not exceed max_val (%g)", e->consts[0], e->consts[1]);
-            return false;
-        }
-        return true;
     case BI_CLAMP:
         if (e->consts[0] > e->consts[1]) {
-            diag_error(c->d, e->span, "clamp min (%g) must not exceed max (%g)", e->consts[0], e->consts[1]);
+            const char *lo = b->params[0].name, *hi = b->params[1].name;
+            Diagnostic *dg = diag_error(c->d, bd[1] ? bd[1]->span : e->span, "%s %s (%g) must not exceed %s (%g)",
+                                        b->name, lo, e->consts[0], hi, e->consts[1]);
+            diag_note(c->d, dg, bd[2] ? bd[2]->span : e->span, "%s is %g here", hi, e->consts[1]);
             return false;
         }
         return true;
@@ -680,10 +712,18 @@ static Type check_call(Checker *c, Env *env, Expr *e) {
         if (env->func && strcmp(env->func->name, e->str) == 0) {
             diag_error(c->d, e->name_span, "%s '%s' calls itself; recursion is not allowed",
                        env->func->kind == DECL_ACT ? "activation" : "gate", e->str);
-        } else if ((env->model && find_binding(env->model, e->str)) ||
-                   (env->func && find_param(env->func, e->str) >= 0) ||
+        } else if (env->model && find_binding(env->model, e->str)) {
+            Binding *b = find_binding(env->model, e->str);
+            b->uses++;
+            Diagnostic *dg = diag_error(c->d, e->name_span, "'%s' is a tensor, not a function", e->str);
+            diag_note(c->d, dg, b->span, "'%s' is defined here", e->str);
+        } else if ((env->func && find_param(env->func, e->str) >= 0) ||
                    (find_global(c, e->str, c->cur) && find_global(c, e->str, c->cur)->kind == DECL_CONST)) {
             diag_error(c->d, e->name_span, "'%s' is a value, not a function", e->str);
+        } else if (find_global(c, e->str, c->prog->ndecls) &&
+                   find_global(c, e->str, c->prog->ndecls)->kind == DECL_MODEL) {
+            Diagnostic *dg = diag_error(c->d, e->name_span, "'%s' is a model; models cannot be called", e->str);
+            diag_note(c->d, dg, find_global(c, e->str, c->prog->ndecls)->name_span, "'%s' is defined here", e->str);
         } else {
             Decl *later = find_global(c, e->str, c->prog->ndecls);
             if (later && (later->kind == DECL_ACT || later->kind == DECL_GATE)) {
@@ -723,6 +763,17 @@ static Type check_call(Checker *c, Env *env, Expr *e) {
                                     env->func->kind == DECL_ACT ? "activation" : "gate");
         diag_note(c->d, dg, env->func->name_span, "in the body of '%s'", env->func->name);
         return ty_error;
+    }
+
+    /* A split(...) passed straight to a function: say so before arity. */
+    for (int i = 0; i < e->nargs; i++) {
+        Expr *v = e->args[i].value;
+        if (v->kind == EX_CALL && strcmp(v->str, "split") == 0 && !find_global(c, "split", c->cur)) {
+            for (int j = 0; j < e->nargs; j++)
+                check_expr(c, env, e->args[j].value);
+            diag_error(c->d, v->span, "split(...) produces several tensors; bind them first, e.g. 'g, u = split(...)'");
+            return ty_error;
+        }
     }
 
     /* glu(t) is the one-operand form of glu(a, b). */
@@ -896,7 +947,11 @@ static bool check_dim(Checker *c, Env *env, Expr *e, int64_t *out) {
         return false;
     }
     if (!t.is_int) {
-        diag_error(c->d, e->span, "a dimension must be an integer, got %g", t.value);
+        if (t.inexact)
+            diag_error(c->d, e->span, "a dimension must be an integer; this division does not divide exactly (%g)",
+                       t.value);
+        else
+            diag_error(c->d, e->span, "a dimension must be an integer, got %g", t.value);
         return false;
     }
     if (t.value <= 0 || t.value > MAX_DIM) {
@@ -942,7 +997,14 @@ static bool check_port_type(Checker *c, Decl *m, Port *port, Span *batch_span, b
     }
     t->batch = bname;
     t->batch_value = bval;
-    return check_dim(c, &env, t->dims[1], &t->n);
+    Expr *f = t->dims[1];
+    if (f->kind == EX_NAME && !find_global(c, f->str, c->cur)) {
+        Diagnostic *dg = diag_error(c->d, f->span, "use of undeclared identifier '%s'", f->str);
+        diag_note(c->d, dg, f->span, "only the first (batch) dimension may be a name; the feature dimension "
+                                     "must be a constant");
+        return false;
+    }
+    return check_dim(c, &env, f, &t->n);
 }
 
 static bool reserved_name(Checker *c, Span sp, const char *name) {
@@ -969,10 +1031,16 @@ static Binding *bind(Checker *c, Decl *m, const char *name, Span sp, int64_t n, 
         diag_note(c->d, dg, prev->span, "previous definition is here");
         return NULL;
     }
-    if (reserved_name(c, sp, name))
-        return NULL;
+    bool reserved = reserved_name(c, sp, name);
     Binding *b = NEW(&c->s->perm, Binding);
     *b = (Binding){.name = name, .span = sp, .n = n, .is_input = is_input, .index = index, .stmt = st};
+    if (reserved) { /* keep it, so that uses are not reported again */
+        b->error = true;
+        b->uses = 1;
+    }
+    for (int i = 0; i < c->nearly; i++)
+        if (strcmp(c->early[i], name) == 0)
+            b->uses++;
     VEC_PUSH(&c->s->perm, m->bindings, m->nbindings, m->capbindings, b);
     return b;
 }
@@ -1035,15 +1103,21 @@ static void check_model(Checker *c, Decl *m) {
     bool have_batch = false;
     for (int i = 0; i < m->ninputs; i++) {
         Port *p = &m->inputs[i];
-        check_port_type(c, m, p, &batch_span, &have_batch);
-        bind(c, m, p->name, p->span, p->type->n > 0 ? p->type->n : 1, true, i, NULL);
+        bool ok = check_port_type(c, m, p, &batch_span, &have_batch);
+        Binding *b = bind(c, m, p->name, p->span, p->type->n > 0 ? p->type->n : 1, true, i, NULL);
+        if (b && !ok) {
+            b->error = true; /* uses stay silent */
+            b->uses = 1;
+        }
     }
     for (int i = 0; i < m->noutputs; i++) {
         Port *o = &m->outputs[i];
         check_port_type(c, m, o, &batch_span, &have_batch);
         for (int j = 0; j < i; j++)
-            if (strcmp(m->outputs[j].name, o->name) == 0)
-                diag_error(c->d, o->span, "duplicate output name '%s'", o->name);
+            if (strcmp(m->outputs[j].name, o->name) == 0) {
+                Diagnostic *dg = diag_error(c->d, o->span, "duplicate output name '%s'", o->name);
+                diag_note(c->d, dg, m->outputs[j].span, "previous output is here");
+            }
         for (int j = 0; j < m->ninputs && m->outputs_named; j++)
             if (strcmp(m->inputs[j].name, o->name) == 0) {
                 Diagnostic *dg = diag_error(c->d, o->span, "output '%s' has the same name as an input", o->name);

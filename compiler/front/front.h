@@ -90,6 +90,7 @@ typedef struct Type {
     TyKind kind;
     bool known;    /* TY_NUM: value known at compile time */
     bool is_int;   /* TY_NUM: value is an integer */
+    bool inexact;  /* TY_NUM: came from an integer division with a remainder */
     double value;  /* TY_NUM */
     int64_t n;     /* TY_TENSOR: features; -1 = any (elementwise in a body); TY_TUPLE: per part */
     int count;     /* TY_TUPLE: number of parts */
@@ -237,7 +238,9 @@ typedef struct Parser {
     const Source *src;
     int nsyntax;       /* syntax errors so far */
     int depth;         /* bracket depth, maintained by the lexer */
-    Span last_open;    /* the innermost '(' or '[' still open, when depth > 0 */
+    uint32_t open_at[64]; /* offsets of the innermost open '(' / '[' (depth <= 64) */
+    uint32_t brace_at[8]; /* offsets of the innermost open '{' */
+    bool lex_error;    /* a lexical error in the current statement: mute syntax errors */
     uint32_t offset;   /* running byte offset, maintained by the lexer */
     int braces;        /* brace depth, maintained by the lexer */
     bool at_line_start;/* last token emitted was a newline (or none yet) */

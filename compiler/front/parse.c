@@ -55,24 +55,45 @@ void *parse_stack_alloc(size_t size) { return parse_alloc(NULL, size); }
 void parse_stack_free(void *p) { (void)p; }
 
 void parse_open_bracket(Parser *p, Span loc) {
+    if (p->depth < (int)ARRAY_LEN(p->open_at))
+        p->open_at[p->depth] = loc.start;
     p->depth++;
-    p->last_open = loc;
+}
+
+void parse_close_bracket(Parser *p) {
+    if (p->depth > 0)
+        p->depth--;
+}
+
+/* The innermost open '(' / '[' or '{', for "to match this" notes. */
+static bool innermost_open(const Parser *p, bool brace, Span *out) {
+    int d = brace ? p->braces : p->depth;
+    int cap = brace ? (int)ARRAY_LEN(p->brace_at) : (int)ARRAY_LEN(p->open_at);
+    if (d <= 0 || d > cap)
+        return false;
+    uint32_t at = brace ? p->brace_at[d - 1] : p->open_at[d - 1];
+    *out = (Span){p->file, at, at + 1};
+    return true;
 }
 
 void parse_syntax_error(Parser *p, Span loc, const char *msg) {
     p->nsyntax++;
-    Diagnostic *dg = diag_error(&p->s->diag, loc, "%s", msg);
-    if (p->depth > 0) {
+    /* A lexical error earlier in this statement already explains it. */
+    Diagnostic *dg = p->lex_error ? NULL : diag_error(&p->s->diag, loc, "%s", msg);
+    Span open;
+    if (innermost_open(p, false, &open)) {
         /* Inside brackets newlines are ignored, so an unclosed '(' makes the
-         * error appear lines later: point at it, then let newlines end
-         * statements again so that recovery finds the next statement. */
+         * error appear lines later: point at it. */
         uint32_t l1, l2, c;
-        source_line_col(p->src, p->last_open.start, &l1, &c);
+        source_line_col(p->src, open.start, &l1, &c);
         source_line_col(p->src, loc.start, &l2, &c);
         if (l2 > l1)
-            diag_note(&p->s->diag, dg, p->last_open, "to match this '%c'", p->src->text[p->last_open.start]);
-        p->depth = 0;
+            diag_note(&p->s->diag, dg, open, "to match this '%c'", p->src->text[open.start]);
+    } else if (loc.start >= p->src->len && innermost_open(p, true, &open)) {
+        diag_note(&p->s->diag, dg, open, "to match this '{'");
     }
+    /* Let newlines end statements again so that recovery finds the next one. */
+    p->depth = 0;
 }
 
 void parse_lex_error(Parser *p, Span loc, const char *fmt, ...) {
@@ -81,6 +102,7 @@ void parse_lex_error(Parser *p, Span loc, const char *fmt, ...) {
     const char *msg = arena_vprintf(&p->s->perm, fmt, ap);
     va_end(ap);
     p->nsyntax++;
+    p->lex_error = true;
     diag_error(&p->s->diag, loc, "%s", msg);
 }
 

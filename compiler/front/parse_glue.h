@@ -12,6 +12,7 @@
 void parse_syntax_error(Parser *p, Span loc, const char *msg);
 /* The lexer saw '(' or '[' at `loc`: newlines are ignored until it closes. */
 void parse_open_bracket(Parser *p, Span loc);
+void parse_close_bracket(Parser *p);
 /* A lexical error (stray character, unterminated string, bad number). */
 void parse_lex_error(Parser *p, Span loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Memory for flex and bison: from the session arena (freed with it, so an

@@ -71,7 +71,7 @@ Test(limits, long_operator_chain_hits_depth_cap_once) {
     strcpy(p, TAIL);
     CheckResult r = check_string(src);
     cr_expect_eq(r.status, ACTC_ERR_SYNTAX);
-    cr_expect(strstr(r.text, "error: expression is nested too deeply (the limit is 1000 levels)"), "%.300s", r.text);
+    cr_expect(strstr(r.text, "error: expression is too long: more than 1000 operators in a chain"), "%.300s", r.text);
     cr_expect(strstr(r.text, "1 error generated."), "%.300s", r.text);
     free(r.text);
     free(src);

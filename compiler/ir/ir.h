@@ -1,0 +1,253 @@
+/*
+ * ir.h — the graph IR layer (docs/ir.md).  Consumes the checked AST of the
+ * front end; produces
+ *   - a Graph per model: a DAG of Nodes in topological order (lower.c),
+ *     rewritten in place by the passes listed in passes.c;
+ *   - a KGraph: the kernel graph that code generation consumes, where every
+ *     kernel is a fused dense / gated dense / elementwise / row-wise kernel
+ *     with self-contained epilogue expressions (pass_fuse.c);
+ *   - double-precision reference interpreters over both (interp.c), the
+ *     oracle for generated code.
+ * No LLVM here.
+ */
+#ifndef ACTC_IR_H
+#define ACTC_IR_H
+
+#include "front/front.h"
+
+/* ---- ops.def: the opcode table ---- */
+
+typedef enum {
+    OC_SOURCE, OC_MATMUL, OC_SPLIT, OC_CALL, OC_UNARY, OC_BINARY, OC_CMP, OC_SELECT, OC_ROW, OC_OUTPUT
+} OpClass;
+
+typedef enum {
+#define OP(id, name, cls, nin, bi) OP_##id,
+#include "ops.def"
+#undef OP
+    OP_COUNT
+} Op;
+
+typedef struct OpInfo {
+    const char *name;
+    OpClass cls;
+    int nin;        /* -1: variable */
+    BuiltinId bi;   /* reference math, or BI_COUNT */
+} OpInfo;
+
+extern const OpInfo op_info[OP_COUNT];
+bool op_is_elementwise(Op op); /* OC_UNARY, OC_BINARY, OC_CMP, OC_SELECT */
+bool op_is_activation(Op op);  /* a builtin scalar activation (language.md §5) */
+
+enum { NODE_MAX_PARAMS = 8 };
+
+/* ---- graph.c: nodes and graphs ---- */
+
+typedef enum {
+    SH_ROWS,   /* f32[batch, n] */
+    SH_VEC,    /* f32[n], broadcast over rows (bias, prelu weight); n == 1 broadcasts everywhere */
+    SH_SCALAR  /* a number, broadcast everywhere */
+} ShapeKind;
+
+typedef struct Node Node;
+struct Node {
+    Op op;
+    int id;
+    Span span;
+    Node *in[3];
+    int nin;
+    ShapeKind shape;
+    int64_t n;                     /* width (features) */
+    double p[NODE_MAX_PARAMS];     /* op constants; CONST: p[0]; SPLIT: p[0] = parts, p[1] = index */
+    int np;                        /* number of meaningful p[] */
+    const char *name;              /* INPUT / OUTPUT / PARAM name; CALL callee name */
+    int index;                     /* INPUT / OUTPUT index */
+    int64_t rows, cols;            /* PARAM: full shape (cols == 0: a vector) */
+    int64_t lo, cnt;               /* PARAM: visible rows [lo, lo + cnt) */
+    Decl *callee;                  /* CALL */
+    const char *origin;            /* what the user wrote, when it differs (gate or user function) */
+    /* pass bookkeeping */
+    Node *repl;                    /* forwarding: this node was replaced */
+    int uses;
+    bool mark;
+};
+
+typedef struct Graph {
+    Session *s;
+    Decl *model;
+    const char *name;
+    const char *batch_name;        /* symbolic batch, or NULL */
+    int64_t batch_value;
+    Node **nodes;                  /* topological order */
+    int nnodes, capnodes;
+    Node **inputs, **outputs;
+    int ninputs, noutputs;
+    int next_id;
+} Graph;
+
+Node *node_new(Graph *g, Op op, Span sp, int nin, Node *a, Node *b, Node *c);
+Node *node_const(Graph *g, Span sp, double v);
+Node *node_resolve(Node *n);       /* follow repl */
+/* Rewriting: passes visit the old list in order and re-emit; nodes created
+ * while visiting are emitted at that point, so order stays topological. */
+Node **graph_begin_rewrite(Graph *g, int *count);
+void graph_emit(Graph *g, Node *n);
+void graph_resolve_operands(Node *n);
+void graph_resolve_outputs(Graph *g);
+void graph_count_uses(Graph *g);
+const char *graph_print(Graph *g);
+const char *graph_type_str(Graph *g, const Node *n);
+
+/* ---- lower.c: checked AST -> graph ---- */
+
+/* Lower one checked model.  User functions stay as OP_CALL (pass_inline). */
+Graph *lower_model(Session *s, Decl *model);
+
+/* Expression lowering, shared with pass_inline: in a function body, operand
+ * and constant parameters are bound to `args` / `consts`. */
+typedef struct LowerEnv {
+    Graph *g;
+    Node **args;           /* operands of the function being inlined */
+    const double *consts;  /* its constant parameters (after the operands) */
+    Decl *func;
+    Node **bindings;       /* model: node of each Binding (by index in model->bindings) */
+    bool inline_calls;     /* expand user calls instead of emitting OP_CALL */
+} LowerEnv;
+Node *lower_expr(LowerEnv *env, Expr *e);
+Node *lower_call_user(LowerEnv *env, Decl *f, Span sp, Node **args, const double *consts);
+
+/* ---- passes.c and pass_*.c ---- */
+
+typedef struct Pass {
+    const char *name;
+    void (*run)(Graph *g);
+    const char *summary;
+} Pass;
+
+extern const Pass ir_passes[];
+extern const int ir_npasses;
+/* Run the passes in order, stopping after the one named `stop` (NULL: all). */
+bool passes_run(Graph *g, const char *stop);
+
+void pass_inline(Graph *g);
+void pass_simplify(Graph *g);
+void pass_cse(Graph *g);
+void pass_dce(Graph *g);
+void pass_split_matmul(Graph *g);
+
+/* ---- pass_fuse.c: graph -> kernel graph ---- */
+
+typedef enum { K_DENSE, K_GATED, K_ELEMENTWISE, K_ROW } KernelKind;
+typedef enum { V_INPUT, V_TEMP, V_OUTPUT } ValueKind;
+
+typedef struct Kernel Kernel;
+
+/* A buffer f32[batch, n] in memory: a model input or output, or an
+ * intermediate in the scratch arena. */
+typedef struct Value {
+    int id;
+    ValueKind kind;
+    int index;            /* input / output index */
+    const char *name;     /* model name for inputs/outputs, else a readable hint */
+    int64_t n;
+    Kernel *producer;     /* NULL for inputs */
+} Value;
+
+/* A slice of a learned tensor: rows [lo, lo + rows) of a [*, cols] matrix,
+ * or elements [lo, lo + rows) of a vector (cols == 0). */
+typedef struct WeightRef {
+    const char *name;
+    int64_t lo, rows, cols;
+    int64_t full_rows;    /* rows of the whole tensor */
+    Span span;
+} WeightRef;
+
+typedef enum { LF_ACC, LF_TENSOR, LF_VEC } LeafKind;
+
+typedef struct Leaf {
+    LeafKind kind;
+    int acc;              /* LF_ACC: which accumulator (0 = a, 1 = b) */
+    Value *val;           /* LF_TENSOR: the buffer; element (r, col0 + c) */
+    int64_t col0;
+    WeightRef vec;        /* LF_VEC: a parameter vector; rows == 1 broadcasts */
+} Leaf;
+
+/* Epilogue expression nodes: a kernel's own copy of the elementwise ops,
+ * over its leaves (OP_LEAF) and constants (OP_CONST). */
+typedef struct Ep Ep;
+struct Ep {
+    Op op;
+    Ep *in[3];
+    int nin;
+    double p[NODE_MAX_PARAMS];
+    int np;
+    int leaf;             /* OP_LEAF: index into Kernel.leaves */
+    Span span;
+    const char *origin;
+    int id;               /* numbering for printing */
+};
+
+struct Kernel {
+    KernelKind kind;
+    int id;
+    int64_t n;            /* output columns */
+    /* K_DENSE / K_GATED */
+    Value *x;             /* the matmul input, f32[batch, k] */
+    int64_t k;
+    WeightRef w[2];       /* a (activated side) and b */
+    int nacc;
+    /* every kind */
+    Leaf *leaves;
+    int nleaves, capleaves;
+    Ep **outs;            /* the expression stored into each out_vals[i] */
+    Value **out_vals;
+    int nouts, capouts;
+    /* K_ROW: out = row_op(prologue) with optional gamma / beta */
+    Op row_op;
+    double eps;
+    WeightRef gamma, beta;
+    bool has_gamma, has_beta;
+    /* report */
+    uint32_t line_lo, line_hi;
+    const char *fused;    /* what was fused, for the report */
+};
+
+typedef struct KGraph {
+    Graph *g;
+    Kernel **kernels;
+    int nkernels, capkernels;
+    Value **values;
+    int nvalues, capvalues;
+    Value **inputs, **outputs;
+    int ninputs, noutputs;
+    const char **notes;   /* activations not fused into a matmul, and why */
+    int nnotes, capnotes;
+} KGraph;
+
+KGraph *fuse_graph(Graph *g);
+const char *kgraph_report(KGraph *kg);
+const char *kgraph_dot(KGraph *kg);
+const char *ep_print(Session *s, const Kernel *k, const Ep *e);
+
+/* ---- interp.c: double-precision reference interpreters ---- */
+
+typedef struct IrWeights {
+    int count;
+    const char **names;
+    const double **data;  /* row-major */
+    const int64_t (*shape)[2]; /* [rows, cols]; cols == 0 for vectors */
+} IrWeights;
+
+/* Scalar semantics of one elementwise op (shared by both interpreters and
+ * constant folding).  c is used by SELECT only. */
+double ir_eval_op(Op op, const double *p, double a, double b, double c);
+
+/* Evaluate the graph (after any pass) or the kernel graph over `batch` rows.
+ * inputs[i] / outputs[i] are row-major [batch, n].  Returns ACTC_OK, or an
+ * error with a message in `err` (missing or mis-shaped weight). */
+int interp_graph(Graph *g, const IrWeights *w, int64_t batch, const double *const *inputs,
+                 double *const *outputs, char *err, size_t errlen);
+int interp_kernels(KGraph *kg, const IrWeights *w, int64_t batch, const double *const *inputs,
+                   double *const *outputs, char *err, size_t errlen);
+
+#endif
