@@ -5,7 +5,9 @@
  * block cannot be allocated the arena longjmps to the current boundary with
  * ACTC_ERR_NOMEM, so callers never see NULL.
  */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base.h"
@@ -185,4 +187,18 @@ void sb_printf(StrBuf *sb, const char *fmt, ...) {
 const char *sb_str(StrBuf *sb) {
     sb_reserve(sb, 0);
     return sb->data;
+}
+
+void sb_put_double(StrBuf *sb, double v, bool real) {
+    char buf[40];
+    if (isfinite(v) && v == floor(v) && fabs(v) < 1e15) {
+        snprintf(buf, sizeof buf, real ? "%.1f" : "%.0f", v);
+    } else {
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(buf, sizeof buf, "%.*g", prec, v);
+            if (isnan(v) || strtod(buf, NULL) == v)
+                break;
+        }
+    }
+    sb_puts(sb, buf);
 }

@@ -102,6 +102,9 @@ void sb_puts(StrBuf *sb, const char *s);
 void sb_putc(StrBuf *sb, char c);
 void sb_printf(StrBuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *sb_str(StrBuf *sb); /* NUL-terminated; stays valid with the arena */
+/* The shortest decimal that reads back as the same double ("10", "0.1",
+ * "1e-05"); with `real`, integral values get a ".0" so they read as reals. */
+void sb_put_double(StrBuf *sb, double v, bool real);
 
 /* ---- source.c: source buffers, spans and line tables ---- */
 

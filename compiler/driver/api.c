@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "front/front.h"
+#include "ir/ir.h"
 
 #ifndef ACTC_VERSION
 #define ACTC_VERSION "0.0.0"
@@ -208,6 +209,62 @@ int actc_dump_ast(actc_session *a, const char **out) {
     if (st)
         return caught(a, &b, st);
     *out = ast_dump(&a->s, a->prog);
+    boundary_pop(&b);
+    return ACTC_OK;
+}
+
+/* The model to work on, or an ACTC_ERR_ARG message naming the choices. */
+static Decl *pick_model(actc_session *a, const char *name) {
+    Decl *m = program_find_model(a->prog, name);
+    if (m)
+        return m;
+    StrBuf sb;
+    sb_init(&sb, &a->s.perm);
+    int n = 0;
+    for (int i = 0; i < a->prog->ndecls; i++)
+        if (a->prog->decls[i]->kind == DECL_MODEL)
+            sb_printf(&sb, "%s'%s'", n++ ? ", " : "", a->prog->decls[i]->name);
+    if (name)
+        fail(a, ACTC_ERR_ARG, "no model named '%s' (models: %s)", name, n ? sb_str(&sb) : "none");
+    else if (n == 0)
+        fail(a, ACTC_ERR_ARG, "the file defines no model");
+    else
+        fail(a, ACTC_ERR_ARG, "the file defines %d models (%s); choose one with --model", n, sb_str(&sb));
+    return NULL;
+}
+
+int actc_dump(actc_session *a, const char *model, actc_dump_kind kind, const char *stage, const char **out) {
+    if (!a || !out)
+        return ACTC_ERR_ARG;
+    if (!a->prog || a->s.diag.nerrors)
+        return fail(a, ACTC_ERR_ARG, "actc_dump: no checked program in this session");
+    Boundary b;
+    int st = BOUNDARY_ENTER(&b);
+    if (st)
+        return caught(a, &b, st);
+    Decl *m = pick_model(a, model);
+    if (!m) {
+        boundary_pop(&b);
+        return ACTC_ERR_ARG;
+    }
+    Graph *g = lower_model(&a->s, m);
+    if (kind == ACTC_DUMP_GRAPH && stage && strcmp(stage, "lowered") == 0) {
+        *out = graph_print(g);
+    } else if (kind == ACTC_DUMP_GRAPH) {
+        if (!passes_run(g, stage)) {
+            boundary_pop(&b);
+            StrBuf sb;
+            sb_init(&sb, &a->s.perm);
+            for (int i = 0; i < ir_npasses; i++)
+                sb_printf(&sb, ", %s", ir_passes[i].name);
+            return fail(a, ACTC_ERR_ARG, "unknown pass '%s' (stages: lowered%s)", stage, sb_str(&sb));
+        }
+        *out = graph_print(g);
+    } else {
+        passes_run(g, NULL);
+        KGraph *kg = fuse_graph(g);
+        *out = kind == ACTC_DUMP_FUSED ? kgraph_report(kg) : kgraph_dot(kg);
+    }
     boundary_pop(&b);
     return ACTC_OK;
 }

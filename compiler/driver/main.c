@@ -17,9 +17,16 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  check FILE...            parse and check models; print diagnostics only\n"
-    "  dump FILE --ast          print the parsed program\n"
+    "  dump FILE STAGE          print an intermediate stage of the model:\n"
+    "      --ast                the parsed program\n"
+    "      --graph[=PASS]       the graph IR after all passes, or after PASS\n"
+    "                           (lowered, inline, simplify, cse, dce, split-matmul)\n"
+    "      --fused              the fusion report: kernels, what each fused, and why\n"
+    "                           an activation was not fused into a matmul\n"
+    "      --dot                the kernel graph as Graphviz dot (clusters per kernel)\n"
     "\n"
     "options:\n"
+    "  --model NAME             the model to act on, in a file with several\n"
     "  --diagnostics=text|json  diagnostic format (json: one object per line)\n"
     "  -q, --quiet              print errors only (no warnings)\n"
     "  -h, --help               print this help\n"
@@ -33,6 +40,8 @@ typedef struct Options {
     int nfiles;
     bool json, quiet;
     const char *dump;
+    const char *stage;
+    const char *model;
 } Options;
 
 static int exit_code(int st) {
@@ -60,8 +69,17 @@ static int parse_args(int argc, char **argv, Options *o) {
             return arg_error("invalid option '%s'; expected --diagnostics=text or --diagnostics=json", a);
         else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
             o->quiet = true;
-        else if (strcmp(a, "--ast") == 0)
-            o->dump = "ast";
+        else if (strcmp(a, "--ast") == 0 || strcmp(a, "--graph") == 0 || strcmp(a, "--fused") == 0 ||
+                 strcmp(a, "--dot") == 0)
+            o->dump = a + 2;
+        else if (strncmp(a, "--graph=", 8) == 0)
+            o->dump = "graph", o->stage = a + 8;
+        else if (strcmp(a, "--model") == 0) {
+            if (i + 1 >= argc)
+                return arg_error("%s", "'--model' needs a NAME");
+            o->model = argv[++i];
+        } else if (strncmp(a, "--model=", 8) == 0)
+            o->model = a + 8;
         else if (a[0] == '-' && a[1] != '\0')
             return arg_error("unknown option '%s'", a);
         else if (!o->command)
@@ -123,13 +141,19 @@ static int cmd_dump(const Options *o) {
     if (o->nfiles != 1)
         return arg_error("%s", "'dump' needs exactly one FILE");
     if (!o->dump)
-        return arg_error("%s", "'dump' needs a stage: --ast");
+        return arg_error("%s", "'dump' needs a stage: --ast, --graph, --fused or --dot");
     actc_session *s = NULL;
     int st = check_one(o->files[0], o, &s);
     if (st)
         return exit_code(st);
     const char *out = NULL;
-    st = actc_dump_ast(s, &out);
+    if (strcmp(o->dump, "ast") == 0)
+        st = actc_dump_ast(s, &out);
+    else
+        st = actc_dump(s, o->model, strcmp(o->dump, "graph") == 0   ? ACTC_DUMP_GRAPH
+                                    : strcmp(o->dump, "fused") == 0 ? ACTC_DUMP_FUSED
+                                                                    : ACTC_DUMP_DOT,
+                       o->stage, &out);
     if (st == ACTC_OK)
         fputs(out, stdout);
     else

@@ -288,27 +288,13 @@ const char *binop_str(BinOp op) {
     return s[op];
 }
 
-/* Shortest decimal that reads back as the same double, with a '.' or an
- * exponent so that it stays a real literal. */
-static void put_real(StrBuf *sb, double v) {
-    char buf[40];
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
-    sb_puts(sb, buf);
-    if (!strpbrk(buf, ".eEn"))
-        sb_puts(sb, ".0");
-}
-
 static void dump_expr(StrBuf *sb, const Expr *e) {
     switch (e->kind) {
     case EX_NUM:
         if (e->num_is_int)
             sb_printf(sb, "%lld", (long long)e->ival);
         else
-            put_real(sb, e->num);
+            sb_put_double(sb, e->num, true);
         break;
     case EX_STR: sb_printf(sb, "\"%s\"", e->str); break;
     case EX_BOOL: sb_puts(sb, e->b ? "true" : "false"); break;

@@ -185,6 +185,7 @@ struct Binding {
     int index;     /* input index, or the part of a tuple assignment */
     Stmt *stmt;    /* the defining statement for assignments */
     int uses;
+    int index_in_model; /* position in Decl.bindings (set by lower.c) */
 };
 
 /* A learned tensor the model reads from the weights (language.md §7). */

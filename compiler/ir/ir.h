@@ -66,6 +66,7 @@ struct Node {
     int64_t lo, cnt;               /* PARAM: visible rows [lo, lo + cnt) */
     Decl *callee;                  /* CALL */
     const char *origin;            /* what the user wrote, when it differs (gate or user function) */
+    const char *hint;              /* the model variable bound to this value, if any */
     /* pass bookkeeping */
     Node *repl;                    /* forwarding: this node was replaced */
     int uses;
@@ -88,6 +89,8 @@ typedef struct Graph {
 Node *node_new(Graph *g, Op op, Span sp, int nin, Node *a, Node *b, Node *c);
 Node *node_const(Graph *g, Span sp, double v);
 Node *node_resolve(Node *n);       /* follow repl */
+/* old is replaced by new: forwards its users, keeps its variable name and origin. */
+void node_replace(Node *old, Node *new_node);
 /* Rewriting: passes visit the old list in order and re-emit; nodes created
  * while visiting are emitted at that point, so order stays topological. */
 Node **graph_begin_rewrite(Graph *g, int *count);
@@ -184,8 +187,14 @@ struct Ep {
     int leaf;             /* OP_LEAF: index into Kernel.leaves */
     Span span;
     const char *origin;
-    int id;               /* numbering for printing */
+    int id;               /* 1..Kernel.neps, unique within the kernel */
+    unsigned stamp;       /* traversal mark (ep_postorder) */
 };
+
+/* The distinct epilogue nodes reachable from the kernel's outputs, operands
+ * before users, into an array from `a` (count in *n).  DAG-safe: each node
+ * is listed once however often it is shared. */
+Ep **ep_postorder(Arena *a, const Kernel *k, int *n);
 
 struct Kernel {
     KernelKind kind;
@@ -207,6 +216,7 @@ struct Kernel {
     double eps;
     WeightRef gamma, beta;
     bool has_gamma, has_beta;
+    int neps;             /* epilogue nodes are numbered 1..neps (Ep.id) */
     /* report */
     uint32_t line_lo, line_hi;
     const char *fused;    /* what was fused, for the report */

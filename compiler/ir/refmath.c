@@ -30,8 +30,12 @@
 #define SELU_SA_HI 0x1.c212cc640f031p+0
 #define SELU_SA_LO 0x1.05161b045a1fep-56
 
-/* Below this, exp(z) is subnormal: products x * exp(z) are formed as
- * (x * exp(z/2)) * exp(z/2) so that a normal result keeps its precision. */
+#define LN2_HI 0x1.62e42feep-1 /* ln 2 = LN2_HI + LN2_LO; k * LN2_HI is exact */
+#define LN2_LO 0x1.a39ef35793c76p-33
+#define INV_LN2 0x1.71547652b82fep+0
+
+/* Below this, exp(z) is subnormal: products x * exp(z) go through
+ * mul_exp_scaled() so that a normal result keeps its precision. */
 #define EXP_SUBNORMAL (-708.0)
 
 /* ---- error-free transformations ---- */
@@ -48,6 +52,21 @@ static void two_sum(double a, double b, double *hi, double *lo) {
     double bb = s - a;
     *hi = s;
     *lo = isfinite(s) ? (a - (s - bb)) + (b - bb) : 0.0;
+}
+
+/* x * exp(zh + zl) for finite x and zh < EXP_SUBNORMAL, where exp(zh)
+ * alone would be subnormal or zero: exp(z) = 2^-k exp(z + k ln 2) with
+ * z + k ln 2 near -600, so only the final scaling can round into the
+ * subnormal range. */
+static double mul_exp_scaled(double x, double zh, double zl) {
+    if (zh < -1e5) /* below 2^-144000: zero even for x = DBL_MAX */
+        return x * 0.0;
+    double k = floor((-600.0 - zh) * INV_LN2);
+    double sh, sl, rh, rl;
+    two_sum(zh, k * LN2_HI, &sh, &sl);
+    sl += k * LN2_LO + zl;
+    two_prod(x, exp(sh), &rh, &rl);
+    return ldexp(rh + (rl + rh * sl), -(int)k);
 }
 
 /* ---- NaN-propagating min / max (IEEE 754-2019 minimum / maximum) ---- */
@@ -71,39 +90,42 @@ static double min_prop(double a, double b) {
 /* torch.clamp: min(max(x, lo), hi), so lo > hi gives hi everywhere. */
 static double clamp(double x, double lo, double hi) { return min_prop(max_prop(x, lo), hi); }
 
+/* (nh + nl) / (dh + dl), where nl and dl are the rounding errors of nh and
+ * dh: one correction step, so only the final rounding is left. */
+static double dd_div(double nh, double nl, double dh, double dl) {
+    double q = nh / dh;
+    if (q == 0 || !isfinite(q))
+        return q;
+    return q + (fma(-q, dh, nh) + nl - q * dl) / dh;
+}
+
 /* ---- sigmoid family ---- */
 
-/* 1 / (1 + exp(-z)) through e = exp(-|z|) <= 1, so nothing overflows; the
- * rounding of 1 + e is corrected with its TwoSum error.  Sets *deriv (if not
- * NULL) to sigmoid'(z) = e / (1 + e)^2. */
-static double sigmoid_d(double z, double *deriv) {
+/* 1 / (1 + exp(-z)) through e = exp(-|z|) <= 1, so nothing overflows:
+ * 1 / (1 + e) for z >= 0, e / (1 + e) below, with 1 + e exact as
+ * double-double.  NaN: z >= 0 is false and e is NaN. */
+static double sigmoid(double z) {
     double e = exp(-fabs(z));
     double dh, dl;
     two_sum(1.0, e, &dh, &dl);
-    double s = (z >= 0 ? 1.0 : e) / dh; /* NaN: z >= 0 is false and e is NaN */
-    if (deriv)
-        *deriv = e / (dh * dh);
-    return s - s * (dl / dh);
+    return dd_div(z >= 0 ? 1.0 : e, 0.0, dh, dl);
 }
 
-static double sigmoid(double z) { return sigmoid_d(z, NULL); }
-
-/* sigmoid(zh + zl) for |zl| << |zh|, to first order in zl. */
-static double sigmoid_dd(double zh, double zl) {
-    double d;
-    double s = sigmoid_d(zh, &d);
-    return zl != 0 ? s + d * zl : s;
-}
-
-/* x * sigmoid(zh + zl) for finite x.  In the far negative tail sigmoid(z) =
- * exp(z) to double precision, and is subnormal: split it in two halves. */
+/* x * sigmoid(zh + zl) for finite x, |zl| <= ulp(zh) (zl to first order).
+ * x * e is double-double, so the result is rounded once after exp.  In the
+ * far negative tail sigmoid(z) = exp(z) to double precision. */
 static double mul_sigmoid(double x, double zh, double zl) {
-    if (zh < EXP_SUBNORMAL) {
-        double h = exp(0.5 * zh);
-        double r = (x * h) * h;
-        return r + r * zl;
-    }
-    return x * sigmoid_dd(zh, zl);
+    if (zh < EXP_SUBNORMAL)
+        return mul_exp_scaled(x, zh, zl);
+    double e = exp(-fabs(zh));
+    double dh, dl, nh = x, nl = 0.0;
+    two_sum(1.0, e, &dh, &dl);
+    if (!(zh >= 0))
+        two_prod(x, e, &nh, &nl);
+    double r = dd_div(nh, nl, dh, dl);
+    if (zl != 0 && r != 0) /* d/dz log sigmoid(z) = 1 - sigmoid(z) */
+        r += r * ((zh >= 0 ? e : 1.0) / dh) * zl;
+    return r;
 }
 
 /* The limit of x * sigmoid(z) for x = ±inf, where z has the sign of the
@@ -145,12 +167,12 @@ static double selu(double x) {
 /* celu(x) = x > 0 ? x : alpha * expm1(x / alpha); the rounding error r of
  * x / alpha is added back as expm1(q + r) = expm1(q) + exp(q) * r. */
 static double celu(double x, double alpha) {
-    if (x > 0)
+    if (!(x < 0)) /* x > 0, zeros (celu(-0) = -0) and NaN */
         return x;
     double q = x / alpha;
     double r = isfinite(q) ? fma(-q, alpha, x) / alpha : 0.0;
     double e = expm1(q);
-    return alpha * (e + (1.0 + e) * r);
+    return fma(alpha, e, alpha * ((1.0 + e) * r));
 }
 
 /* gelu(x) = x/2 * erfc(-x/sqrt(2)): accurate for negative x, where
@@ -206,26 +228,35 @@ static double x_sigmoid_scaled(double x, double chi, double clo) {
     return mul_sigmoid(x, zh, zl);
 }
 
-/* mish(x) = x * tanh(softplus(x)).  With q = exp(-|x|), tanh(log1p(e^x))
- * is (1 + 2q) / (1 + 2q + 2q^2) = 1 - 2q^2 / (1 + 2q + 2q^2) for x >= 0 and
- * n / (n + 2), n = q (q + 2), for x < 0: no overflow, no cancellation. */
+/* mish(x) = x * tanh(softplus(x)).  tanh(log1p(e^x)) is the ratio
+ * (1 + 2q) / (1 + 2q + 2q^2) with q = exp(-x) for x > 0, and
+ * (e^2 + 2e) / (e^2 + 2e + 2) with e = exp(x) for x < 0: no overflow, no
+ * cancellation.  Numerator (times x) and denominator are double-double. */
 static double mish(double x) {
-    if (isnan(x))
+    if (isnan(x) || x == 0) /* mish(-0) = -0 */
         return x;
     if (isinf(x))
         return x > 0 ? x : -0.0;
-    if (x >= 0) {
+    if (x < EXP_SUBNORMAL) /* tanh(softplus(x)) = e^x to double precision */
+        return mul_exp_scaled(x, x, 0.0);
+    double nh, nl, ph, pl, dh, dl, mh, ml;
+    if (x > 0) {
         double q = exp(-x);
-        double q2 = 2.0 * q * q;
-        return fma(-x, q2 / (1.0 + 2.0 * q + q2), x);
+        two_sum(1.0, 2.0 * q, &nh, &nl);
+        two_prod(2.0 * q, q, &ph, &pl);
+        two_sum(nh, ph, &dh, &dl);
+        dl += nl + pl;
+    } else {
+        double e = exp(x);
+        two_prod(e, e, &ph, &pl);
+        two_sum(2.0 * e, ph, &nh, &nl);
+        nl += pl;
+        two_sum(2.0, nh, &dh, &dl);
+        dl += nl;
     }
-    if (x < EXP_SUBNORMAL) { /* tanh(softplus(x)) = e^x to double precision */
-        double h = exp(0.5 * x);
-        return (x * h) * h;
-    }
-    double e = exp(x);
-    double n = fma(e, e, 2.0 * e);
-    return x * (n / (n + 2.0));
+    two_prod(x, nh, &mh, &ml);
+    ml += x * nl;
+    return dd_div(mh, ml, dh, dl);
 }
 
 /* softplus(x, beta, threshold) = x if beta x > threshold, else
@@ -235,6 +266,12 @@ static double softplus(double x, double beta, double threshold) {
     two_prod(beta, x, &zh, &zl);
     if (zh > threshold)
         return x;
+    if (zh < EXP_SUBNORMAL)
+        return mul_exp_scaled(1.0 / beta, zh, zl);
+    if (zh < -37) { /* log1p(e) = e - e^2/2 to double precision */
+        double e = exp(zh);
+        return dd_div(e, e * (zl - 0.5 * e), beta, 0.0);
+    }
     return softplus_dd(zh, zl) / beta;
 }
 
@@ -244,8 +281,7 @@ static double softsign(double x) {
         return copysign(1.0, x);
     double dh, dl;
     two_sum(1.0, fabs(x), &dh, &dl);
-    double q = x / dh;
-    return q - q * (dl / dh);
+    return dd_div(x, 0.0, dh, dl);
 }
 
 /* hardsigmoid(x) = relu6(x + 3) / 6, with x + 3 = h + e exact. */
@@ -296,6 +332,8 @@ static double logsigmoid(double x) {
  * of the same sign, and x - 1 is exact. */
 static double tanhshrink(double x) {
     double a = fabs(x);
+    if (a == 0)
+        return x; /* tanhshrink(-0) = -0 */
     if (a >= 1) { /* NaN goes to the other branch */
         double q = exp(-2.0 * a);
         double dh, dl;
@@ -311,9 +349,8 @@ static double tanhshrink(double x) {
     for (int k = TANHSHRINK_CF_DEPTH - 1; k >= 2; k--)
         d = (2 * k + 1) + yh / d;
     two_sum(3.0, yh, &eh, &el);
-    el += yl + yh / d; /* 3 + y + y / (5 + ...) = eh + el */
-    double q = ch / eh;
-    return q + (fma(-q, eh, ch) + cl - q * el) / eh;
+    two_sum(eh, yh / d + (el + yl), &eh, &el); /* 3 + y + y / (5 + ...) = eh + el */
+    return dd_div(ch, cl, eh, el);
 }
 
 /* softshrink: x - lambd above lambd, x + lambd below -lambd, else x * 0

@@ -1,0 +1,172 @@
+/*
+ * graph.c — graph IR nodes: the opcode table, construction, the rewrite
+ * protocol used by every pass, and the printer (actc dump --graph).
+ *
+ * Invariant: g->nodes is in topological order (operands before users).
+ * Passes keep it by rewriting: they take the old list, visit it in order and
+ * emit the nodes that stay; nodes created while visiting are emitted at that
+ * point, before the users that will be redirected to them.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir.h"
+
+const OpInfo op_info[OP_COUNT] = {
+#define OP(id, name, cls, nin, bi) {name, cls, nin, bi},
+#include "ops.def"
+#undef OP
+};
+
+bool op_is_elementwise(Op op) {
+    OpClass c = op_info[op].cls;
+    return c == OC_UNARY || c == OC_BINARY || c == OC_CMP || c == OC_SELECT;
+}
+
+bool op_is_activation(Op op) {
+    BuiltinId bi = op_info[op].bi;
+    return bi != BI_COUNT && builtin_get(bi)->kind == BK_ACT;
+}
+
+Node *node_new(Graph *g, Op op, Span sp, int nin, Node *a, Node *b, Node *c) {
+    Node *n = NEW(&g->s->perm, Node);
+    n->op = op;
+    n->id = g->next_id++;
+    n->span = sp;
+    n->nin = nin;
+    n->in[0] = a;
+    n->in[1] = b;
+    n->in[2] = c;
+    /* Shape: the widest operand; rows win over vectors over scalars. */
+    n->shape = SH_SCALAR;
+    n->n = 1;
+    for (int i = 0; i < nin; i++) {
+        Node *o = n->in[i];
+        if (o->shape < n->shape || (o->shape == n->shape && o->n > n->n)) {
+            n->shape = o->shape;
+            n->n = o->n;
+        }
+    }
+    graph_emit(g, n);
+    return n;
+}
+
+Node *node_const(Graph *g, Span sp, double v) {
+    Node *n = node_new(g, OP_CONST, sp, 0, NULL, NULL, NULL);
+    n->p[0] = v;
+    n->np = 1;
+    return n;
+}
+
+Node *node_resolve(Node *n) {
+    while (n && n->repl)
+        n = n->repl;
+    return n;
+}
+
+void node_replace(Node *old, Node *new_node) {
+    if (old == new_node)
+        return;
+    old->repl = new_node;
+    if (!new_node->hint)
+        new_node->hint = old->hint;
+    if (!new_node->origin)
+        new_node->origin = old->origin;
+}
+
+Node **graph_begin_rewrite(Graph *g, int *count) {
+    Node **old = g->nodes;
+    *count = g->nnodes;
+    g->nodes = NULL;
+    g->nnodes = g->capnodes = 0;
+    return old;
+}
+
+void graph_emit(Graph *g, Node *n) { VEC_PUSH(&g->s->perm, g->nodes, g->nnodes, g->capnodes, n); }
+
+void graph_resolve_operands(Node *n) {
+    for (int i = 0; i < n->nin; i++)
+        n->in[i] = node_resolve(n->in[i]);
+}
+
+void graph_resolve_outputs(Graph *g) {
+    for (int i = 0; i < g->noutputs; i++)
+        g->outputs[i] = node_resolve(g->outputs[i]);
+    for (int i = 0; i < g->nnodes; i++)
+        graph_resolve_operands(g->nodes[i]);
+}
+
+void graph_count_uses(Graph *g) {
+    for (int i = 0; i < g->nnodes; i++)
+        g->nodes[i]->uses = 0;
+    for (int i = 0; i < g->nnodes; i++)
+        for (int j = 0; j < g->nodes[i]->nin; j++)
+            g->nodes[i]->in[j]->uses++;
+}
+
+/* ---- printing ---- */
+
+const char *graph_type_str(Graph *g, const Node *n) {
+    switch (n->shape) {
+    case SH_ROWS:
+        if (g->batch_name)
+            return arena_printf(&g->s->perm, "[%s, %lld]", g->batch_name, (long long)n->n);
+        return arena_printf(&g->s->perm, "[%lld, %lld]", (long long)g->batch_value, (long long)n->n);
+    case SH_VEC: return arena_printf(&g->s->perm, "[%lld]", (long long)n->n);
+    case SH_SCALAR: return "scalar";
+    }
+    return "?";
+}
+
+static void print_node(Graph *g, StrBuf *sb, const Node *n) {
+    const Source *src = n->span.file < (uint32_t)g->s->diag.nsources ? g->s->diag.sources[n->span.file] : NULL;
+    sb_printf(sb, "  %%%d = %s", n->id, op_info[n->op].name);
+    switch (n->op) {
+    case OP_INPUT: sb_printf(sb, " %s", n->name); break;
+    case OP_PARAM:
+        sb_printf(sb, " %s", n->name);
+        if (n->cols)
+            sb_printf(sb, " [%lld, %lld]", (long long)n->rows, (long long)n->cols);
+        else
+            sb_printf(sb, " [%lld]", (long long)n->rows);
+        if (n->lo != 0 || n->cnt != n->rows)
+            sb_printf(sb, " rows %lld..%lld", (long long)n->lo, (long long)(n->lo + n->cnt));
+        break;
+    case OP_CONST:
+        sb_putc(sb, ' ');
+        sb_put_double(sb, n->p[0], false);
+        break;
+    case OP_CALL: sb_printf(sb, " %s", n->name); break;
+    case OP_OUTPUT: sb_printf(sb, " %s", n->name); break;
+    default: break;
+    }
+    for (int i = 0; i < n->nin; i++)
+        sb_printf(sb, "%s%%%d", i ? ", " : " ", n->in[i]->id);
+    if (n->op != OP_CONST)
+        for (int i = 0; i < n->np; i++) {
+            sb_puts(sb, i || n->nin ? ", " : " ");
+            sb_put_double(sb, n->p[i], false);
+        }
+    if (n->op != OP_OUTPUT && n->op != OP_CONST && n->op != OP_PARAM)
+        sb_printf(sb, " : %s", graph_type_str(g, n));
+    if (src && n->span.end > 0) {
+        uint32_t line, col;
+        source_line_col(src, n->span.start, &line, &col);
+        sb_printf(sb, "    # line %u", line);
+        if (n->origin)
+            sb_printf(sb, ", from %s", n->origin);
+    }
+    sb_putc(sb, '\n');
+}
+
+const char *graph_print(Graph *g) {
+    StrBuf sb;
+    sb_init(&sb, &g->s->perm);
+    sb_printf(&sb, "graph %s {\n", g->name);
+    for (int i = 0; i < g->nnodes; i++)
+        print_node(g, &sb, g->nodes[i]);
+    sb_puts(&sb, "}\n");
+    return sb_str(&sb);
+}

@@ -1,0 +1,255 @@
+/*
+ * lower.c — checked AST -> graph IR (docs/ir.md §3).
+ *
+ * Every builtin call becomes nodes whose meaning is the opcode table: dense
+ * is matmul (+ add of the bias vector), gates are written out by their
+ * definition (glu(a, b) = sigmoid(a) * b, swiglu(a, b) = silu(a) * b, ...),
+ * so that the fusion pass recognises builtin and user-written gates alike.
+ * User activations and gates stay OP_CALL nodes; pass_inline expands them
+ * with lower_call_user(), which lowers the body with the operands bound.
+ * Every node keeps the span of the source it came from.
+ */
+#include <string.h>
+
+#include "ir.h"
+
+static Node *param_node(Graph *g, Span sp, const char *layer, const char *suffix, int64_t rows, int64_t cols) {
+    Node *p = node_new(g, OP_PARAM, sp, 0, NULL, NULL, NULL);
+    p->name = arena_printf(&g->s->perm, "%s.%s", layer, suffix);
+    p->rows = rows;
+    p->cols = cols;
+    p->lo = 0;
+    p->cnt = rows;
+    p->shape = SH_VEC;
+    p->n = rows;
+    return p;
+}
+
+static Node *unary(Graph *g, Op op, Span sp, Node *x, const double *p, int np) {
+    Node *n = node_new(g, op, sp, 1, x, NULL, NULL);
+    for (int i = 0; i < np; i++)
+        n->p[i] = p[i];
+    n->np = np;
+    return n;
+}
+
+static Op bin_op(BinOp op) {
+    static const Op map[] = {OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_LT, OP_LE, OP_GT, OP_GE, OP_EQ, OP_NE};
+    return map[op];
+}
+
+/* Op of a unary builtin (primitive or activation). */
+static Op builtin_op(BuiltinId id) {
+    for (int op = 0; op < OP_COUNT; op++)
+        if (op_info[op].bi == id && op_info[op].cls == OC_UNARY)
+            return (Op)op;
+    return OP_COUNT;
+}
+
+/* language.md §6: the gates by their definition; a is activated. */
+static Node *lower_gate(Graph *g, BuiltinId id, Span sp, Node *a, Node *b) {
+    Op act;
+    switch (id) {
+    case BI_GLU: act = OP_SIGMOID; break;
+    case BI_REGLU: act = OP_RELU; break;
+    case BI_GEGLU: act = OP_GELU; break;
+    case BI_GEGLU_TANH: act = OP_GELU_TANH; break;
+    case BI_SWIGLU: act = OP_SILU; break;
+    default: act = OP_COUNT; break; /* bilinear */
+    }
+    Node *fa = act == OP_COUNT ? a : unary(g, act, sp, a, NULL, 0);
+    Node *r = node_new(g, OP_MUL, sp, 2, fa, b, NULL);
+    r->origin = builtin_get(id)->name;
+    if (fa != a)
+        fa->origin = r->origin;
+    return r;
+}
+
+static Node *split_part(Graph *g, Span sp, Node *t, int parts, int index) {
+    Node *s = node_new(g, OP_SPLIT, sp, 1, t, NULL, NULL);
+    s->p[0] = parts;
+    s->p[1] = index;
+    s->np = 2;
+    s->n = t->n / parts;
+    return s;
+}
+
+static Node *lower_builtin(LowerEnv *env, Expr *e, Node **in) {
+    Graph *g = env->g;
+    const Builtin *b = e->callee.builtin;
+    Span sp = e->span;
+    switch (b->kind) {
+    case BK_PRIM:
+        if (b->id == BI_WHERE)
+            return node_new(g, OP_SELECT, sp, 3, in[0], in[1], in[2]);
+        if (b->id == BI_MIN || b->id == BI_MAX)
+            return node_new(g, b->id == BI_MIN ? OP_MIN : OP_MAX, sp, 2, in[0], in[1], NULL);
+        return unary(g, builtin_op(b->id), sp, in[0], e->consts, b->nparams);
+    case BK_ACT:
+        if (b->id == BI_PRELU) {
+            int64_t np = (int64_t)e->consts[0];
+            Node *w = param_node(g, sp, e->layer, "weight", np, 0);
+            return node_new(g, OP_PRELU, sp, 2, in[0], w, NULL);
+        }
+        if (b->id == BI_IDENTITY)
+            return in[0];
+        if (b->id == BI_GELU) /* approximate = "none" (check.c rewrote "tanh") */
+            return unary(g, OP_GELU, sp, in[0], NULL, 0);
+        return unary(g, builtin_op(e->callee.builtin->id), sp, in[0], e->consts, b->nparams);
+    case BK_GATE:
+        if (e->bound[1] == NULL || in[1] == NULL) { /* glu(t): torch.nn.functional.glu */
+            Node *a = split_part(g, sp, in[0], 2, 0), *h = split_part(g, sp, in[0], 2, 1);
+            Node *r = node_new(g, OP_MUL, sp, 2, a, unary(g, OP_SIGMOID, sp, h, NULL, 0), NULL);
+            r->origin = "glu";
+            return r;
+        }
+        return lower_gate(g, b->id, sp, in[0], in[1]);
+    case BK_ROW: {
+        Op op = b->id == BI_SOFTMAX ? OP_SOFTMAX : b->id == BI_LOG_SOFTMAX ? OP_LOG_SOFTMAX
+              : b->id == BI_LAYERNORM ? OP_LAYERNORM : OP_RMSNORM;
+        Node *x = in[0];
+        if (op == OP_SOFTMAX || op == OP_LOG_SOFTMAX)
+            return node_new(g, op, sp, 1, x, NULL, NULL);
+        Node *w = param_node(g, sp, e->layer, "weight", x->n, 0);
+        Node *bias = op == OP_LAYERNORM && e->consts[1] != 0 ? param_node(g, sp, e->layer, "bias", x->n, 0) : NULL;
+        Node *r = node_new(g, op, sp, bias ? 3 : 2, x, w, bias);
+        r->p[0] = e->consts[0]; /* eps */
+        r->np = 1;
+        return r;
+    }
+    case BK_LAYER: {
+        int64_t units = (int64_t)e->consts[0];
+        Node *x = in[0];
+        Node *w = param_node(g, sp, e->layer, "weight", units, x->n);
+        Node *mm = node_new(g, OP_MATMUL, sp, 2, x, w, NULL);
+        mm->shape = SH_ROWS;
+        mm->n = units;
+        if (e->consts[1] == 0)
+            return mm;
+        Node *bias = param_node(g, sp, e->layer, "bias", units, 0);
+        return node_new(g, OP_ADD, sp, 2, mm, bias, NULL);
+    }
+    case BK_SPLIT: break; /* handled by the assignment */
+    }
+    ACTC_BUG("cannot lower builtin '%s' here", b->name);
+}
+
+Node *lower_call_user(LowerEnv *env, Decl *f, Span sp, Node **args, const double *consts) {
+    (void)sp; /* the body keeps its own spans: the report points at the definition */
+    LowerEnv inner = {.g = env->g, .args = args, .consts = consts, .func = f, .inline_calls = true};
+    Node *r = lower_expr(&inner, f->value);
+    if (r->origin == NULL && r->span.start == f->value->span.start)
+        r->origin = f->name;
+    return r;
+}
+
+static Node *lower_call(LowerEnv *env, Expr *e) {
+    Graph *g = env->g;
+    if (e->callee.builtin && e->callee.builtin->id == BI_SPLIT)
+        ACTC_BUG("split outside a tuple assignment");
+    Node *in[3] = {NULL, NULL, NULL};
+    int nin = e->callee.user ? e->callee.user->ninputs_elem : e->callee.builtin->ninputs;
+    for (int i = 0; i < nin && i < 3; i++)
+        if (e->bound[i])
+            in[i] = lower_expr(env, e->bound[i]->value);
+    if (e->callee.builtin)
+        return lower_builtin(env, e, in);
+    Decl *f = e->callee.user;
+    int nconst = f->nparams - f->ninputs_elem;
+    if (env->inline_calls)
+        return lower_call_user(env, f, e->span, in, e->consts);
+    Node *c = node_new(g, OP_CALL, e->span, nin, in[0], in[1], NULL);
+    c->callee = f;
+    c->name = f->name;
+    for (int i = 0; i < nconst && i < NODE_MAX_PARAMS; i++)
+        c->p[i] = e->consts[i];
+    c->np = nconst;
+    return c;
+}
+
+Node *lower_expr(LowerEnv *env, Expr *e) {
+    Graph *g = env->g;
+    switch (e->kind) {
+    case EX_NUM: return node_const(g, e->span, e->num);
+    case EX_BOOL: return node_const(g, e->span, e->b ? 1 : 0);
+    case EX_NAME:
+        if (e->param_index >= 0 && env->func) {
+            int i = e->param_index, nin = env->func->ninputs_elem;
+            return i < nin ? env->args[i] : node_const(g, e->span, env->consts[i - nin]);
+        }
+        if (e->ref)
+            return env->bindings[e->ref->index_in_model];
+        if (e->const_name)
+            return node_const(g, e->span, e->type.value);
+        ACTC_BUG("unresolved name '%s'", e->str);
+    case EX_NEG: {
+        Node *x = lower_expr(env, e->lhs);
+        return node_new(g, OP_NEG, e->span, 1, x, NULL, NULL);
+    }
+    case EX_BIN: {
+        Node *a = lower_expr(env, e->lhs);
+        Node *b = lower_expr(env, e->rhs);
+        return node_new(g, bin_op(e->op), e->span, 2, a, b, NULL);
+    }
+    case EX_CALL: return lower_call(env, e);
+    case EX_STR:
+    case EX_ERROR: break;
+    }
+    ACTC_BUG("cannot lower expression kind %d", e->kind);
+}
+
+Graph *lower_model(Session *s, Decl *m) {
+    Graph *g = NEW(&s->perm, Graph);
+    g->s = s;
+    g->model = m;
+    g->name = m->name;
+    g->batch_name = m->batch_name;
+    g->batch_value = m->batch_value;
+    LowerEnv env = {.g = g};
+    env.bindings = NEW_ARRAY(&s->perm, Node *, (size_t)m->nbindings + 1);
+    g->inputs = NEW_ARRAY(&s->perm, Node *, (size_t)m->ninputs + 1);
+    g->outputs = NEW_ARRAY(&s->perm, Node *, (size_t)m->noutputs + 1);
+    g->ninputs = m->ninputs;
+    g->noutputs = m->noutputs;
+    for (int i = 0; i < m->nbindings; i++)
+        m->bindings[i]->index_in_model = i;
+    for (int i = 0; i < m->ninputs; i++) {
+        Node *n = node_new(g, OP_INPUT, m->inputs[i].span, 0, NULL, NULL, NULL);
+        n->name = m->inputs[i].name;
+        n->index = i;
+        n->shape = SH_ROWS;
+        n->n = m->inputs[i].type->n;
+        g->inputs[i] = n;
+        env.bindings[i] = n; /* inputs are the first bindings */
+    }
+    int next = m->ninputs;
+    for (int i = 0; i < m->nstmts; i++) {
+        Stmt *st = m->stmts[i];
+        if (st->kind == ST_RETURN) {
+            for (int j = 0; j < st->nvalues; j++) {
+                Node *v = lower_expr(&env, st->values[j]);
+                Node *o = node_new(g, OP_OUTPUT, st->values[j]->span, 1, v, NULL, NULL);
+                o->name = m->outputs[j].name;
+                o->index = j;
+                g->outputs[j] = o;
+            }
+            break;
+        }
+        Expr *v = st->values[0];
+        if (st->ntargets == 1) {
+            Node *n = lower_expr(&env, v);
+            if (!n->hint)
+                n->hint = st->targets[0].name;
+            env.bindings[next++] = n;
+            continue;
+        }
+        /* g, u = split(t, k): one SPLIT node per part */
+        Node *t = lower_expr(&env, v->bound[0]->value);
+        for (int j = 0; j < st->ntargets; j++) {
+            Node *part = split_part(g, v->span, t, st->ntargets, j);
+            part->hint = st->targets[j].name;
+            env.bindings[next++] = part;
+        }
+    }
+    return g;
+}
