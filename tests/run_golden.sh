@@ -3,6 +3,8 @@
 #   run_golden.sh errors   ACTC DIR   each DIR/*.act must fail `actc check` with exit 1
 #                                     and stderr equal to DIR/NAME.err
 #   run_golden.sh parse    ACTC DIR   `actc dump --ast NAME.act` equals DIR/NAME.ast
+#   run_golden.sh dump     ACTC DIR   the first line of each DIR/NAME.act is "# dump: ARGS";
+#                                     `actc dump ARGS NAME.act` must exit 0 and print DIR/NAME.out
 #   run_golden.sh examples ACTC DIR   every DIR/**/*.act (but DIR/errors/) checks cleanly:
 #                                     exit 0 and no diagnostics at all
 # ACTC_UPDATE_GOLDEN=1 rewrites the expected files instead of comparing.
@@ -37,6 +39,16 @@ parse)
     out=$(timeout 20 "$actc" dump --ast "$f" 2>&1); rc=$?
     if [ $rc -ne 0 ]; then echo "FAIL $f: exit status $rc"; echo "$out"; fail=$((fail+1)); continue; fi
     compare "${f%.act}.ast" "$out" "$f" || fail=$((fail+1))
+  done ;;
+dump)
+  for f in *.act; do
+    n=$((n+1))
+    args=$(head -n1 "$f" | sed -n 's/^# dump: //p')
+    if [ -z "$args" ]; then echo "FAIL $f: first line must be '# dump: ARGS'"; fail=$((fail+1)); continue; fi
+    # shellcheck disable=SC2086
+    out=$(timeout 20 "$actc" dump $args "$f" 2>&1); rc=$?
+    if [ $rc -ne 0 ]; then echo "FAIL $f: exit status $rc"; echo "$out"; fail=$((fail+1)); continue; fi
+    compare "${f%.act}.out" "$out" "$f" || fail=$((fail+1))
   done ;;
 examples)
   while IFS= read -r f; do

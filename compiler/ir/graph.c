@@ -26,8 +26,10 @@ bool op_is_elementwise(Op op) {
 }
 
 bool op_is_activation(Op op) {
+    /* tanh and sigmoid are primitives in the language and activations in
+     * PyTorch's list: both count */
     BuiltinId bi = op_info[op].bi;
-    return bi != BI_COUNT && builtin_get(bi)->kind == BK_ACT;
+    return op == OP_TANH || op == OP_SIGMOID || (bi != BI_COUNT && builtin_get(bi)->kind == BK_ACT);
 }
 
 Node *node_new(Graph *g, Op op, Span sp, int nin, Node *a, Node *b, Node *c) {
