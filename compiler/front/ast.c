@@ -34,9 +34,9 @@ Expr *ast_num(Parser *p, Span sp, const char *text, size_t len) {
     if (is_int) {
         char *end;
         long long v = strtoll(text, &end, 10);
-        if (errno == ERANGE) {
-            parse_lex_error(p, sp, "integer literal '%.*s' is too large (the limit is %lld)",
-                            len > 40 ? 40 : (int)len, text, (long long)INT64_MAX);
+        if (errno == ERANGE || v > (1LL << 53)) {
+            parse_lex_error(p, sp, "integer literal '%.*s' is too large (the limit is 2^53 = %lld)",
+                            len > 40 ? 40 : (int)len, text, 1LL << 53);
             v = 0;
         }
         e->num_is_int = true;

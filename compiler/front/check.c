@@ -35,7 +35,7 @@ typedef struct Checker {
 static const Type ty_error = {.kind = TY_ERROR};
 
 /* Largest feature dimension; keeps every size product far from overflow. */
-enum { MAX_DIM = 1 << 30 };
+enum { MAX_DIM = 1 << 30, NODE_PARAMS_MAX = 8 };
 /* Largest weight matrix (elements): 64 GiB of f32. */
 #define MAX_WEIGHTS ((int64_t)1 << 34)
 
@@ -57,6 +57,8 @@ static const char *ty_str(Checker *c, const Env *env, Type t) {
             return "a tensor";
         if (env && env->model && env->model->batch_name)
             return arena_printf(&c->s->perm, "f32[%s, %lld]", env->model->batch_name, (long long)t.n);
+        if (env && env->model && env->model->batch_value > 0)
+            return arena_printf(&c->s->perm, "f32[%lld, %lld]", (long long)env->model->batch_value, (long long)t.n);
         return arena_printf(&c->s->perm, "f32[batch, %lld]", (long long)t.n);
     case TY_ERROR: return "an error";
     }
@@ -536,9 +538,16 @@ static bool name_layer(Checker *c, Env *env, Expr *e, const Sig *sig) {
         if (a->value->type.kind != TY_STR)
             return false;
         if (!valid_layer_name(a->value->str)) {
+            StrBuf q;
+            sb_init(&q, &c->s->perm);
+            for (const char *p = a->value->str; *p && q.len < 64; p++)
+                if ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\')
+                    sb_printf(&q, "\\x%02x", (unsigned char)*p);
+                else
+                    sb_putc(&q, *p);
             diag_error(c->d, a->value->span,
                        "invalid layer name \"%s\": use letters, digits, '_', '-' and single inner dots",
-                       a->value->str);
+                       sb_str(&q));
             return false;
         }
         e->layer = a->value->str;
@@ -656,49 +665,139 @@ static Type builtin_result(Checker *c, Env *env, Expr *e, const Builtin *b, Type
     return ty_error;
 }
 
-/* Builtin-specific parameter rules (PyTorch raises on the same values). */
-static bool check_param_values(Checker *c, Expr *e, const Builtin *b) {
-    Arg **bd = e->bound;
+/* Builtin-specific parameter rules (PyTorch raises on the same values).
+ * Returns NULL if `vals` (the constant parameters, builtins.c order) are
+ * valid, else the message; *blame is the index of the parameter to point at
+ * (-1: the call) and *other the one to mention in a note (-1: none). */
+static const char *param_rule(Checker *c, const Builtin *b, const double *vals, const Expr *e, int *blame,
+                              int *other) {
+    *blame = 0;
+    *other = -1;
     switch (b->id) {
     case BI_HARDTANH:
     case BI_CLAMP:
-        if (e->consts[0] > e->consts[1]) {
-            const char *lo = b->params[0].name, *hi = b->params[1].name;
-            Diagnostic *dg = diag_error(c->d, bd[1] ? bd[1]->span : e->span, "%s %s (%g) must not exceed %s (%g)",
-                                        b->name, lo, e->consts[0], hi, e->consts[1]);
-            diag_note(c->d, dg, bd[2] ? bd[2]->span : e->span, "%s is %g here", hi, e->consts[1]);
-            return false;
+        if (vals[0] > vals[1]) {
+            *other = 1;
+            return arena_printf(&c->s->perm, "%s %s (%g) must not exceed %s (%g)", b->name, b->params[0].name,
+                                vals[0], b->params[1].name, vals[1]);
         }
-        return true;
+        return NULL;
     case BI_SOFTSHRINK:
     case BI_HARDSHRINK:
-        if (e->consts[0] < 0) {
-            diag_error(c->d, bd[1] ? bd[1]->value->span : e->span, "%s lambd must be non-negative, got %g", b->name, e->consts[0]);
-            return false;
-        }
-        return true;
-    case BI_CELU:
-        if (e->consts[0] == 0) {
-            diag_error(c->d, bd[1] ? bd[1]->value->span : e->span, "celu alpha must not be zero");
-            return false;
-        }
-        return true;
-    case BI_SOFTPLUS:
-        if (e->consts[0] == 0) {
-            diag_error(c->d, bd[1] ? bd[1]->value->span : e->span, "softplus beta must not be zero");
-            return false;
-        }
-        return true;
+        return vals[0] < 0 ? arena_printf(&c->s->perm, "%s lambd must be non-negative, got %g", b->name, vals[0])
+                           : NULL;
+    case BI_CELU: return vals[0] == 0 ? "celu alpha must not be zero" : NULL;
+    case BI_SOFTPLUS: return vals[0] == 0 ? "softplus beta must not be zero" : NULL;
     case BI_GELU: {
-        Arg *a = bd[1];
+        Arg *a = e->bound[1];
         if (a && a->value->type.kind == TY_STR && strcmp(a->value->str, "none") != 0 &&
-            strcmp(a->value->str, "tanh") != 0) {
-            diag_error(c->d, a->value->span, "gelu approximate must be \"none\" or \"tanh\", got \"%s\"", a->value->str);
-            return false;
-        }
-        return true;
+            strcmp(a->value->str, "tanh") != 0)
+            return arena_printf(&c->s->perm, "gelu approximate must be \"none\" or \"tanh\", got \"%s\"",
+                                a->value->str);
+        return NULL;
     }
-    default: return true;
+    default: return NULL;
+    }
+}
+
+/* Span of constant parameter j of call e (its argument, or the call). */
+static Span param_span(const Expr *e, const Builtin *b, int j) {
+    Arg *a = j >= 0 ? e->bound[b->ninputs + j] : NULL;
+    return a ? a->value->span : e->span;
+}
+
+static bool check_param_values(Checker *c, Expr *e, const Builtin *b) {
+    int blame, other;
+    const char *msg = param_rule(c, b, e->consts, e, &blame, &other);
+    if (!msg)
+        return true;
+    Diagnostic *dg = diag_error(c->d, param_span(e, b, blame), "%s", msg);
+    if (other >= 0)
+        diag_note(c->d, dg, param_span(e, b, other), "%s is %g here", b->params[other].name, e->consts[other]);
+    return false;
+}
+
+/* Value of a constant expression inside function f whose constant
+ * parameters are `consts`; false if it is not a plain constant expression. */
+static bool eval_in(const Expr *e, const Decl *f, const double *consts, double *out) {
+    double a, b;
+    switch (e->kind) {
+    case EX_NUM: *out = e->num; return true;
+    case EX_NAME:
+        if (e->param_index >= f->ninputs_elem) {
+            *out = consts[e->param_index - f->ninputs_elem];
+            return true;
+        }
+        if (e->const_name && e->type.kind == TY_NUM && e->type.known) {
+            *out = e->type.value;
+            return true;
+        }
+        return false;
+    case EX_NEG:
+        if (!eval_in(e->lhs, f, consts, &a))
+            return false;
+        *out = -a;
+        return true;
+    case EX_BIN:
+        if (e->op >= BIN_LT || !eval_in(e->lhs, f, consts, &a) || !eval_in(e->rhs, f, consts, &b))
+            return false;
+        *out = e->op == BIN_ADD ? a + b : e->op == BIN_SUB ? a - b : e->op == BIN_MUL ? a * b : a / b;
+        return true;
+    default: return false;
+    }
+}
+
+static void check_instance_expr(Checker *c, const Expr *site, const Decl *f, const double *consts, const Expr *e,
+                                int depth);
+
+/* The body of f instantiated with `consts` at call `site`: every builtin
+ * call whose parameters depend on f's parameters is checked with the values
+ * they take here (language.md §3.5). */
+static void check_instance(Checker *c, const Expr *site, const Decl *f, const double *consts, int depth) {
+    if (depth < 32) /* bodies cannot recurse; this only bounds pathological chains */
+        check_instance_expr(c, site, f, consts, f->value, depth);
+}
+
+static void check_instance_expr(Checker *c, const Expr *site, const Decl *f, const double *consts, const Expr *e,
+                                int depth) {
+    if (!e)
+        return;
+    if (e->kind == EX_NEG || e->kind == EX_BIN) {
+        check_instance_expr(c, site, f, consts, e->lhs, depth);
+        check_instance_expr(c, site, f, consts, e->rhs, depth);
+        return;
+    }
+    if (e->kind != EX_CALL || !e->bound || !e->consts)
+        return;
+    const Builtin *b = e->callee.builtin;
+    const Decl *u = e->callee.user;
+    int nin = b ? b->ninputs : u ? u->ninputs_elem : 0;
+    int np = b ? b->nparams : u ? u->nparams - u->ninputs_elem : 0;
+    for (int i = 0; i < nin; i++)
+        if (e->bound[i])
+            check_instance_expr(c, site, f, consts, e->bound[i]->value, depth);
+    double vals[NODE_PARAMS_MAX];
+    bool depends = false; /* on f's parameters; otherwise the body check saw it */
+    for (int j = 0; j < np && j < NODE_PARAMS_MAX; j++) {
+        Arg *a = e->bound[nin + j];
+        vals[j] = e->consts[j];
+        if (!a || a->value->type.kind != TY_NUM || a->value->type.known)
+            continue;
+        depends = true;
+        if (!eval_in(a->value, f, consts, &vals[j]))
+            return; /* not a plain constant: nothing more to check */
+    }
+    if (!depends && !u)
+        return;
+    if (u) {
+        check_instance(c, site, u, vals, depth + 1);
+        return;
+    }
+    int blame, other;
+    const char *msg = b ? param_rule(c, b, vals, e, &blame, &other) : NULL;
+    if (msg) {
+        Diagnostic *dg = diag_error(c->d, site->span, "in this call of '%s': %s", site->str, msg);
+        diag_note(c->d, dg, param_span(e, b, blame), "in the body of '%s'", f->name);
     }
 }
 
@@ -813,6 +912,7 @@ static Type check_call(Checker *c, Env *env, Expr *e) {
 
     /* Constant parameters, with defaults filled in. */
     e->consts = NEW_ARRAY(&c->s->perm, double, (size_t)sig.nparams + 1);
+    bool all_known = true; /* inside a body, a parameter's value is known per call only */
     for (int j = 0; j < sig.nparams; j++) {
         Arg *a = e->bound[sig.ninputs + j];
         if (!a) {
@@ -826,7 +926,9 @@ static Type check_call(Checker *c, Env *env, Expr *e) {
         if (!check_const_arg(c, env, &sig, j, a, t))
             ok = false;
         else
-            e->consts[j] = t.kind == TY_BOOL ? t.value : t.value;
+            e->consts[j] = t.value;
+        if (t.kind == TY_NUM && !t.known)
+            all_known = false;
     }
     /* Name learned layers even when an operand is wrong: the name rule is
      * independent and worth reporting in the same run. */
@@ -834,8 +936,10 @@ static Type check_call(Checker *c, Env *env, Expr *e) {
         ok = false;
     if (!ok)
         return ty_error;
-    if (bi && !check_param_values(c, e, bi))
+    if (bi && all_known && !check_param_values(c, e, bi))
         return ty_error;
+    if (user && env->model)
+        check_instance(c, e, user, e->consts, 0);
 
     if (user) {
         if (user->kind == DECL_GATE && in[0].kind == TY_TENSOR && in[1].kind == TY_TENSOR &&
@@ -879,7 +983,10 @@ static void check_const(Checker *c, Decl *d) {
         d->const_value = t;
         return;
     }
-    if (t.kind != TY_ERROR)
+    if (t.kind == TY_NUM)
+        diag_error(c->d, d->value->span, "the value of constant '%s' must be computable at compile time "
+                   "(numbers, other constants and + - * /)", d->name);
+    else if (t.kind != TY_ERROR)
         diag_error(c->d, d->value->span, "the value of constant '%s' must be a number, got %s", d->name,
                    ty_str(c, NULL, t));
     d->const_value = (Type){.kind = TY_NUM, .known = true, .is_int = true, .value = 1};
@@ -1010,8 +1117,8 @@ static bool check_port_type(Checker *c, Decl *m, Port *port, Span *batch_span, b
 static bool reserved_name(Checker *c, Span sp, const char *name) {
     Decl *g = find_global(c, name, c->cur);
     if (g && g->kind != DECL_MODEL) {
-        Diagnostic *dg = diag_error(c->d, sp, "'%s' is already defined as a %s", name,
-                                    g->kind == DECL_CONST ? "constant" : g->kind == DECL_ACT ? "activation" : "gate");
+        Diagnostic *dg = diag_error(c->d, sp, "'%s' is already defined as %s", name,
+                                    g->kind == DECL_CONST ? "a constant" : g->kind == DECL_ACT ? "an activation" : "a gate");
         diag_note(c->d, dg, g->name_span, "'%s' is defined here", name);
         return true;
     }
@@ -1069,8 +1176,10 @@ static void check_assign(Checker *c, Decl *m, Stmt *st) {
     /* Bind even after errors, so later uses do not cascade. */
     for (int i = 0; i < st->ntargets; i++) {
         Binding *b = bind(c, m, st->targets[i].name, st->targets[i].span, n, false, i, st);
-        if (b)
-            b->error = bad;
+        if (b && bad) {
+            b->error = true;
+            b->uses = 1; /* its error was reported: no "never used" on top */
+        }
     }
 }
 
@@ -1118,7 +1227,7 @@ static void check_model(Checker *c, Decl *m) {
                 Diagnostic *dg = diag_error(c->d, o->span, "duplicate output name '%s'", o->name);
                 diag_note(c->d, dg, m->outputs[j].span, "previous output is here");
             }
-        for (int j = 0; j < m->ninputs && m->outputs_named; j++)
+        for (int j = 0; j < m->ninputs; j++)
             if (strcmp(m->inputs[j].name, o->name) == 0) {
                 Diagnostic *dg = diag_error(c->d, o->span, "output '%s' has the same name as an input", o->name);
                 diag_note(c->d, dg, m->inputs[j].span, "input declared here");
@@ -1185,6 +1294,8 @@ bool check_program(Session *s, Program *prog) {
         d->checked = true;
         d->ok = s->diag.nerrors == before_decl;
     }
+    if (diag_full(c.d))
+        c.d->too_many = true; /* the rest of the program was not checked */
     if (nmodels == 0 && s->diag.nerrors == before)
         diag_warning(c.d, (Span){prog->file, 0, 0}, "no model in this file");
     return s->diag.nerrors == before;

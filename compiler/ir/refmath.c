@@ -64,7 +64,7 @@ static double mul_exp_scaled(double x, double zh, double zl) {
     double k = floor((-600.0 - zh) * INV_LN2);
     double sh, sl, rh, rl;
     two_sum(zh, k * LN2_HI, &sh, &sl);
-    sl += k * LN2_LO + zl;
+    two_sum(sh, sl + k * LN2_LO + zl, &sh, &sl); /* |sl| <= ulp(sh) / 2 */
     two_prod(x, exp(sh), &rh, &rl);
     return ldexp(rh + (rl + rh * sl), -(int)k);
 }
@@ -122,10 +122,9 @@ static double mul_sigmoid(double x, double zh, double zl) {
     two_sum(1.0, e, &dh, &dl);
     if (!(zh >= 0))
         two_prod(x, e, &nh, &nl);
-    double r = dd_div(nh, nl, dh, dl);
-    if (zl != 0 && r != 0) /* d/dz log sigmoid(z) = 1 - sigmoid(z) */
-        r += r * ((zh >= 0 ? e : 1.0) / dh) * zl;
-    return r;
+    if (zl != 0) /* d/dz log sigmoid(z) = 1 - sigmoid(z) */
+        nl += nh * ((zh >= 0 ? e : 1.0) / dh) * zl;
+    return dd_div(nh, nl, dh, dl);
 }
 
 /* The limit of x * sigmoid(z) for x = ±inf, where z has the sign of the
@@ -136,11 +135,14 @@ static double inf_mul_sigmoid(double x, double z) {
     return z < 0 ? copysign(0.0, x) : x;
 }
 
-/* log(1 + exp(zh + zl)) = max(z, 0) + log1p(exp(-|z|)), first order in zl. */
-static double softplus_dd(double zh, double zl) {
-    double m = zh > 0 ? zh : 0.0;
-    double r = log1p(exp(-fabs(zh)));
-    return zl != 0 ? m + (r + sigmoid(zh) * zl) : m + r;
+/* log(1 + exp(zh + zl)) / beta = (max(z, 0) + log1p(exp(-|z|))) / beta,
+ * first order in zl, rounded once after the libm calls. */
+static double softplus_div(double zh, double zl, double beta) {
+    double sh, sl;
+    two_sum(zh > 0 ? zh : 0.0, log1p(exp(-fabs(zh))), &sh, &sl);
+    if (zl != 0)
+        sl += sigmoid(zh) * zl;
+    return dd_div(sh, sl, beta, 0.0);
 }
 
 /* ---- activations (language.md §5) ---- */
@@ -272,7 +274,7 @@ static double softplus(double x, double beta, double threshold) {
         double e = exp(zh);
         return dd_div(e, e * (zl - 0.5 * e), beta, 0.0);
     }
-    return softplus_dd(zh, zl) / beta;
+    return softplus_div(zh, zl, beta);
 }
 
 /* softsign(x) = x / (1 + |x|), the rounding of 1 + |x| corrected. */
@@ -336,10 +338,12 @@ static double tanhshrink(double x) {
         return x; /* tanhshrink(-0) = -0 */
     if (a >= 1) { /* NaN goes to the other branch */
         double q = exp(-2.0 * a);
-        double dh, dl;
+        double dh, dl, sh, sl;
         two_sum(1.0, q, &dh, &dl);
-        double t = 2.0 * q / dh;
-        return copysign((a - 1.0) + (t - t * (dl / dh)), x);
+        double th = 2.0 * q / dh; /* 2q / (1 + q) = th + tl */
+        double tl = (fma(-th, dh, 2.0 * q) - th * dl) / dh;
+        two_sum(a - 1.0, th, &sh, &sl);
+        return copysign(sh + (sl + tl), x);
     }
     double yh, yl, ch, cl, eh, el;
     two_prod(x, x, &yh, &yl);

@@ -138,7 +138,7 @@ Test(check, naming_rules) {
 Test(check, constant_errors) {
     EXPECT_DIAG("const H = 10 / 3\n" M("return dense(x, H, name = \"d\")"), ACTC_ERR_CHECK,
                 "argument 'units' of 'dense' must be an integer");
-    EXPECT_DIAG("const H = 9223372036854775807 * 2\n" M("return x"), ACTC_ERR_CHECK,
+    EXPECT_DIAG("const H = 9007199254740992 * 2\n" M("return x"), ACTC_ERR_CHECK,
                 "integer overflow in constant expression");
     EXPECT_DIAG("const H = 1 / 0\n" M("return x"), ACTC_ERR_CHECK, "division by zero in constant expression");
     EXPECT_DIAG("model m(x: f32[batch, 0]) -> f32[batch, 1] { return x }", ACTC_ERR_CHECK,
