@@ -36,6 +36,11 @@ if(NOT LLVM_FOUND)
 endif()
 message(STATUS "actc: LLVM ${LLVM_PACKAGE_VERSION} from ${LLVM_DIR}")
 
+pkg_check_modules(MPFR IMPORTED_TARGET mpfr)
+if(NOT MPFR_FOUND)
+  message(FATAL_ERROR "MPFR not found: install the Debian package 'libmpfr-dev' (or run scripts/install-deps.sh)")
+endif()
+
 pkg_check_modules(CRITERION IMPORTED_TARGET criterion)
 if(NOT CRITERION_FOUND)
   message(FATAL_ERROR "Criterion not found: install the Debian package 'libcriterion-dev' (or run scripts/install-deps.sh)")

@@ -72,6 +72,8 @@ void node_replace(Node *old, Node *new_node) {
     if (old == new_node)
         return;
     old->repl = new_node;
+    if (new_node->site.end == 0)
+        new_node->site = old->site;
     if (!new_node->hint)
         new_node->hint = old->hint;
     if (!new_node->origin)

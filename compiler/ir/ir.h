@@ -67,6 +67,7 @@ struct Node {
     Decl *callee;                  /* CALL */
     const char *origin;            /* what the user wrote, when it differs (gate or user function) */
     const char *hint;              /* the model variable bound to this value, if any */
+    Span site;                     /* inlined from a user function: the call in the model */
     /* pass bookkeeping */
     Node *repl;                    /* forwarding: this node was replaced */
     int uses;
@@ -186,6 +187,7 @@ struct Ep {
     int np;
     int leaf;             /* OP_LEAF: index into Kernel.leaves */
     Span span;
+    Span site;            /* the model line it came from (Node.site or span) */
     const char *origin;
     int id;               /* 1..Kernel.neps, unique within the kernel */
     unsigned stamp;       /* traversal mark (ep_postorder) */

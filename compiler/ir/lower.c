@@ -74,7 +74,7 @@ static Node *split_part(Graph *g, Span sp, Node *t, int parts, int index) {
     return s;
 }
 
-static Node *lower_builtin(LowerEnv *env, Expr *e, Node **in) {
+static Node *lower_builtin(LowerEnv *env, Expr *e, Node **in, const double *consts) {
     Graph *g = env->g;
     const Builtin *b = e->callee.builtin;
     Span sp = e->span;
@@ -84,10 +84,10 @@ static Node *lower_builtin(LowerEnv *env, Expr *e, Node **in) {
             return node_new(g, OP_SELECT, sp, 3, in[0], in[1], in[2]);
         if (b->id == BI_MIN || b->id == BI_MAX)
             return node_new(g, b->id == BI_MIN ? OP_MIN : OP_MAX, sp, 2, in[0], in[1], NULL);
-        return unary(g, builtin_op(b->id), sp, in[0], e->consts, b->nparams);
+        return unary(g, builtin_op(b->id), sp, in[0], consts, b->nparams);
     case BK_ACT:
         if (b->id == BI_PRELU) {
-            int64_t np = (int64_t)e->consts[0];
+            int64_t np = (int64_t)consts[0];
             Node *w = param_node(g, sp, e->layer, "weight", np, 0);
             return node_new(g, OP_PRELU, sp, 2, in[0], w, NULL);
         }
@@ -95,7 +95,7 @@ static Node *lower_builtin(LowerEnv *env, Expr *e, Node **in) {
             return in[0];
         if (b->id == BI_GELU) /* approximate = "none" (check.c rewrote "tanh") */
             return unary(g, OP_GELU, sp, in[0], NULL, 0);
-        return unary(g, builtin_op(e->callee.builtin->id), sp, in[0], e->consts, b->nparams);
+        return unary(g, builtin_op(e->callee.builtin->id), sp, in[0], consts, b->nparams);
     case BK_GATE:
         if (e->bound[1] == NULL || in[1] == NULL) { /* glu(t): torch.nn.functional.glu */
             Node *a = split_part(g, sp, in[0], 2, 0), *h = split_part(g, sp, in[0], 2, 1);
@@ -111,20 +111,20 @@ static Node *lower_builtin(LowerEnv *env, Expr *e, Node **in) {
         if (op == OP_SOFTMAX || op == OP_LOG_SOFTMAX)
             return node_new(g, op, sp, 1, x, NULL, NULL);
         Node *w = param_node(g, sp, e->layer, "weight", x->n, 0);
-        Node *bias = op == OP_LAYERNORM && e->consts[1] != 0 ? param_node(g, sp, e->layer, "bias", x->n, 0) : NULL;
+        Node *bias = op == OP_LAYERNORM && consts[1] != 0 ? param_node(g, sp, e->layer, "bias", x->n, 0) : NULL;
         Node *r = node_new(g, op, sp, bias ? 3 : 2, x, w, bias);
-        r->p[0] = e->consts[0]; /* eps */
+        r->p[0] = consts[0]; /* eps */
         r->np = 1;
         return r;
     }
     case BK_LAYER: {
-        int64_t units = (int64_t)e->consts[0];
+        int64_t units = (int64_t)consts[0];
         Node *x = in[0];
         Node *w = param_node(g, sp, e->layer, "weight", units, x->n);
         Node *mm = node_new(g, OP_MATMUL, sp, 2, x, w, NULL);
         mm->shape = SH_ROWS;
         mm->n = units;
-        if (e->consts[1] == 0)
+        if (consts[1] == 0)
             return mm;
         Node *bias = param_node(g, sp, e->layer, "bias", units, 0);
         return node_new(g, OP_ADD, sp, 2, mm, bias, NULL);
@@ -143,6 +143,54 @@ Node *lower_call_user(LowerEnv *env, Decl *f, Span sp, Node **args, const double
     return r;
 }
 
+/* Value of a constant argument where it is lowered: inside an inlined body
+ * it may name the function's own constant parameters (language.md §3.5),
+ * whose values are known only here. */
+static bool const_value(LowerEnv *env, const Expr *e, double *out) {
+    double a, b;
+    switch (e->kind) {
+    case EX_NUM: *out = e->num; return true;
+    case EX_BOOL: *out = e->b; return true;
+    case EX_NAME:
+        if (e->param_index >= 0 && env->func) {
+            int i = e->param_index - env->func->ninputs_elem;
+            if (i < 0)
+                return false;
+            *out = env->consts[i];
+            return true;
+        }
+        if (e->type.kind == TY_NUM && e->type.known) {
+            *out = e->type.value;
+            return true;
+        }
+        return false;
+    case EX_NEG:
+        if (!const_value(env, e->lhs, &a))
+            return false;
+        *out = -a;
+        return true;
+    case EX_BIN:
+        if (e->op >= BIN_LT || !const_value(env, e->lhs, &a) || !const_value(env, e->rhs, &b))
+            return false;
+        *out = e->op == BIN_ADD ? a + b : e->op == BIN_SUB ? a - b : e->op == BIN_MUL ? a * b : a / b;
+        return true;
+    default: return false;
+    }
+}
+
+/* The constant parameters of call e: defaults from the checker, arguments
+ * evaluated here. */
+static double *call_consts(LowerEnv *env, Expr *e, int nin, int np) {
+    double *v = NEW_ARRAY(&env->g->s->perm, double, (size_t)np + 1);
+    for (int j = 0; j < np; j++) {
+        v[j] = e->consts[j];
+        Arg *a = e->bound[nin + j];
+        if (a && a->value->type.kind == TY_NUM && !const_value(env, a->value, &v[j]))
+            ACTC_BUG("argument %d of '%s' is not a constant", j, e->str);
+    }
+    return v;
+}
+
 static Node *lower_call(LowerEnv *env, Expr *e) {
     Graph *g = env->g;
     if (e->callee.builtin && e->callee.builtin->id == BI_SPLIT)
@@ -153,16 +201,17 @@ static Node *lower_call(LowerEnv *env, Expr *e) {
         if (e->bound[i])
             in[i] = lower_expr(env, e->bound[i]->value);
     if (e->callee.builtin)
-        return lower_builtin(env, e, in);
+        return lower_builtin(env, e, in, call_consts(env, e, nin, e->callee.builtin->nparams));
     Decl *f = e->callee.user;
     int nconst = f->nparams - f->ninputs_elem;
+    double *consts = call_consts(env, e, nin, nconst);
     if (env->inline_calls)
-        return lower_call_user(env, f, e->span, in, e->consts);
+        return lower_call_user(env, f, e->span, in, consts);
     Node *c = node_new(g, OP_CALL, e->span, nin, in[0], in[1], NULL);
     c->callee = f;
     c->name = f->name;
     for (int i = 0; i < nconst && i < NODE_MAX_PARAMS; i++)
-        c->p[i] = e->consts[i];
+        c->p[i] = consts[i];
     c->np = nconst;
     return c;
 }

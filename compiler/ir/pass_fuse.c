@@ -244,6 +244,7 @@ static Ep *ep_new(Fuser *f, Op op, Span sp) {
     Ep *e = NEW(&f->s->perm, Ep);
     e->op = op;
     e->span = sp;
+    e->site = sp;
     return e;
 }
 
@@ -280,7 +281,7 @@ static Ep *build_operand(Fuser *f, Kernel *k, Memo *m, Node *r, const Node *o) {
 
 static Ep *build_ep(Fuser *f, Kernel *k, Memo *m, Node *r, const Node *n) {
     if (n == r || !is_leaf_node(f, n))
-        cover(f, k, n->span);
+        cover(f, k, n->site.end ? n->site : n->span);
     if (n->op == OP_CONST) {
         Ep *e = ep_new(f, OP_CONST, n->span);
         e->p[0] = n->p[0];
@@ -312,6 +313,8 @@ static Ep *build_ep(Fuser *f, Kernel *k, Memo *m, Node *r, const Node *n) {
         return ep_leaf(f, k, (Leaf){.kind = LF_ACC, .acc = a}, n->span);
     }
     Ep *e = ep_new(f, n->op, n->span);
+    if (n->site.end)
+        e->site = n->site;
     e->nin = n->nin;
     e->np = n->np;
     memcpy(e->p, n->p, sizeof e->p);
@@ -429,12 +432,17 @@ static int value_reads(KGraph *kg, const Value *v) {
     return n;
 }
 
-static Ep *copy_ep(Fuser *f, Kernel *dst, const Kernel *src, const Ep *e, const Kernel *target, Ep ***memo) {
+/* Copy src's expression e into dst; leaves that read target's outputs
+ * become target's expressions; accumulator a of src becomes acc_base + a. */
+static Ep *copy_ep(Fuser *f, Kernel *dst, const Kernel *src, const Ep *e, const Kernel *target, int acc_base,
+                   Ep ***memo) {
     if ((*memo)[e->id])
         return (*memo)[e->id];
     Ep *c;
     if (e->op == OP_LEAF) {
         Leaf lf = src->leaves[e->leaf];
+        if (lf.kind == LF_ACC)
+            lf.acc += acc_base;
         c = NULL;
         if (lf.kind == LF_TENSOR && lf.val->producer == target)
             for (int j = 0; j < target->nouts; j++)
@@ -446,7 +454,7 @@ static Ep *copy_ep(Fuser *f, Kernel *dst, const Kernel *src, const Ep *e, const 
         c = ep_new(f, e->op, e->span);
         *c = *e;
         for (int j = 0; j < e->nin; j++)
-            c->in[j] = copy_ep(f, dst, src, e->in[j], target, memo);
+            c->in[j] = copy_ep(f, dst, src, e->in[j], target, acc_base, memo);
     }
     (*memo)[e->id] = c;
     return c;
@@ -511,8 +519,15 @@ static bool can_merge(KGraph *kg, Kernel *e, Kernel *k) {
 static void merge_into(Fuser *f, Kernel *e, Kernel *k) {
     number_kernel(&f->s->scratch, e);
     Ep **memo = NEW_ARRAY(&f->s->scratch, Ep *, (size_t)e->neps + 1);
+    int acc_base = 0;
+    if (e->nacc == 1) { /* pairing two dense kernels: e's matmul is k's second */
+        k->w[1] = e->w[0];
+        k->nacc = 2;
+        k->kind = K_GATED;
+        acc_base = 1;
+    }
     for (int j = 0; j < e->nouts; j++) {
-        Ep *c = copy_ep(f, k, e, e->outs[j], k, &memo);
+        Ep *c = copy_ep(f, k, e, e->outs[j], k, acc_base, &memo);
         add_out(f, k, c, e->out_vals[j]);
     }
     if (e->line_lo < k->line_lo)
@@ -556,6 +571,74 @@ static void merge_elementwise(Fuser *f) {
     }
 }
 
+/* Are all tensor leaves of e ready before kernel k runs (or k's own)? */
+static bool ready_before(KGraph *kg, const Kernel *e, const Kernel *k) {
+    int ki = kernel_index(kg, k);
+    for (int j = 0; j < e->nleaves; j++) {
+        const Leaf *lf = &e->leaves[j];
+        if (lf->kind != LF_TENSOR || !lf->val->producer || lf->val->producer == k)
+            continue;
+        if (kernel_index(kg, lf->val->producer) > ki)
+            return false;
+    }
+    return true;
+}
+
+/* Two fused_dense kernels on the same input (same K and N) become one dual
+ * GEMM kernel: the input is read once (a gate whose activated projection is
+ * also returned, or independent layers on one input).  The later kernel
+ * moves to the earlier one's place, so its other inputs must be ready. */
+static void pair_dense(Fuser *f) {
+    KGraph *kg = f->kg;
+    for (int i = 0; i < kg->nkernels; i++) {
+        Kernel *e = kg->kernels[i];
+        if (e->kind != K_DENSE)
+            continue;
+        for (int j = 0; j < i; j++) {
+            Kernel *k = kg->kernels[j];
+            if (k->kind != K_DENSE || k->x != e->x || k->k != e->k || k->n != e->n || !ready_before(kg, e, k))
+                continue;
+            bool slices = false;
+            for (int l = 0; l < e->nleaves; l++)
+                slices |= e->leaves[l].kind == LF_TENSOR && e->leaves[l].val->producer == k &&
+                          (e->leaves[l].col0 || e->leaves[l].val->n != k->n);
+            if (slices)
+                continue;
+            merge_into(f, e, k);
+            drop_dead_outs(kg, k);
+            i = -1; /* kernel list changed: start over */
+            break;
+        }
+    }
+}
+
+/* ir.h: in a gated kernel, a (w[0]) is the activated projection. */
+static void orient_gate(Fuser *f, Kernel *k) {
+    bool activated[2] = {false, false};
+    int n;
+    Ep **list = ep_postorder(&f->s->scratch, k, &n);
+    for (int i = 0; i < n; i++) /* nonlinear nodes: mark the accumulators under them */
+        if ((op_is_activation(list[i]->op) || op_info[list[i]->op].cls == OC_UNARY) && list[i]->op != OP_NEG)
+            for (int j = 0; j < list[i]->nin; j++) {
+                int m;
+                Kernel tmp = *k;
+                tmp.outs = &list[i]->in[j];
+                tmp.nouts = 1;
+                Ep **sub = ep_postorder(&f->s->scratch, &tmp, &m);
+                for (int q = 0; q < m; q++)
+                    if (sub[q]->op == OP_LEAF && k->leaves[sub[q]->leaf].kind == LF_ACC)
+                        activated[k->leaves[sub[q]->leaf].acc] = true;
+            }
+    if (!activated[1] || activated[0])
+        return;
+    WeightRef t = k->w[0];
+    k->w[0] = k->w[1];
+    k->w[1] = t;
+    for (int l = 0; l < k->nleaves; l++)
+        if (k->leaves[l].kind == LF_ACC)
+            k->leaves[l].acc = 1 - k->leaves[l].acc;
+}
+
 /* A row-wise op absorbs the elementwise kernel that only it reads. */
 static void absorb_prologues(Fuser *f) {
     KGraph *kg = f->kg;
@@ -581,37 +664,68 @@ static void absorb_prologues(Fuser *f) {
 
 /* ---- why an activation was not fused into a matmul ---- */
 
+static uint32_t line_of(Fuser *f, Span sp) {
+    uint32_t line = 0, col;
+    if (sp.file < (uint32_t)f->s->diag.nsources && sp.end)
+        source_line_col(f->s->diag.sources[sp.file], sp.start, &line, &col);
+    return line;
+}
+
+/* Note why an activation computed in kernel k is not in a matmul kernel.
+ * The reasons, most specific first: it combines several matmul kernels; it
+ * reads a slice of a matmul result; it reads a matmul result that had to be
+ * stored (needed elsewhere) while it also needs later values; it follows a
+ * row-wise op; it reads a model input. */
 static void explain(Fuser *f, Kernel *k) {
-    const char *act = NULL;
     int n;
     Ep **list = ep_postorder(&f->s->scratch, k, &n);
+    const Ep *act = NULL;
     for (int i = n - 1; i >= 0 && !act; i--)
         if (op_is_activation(list[i]->op) || (list[i]->origin && list[i]->op == OP_MUL))
-            act = list[i]->origin ? list[i]->origin : op_info[list[i]->op].name;
+            act = list[i];
     if (!act)
         return;
-    const char *why = "no matmul produces its operand";
+    Kernel *mm[2] = {NULL, NULL}, *row = NULL;
+    const Leaf *slice = NULL, *input = NULL, *full = NULL;
     int nmm = 0;
     for (int j = 0; j < k->nleaves; j++) {
-        Leaf *lf = &k->leaves[j];
+        const Leaf *lf = &k->leaves[j];
         if (lf->kind != LF_TENSOR)
             continue;
         Kernel *p = lf->val->producer;
         if (!p) {
-            why = arena_printf(&f->s->perm, "it reads the model input '%s', which no matmul produces", lf->val->name);
+            input = lf;
         } else if (p->kind == K_ROW) {
-            why = arena_printf(&f->s->perm, "it follows the row-wise op %s (kernel %d)", op_info[p->row_op].name, p->id);
+            row = p;
         } else if (p->kind == K_DENSE || p->kind == K_GATED) {
-            nmm++;
-            why = lf->col0 ? arena_printf(&f->s->perm, "it reads a slice of '%s', the output of kernel %d", lf->val->name, p->id)
-                           : arena_printf(&f->s->perm, "'%s' (kernel %d) is also used elsewhere and this expression needs "
-                                                       "values computed after it", lf->val->name, p->id);
+            if (mm[0] != p && mm[1] != p && nmm < 2)
+                mm[nmm++] = p;
+            if (lf->col0 || lf->val->n != k->n)
+                slice = lf;
+            else
+                full = lf;
         }
     }
+    const char *why;
     if (nmm >= 2)
-        why = "it combines the results of matmuls on different inputs, which cannot share one kernel";
+        why = arena_printf(&f->s->perm, "it combines the results of kernels %d and %d, matmuls that cannot share "
+                                        "one kernel", mm[0]->id, mm[1]->id);
+    else if (slice)
+        why = arena_printf(&f->s->perm, "it reads a slice of '%s', the output of kernel %d", slice->val->name,
+                           slice->val->producer->id);
+    else if (full)
+        why = arena_printf(&f->s->perm, "'%s' (kernel %d) is also used elsewhere, and this expression needs values "
+                                        "computed after it", full->val->name, full->val->producer->id);
+    else if (row)
+        why = arena_printf(&f->s->perm, "it follows the row-wise op %s (kernel %d)", op_info[row->row_op].name,
+                           row->id);
+    else if (input)
+        why = arena_printf(&f->s->perm, "it reads the model input '%s', which no matmul produces", input->val->name);
+    else
+        why = "no matmul produces its operand";
+    const char *name = act->origin ? act->origin : op_info[act->op].name;
     const char *note = arena_printf(&f->s->perm, "line %u: %s not fused into a matmul (kernel %d): %s",
-                                    k->line_lo, act, k->id, why);
+                                    line_of(f, act->site), name, k->id, why);
     VEC_PUSH(&f->s->perm, f->kg->notes, f->kg->nnotes, f->kg->capnotes, note);
 }
 
@@ -629,9 +743,13 @@ KGraph *fuse_graph(Graph *g) {
     build_kernels(&f);
     bind_outputs(&f);
     merge_elementwise(&f);
+    pair_dense(&f);
+    merge_elementwise(&f);
     absorb_prologues(&f);
     for (int i = 0; i < kg->nkernels; i++) {
         kg->kernels[i]->id = i;
+        if (kg->kernels[i]->kind == K_GATED)
+            orient_gate(&f, kg->kernels[i]);
         number_kernel(&s->scratch, kg->kernels[i]);
     }
     for (int i = 0; i < kg->nkernels; i++)

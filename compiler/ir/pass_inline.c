@@ -23,7 +23,11 @@ void pass_inline(Graph *g) {
         }
         LowerEnv env = {.g = g, .inline_calls = true};
         Node *args[3] = {node->in[0], node->in[1], node->in[2]};
+        int first = g->nnodes;
         node_replace(node, lower_call_user(&env, node->callee, node->span, args, node->p));
+        for (int j = first; j < g->nnodes; j++) /* the body's nodes: remember the call */
+            if (g->nodes[j]->site.end == 0)
+                g->nodes[j]->site = node->site.end ? node->site : node->span;
     }
     graph_resolve_outputs(g);
 }

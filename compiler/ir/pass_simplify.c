@@ -2,9 +2,10 @@
  * pass_simplify.c — local rewrites (docs/ir.md §4.2):
  *   - constant folding of elementwise ops whose operands are all constants
  *     (evaluated in double with the interpreter's semantics);
- *   - identities that are exact in IEEE arithmetic: x*1, 1*x, x/1, x-0,
- *     -(-x), 0-x -> -x, x*(-1) -> -x; and x+0 -> x (exact except that
- *     -0 + 0 is +0: the rewrite keeps -0, documented in docs/ir.md);
+ *   - identities: x*1, 1*x, x/1, x-0, -(-x) and x*(-1) -> -x are exact in
+ *     IEEE arithmetic; x+0 -> x and 0-x -> -x are exact except for the sign
+ *     of a zero result (-0 + 0 is +0, 0 - 0 is +0), as with clang's
+ *     -fno-signed-zeros; docs/ir.md §4.2 says so;
  *   - activation patterns, so a hand-written formula runs the builtin's
  *     accurate kernel: x*sigmoid(x) -> silu, x*sigmoid(c*x) -> swish(c),
  *     x*tanh(softplus(x)) -> mish, max(x, 0) -> relu, min(relu(x), 6) ->
@@ -104,7 +105,7 @@ static Node *simplify(Graph *g, Node *n) {
     case OP_SUB:
         if (is_const(b, 0))
             return a;
-        if (is_const(a, 0) && !signbit(a->p[0]))
+        if (is_const(a, 0))
             return node_new(g, OP_NEG, n->span, 1, b, NULL, NULL);
         if (b->op == OP_TANH && b->in[0] == a)
             return mk_unary(g, OP_TANHSHRINK, n, a, 0, 0);

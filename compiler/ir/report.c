@@ -136,7 +136,7 @@ static void report_kernel(StrBuf *sb, KGraph *kg, Kernel *k) {
         }
     if (k->kind == K_ROW) {
         sb_puts(sb, "  row in  ");
-        put_ep(sb, k, k->outs[0], named, true);
+        put_ep(sb, k, k->outs[0], named, false);
         sb_puts(sb, "\n  out     ");
         put_value(sb, kg, k->out_vals[0]);
         sb_printf(sb, " = %s(row in", op_info[k->row_op].name);
@@ -159,7 +159,7 @@ static void report_kernel(StrBuf *sb, KGraph *kg, Kernel *k) {
         sb_puts(sb, "  out     ");
         put_value(sb, kg, k->out_vals[j]);
         sb_puts(sb, " = ");
-        put_ep(sb, k, k->outs[j], named, true);
+        put_ep(sb, k, k->outs[j], named, false); /* a shared node prints as its temporary */
         sb_putc(sb, '\n');
     }
 }
