@@ -12,6 +12,7 @@ PKGS=(
   libcriterion-dev
   libjansson-dev
   libmpfr-dev
+  graphviz
   zlib1g-dev libzstd-dev libxml2-dev libedit-dev libffi-dev libncurses-dev
   python3
 )

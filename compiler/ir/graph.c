@@ -72,12 +72,16 @@ void node_replace(Node *old, Node *new_node) {
     if (old == new_node)
         return;
     old->repl = new_node;
-    if (new_node->site.end == 0)
-        new_node->site = old->site;
     if (!new_node->hint)
         new_node->hint = old->hint;
-    if (!new_node->origin)
-        new_node->origin = old->origin;
+    /* Where the code came from passes only to a node made to replace old,
+     * never to an older operand it folds into (x*1 -> x keeps x's line). */
+    if (new_node->id > old->id) {
+        if (new_node->site.end == 0)
+            new_node->site = old->site;
+        if (!new_node->origin)
+            new_node->origin = old->origin;
+    }
 }
 
 Node **graph_begin_rewrite(Graph *g, int *count) {
