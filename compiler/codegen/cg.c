@@ -1,0 +1,96 @@
+/*
+ * cg.c — one LLVM context and module per compilation (style.md §7): the
+ * context comes from an ORC thread-safe context so that the module can be
+ * handed to the JIT; cg_finish() verifies the module and runs default<O3>
+ * with the target machine (for its vector cost model).
+ */
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "codegen.h"
+
+void cg_init(CG *cg, const Target *t, const char *module_name) {
+    memset(cg, 0, sizeof *cg);
+    cg->t = t;
+    cg->tsc = LLVMOrcCreateNewThreadSafeContext();
+    cg->ctx = LLVMOrcThreadSafeContextGetContext(cg->tsc);
+    cg->mod = LLVMModuleCreateWithNameInContext(module_name, cg->ctx);
+    LLVMSetTarget(cg->mod, t->triple);
+    LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(t->tm);
+    char *dls = LLVMCopyStringRepOfTargetData(dl);
+    LLVMSetDataLayout(cg->mod, dls);
+    LLVMDisposeMessage(dls);
+    LLVMDisposeTargetData(dl);
+    cg->b = LLVMCreateBuilderInContext(cg->ctx);
+    cg->t_f32 = LLVMFloatTypeInContext(cg->ctx);
+    cg->t_f64 = LLVMDoubleTypeInContext(cg->ctx);
+    cg->t_i1 = LLVMInt1TypeInContext(cg->ctx);
+    cg->t_i32 = LLVMInt32TypeInContext(cg->ctx);
+    cg->t_i64 = LLVMInt64TypeInContext(cg->ctx);
+    cg->t_ptr = LLVMPointerTypeInContext(cg->ctx, 0);
+}
+
+void cg_dispose(CG *cg) {
+    if (cg->b)
+        LLVMDisposeBuilder(cg->b);
+    if (cg->mod)
+        LLVMDisposeModule(cg->mod);
+    if (cg->tsc)
+        LLVMOrcDisposeThreadSafeContext(cg->tsc);
+    memset(cg, 0, sizeof *cg);
+}
+
+LLVMValueRef cg_intrinsic(CG *cg, const char *name, LLVMTypeRef ty, LLVMTypeRef *fnty) {
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    if (!id)
+        ACTC_BUG("unknown intrinsic %s", name);
+    *fnty = LLVMIntrinsicGetType(cg->ctx, id, &ty, 1);
+    return LLVMGetIntrinsicDeclaration(cg->mod, id, &ty, 1);
+}
+
+int cg_finish(CG *cg, char *err, size_t errlen) {
+    if (cg->b) {
+        LLVMDisposeBuilder(cg->b);
+        cg->b = NULL;
+    }
+    char *msg = NULL;
+    if (LLVMVerifyModule(cg->mod, LLVMReturnStatusAction, &msg)) {
+        snprintf(err, errlen, "internal error: generated code does not verify: %.400s", msg ? msg : "");
+        LLVMDisposeMessage(msg);
+        return ACTC_ERR_INTERNAL;
+    }
+    LLVMDisposeMessage(msg);
+    LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
+    LLVMPassBuilderOptionsSetLoopVectorization(opts, 1);
+    LLVMPassBuilderOptionsSetSLPVectorization(opts, 1);
+    LLVMErrorRef e = LLVMRunPasses(cg->mod, "default<O3>", cg->t->tm, opts);
+    LLVMDisposePassBuilderOptions(opts);
+    if (e) {
+        char *m = LLVMGetErrorMessage(e);
+        snprintf(err, errlen, "internal error: optimisation failed: %.400s", m);
+        LLVMDisposeErrorMessage(m);
+        return ACTC_ERR_INTERNAL;
+    }
+    return ACTC_OK;
+}
+
+const char *cg_print_module(CG *cg, Arena *a) {
+    char *s = LLVMPrintModuleToString(cg->mod);
+    const char *r = arena_strdup(a, s);
+    LLVMDisposeMessage(s);
+    return r;
+}
+
+const char *cg_print_asm(CG *cg, Arena *a) {
+    LLVMMemoryBufferRef buf = NULL;
+    char *msg = NULL;
+    if (LLVMTargetMachineEmitToMemoryBuffer(cg->t->tm, cg->mod, LLVMAssemblyFile, &msg, &buf)) {
+        LLVMDisposeMessage(msg);
+        return NULL;
+    }
+    const char *r = arena_strndup(a, LLVMGetBufferStart(buf), LLVMGetBufferSize(buf));
+    LLVMDisposeMemoryBuffer(buf);
+    return r;
+}

@@ -1,0 +1,104 @@
+/*
+ * codegen.h — the backend boundary (style.md §1): everything that knows about
+ * LLVM lives in compiler/codegen/ and is reached only through this header.
+ * Consumes the IR layer's ops (ir.h); produces LLVM modules, target
+ * machines and JIT-compiled functions.
+ *
+ *   target.c   the target machine: host CPU by default, or --target/--cpu/
+ *              --features; its vector width and feature facts
+ *   cg.c       one LLVM context + module per compilation, verify, optimise
+ *   cg_vmath.c vectorised elementwise math (every builtin activation and
+ *              primitive) as inline LLVM IR, docs/accuracy.md
+ *   jit.c      ORC LLJIT: add a module, look up symbols, unload
+ */
+#ifndef ACTC_CODEGEN_H
+#define ACTC_CODEGEN_H
+
+#include <llvm-c/Core.h>
+#include <llvm-c/Orc.h>
+#include <llvm-c/TargetMachine.h>
+
+#include "ir/ir.h"
+
+/* ---- target.c ---- */
+
+typedef struct Target {
+    LLVMTargetMachineRef tm;
+    char *triple, *cpu, *features; /* owned copies (mem_alloc) */
+    int vlen;                      /* f32 lanes of the widest useful vector: 16, 8, 4 (or 1) */
+    bool has_fma;
+    bool is_host;                  /* code may run in this process */
+} Target;
+
+/* Build a target machine.  NULL triple: the host; NULL cpu: the host CPU
+ * (only when the triple is the host's), else "generic"; features appended
+ * to the CPU's.  vlen_cap > 0 limits the vector width (1 = scalar code).
+ * Returns ACTC_OK or ACTC_ERR_ARG with a message in err. */
+int target_init(Target *t, const char *triple, const char *cpu, const char *features, int vlen_cap, char *err,
+                size_t errlen);
+void target_dispose(Target *t);
+/* A second, identical target machine (LLJIT consumes the one it is given). */
+LLVMTargetMachineRef target_clone_tm(const Target *t);
+
+/* ---- cg.c ---- */
+
+typedef struct CG {
+    LLVMOrcThreadSafeContextRef tsc; /* owns ctx */
+    LLVMContextRef ctx;
+    LLVMModuleRef mod;
+    LLVMBuilderRef b;
+    const Target *t;
+    LLVMTypeRef t_f32, t_f64, t_i1, t_i32, t_i64, t_ptr;
+} CG;
+
+void cg_init(CG *cg, const Target *t, const char *module_name);
+void cg_dispose(CG *cg); /* disposes what was not handed over */
+/* Verify and run default<O3> with the target machine; ACTC_OK or an
+ * internal error with the verifier's message in err. */
+int cg_finish(CG *cg, char *err, size_t errlen);
+/* The module as text (after cg_finish), in `a`. */
+const char *cg_print_module(CG *cg, Arena *a);
+/* The module as target assembly (after cg_finish), in `a`; NULL on error. */
+const char *cg_print_asm(CG *cg, Arena *a);
+/* Look up (or declare) an LLVM intrinsic overloaded on `ty`. */
+LLVMValueRef cg_intrinsic(CG *cg, const char *name, LLVMTypeRef ty, LLVMTypeRef *fnty);
+
+/* ---- cg_vmath.c ---- */
+
+/* A vector shape for elementwise code: n lanes (1 = scalar types). */
+typedef struct VM {
+    CG *cg;
+    int n;
+    LLVMTypeRef tf, td, ti64, ti32, tb; /* f32, f64, i64, i32, i1 of n lanes */
+} VM;
+
+void vm_init(VM *vm, CG *cg, int n);
+/* The value of one elementwise op on f32 lanes (docs/accuracy.md):
+ * builtins evaluate in f64 internally and round once.  `args` are f32
+ * vectors, except the condition of OP_SELECT (an i1 vector from a compare).
+ * Compares return i1 vectors.  `p` are the op's constants (f32 values). */
+LLVMValueRef vm_op(VM *vm, Op op, const double *p, LLVMValueRef *args);
+LLVMValueRef vm_splat_f32(VM *vm, double v);
+
+/* ---- cg_kernels.c ---- */
+
+/* Emit the per-lane expression of a map kernel for one vector shape. */
+typedef LLVMValueRef (*MapFn)(VM *vm, LLVMValueRef *ins, void *ud);
+/* void NAME(const float *in0 .. in{nin-1}, float *out, int64_t n): a vector
+ * loop of vlen lanes, then a scalar tail. */
+LLVMValueRef cg_emit_map(CG *cg, const char *name, int nin, int vlen, MapFn fn, void *ud);
+
+/* ---- jit.c ---- */
+
+typedef struct Jit Jit;
+
+/* A JIT for code of target t (which must be runnable on this host). */
+int jit_create(Jit **out, const Target *t, char *err, size_t errlen);
+void jit_dispose(Jit *j);
+/* Hand the module over (consumed, even on error); its symbols become
+ * callable.  *tracker identifies it for jit_remove. */
+int jit_add(Jit *j, CG *cg, void **tracker, char *err, size_t errlen);
+int jit_lookup(Jit *j, const char *name, void **addr, char *err, size_t errlen);
+void jit_remove(Jit *j, void *tracker);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * acc.h — the accuracy harness (docs/accuracy.md): JIT-compiles every
+ * builtin primitive, activation and gate for each ISA this machine runs,
+ * evaluates them on f32 inputs and measures the error in f32 ULP against
+ * the double-precision reference (refmath.c, itself checked against MPFR).
+ * Shared by the actc-accuracy tool and tests/unit/test_vmath.c.
+ */
+#ifndef ACTC_ACC_H
+#define ACTC_ACC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "codegen/codegen.h"
+
+enum { ACC_MAX_ISAS = 3 };
+
+typedef struct AccFunc {
+    const char *name;     /* "gelu", "elu(alpha=0.5)", "swiglu product", ... */
+    Op op;
+    double p[2];          /* constants, already rounded to f32 */
+    bool primitive;       /* bound 1 ULP (else 4) */
+    Op gate_act;          /* != OP_COUNT: a gate product act(a) * b over pairs */
+} AccFunc;
+
+typedef struct AccIsa {
+    const char *name;     /* "avx512", "avx2", "scalar" */
+    Target target;
+    Jit *jit;
+    void **fns;           /* per function: void f(const float *x, [const float *b,] float *y, int64_t n) */
+} AccIsa;
+
+typedef struct AccStat {
+    double max_ulp;
+    float worst_x, worst_b;
+    float worst_y;
+    double worst_ref;
+    double sum_ulp;
+    uint64_t n;
+    uint64_t special;     /* wrong NaN / inf / zero / sign where the reference is special */
+    float special_x;
+} AccStat;
+
+typedef struct Acc {
+    AccFunc *funcs;
+    int nfuncs;
+    AccIsa isas[ACC_MAX_ISAS];
+    int nisas;
+} Acc;
+
+/* The module of every function for one ISA's target, optimised (for
+ * inspecting the generated code); the caller disposes it. */
+int acc_build_module(CG *cg, const Target *t, char *err, size_t errlen);
+
+/* Build every function for every ISA the host can run (or only `isa`). */
+int acc_init(Acc *a, const char *isa, char *err, size_t errlen);
+void acc_free(Acc *a);
+
+/* Error of y against the double reference, in f32 ULP; *special set when
+ * the reference or the result is NaN, infinite or zero and they disagree. */
+double acc_ulp_error(float y, double ref, bool *special);
+double acc_reference(const AccFunc *f, float x, float b);
+
+/* Evaluate f on x[0..n) (and b[0..n) for gate products) for each ISA and
+ * fold into stats[isa]. */
+void acc_run(Acc *a, int fi, const float *x, const float *b, int64_t n, AccStat *stats, float *scratch);
+
+/* The edge table of issue 4: signed zeros, subnormals, FLT_MIN, 1, FLT_MAX,
+ * inf, NaNs and the known tail points. */
+extern const float acc_edges[];
+extern const int acc_nedges;
+
+#endif

@@ -1,0 +1,182 @@
+/*
+ * accuracy_main.c — actc-accuracy: the accuracy table of every builtin
+ * (docs/accuracy.md).
+ *
+ *   actc-accuracy [--samples N] [--seed S] [--isa avx512|avx2|scalar] [--func NAME]
+ *   actc-accuracy --exhaustive [--state FILE] [--isa ...] [--func NAME]
+ *
+ * Sampled mode: N random f32 bit patterns (all exponents, signs, NaNs and
+ * infinities) plus the edge table; gates on pairs.  Exhaustive mode: all
+ * 2^32 inputs of each unary function, in chunks of 2^24; after each chunk
+ * the position and the statistics so far are written to FILE, so a run that
+ * is stopped resumes where it was.  Prints: function, ISA, max ULP, where,
+ * mean ULP, special-value mismatches; exit status 1 if a bound is exceeded.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "acc.h"
+
+static uint64_t rng;
+static uint32_t next_bits(void) {
+    rng ^= rng >> 12;
+    rng ^= rng << 25;
+    rng ^= rng >> 27;
+    return (uint32_t)((rng * 2685821657736338717ull) >> 32);
+}
+
+static float bits_to_float(uint32_t u) {
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static void print_row(const Acc *a, int fi, int s, const AccStat *st) {
+    const AccFunc *f = &a->funcs[fi];
+    double bound = f->primitive ? 1.0 : 4.0;
+    bool ok = st->max_ulp <= bound && st->special == 0;
+    char where[96];
+    if (f->gate_act != OP_COUNT)
+        snprintf(where, sizeof where, "a=%.9g b=%.9g", st->worst_x, st->worst_b);
+    else
+        snprintf(where, sizeof where, "x=%.9g", st->worst_x);
+    printf("| %-28s | %-6s | %8.3f | %-32s | %.4f | %" PRIu64 " | %s |\n", f->name, a->isas[s].name, st->max_ulp,
+           where, st->n ? st->sum_ulp / (double)st->n : 0, st->special, ok ? "ok" : "FAIL");
+}
+
+static bool selected(const Acc *a, int fi, const char *func) {
+    return !func || strcmp(a->funcs[fi].name, func) == 0;
+}
+
+static int sampled(Acc *a, uint64_t samples, const char *func) {
+    enum { CHUNK = 1 << 20 };
+    float *x = malloc(sizeof(float) * CHUNK), *b = malloc(sizeof(float) * CHUNK), *y = malloc(sizeof(float) * CHUNK);
+    int bad = 0;
+    for (int fi = 0; fi < a->nfuncs; fi++) {
+        if (!selected(a, fi, func))
+            continue;
+        AccStat st[ACC_MAX_ISAS] = {0};
+        rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)fi;
+        /* the edge table, against itself for gates */
+        for (int i = 0; i < acc_nedges; i++)
+            for (int j = 0; j < acc_nedges; j++)
+                x[i * acc_nedges + j] = acc_edges[i], b[i * acc_nedges + j] = acc_edges[j];
+        acc_run(a, fi, x, b, acc_nedges * acc_nedges, st, y);
+        for (uint64_t done = 0; done < samples; done += CHUNK) {
+            int64_t n = samples - done < CHUNK ? (int64_t)(samples - done) : CHUNK;
+            for (int64_t i = 0; i < n; i++) {
+                x[i] = bits_to_float(next_bits());
+                /* gate partners: random bits too, but mostly moderate values */
+                uint32_t bb = next_bits();
+                b[i] = (bb & 3) ? (float)((int32_t)bb) * 0x1p-28f : bits_to_float(bb);
+            }
+            acc_run(a, fi, x, b, n, st, y);
+        }
+        for (int s = 0; s < a->nisas; s++) {
+            print_row(a, fi, s, &st[s]);
+            bad += st[s].max_ulp > (a->funcs[fi].primitive ? 1.0 : 4.0) || st[s].special;
+        }
+        fflush(stdout);
+    }
+    free(x), free(b), free(y);
+    return bad;
+}
+
+/* ---- exhaustive, resumable ---- */
+
+typedef struct State {
+    uint64_t next;                 /* next input (bit pattern) to do, 2^32 = finished */
+    AccStat st[ACC_MAX_ISAS];
+} State;
+
+static void state_path(char *out, size_t n, const char *base, const Acc *a, int fi) {
+    snprintf(out, n, "%s.%s", base, a->funcs[fi].name);
+    for (char *p = out + strlen(base); *p; p++)
+        if (*p == ' ' || *p == ':' || *p == '*' || *p == '(' || *p == ')' || *p == ',')
+            *p = '_';
+}
+
+static int exhaustive(Acc *a, const char *func, const char *state_base) {
+    enum { CHUNK = 1 << 24 };
+    float *x = malloc(sizeof(float) * CHUNK), *y = malloc(sizeof(float) * CHUNK);
+    int bad = 0;
+    for (int fi = 0; fi < a->nfuncs; fi++) {
+        if (!selected(a, fi, func) || a->funcs[fi].gate_act != OP_COUNT)
+            continue;
+        char path[512];
+        State s = {0};
+        state_path(path, sizeof path, state_base, a, fi);
+        FILE *in = fopen(path, "rb");
+        if (in) {
+            if (fread(&s, sizeof s, 1, in) != 1)
+                memset(&s, 0, sizeof s);
+            fclose(in);
+        }
+        time_t t0 = time(NULL);
+        while (s.next < (1ull << 32)) {
+            for (int64_t i = 0; i < CHUNK; i++)
+                x[i] = bits_to_float((uint32_t)(s.next + (uint64_t)i));
+            acc_run(a, fi, x, NULL, CHUNK, s.st, y);
+            s.next += CHUNK;
+            FILE *out = fopen(path, "wb");
+            if (out) {
+                fwrite(&s, sizeof s, 1, out);
+                fclose(out);
+            }
+            fprintf(stderr, "\r%s: %5.1f%% (%lds)", a->funcs[fi].name, 100.0 * (double)s.next / 4294967296.0,
+                    (long)(time(NULL) - t0));
+        }
+        fprintf(stderr, "\n");
+        for (int i = 0; i < a->nisas; i++) {
+            print_row(a, fi, i, &s.st[i]);
+            bad += s.st[i].max_ulp > (a->funcs[fi].primitive ? 1.0 : 4.0) || s.st[i].special;
+        }
+        fflush(stdout);
+    }
+    free(x), free(y);
+    return bad;
+}
+
+int main(int argc, char **argv) {
+    uint64_t samples = 10000000;
+    const char *isa = NULL, *func = NULL, *state = "accuracy-state";
+    bool exh = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--samples") == 0 && i + 1 < argc)
+            samples = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc)
+            isa = argv[++i];
+        else if (strcmp(argv[i], "--func") == 0 && i + 1 < argc)
+            func = argv[++i];
+        else if (strcmp(argv[i], "--state") == 0 && i + 1 < argc)
+            state = argv[++i];
+        else if (strcmp(argv[i], "--exhaustive") == 0)
+            exh = true;
+        else {
+            fprintf(stderr, "usage: actc-accuracy [--samples N] [--isa avx512|avx2|scalar] [--func NAME]\n"
+                            "       actc-accuracy --exhaustive [--state FILE] [--isa ...] [--func NAME]\n");
+            return 1;
+        }
+    }
+    Acc a;
+    char err[512];
+    Boundary bd;
+    int st = BOUNDARY_ENTER(&bd);
+    if (st == 0)
+        st = acc_init(&a, isa, err, sizeof err);
+    else
+        snprintf(err, sizeof err, "%s", bd.message);
+    if (st) {
+        fprintf(stderr, "actc-accuracy: %s\n", err);
+        return 2;
+    }
+    printf("| function | ISA | max ULP | where | mean ULP | special mismatches | bound |\n");
+    printf("|---|---|---|---|---|---|---|\n");
+    int bad = exh ? exhaustive(&a, func, state) : sampled(&a, samples, func);
+    boundary_pop(&bd);
+    acc_free(&a);
+    return bad ? 1 : 0;
+}
