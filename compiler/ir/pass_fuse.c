@@ -365,7 +365,8 @@ static void build_kernels(Fuser *f) {
     for (int i = 0; i < g->nnodes; i++) {
         Node *r = g->nodes[i];
         if (I(f, r)->root)
-            I(f, r)->val = new_value(f, r->n, r->hint ? r->hint : arena_printf(&f->s->perm, "t%d", r->id));
+            /* unnamed values print as %N, which no identifier can spell */
+            I(f, r)->val = new_value(f, r->n, r->hint ? r->hint : arena_printf(&f->s->perm, "%%%d", r->id));
     }
     for (int i = 0; i < g->nnodes; i++) {
         Node *r = g->nodes[i];
@@ -729,6 +730,24 @@ static void explain(Fuser *f, Kernel *k) {
     VEC_PUSH(&f->s->perm, f->kg->notes, f->kg->nnotes, f->kg->capnotes, note);
 }
 
+/* Keep the values something reads or writes: merged-away kernels leave
+ * theirs behind.  Renumbers Value.id densely. */
+static void compact_values(KGraph *kg) {
+    int n = 0;
+    for (int i = 0; i < kg->nvalues; i++) {
+        Value *v = kg->values[i];
+        bool live = v->kind != V_TEMP; /* a temporary lives while a kernel writes it */
+        for (int k = 0; k < kg->nkernels && !live; k++)
+            for (int j = 0; j < kg->kernels[k]->nouts && !live; j++)
+                live = kg->kernels[k]->out_vals[j] == v;
+        if (live) {
+            v->id = n;
+            kg->values[n++] = v;
+        }
+    }
+    kg->nvalues = n;
+}
+
 KGraph *fuse_graph(Graph *g) {
     Session *s = g->s;
     KGraph *kg = NEW(&s->perm, KGraph);
@@ -746,6 +765,7 @@ KGraph *fuse_graph(Graph *g) {
     pair_dense(&f);
     merge_elementwise(&f);
     absorb_prologues(&f);
+    compact_values(kg);
     for (int i = 0; i < kg->nkernels; i++) {
         kg->kernels[i]->id = i;
         if (kg->kernels[i]->kind == K_GATED)

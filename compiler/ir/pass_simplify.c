@@ -21,6 +21,8 @@
 #include "ir.h"
 
 static bool is_const(const Node *n, double v) { return n->op == OP_CONST && n->p[0] == v; }
+/* +0 exactly (not -0): max(x, -0) is not relu and x - (-0) is not x at -0 */
+static bool is_pos_zero(const Node *n) { return is_const(n, 0) && !signbit(n->p[0]); }
 
 static Node *mk_unary(Graph *g, Op op, Node *like, Node *x, double p0, int np) {
     Node *n = node_new(g, op, like->span, 1, x, NULL, NULL);
@@ -103,7 +105,7 @@ static Node *simplify(Graph *g, Node *n) {
             return b;
         break;
     case OP_SUB:
-        if (is_const(b, 0))
+        if (is_pos_zero(b))
             return a;
         if (is_const(a, 0))
             return node_new(g, OP_NEG, n->span, 1, b, NULL, NULL);
@@ -137,9 +139,9 @@ static Node *simplify(Graph *g, Node *n) {
             return a->in[0];
         break;
     case OP_MAX:
-        if (is_const(b, 0) && a->op != OP_CONST)
+        if (is_pos_zero(b) && a->op != OP_CONST)
             return mk_unary(g, OP_RELU, n, a, 0, 0);
-        if (is_const(a, 0) && b->op != OP_CONST)
+        if (is_pos_zero(a) && b->op != OP_CONST)
             return mk_unary(g, OP_RELU, n, b, 0, 0);
         break;
     case OP_MIN: {

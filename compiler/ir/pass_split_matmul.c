@@ -7,7 +7,10 @@
  *
  * Requires: use counts are recomputed here.  Applies only when every user of
  * the matmul (or of its bias add) is a SPLIT, so no full-width result is
- * needed.  Mutates: replaces those SPLIT nodes; the full matmul becomes dead.
+ * needed.  A sweep only rewrites matmuls that existed when it started (their
+ * users are all resolved); sweeps repeat until nothing changes, so nested
+ * splits compose.  Mutates: replaces those SPLIT nodes; the full matmul
+ * becomes dead.
  */
 #include "ir.h"
 
@@ -30,7 +33,10 @@ static bool only_split_users(Graph *g, Node *t) {
     return true;
 }
 
-void pass_split_matmul(Graph *g) {
+/* One sweep; returns true if it rewrote a split. */
+static bool split_once(Graph *g) {
+    bool changed = false;
+    int first_new = g->next_id;
     graph_resolve_outputs(g);
     graph_count_uses(g);
     int count;
@@ -47,10 +53,11 @@ void pass_split_matmul(Graph *g) {
                            t->in[1]->op == OP_PARAM
                        ? t->in[0]
                        : t && t->op == OP_MATMUL ? t : NULL;
-        if (!mm || !only_split_users(&view, t)) {
+        if (!mm || mm->id >= first_new || !only_split_users(&view, t)) {
             graph_emit(g, n);
             continue;
         }
+        changed = true;
         int parts = (int)n->p[0], index = (int)n->p[1];
         Node *w = slice_param(g, mm->in[1], parts, index);
         Node *part = node_new(g, OP_MATMUL, n->span, 2, mm->in[0], w, NULL);
@@ -64,4 +71,10 @@ void pass_split_matmul(Graph *g) {
     }
     graph_resolve_outputs(g);
     pass_dce(g);
+    return changed;
+}
+
+void pass_split_matmul(Graph *g) {
+    for (int i = 0; i < 64 && split_once(g); i++)
+        ;
 }

@@ -41,7 +41,7 @@ static void put_leaf(StrBuf *sb, const Kernel *k, const Leaf *lf) {
 /* An expression; nodes listed in `named` print as their temporary name. */
 static void put_ep(StrBuf *sb, const Kernel *k, const Ep *e, const bool *named, bool top) {
     if (!top && named[e->id]) {
-        sb_printf(sb, "t%d", e->id);
+        sb_printf(sb, "$%d", e->id);
         return;
     }
     switch (e->op) {
@@ -130,7 +130,7 @@ static void report_kernel(StrBuf *sb, KGraph *kg, Kernel *k) {
     bool *named = shared_nodes(s, k, list, n);
     for (int i = 0; i < n; i++)
         if (named[list[i]->id]) {
-            sb_printf(sb, "  let     t%d = ", list[i]->id);
+            sb_printf(sb, "  let     $%d = ", list[i]->id);
             put_ep(sb, k, list[i], named, true);
             sb_putc(sb, '\n');
         }
