@@ -46,17 +46,29 @@ static bool has_feature(const char *features, const char *feat) {
     return on;
 }
 
-/* Features a CPU name implies, as LLVM sees them: ask a temporary TM. */
-static char *cpu_features(LLVMTargetRef tgt, const char *triple, const char *cpu) {
-    LLVMTargetMachineRef tm = LLVMCreateTargetMachine(tgt, triple, cpu, "", LLVMCodeGenLevelNone, LLVMRelocDefault,
-                                                      LLVMCodeModelDefault);
-    char *f = tm ? LLVMGetTargetMachineFeatureString(tm) : NULL;
-    char *r = dup(f ? f : "");
-    if (f)
-        LLVMDisposeMessage(f);
-    if (tm)
-        LLVMDisposeTargetMachine(tm);
-    return r;
+/* The vector facts an x86 CPU name implies.  The C API cannot ask LLVM for a
+ * named CPU's features, so the families are listed here (LLVM 19 names);
+ * explicit --features override them. */
+static int x86_cpu_lanes(const char *cpu, bool *fma) {
+    static const char *const avx512[] = {"x86-64-v4", "skylake-avx512", "cascadelake", "cooperlake", "cannonlake",
+                                         "icelake-client", "icelake-server", "tigerlake", "rocketlake",
+                                         "sapphirerapids", "graniterapids", "graniterapids-d", "emeraldrapids",
+                                         "znver4", "znver5", "knl", "knm"};
+    static const char *const avx2[] = {"x86-64-v3", "haswell", "broadwell", "skylake", "alderlake", "raptorlake",
+                                       "meteorlake", "arrowlake", "arrowlake-s", "lunarlake", "gracemont",
+                                       "pantherlake", "sierraforest", "grandridge", "clearwaterforest", "znver1",
+                                       "znver2", "znver3", "bdver2", "bdver3", "bdver4"};
+    static const char *const avx[] = {"sandybridge", "ivybridge", "bdver1", "btver2"};
+    for (size_t i = 0; i < ARRAY_LEN(avx512); i++)
+        if (strcmp(cpu, avx512[i]) == 0)
+            return *fma = true, 16;
+    for (size_t i = 0; i < ARRAY_LEN(avx2); i++)
+        if (strcmp(cpu, avx2[i]) == 0)
+            return *fma = true, 8;
+    for (size_t i = 0; i < ARRAY_LEN(avx); i++)
+        if (strcmp(cpu, avx[i]) == 0)
+            return *fma = false, 8;
+    return *fma = false, 4;
 }
 
 int target_init(Target *t, const char *triple, const char *cpu, const char *features, int vlen_cap, char *err,
@@ -86,7 +98,7 @@ int target_init(Target *t, const char *triple, const char *cpu, const char *feat
         t->features = dup(host_feat);
     } else {
         t->cpu = dup(cpu ? cpu : "generic");
-        t->features = cpu_features(tgt, t->triple, t->cpu);
+        t->features = dup("");
     }
     if (host_cpu)
         LLVMDisposeMessage(host_cpu);
@@ -110,11 +122,24 @@ int target_init(Target *t, const char *triple, const char *cpu, const char *feat
     }
     bool x86 = strncmp(t->triple, "x86_64", 6) == 0 || strncmp(t->triple, "i686", 4) == 0;
     bool arm = strncmp(t->triple, "aarch64", 7) == 0 || strncmp(t->triple, "arm64", 5) == 0;
-    if (x86)
+    if (x86 && t->is_host && !cpu) {
         t->vlen = has_feature(t->features, "avx512f") ? 16 : has_feature(t->features, "avx") ? 8 : 4;
-    else
+        t->has_fma = has_feature(t->features, "fma");
+    } else if (x86) {
+        t->vlen = x86_cpu_lanes(t->cpu, &t->has_fma);
+        if (has_feature(t->features, "avx512f"))
+            t->vlen = 16;
+        else if (has_feature(t->features, "avx") && t->vlen < 8)
+            t->vlen = 8;
+        if (strstr(t->features, "-avx512f") && t->vlen > 8)
+            t->vlen = 8;
+        if (strstr(t->features, "-avx") && !strstr(t->features, "-avx512") && t->vlen > 4)
+            t->vlen = 4;
+        t->has_fma = t->has_fma || has_feature(t->features, "fma");
+    } else {
         t->vlen = arm ? 4 : 1;
-    t->has_fma = arm || has_feature(t->features, "fma") || has_feature(t->features, "avx512f");
+        t->has_fma = arm;
+    }
     if (vlen_cap > 0 && t->vlen > vlen_cap)
         t->vlen = vlen_cap;
     return ACTC_OK;
