@@ -18,6 +18,7 @@
 #include <llvm-c/Orc.h>
 #include <llvm-c/TargetMachine.h>
 
+#include "actc/runtime.h"
 #include "ir/ir.h"
 
 /* ---- target.c ---- */
@@ -49,6 +50,7 @@ typedef struct CG {
     LLVMBuilderRef b;
     const Target *t;
     LLVMTypeRef t_f32, t_f64, t_i1, t_i32, t_i64, t_ptr;
+    Arena *arena_for_slots; /* cg_model: where the weight table grows */
 } CG;
 
 void cg_init(CG *cg, const Target *t, const char *module_name);
@@ -87,6 +89,27 @@ typedef LLVMValueRef (*MapFn)(VM *vm, LLVMValueRef *ins, void *ud);
 /* void NAME(const float *in0 .. in{nin-1}, float *out, int64_t n): a vector
  * loop of vlen lanes, then a scalar tail. */
 LLVMValueRef cg_emit_map(CG *cg, const char *name, int nin, int vlen, MapFn fn, void *ud);
+
+/* ---- cg_model.c ---- */
+
+/* A packed weight the kernels read (actrt_weight_desc). */
+typedef struct WeightSlot {
+    WeightRef ref;
+    int layout;                /* ACTRT_LAYOUT_PANEL or ACTRT_LAYOUT_VEC */
+    int64_t panel;             /* PANEL: rows per panel (the tile's columns) */
+} WeightSlot;
+
+typedef struct ModelCode {
+    WeightSlot *weights;
+    int nweights, capweights;
+    int nkernels;
+    const char **kernel_names; /* PREFIX_k0, PREFIX_k1, ... */
+    int64_t scratch_per_row;   /* floats */
+    int64_t *offset;           /* per Value id: scratch offset per row, -1 for inputs/outputs */
+} ModelCode;
+
+/* Emit every kernel of kg, and PREFIX_run, into cg's module. */
+int cg_model(CG *cg, KGraph *kg, const char *prefix, ModelCode *mc, Arena *a);
 
 /* ---- jit.c ---- */
 

@@ -268,3 +268,248 @@ int actc_dump(actc_session *a, const char *model, actc_dump_kind kind, const cha
     boundary_pop(&b);
     return ACTC_OK;
 }
+
+/* ---- code generation and the JIT ---- */
+
+#include "codegen/codegen.h"
+
+struct actc_jit_model {
+    Arena arena;          /* names, descriptions, kernel tables */
+    Target target;
+    bool has_target;
+    CG cg;
+    bool has_cg;
+    Jit *jit;
+    void *tracker;
+    actrt_desc desc;
+};
+
+static void jit_model_release(actc_jit_model *j) {
+    if (j->has_cg)
+        cg_dispose(&j->cg);
+    if (j->jit) {
+        if (j->tracker)
+            jit_remove(j->jit, j->tracker);
+        jit_dispose(j->jit);
+    }
+    if (j->has_target)
+        target_dispose(&j->target);
+    arena_free(&j->arena);
+    mem_free(j);
+}
+
+void actc_jit_free(actc_jit_model *j) {
+    if (j)
+        jit_model_release(j);
+}
+
+const struct actrt_desc *actc_jit_desc(const actc_jit_model *j) { return j ? &j->desc : NULL; }
+
+/* "file:line" of a span */
+static const char *where(actc_session *a, Arena *ar, Span sp) {
+    if (sp.file >= (uint32_t)a->s.diag.nsources)
+        return "?";
+    const Source *src = a->s.diag.sources[sp.file];
+    uint32_t line, col;
+    source_line_col(src, sp.start, &line, &col);
+    return arena_printf(ar, "%s:%u", src->name, line);
+}
+
+/* The description libactrt needs, in j->arena. */
+static void build_desc(actc_session *a, actc_jit_model *j, Decl *m, ModelCode *mc, const char *name) {
+    Arena *ar = &j->arena;
+    actrt_desc *d = &j->desc;
+    d->abi_version = ACTRT_ABI_VERSION;
+    d->name = arena_strdup(ar, name);
+    d->ninputs = m->ninputs;
+    d->noutputs = m->noutputs;
+    actrt_port_desc *in = NEW_ARRAY(ar, actrt_port_desc, (size_t)m->ninputs + 1);
+    actrt_port_desc *out = NEW_ARRAY(ar, actrt_port_desc, (size_t)m->noutputs + 1);
+    for (int i = 0; i < m->ninputs; i++)
+        in[i] = (actrt_port_desc){arena_strdup(ar, m->inputs[i].name), m->inputs[i].type->n};
+    for (int i = 0; i < m->noutputs; i++)
+        out[i] = (actrt_port_desc){arena_strdup(ar, m->outputs[i].name), m->outputs[i].type->n};
+    d->inputs = in;
+    d->outputs = out;
+    d->fixed_batch = m->batch_name ? 0 : m->batch_value;
+    actrt_tensor_desc *t = NEW_ARRAY(ar, actrt_tensor_desc, (size_t)m->ntensors + 1);
+    for (int i = 0; i < m->ntensors; i++) {
+        ParamTensor *p = &m->tensors[i];
+        t[i] = (actrt_tensor_desc){arena_strdup(ar, p->name), p->shape[0], p->rank == 2 ? p->shape[1] : 0,
+                                   where(a, ar, p->span)};
+    }
+    d->ntensors = m->ntensors;
+    d->tensors = t;
+    actrt_weight_desc *w = NEW_ARRAY(ar, actrt_weight_desc, (size_t)mc->nweights + 1);
+    for (int i = 0; i < mc->nweights; i++) {
+        WeightSlot *ws = &mc->weights[i];
+        int ti = -1;
+        for (int k = 0; k < m->ntensors && ti < 0; k++)
+            if (strcmp(m->tensors[k].name, ws->ref.name) == 0)
+                ti = k;
+        if (ti < 0)
+            ACTC_BUG("weight '%s' is not a tensor of the model", ws->ref.name);
+        w[i] = (actrt_weight_desc){ti, ws->layout, ws->ref.lo, ws->ref.rows, ws->ref.cols, ws->panel};
+    }
+    d->nweights = mc->nweights;
+    d->weights = w;
+    d->nkernels = mc->nkernels;
+    d->scratch_per_row = mc->scratch_per_row;
+}
+
+/* Check, lower, optimise, fuse and generate the module into j->cg.  Runs
+ * inside the caller's boundary. */
+static int generate(actc_session *a, const char *model, const actc_options *o, actc_jit_model *j, Decl **mout,
+                    ModelCode *mc, char *err, size_t errlen) {
+    if (!a->prog || a->s.diag.nerrors)
+        return fail(a, ACTC_ERR_ARG, "no checked program in this session: call actc_check_file first");
+    Decl *m = pick_model(a, model);
+    if (!m)
+        return ACTC_ERR_ARG;
+    Graph *g = lower_model(&a->s, m);
+    passes_run(g, NULL);
+    KGraph *kg = fuse_graph(g);
+    int st = target_init(&j->target, o ? o->target : NULL, o ? o->cpu : NULL, o ? o->features : NULL, 0, err,
+                         errlen);
+    if (st)
+        return fail(a, st, "%s", err);
+    j->has_target = true;
+    cg_init(&j->cg, &j->target, m->name);
+    j->has_cg = true;
+    cg_model(&j->cg, kg, arena_printf(&j->arena, "actc_%s", m->name), mc, &j->arena);
+    st = cg_finish(&j->cg, err, errlen);
+    if (st)
+        return fail(a, st, "%s", err);
+    *mout = m;
+    return ACTC_OK;
+}
+
+static actc_jit_model *jit_model_new(void) {
+    actc_jit_model *j = mem_alloc(sizeof *j);
+    if (j)
+        memset(j, 0, sizeof *j);
+    return j;
+}
+
+int actc_jit_compile(actc_session *a, const char *model, const actc_options *o, actc_jit_model **out) {
+    if (!a)
+        return ACTC_ERR_ARG;
+    if (!out)
+        return fail(a, ACTC_ERR_ARG, "actc_jit_compile: out is NULL");
+    *out = NULL;
+    actc_jit_model *j = jit_model_new();
+    if (!j)
+        return fail(a, ACTC_ERR_NOMEM, "out of memory");
+    char err[512];
+    Boundary b;
+    int st = BOUNDARY_ENTER(&b);
+    if (st) {
+        jit_model_release(j);
+        return caught(a, &b, st);
+    }
+    Decl *m = NULL;
+    ModelCode mc;
+    st = generate(a, model, o, j, &m, &mc, err, sizeof err);
+    if (!st) {
+        st = jit_create(&j->jit, &j->target, err, sizeof err);
+        if (!st) {
+            st = jit_add(j->jit, &j->cg, &j->tracker, err, sizeof err); /* consumes the module */
+            if (!st) {
+                build_desc(a, j, m, &mc, m->name);
+                actrt_kernel_fn *k = NEW_ARRAY(&j->arena, actrt_kernel_fn, (size_t)mc.nkernels + 1);
+                for (int i = 0; i < mc.nkernels && !st; i++) {
+                    void *addr;
+                    st = jit_lookup(j->jit, mc.kernel_names[i], &addr, err, sizeof err);
+                    memcpy(&k[i], &addr, sizeof addr); /* object to function pointer: POSIX, not ISO C */
+                }
+                j->desc.kernels = k;
+            }
+        }
+        if (st)
+            fail(a, st, "%s", err);
+    }
+    boundary_pop(&b);
+    if (st) {
+        jit_model_release(j);
+        return st;
+    }
+    *out = j;
+    return ACTC_OK;
+}
+
+int actc_dump_code(actc_session *a, const char *model, const actc_options *o, actc_dump_kind kind, const char **out) {
+    if (!a || !out)
+        return ACTC_ERR_ARG;
+    actc_jit_model *j = jit_model_new();
+    if (!j)
+        return fail(a, ACTC_ERR_NOMEM, "out of memory");
+    char err[512];
+    Boundary b;
+    int st = BOUNDARY_ENTER(&b);
+    if (st) {
+        jit_model_release(j);
+        return caught(a, &b, st);
+    }
+    Decl *m;
+    ModelCode mc;
+    st = generate(a, model, o, j, &m, &mc, err, sizeof err);
+    if (!st) {
+        *out = kind == ACTC_DUMP_ASM ? cg_print_asm(&j->cg, &a->s.perm) : cg_print_module(&j->cg, &a->s.perm);
+        if (!*out)
+            st = fail(a, ACTC_ERR_INTERNAL, "cannot print the generated code");
+    }
+    boundary_pop(&b);
+    jit_model_release(j);
+    return st;
+}
+
+int actc_reference_run(actc_session *a, const char *model, const char *const *names, const float *const *data,
+                       const int64_t (*shapes)[2], int ntensors, int64_t batch, const float *const *inputs,
+                       float *const *outputs) {
+    if (!a || batch <= 0 || (ntensors && (!names || !data || !shapes)))
+        return a ? fail(a, ACTC_ERR_ARG, "actc_reference_run: invalid arguments") : ACTC_ERR_ARG;
+    if (!a->prog || a->s.diag.nerrors)
+        return fail(a, ACTC_ERR_ARG, "no checked program in this session");
+    Boundary b;
+    int st = BOUNDARY_ENTER(&b);
+    if (st)
+        return caught(a, &b, st);
+    Decl *m = pick_model(a, model);
+    if (!m) {
+        boundary_pop(&b);
+        return ACTC_ERR_ARG;
+    }
+    Graph *g = lower_model(&a->s, m);
+    passes_run(g, NULL);
+    KGraph *kg = fuse_graph(g);
+    /* f32 arrays -> f64 for the interpreter */
+    IrWeights w = {ntensors, NEW_ARRAY(&a->s.perm, const char *, (size_t)ntensors + 1),
+                   NEW_ARRAY(&a->s.perm, const double *, (size_t)ntensors + 1), shapes};
+    for (int i = 0; i < ntensors; i++) {
+        int64_t n = shapes[i][0] * (shapes[i][1] ? shapes[i][1] : 1);
+        double *d = NEW_ARRAY(&a->s.perm, double, (size_t)n + 1);
+        for (int64_t k = 0; k < n; k++)
+            d[k] = data[i][k];
+        w.names[i] = names[i];
+        w.data[i] = d;
+    }
+    const double **in = NEW_ARRAY(&a->s.perm, const double *, (size_t)m->ninputs + 1);
+    double **out = NEW_ARRAY(&a->s.perm, double *, (size_t)m->noutputs + 1);
+    for (int i = 0; i < m->ninputs; i++) {
+        int64_t n = batch * m->inputs[i].type->n;
+        double *d = NEW_ARRAY(&a->s.perm, double, (size_t)n + 1);
+        for (int64_t k = 0; k < n; k++)
+            d[k] = inputs[i][k];
+        in[i] = d;
+    }
+    for (int i = 0; i < m->noutputs; i++)
+        out[i] = NEW_ARRAY(&a->s.perm, double, (size_t)(batch * m->outputs[i].type->n) + 1);
+    char err[256];
+    st = interp_kernels(kg, &w, batch, in, out, err, sizeof err);
+    if (st == ACTC_OK)
+        for (int i = 0; i < m->noutputs; i++)
+            for (int64_t k = 0; k < batch * m->outputs[i].type->n; k++)
+                outputs[i][k] = (float)out[i][k];
+    boundary_pop(&b);
+    return st ? fail(a, st, "%s", err) : ACTC_OK;
+}

@@ -11,12 +11,22 @@
 /* The parsed program, printed back (actc dump --ast). */
 int actc_dump_ast(actc_session *s, const char **out);
 
-typedef enum { ACTC_DUMP_GRAPH, ACTC_DUMP_FUSED, ACTC_DUMP_DOT } actc_dump_kind;
+typedef enum { ACTC_DUMP_GRAPH, ACTC_DUMP_FUSED, ACTC_DUMP_DOT, ACTC_DUMP_LLVM, ACTC_DUMP_ASM } actc_dump_kind;
 
 /* Lower the model `model` (NULL: the only one), run the passes (for
  * ACTC_DUMP_GRAPH: up to and including the pass named `stage`, "lowered"
  * for none, NULL for all) and print the graph, the fusion report or the
  * Graphviz dot of the kernel graph. */
 int actc_dump(actc_session *s, const char *model, actc_dump_kind kind, const char *stage, const char **out);
+/* Run the model through the double-precision reference interpreter (the
+ * fused kernel graph): tensors by name as f32 arrays (as actrt_model_load_tensors),
+ * inputs and outputs f32 [batch, n] in declaration order. */
+int actc_reference_run(actc_session *s, const char *model, const char *const *names, const float *const *data,
+                       const int64_t (*shapes)[2], int ntensors, int64_t batch, const float *const *inputs,
+                       float *const *outputs);
+
+/* The LLVM IR (after O3) or the target assembly of the model's kernels. */
+int actc_dump_code(actc_session *s, const char *model, const actc_options *opts, actc_dump_kind kind,
+                   const char **out);
 
 #endif

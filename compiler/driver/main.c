@@ -1,8 +1,8 @@
 /*
  * main.c — the actc command line (design.md §4, docs/cli.md).  The only file
- * that prints to stdout/stderr on its own account and the only one that turns
- * status codes into exit codes: 0 ok, 1 user error (bad model, weights,
- * arguments, I/O), 2 internal error.
+ * that prints to stdout/stderr on its own account and the only one that
+ * turns status codes into exit codes: 0 ok, 1 user error (bad model,
+ * weights, arguments, I/O), 2 internal error.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -10,13 +10,18 @@
 #include <string.h>
 
 #include "actc/actc.h"
+#include "actc/runtime.h"
 #include "driver/internal.h"
+#include "runtime/internal.h"
 
 static const char usage[] =
     "usage: actc <command> [options] FILE...\n"
     "\n"
     "commands:\n"
     "  check FILE...            parse and check models; print diagnostics only\n"
+    "  run FILE -w W.safetensors -i X.npy -o Y.npy\n"
+    "                           run a model (JIT) on .npy inputs; -i/-o take NAME=FILE\n"
+    "                           for models with several inputs or outputs\n"
     "  dump FILE STAGE          print an intermediate stage of the model:\n"
     "      --ast                the parsed program\n"
     "      --graph[=PASS]       the graph IR after all passes, or after PASS\n"
@@ -24,29 +29,45 @@ static const char usage[] =
     "      --fused              the fusion report: kernels, what each fused, and why\n"
     "                           an activation was not fused into a matmul\n"
     "      --dot                the kernel graph as Graphviz dot (clusters per kernel)\n"
+    "      --llvm | --asm       the generated LLVM IR (after O3) or assembly\n"
     "\n"
     "options:\n"
     "  --model NAME             the model to act on, in a file with several\n"
+    "  -w FILE                  a safetensors weights file (repeat for shards)\n"
+    "  --weights-prefix P       tensor names are P + the layer's name\n"
+    "  -i [NAME=]FILE           an input (.npy, f32/f64/f16, shape [batch, n])\n"
+    "  -o [NAME=]FILE           an output (.npy, f32)\n"
+    "  --reference              run: use the double-precision reference interpreter\n"
+    "  --target TRIPLE, --cpu NAME, --features LIST\n"
+    "                           code generation target (default: this machine)\n"
     "  --diagnostics=text|json  diagnostic format (json: one object per line)\n"
     "  -q, --quiet              print errors only (no warnings)\n"
     "  -h, --help               print this help\n"
     "  --version                print the version\n"
     "\n"
-    "Exit status: 0 success, 1 error in the input or arguments, 2 internal error.\n";
+    "Exit status: 0 success, 1 error in the input or the arguments, 2 internal error.\n";
+
+enum { MAX_FILES = 64 };
+
+typedef struct NamedFile {
+    const char *name; /* NULL: positional */
+    const char *path;
+} NamedFile;
 
 typedef struct Options {
     const char *command;
     const char **files;
     int nfiles;
-    bool json, quiet;
-    const char *dump;
-    const char *stage;
-    const char *model;
+    bool json, quiet, reference;
+    const char *dump, *stage, *model, *prefix;
+    const char *weights[MAX_FILES];
+    int nweights;
+    NamedFile in[MAX_FILES], out[MAX_FILES];
+    int nin, nout;
+    actc_options codegen;
 } Options;
 
-static int exit_code(int st) {
-    return st == ACTC_OK ? 0 : st == ACTC_ERR_INTERNAL ? 2 : 1;
-}
+static int exit_code(int st) { return st == ACTC_OK ? 0 : st == ACTC_ERR_INTERNAL ? 2 : 1; }
 
 static int arg_error(const char *fmt, const char *arg) {
     fprintf(stderr, "actc: error: ");
@@ -55,12 +76,34 @@ static int arg_error(const char *fmt, const char *arg) {
     return 1;
 }
 
+/* "NAME=FILE" when NAME is an identifier (a path may contain '='). */
+static NamedFile named(const char *arg) {
+    const char *eq = strchr(arg, '=');
+    bool ident = eq && eq != arg && !(arg[0] >= '0' && arg[0] <= '9');
+    for (const char *p = arg; ident && p < eq; p++)
+        ident = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_';
+    if (!ident)
+        return (NamedFile){NULL, arg};
+    return (NamedFile){arg, eq + 1}; /* name ends at '=': compared with port_is */
+}
+
+/* Does the -i/-o argument name port `name`? */
+static bool port_is(const NamedFile *f, const char *name) {
+    size_t n = strlen(name);
+    return f->name && strncmp(f->name, name, n) == 0 && f->name[n] == '=';
+}
+
+/* The value of an option that takes one ("-w FILE"), or NULL. */
+static const char *value(int argc, char **argv, int *i) {
+    return *i + 1 < argc ? argv[++*i] : NULL;
+}
+
 static int parse_args(int argc, char **argv, Options *o) {
     o->files = calloc((size_t)argc, sizeof *o->files);
     if (!o->files)
         return arg_error("%s", "out of memory");
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
+        const char *a = argv[i], *v;
         if (strcmp(a, "--diagnostics=json") == 0)
             o->json = true;
         else if (strcmp(a, "--diagnostics=text") == 0)
@@ -69,18 +112,40 @@ static int parse_args(int argc, char **argv, Options *o) {
             return arg_error("invalid option '%s'; expected --diagnostics=text or --diagnostics=json", a);
         else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
             o->quiet = true;
+        else if (strcmp(a, "--reference") == 0)
+            o->reference = true;
         else if (strcmp(a, "--ast") == 0 || strcmp(a, "--graph") == 0 || strcmp(a, "--fused") == 0 ||
-                 strcmp(a, "--dot") == 0)
+                 strcmp(a, "--dot") == 0 || strcmp(a, "--llvm") == 0 || strcmp(a, "--asm") == 0)
             o->dump = a + 2;
         else if (strncmp(a, "--graph=", 8) == 0)
             o->dump = "graph", o->stage = a + 8;
-        else if (strcmp(a, "--model") == 0) {
-            if (i + 1 >= argc)
-                return arg_error("%s", "'--model' needs a NAME");
-            o->model = argv[++i];
-        } else if (strncmp(a, "--model=", 8) == 0)
+        else if (strncmp(a, "--model=", 8) == 0)
             o->model = a + 8;
-        else if (a[0] == '-' && a[1] != '\0')
+        else if (strcmp(a, "--model") == 0 || strcmp(a, "-w") == 0 || strcmp(a, "-i") == 0 || strcmp(a, "-o") == 0 ||
+                 strcmp(a, "--weights-prefix") == 0 || strcmp(a, "--target") == 0 || strcmp(a, "--cpu") == 0 ||
+                 strcmp(a, "--features") == 0) {
+            if (!(v = value(argc, argv, &i)))
+                return arg_error("option '%s' needs a value", a);
+            if (strcmp(a, "--model") == 0)
+                o->model = v;
+            else if (strcmp(a, "--weights-prefix") == 0)
+                o->prefix = v;
+            else if (strcmp(a, "--target") == 0)
+                o->codegen.target = v;
+            else if (strcmp(a, "--cpu") == 0)
+                o->codegen.cpu = v;
+            else if (strcmp(a, "--features") == 0)
+                o->codegen.features = v;
+            else if ((a[1] == 'w' && o->nweights == MAX_FILES) || (a[1] == 'i' && o->nin == MAX_FILES) ||
+                     (a[1] == 'o' && o->nout == MAX_FILES))
+                return arg_error("too many '%s' options", a);
+            else if (a[1] == 'w')
+                o->weights[o->nweights++] = v;
+            else if (a[1] == 'i')
+                o->in[o->nin++] = named(v);
+            else
+                o->out[o->nout++] = named(v);
+        } else if (a[0] == '-' && a[1] != '\0')
             return arg_error("unknown option '%s'", a);
         else if (!o->command)
             o->command = a;
@@ -93,7 +158,6 @@ static int parse_args(int argc, char **argv, Options *o) {
 /* Print a session's diagnostics to stderr in the chosen format. */
 static void print_diagnostics(actc_session *s, const Options *o) {
     if (o->quiet && actc_diag_count(s) > 0) {
-        /* errors only: render then filter is simplest through the records */
         for (size_t i = 0; i < actc_diag_count(s); i++) {
             actc_diagnostic d;
             if (actc_diag_get(s, i, &d) == ACTC_OK && d.severity == ACTC_SEV_ERROR)
@@ -106,6 +170,12 @@ static void print_diagnostics(actc_session *s, const Options *o) {
         fputs(text, stderr);
 }
 
+static void report(actc_session *s, int st) {
+    if (st == ACTC_ERR_IO || st == ACTC_ERR_NOMEM || st == ACTC_ERR_INTERNAL || st == ACTC_ERR_ARG ||
+        st == ACTC_ERR_WEIGHTS)
+        fprintf(stderr, "actc: %s: %s\n", st == ACTC_ERR_INTERNAL ? "internal error" : "error", actc_last_error(s));
+}
+
 /* Check one file in a fresh session; print its diagnostics. */
 static int check_one(const char *path, const Options *o, actc_session **keep) {
     actc_session *s;
@@ -116,8 +186,7 @@ static int check_one(const char *path, const Options *o, actc_session **keep) {
     }
     st = actc_check_file(s, path);
     print_diagnostics(s, o);
-    if (st == ACTC_ERR_IO || st == ACTC_ERR_NOMEM || st == ACTC_ERR_INTERNAL || st == ACTC_ERR_ARG)
-        fprintf(stderr, "actc: %s: %s\n", st == ACTC_ERR_INTERNAL ? "internal error" : "error", actc_last_error(s));
+    report(s, st);
     if (keep && st == ACTC_OK)
         *keep = s;
     else
@@ -141,7 +210,7 @@ static int cmd_dump(const Options *o) {
     if (o->nfiles != 1)
         return arg_error("%s", "'dump' needs exactly one FILE");
     if (!o->dump)
-        return arg_error("%s", "'dump' needs a stage: --ast, --graph, --fused or --dot");
+        return arg_error("%s", "'dump' needs a stage: --ast, --graph, --fused, --dot, --llvm or --asm");
     actc_session *s = NULL;
     int st = check_one(o->files[0], o, &s);
     if (st)
@@ -149,6 +218,8 @@ static int cmd_dump(const Options *o) {
     const char *out = NULL;
     if (strcmp(o->dump, "ast") == 0)
         st = actc_dump_ast(s, &out);
+    else if (strcmp(o->dump, "llvm") == 0 || strcmp(o->dump, "asm") == 0)
+        st = actc_dump_code(s, o->model, &o->codegen, o->dump[0] == 'l' ? ACTC_DUMP_LLVM : ACTC_DUMP_ASM, &out);
     else
         st = actc_dump(s, o->model, strcmp(o->dump, "graph") == 0   ? ACTC_DUMP_GRAPH
                                     : strcmp(o->dump, "fused") == 0 ? ACTC_DUMP_FUSED
@@ -157,9 +228,226 @@ static int cmd_dump(const Options *o) {
     if (st == ACTC_OK)
         fputs(out, stdout);
     else
-        fprintf(stderr, "actc: error: %s\n", actc_last_error(s));
+        report(s, st);
     actc_session_free(s);
     return exit_code(st);
+}
+
+/* ---- run ---- */
+
+typedef struct Run {
+    const actrt_desc *d;
+    float **in, **out;
+    int64_t batch;
+} Run;
+
+static const char *shape_text(int64_t rows, int64_t cols) {
+    static char buf[64];
+    snprintf(buf, sizeof buf, " [%lld, %lld]", (long long)rows, (long long)cols);
+    return buf;
+}
+
+/* Which -i/-o file is port i (by name, or by position when unnamed). */
+static const NamedFile *port_file(const NamedFile *files, int nfiles, const actrt_port_desc *p, int i) {
+    bool any_named = false;
+    for (int k = 0; k < nfiles; k++)
+        any_named |= files[k].name != NULL;
+    if (!any_named)
+        return i < nfiles ? &files[i] : NULL;
+    for (int k = 0; k < nfiles; k++)
+        if (port_is(&files[k], p->name))
+            return &files[k];
+    return NULL;
+}
+
+/* -i / -o files against the model's ports: all positional (one per port,
+ * in order) or all named (any subset of outputs; every input). */
+static int check_port_names(const NamedFile *files, int nfiles, const actrt_port_desc *ports, int nports,
+                            const char *what, bool subset_ok) {
+    int nnamed = 0;
+    for (int k = 0; k < nfiles; k++) {
+        if (!files[k].name)
+            continue;
+        nnamed++;
+        bool found = false;
+        for (int i = 0; i < nports; i++)
+            found |= port_is(&files[k], ports[i].name);
+        if (!found) {
+            fprintf(stderr, "actc: error: the model has no %s named '%.*s'\n", what,
+                    (int)(strchr(files[k].name, '=') - files[k].name), files[k].name);
+            return 1;
+        }
+    }
+    if (nnamed && nnamed != nfiles) {
+        fprintf(stderr, "actc: error: give every %s as NAME=FILE, or none\n", what);
+        return 1;
+    }
+    if (nnamed && subset_ok)
+        return 0;
+    if (nfiles != nports) {
+        fprintf(stderr, "actc: error: the model has %d %s%s but %d %s given\n", nports, what, nports == 1 ? "" : "s",
+                nfiles, nfiles == 1 ? "was" : "were");
+        return 1;
+    }
+    return 0;
+}
+
+static int read_inputs(const Options *o, Run *r) {
+    const actrt_desc *d = r->d;
+    if (check_port_names(o->in, o->nin, d->inputs, d->ninputs, "input", false))
+        return 1;
+    r->in = calloc((size_t)d->ninputs + 1, sizeof(float *));
+    r->batch = -1;
+    char err[512];
+    for (int i = 0; i < d->ninputs; i++) {
+        const NamedFile *f = port_file(o->in, o->nin, &d->inputs[i], i);
+        if (!f) {
+            fprintf(stderr, "actc: error: no file for input '%s' (use -i %s=FILE)\n", d->inputs[i].name, d->inputs[i].name);
+            return 1;
+        }
+        int64_t shape[NPY_MAX_RANK];
+        int rank;
+        if (npy_read(f->path, &r->in[i], shape, &rank, err, sizeof err) != ACTC_OK) {
+            fprintf(stderr, "actc: error: %s\n", err);
+            return 1;
+        }
+        if (rank != 2 || shape[1] != d->inputs[i].n) {
+            fprintf(stderr, "actc: error: %s: input '%s' must have shape [batch, %lld], got rank %d%s\n", f->path,
+                    d->inputs[i].name, (long long)d->inputs[i].n, rank,
+                    rank == 2 ? shape_text(shape[0], shape[1]) : "");
+            return 1;
+        }
+        if (r->batch >= 0 && shape[0] != r->batch) {
+            fprintf(stderr, "actc: error: %s: input '%s' has %lld rows, but the first input has %lld\n", f->path,
+                    d->inputs[i].name, (long long)shape[0], (long long)r->batch);
+            return 1;
+        }
+        r->batch = shape[0];
+    }
+    if (d->ninputs == 0)
+        r->batch = d->fixed_batch > 0 ? d->fixed_batch : 1;
+    if (r->batch <= 0) {
+        fprintf(stderr, "actc: error: the inputs have no rows\n");
+        return 1;
+    }
+    return 0;
+}
+
+static int write_outputs(const Options *o, Run *r) {
+    const actrt_desc *d = r->d;
+    char err[512];
+    for (int i = 0; i < d->noutputs; i++) {
+        const NamedFile *f = port_file(o->out, o->nout, &d->outputs[i], i);
+        if (!f)
+            continue; /* an output nobody asked for */
+        int64_t shape[2] = {r->batch, d->outputs[i].n};
+        if (npy_write(f->path, r->out[i], shape, 2, err, sizeof err) != ACTC_OK) {
+            fprintf(stderr, "actc: error: %s\n", err);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* --reference: every tensor of the model as f32 arrays (already validated
+ * by actrt_model_load_weights). */
+static int reference_run(actc_session *s, const Options *o, Run *r) {
+    const actrt_desc *d = r->d;
+    StFile files[MAX_FILES];
+    char err[512], name[1024];
+    int st = 0, opened = 0;
+    for (; opened < o->nweights && !st; opened++)
+        if (st_open(&files[opened], o->weights[opened], err, sizeof err))
+            st = 1;
+    const char **names = calloc((size_t)d->ntensors + 1, sizeof *names);
+    float **data = calloc((size_t)d->ntensors + 1, sizeof *data);
+    int64_t(*shapes)[2] = calloc((size_t)d->ntensors + 1, sizeof *shapes);
+    for (int t = 0; t < d->ntensors && !st; t++) {
+        snprintf(name, sizeof name, "%s%s", o->prefix ? o->prefix : "", d->tensors[t].name);
+        const StTensor *found = NULL;
+        const StFile *ff = NULL;
+        for (int f = 0; f < opened && !found; f++)
+            if ((found = st_find(&files[f], name)))
+                ff = &files[f];
+        names[t] = d->tensors[t].name;
+        shapes[t][0] = d->tensors[t].rows;
+        shapes[t][1] = d->tensors[t].cols;
+        data[t] = malloc(sizeof(float) * (size_t)(st_numel(found) + 1));
+        if (!data[t] || st_read_f32(ff, found, data[t], err, sizeof err))
+            st = 1;
+    }
+    if (!st && actc_reference_run(s, o->model, names, (const float *const *)data, (const int64_t(*)[2])shapes,
+                                  d->ntensors, r->batch, (const float *const *)r->in, r->out)) {
+        snprintf(err, sizeof err, "%s", actc_last_error(s));
+        st = 1;
+    }
+    if (st)
+        fprintf(stderr, "actc: error: %s\n", err);
+    for (int t = 0; t < d->ntensors; t++)
+        free(data[t]);
+    free(names), free(data), free(shapes);
+    for (int f = 0; f < opened; f++)
+        st_close(&files[f]);
+    return st;
+}
+
+static int cmd_run(const Options *o) {
+    if (o->nfiles != 1)
+        return arg_error("%s", "'run' needs exactly one FILE");
+    actc_session *s = NULL;
+    int st = check_one(o->files[0], o, &s);
+    if (st)
+        return exit_code(st);
+    actc_jit_model *j = NULL;
+    actrt_model *m = NULL;
+    Run r = {0};
+    int rc = 1;
+    st = actc_jit_compile(s, o->model, &o->codegen, &j);
+    if (st) {
+        report(s, st);
+        rc = exit_code(st);
+        goto done;
+    }
+    r.d = actc_jit_desc(j);
+    if (o->nweights == 0 && r.d->ntensors > 0) {
+        fprintf(stderr, "actc: error: model '%s' has %d learned tensors: give the weights with -w FILE\n", r.d->name,
+                r.d->ntensors);
+        goto done;
+    }
+    if (read_inputs(o, &r) || check_port_names(o->out, o->nout, r.d->outputs, r.d->noutputs, "output", true))
+        goto done;
+    r.out = calloc((size_t)r.d->noutputs + 1, sizeof(float *));
+    for (int i = 0; i < r.d->noutputs; i++)
+        if (!(r.out[i] = calloc((size_t)(r.batch * r.d->outputs[i].n) + 1, sizeof(float)))) {
+            fprintf(stderr, "actc: error: out of memory\n");
+            goto done;
+        }
+    if ((st = actrt_model_create(&m, r.d)) || (o->nweights && (st = actrt_model_load_weights(m, o->weights, o->nweights, o->prefix)))) {
+        fprintf(stderr, "actc: error: %s\n", actrt_last_error(m));
+        rc = exit_code(st);
+        goto done;
+    }
+    if (o->reference) {
+        if (reference_run(s, o, &r))
+            goto done;
+    } else if ((st = actrt_model_run(m, r.batch, (const float *const *)r.in, r.out))) {
+        fprintf(stderr, "actc: error: %s\n", actrt_last_error(m));
+        rc = exit_code(st);
+        goto done;
+    }
+    rc = write_outputs(o, &r);
+done:
+    if (r.d) {
+        for (int i = 0; r.in && i < r.d->ninputs; i++)
+            rt_free(r.in[i]);
+        for (int i = 0; r.out && i < r.d->noutputs; i++)
+            free(r.out[i]);
+    }
+    free(r.in), free(r.out);
+    actrt_model_free(m);
+    actc_jit_free(j);
+    actc_session_free(s);
+    return rc;
 }
 
 int main(int argc, char **argv) {
@@ -180,6 +468,8 @@ int main(int argc, char **argv) {
             rc = cmd_check(&o);
         else if (strcmp(o.command, "dump") == 0)
             rc = cmd_dump(&o);
+        else if (strcmp(o.command, "run") == 0)
+            rc = cmd_run(&o);
         else
             rc = arg_error("unknown command '%s'", o.command);
     }

@@ -26,17 +26,7 @@ extern "C" {
 #define ACTC_API
 #endif
 
-/* Status codes, shared by libactc and libactrt. */
-typedef enum actc_status {
-    ACTC_OK = 0,
-    ACTC_ERR_SYNTAX = 1,   /* the source does not parse */
-    ACTC_ERR_CHECK = 2,    /* the source parses but is not a valid model */
-    ACTC_ERR_IO = 3,       /* a file could not be read or written */
-    ACTC_ERR_ARG = 4,      /* an invalid argument was passed to an API call */
-    ACTC_ERR_NOMEM = 5,    /* out of memory */
-    ACTC_ERR_WEIGHTS = 6,  /* a weights file is malformed or does not fit the model */
-    ACTC_ERR_INTERNAL = 7  /* a bug in actc; the message says where */
-} actc_status;
+#include "actc/status.h"
 
 /* The version of actc, as "MAJOR.MINOR.PATCH". */
 ACTC_API const char *actc_version(void);
@@ -73,6 +63,29 @@ ACTC_API int actc_check_file(actc_session *s, const char *path);
 /* The same for source text in memory; `name` is used in diagnostics. */
 ACTC_API int actc_check_source(actc_session *s, const char *name, const char *text,
                                size_t len);
+
+/* ---- compiling ---- */
+
+struct actrt_desc; /* include/actc/runtime.h */
+
+/* Code generation options (all may be NULL: the host). */
+typedef struct actc_options {
+    const char *target;   /* LLVM target triple, e.g. "aarch64-linux-gnu" */
+    const char *cpu;      /* e.g. "znver5", "x86-64-v3", "generic" */
+    const char *features; /* e.g. "+avx2,-avx512f" */
+} actc_options;
+
+/* A model compiled into this process (ORC LLJIT). */
+typedef struct actc_jit_model actc_jit_model;
+
+/* Compile model `model` (NULL: the file's only model) of a checked session
+ * and JIT it.  The result describes the code for libactrt
+ * (actrt_model_create(&m, actc_jit_desc(j))) and must outlive every
+ * actrt_model made from it. */
+ACTC_API int actc_jit_compile(actc_session *s, const char *model, const actc_options *opts, actc_jit_model **out);
+ACTC_API const struct actrt_desc *actc_jit_desc(const actc_jit_model *j);
+/* Unload the code.  NULL is allowed. */
+ACTC_API void actc_jit_free(actc_jit_model *j);
 
 /* ---- diagnostics ---- */
 

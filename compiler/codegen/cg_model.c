@@ -1,0 +1,555 @@
+/*
+ * cg_model.c — the kernel graph -> LLVM functions (docs/codegen.md).
+ *
+ * Every kernel becomes  void PREFIX_kI(w, in, out, scratch, batch, r0, r1)
+ * (actrt_kernel_fn) computing rows [r0, r1); PREFIX_run(w, in, out,
+ * scratch, batch) runs them all in order.  Buffers: model inputs and
+ * outputs are the caller's; intermediates live at fixed per-row offsets in
+ * the scratch buffer (offset * batch floats).  Weights are packed by the
+ * runtime: a matmul slice as [K][N] (so a row of N output columns is one
+ * vector load per k), vectors as they are.
+ *
+ * Loop nest of a fused (gated) dense kernel, per row r and per block of V
+ * output columns (V = the target's f32 lanes, then 1 for the tail):
+ *     acc_a = acc_b = 0;  for k: acc += x[r][k] * W[k][j..j+V]   (fmuladd)
+ *     epilogue on the accumulators in registers, one store per output.
+ * The epilogue is the kernel's Ep expression, evaluated with vm_op.  Loop
+ * variables and accumulators are allocas that SROA/mem2reg turn into SSA.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "codegen.h"
+
+#define B (cg->b)
+
+typedef struct KC {
+    CG *cg;
+    KGraph *kg;
+    Kernel *k;
+    ModelCode *mc;
+    LLVMValueRef fn, p_w, p_in, p_out, p_scratch, p_batch;
+    LLVMBasicBlockRef entry;
+    LLVMValueRef *vbase;   /* per Value id: its float* (NULL if unused here) */
+    LLVMValueRef *lbase;   /* per leaf: float* of LF_VEC / LF_TENSOR base */
+    LLVMValueRef wbase[2]; /* packed matmul weights */
+    LLVMValueRef acc[2];   /* the accumulators the epilogue reads (allocas or spill slots) */
+    LLVMValueRef r;        /* i64 row */
+    int mr, nr;            /* register tile: mr rows x nr vectors of columns */
+} KC;
+
+/* Register tile of a matmul kernel for `lanes` f32 lanes and nacc
+ * projections: mr * nr * nacc accumulators, plus nr * nacc weight vectors
+ * and one broadcast, must fit the vector registers (32 with AVX-512, 16 with
+ * AVX2 and SSE). */
+static void tile_shape(int lanes, int nacc, int *mr, int *nr) {
+    if (lanes >= 16) /* 6x4 = 24 accumulators; gated 2 x 6x2 */
+        *mr = 6, *nr = nacc == 2 ? 2 : 4;
+    else if (lanes >= 8) /* 6x2 = 12; gated 2 x 3x2 */
+        *mr = nacc == 2 ? 3 : 6, *nr = 2;
+    else if (lanes >= 4) /* 4x2 = 8; gated 2 x 2x2 */
+        *mr = nacc == 2 ? 2 : 4, *nr = 2;
+    else
+        *mr = 4, *nr = 1;
+}
+
+static LLVMValueRef ci(CG *cg, long long v) { return LLVMConstInt(cg->t_i64, (unsigned long long)v, 1); }
+
+/* An alloca in the entry block (so mem2reg promotes it). */
+static LLVMValueRef var(KC *kc, LLVMTypeRef ty, LLVMValueRef init) {
+    CG *cg = kc->cg;
+    LLVMBasicBlockRef cur = LLVMGetInsertBlock(B);
+    LLVMValueRef first = LLVMGetFirstInstruction(kc->entry);
+    if (first)
+        LLVMPositionBuilderBefore(B, first);
+    else
+        LLVMPositionBuilderAtEnd(B, kc->entry);
+    LLVMValueRef a = LLVMBuildAlloca(B, ty, "");
+    LLVMPositionBuilderAtEnd(B, cur);
+    if (init)
+        LLVMBuildStore(B, init, a);
+    return a;
+}
+
+typedef struct Loop {
+    LLVMValueRef var, end;
+    long long step;
+    LLVMBasicBlockRef head, body, exit;
+} Loop;
+
+/* for (; var + step <= end; var += step): positions the builder in the body
+ * and returns the counter's value there. */
+static LLVMValueRef loop_open(KC *kc, Loop *l, LLVMValueRef v, LLVMValueRef end, long long step) {
+    CG *cg = kc->cg;
+    l->var = v;
+    l->end = end;
+    l->step = step;
+    l->head = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "head");
+    l->body = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "body");
+    l->exit = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "exit");
+    LLVMBuildBr(B, l->head);
+    LLVMPositionBuilderAtEnd(B, l->head);
+    LLVMValueRef i = LLVMBuildLoad2(B, cg->t_i64, v, "");
+    LLVMValueRef next = LLVMBuildAdd(B, i, ci(cg, step), "");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLE, next, end, ""), l->body, l->exit);
+    LLVMPositionBuilderAtEnd(B, l->body);
+    return LLVMBuildLoad2(B, cg->t_i64, v, "");
+}
+
+static void loop_close(KC *kc, Loop *l) {
+    CG *cg = kc->cg;
+    LLVMValueRef i = LLVMBuildLoad2(B, cg->t_i64, l->var, "");
+    LLVMBuildStore(B, LLVMBuildAdd(B, i, ci(cg, l->step), ""), l->var);
+    LLVMBuildBr(B, l->head);
+    LLVMPositionBuilderAtEnd(B, l->exit);
+}
+
+static LLVMValueRef gep(CG *cg, LLVMValueRef base, LLVMValueRef idx) {
+    return LLVMBuildGEP2(B, cg->t_f32, base, &idx, 1, "");
+}
+
+static LLVMValueRef load_v(VM *vm, LLVMValueRef ptr) {
+    CG *cg = vm->cg;
+    LLVMValueRef v = LLVMBuildLoad2(B, vm->tf, ptr, "");
+    LLVMSetAlignment(v, 1); /* caller buffers: no alignment is assumed */
+    return v;
+}
+
+static void store_v(VM *vm, LLVMValueRef v, LLVMValueRef ptr) {
+    CG *cg = vm->cg;
+    LLVMSetAlignment(LLVMBuildStore(B, v, ptr), 1);
+}
+
+static LLVMValueRef splat_scalar(VM *vm, LLVMValueRef s) {
+    CG *cg = vm->cg;
+    if (vm->n == 1)
+        return s;
+    LLVMValueRef v = LLVMBuildInsertElement(B, LLVMGetUndef(vm->tf), s, ci(cg, 0), "");
+    LLVMValueRef zeros = LLVMConstNull(LLVMVectorType(cg->t_i32, (unsigned)vm->n));
+    return LLVMBuildShuffleVector(B, v, LLVMGetUndef(vm->tf), zeros, "");
+}
+
+/* ---- buffers ---- */
+
+static LLVMValueRef ptr_at(CG *cg, LLVMValueRef array, int i) {
+    LLVMValueRef idx = ci(cg, i);
+    LLVMValueRef p = LLVMBuildGEP2(B, cg->t_ptr, array, &idx, 1, "");
+    return LLVMBuildLoad2(B, cg->t_ptr, p, "");
+}
+
+static LLVMValueRef value_base(KC *kc, Value *v) {
+    CG *cg = kc->cg;
+    if (kc->vbase[v->id])
+        return kc->vbase[v->id];
+    LLVMValueRef p;
+    if (v->kind == V_INPUT)
+        p = ptr_at(cg, kc->p_in, v->index);
+    else if (v->kind == V_OUTPUT)
+        p = ptr_at(cg, kc->p_out, v->index);
+    else
+        p = gep(cg, kc->p_scratch, LLVMBuildMul(B, ci(cg, kc->mc->offset[v->id]), kc->p_batch, ""));
+    return kc->vbase[v->id] = p;
+}
+
+/* Index of the packed weight for ref in layout (created on first use). */
+static int weight_slot(ModelCode *mc, Arena *a, const WeightRef *ref, int layout, int64_t panel) {
+    for (int i = 0; i < mc->nweights; i++) {
+        WeightSlot *w = &mc->weights[i];
+        if (w->layout == layout && strcmp(w->ref.name, ref->name) == 0 && w->ref.lo == ref->lo &&
+            w->ref.rows == ref->rows && w->panel == panel)
+            return i;
+    }
+    WeightSlot w = {*ref, layout, panel};
+    VEC_PUSH(a, mc->weights, mc->nweights, mc->capweights, w);
+    return mc->nweights - 1;
+}
+
+/* ---- epilogue ---- */
+
+/* Evaluate the kernel's expressions at (r, j) for V = vm->n columns; stores
+ * every output unless `row_in` is set (row kernels: return the prologue). */
+static LLVMValueRef emit_epilogue(KC *kc, VM *vm, LLVMValueRef j, Arena *scratch) {
+    CG *cg = kc->cg;
+    Kernel *k = kc->k;
+    int n;
+    Ep **list = ep_postorder(scratch, k, &n);
+    LLVMValueRef *val = NEW_ARRAY(scratch, LLVMValueRef, (size_t)k->neps + 2);
+    for (int i = 0; i < n; i++) {
+        Ep *e = list[i];
+        if (e->op == OP_CONST) {
+            val[e->id] = vm_splat_f32(vm, (double)(float)e->p[0]);
+        } else if (e->op == OP_LEAF) {
+            Leaf *lf = &k->leaves[e->leaf];
+            switch (lf->kind) {
+            case LF_ACC: val[e->id] = LLVMBuildLoad2(B, vm->tf, kc->acc[lf->acc], ""); break;
+            case LF_TENSOR: {
+                LLVMValueRef off = LLVMBuildAdd(B, LLVMBuildMul(B, kc->r, ci(cg, lf->val->n), ""),
+                                                LLVMBuildAdd(B, j, ci(cg, lf->col0), ""), "");
+                val[e->id] = load_v(vm, gep(cg, kc->lbase[e->leaf], off));
+                break;
+            }
+            case LF_VEC:
+                if (lf->vec.rows == 1)
+                    val[e->id] = splat_scalar(vm, LLVMBuildLoad2(B, cg->t_f32, kc->lbase[e->leaf], ""));
+                else
+                    val[e->id] = load_v(vm, gep(cg, kc->lbase[e->leaf], j));
+                break;
+            }
+        } else {
+            double p[NODE_MAX_PARAMS];
+            for (int q = 0; q < NODE_MAX_PARAMS; q++) /* user parameters are f32 constants */
+                p[q] = (double)(float)e->p[q];
+            LLVMValueRef args[3] = {NULL, NULL, NULL};
+            for (int q = 0; q < e->nin; q++)
+                args[q] = val[e->in[q]->id];
+            val[e->id] = vm_op(vm, e->op, p, args);
+        }
+    }
+    if (k->kind == K_ROW)
+        return val[k->outs[0]->id];
+    for (int o = 0; o < k->nouts; o++) {
+        Value *v = k->out_vals[o];
+        LLVMValueRef off = LLVMBuildAdd(B, LLVMBuildMul(B, kc->r, ci(cg, v->n), ""), j, "");
+        store_v(vm, val[k->outs[o]->id], gep(cg, value_base(kc, v), off));
+    }
+    return NULL;
+}
+
+/* ---- dense, gated and elementwise kernels ---- */
+
+static void emit_columns(KC *kc, VM *vm, LLVMValueRef jvar, Arena *scratch) {
+    CG *cg = kc->cg;
+    Kernel *k = kc->k;
+    Loop lj;
+    LLVMValueRef j = loop_open(kc, &lj, jvar, ci(cg, k->n), vm->n);
+    emit_epilogue(kc, vm, j, scratch);
+    loop_close(kc, &lj);
+}
+
+static void emit_map_kernel(KC *kc, Arena *scratch) {
+    CG *cg = kc->cg;
+    VM vv, vs;
+    vm_init(&vv, cg, cg->t->vlen);
+    vm_init(&vs, cg, 1);
+    LLVMValueRef jvar = var(kc, cg->t_i64, NULL);
+    LLVMBuildStore(B, ci(cg, 0), jvar);
+    if (vv.n > 1)
+        emit_columns(kc, &vv, jvar, scratch);
+    emit_columns(kc, &vs, jvar, scratch); /* the tail, from where the vector loop stopped */
+}
+
+/* ---- register-blocked matmul kernels ---- */
+
+/* One register tile: rows [r, r + m) x the first ncols columns of panel jp
+ * (base pointers wp[]), accumulated over all of K in registers, then the
+ * epilogue and one store per output element.  Full vectors of columns use
+ * the vector epilogue; the lanes of a last partial vector are spilled and
+ * finished with the scalar epilogue. */
+static void emit_tile(KC *kc, VM *vm, VM *vs, int m, int ncols, LLVMValueRef j0, LLVMValueRef *wp, LLVMValueRef r,
+                      Arena *scratch) {
+    CG *cg = kc->cg;
+    Kernel *k = kc->k;
+    int V = vm->n, nvec = (ncols + V - 1) / V, P = kc->nr * V;
+    LLVMValueRef acc[2][8][4];
+    for (int a = 0; a < k->nacc; a++)
+        for (int i = 0; i < m; i++)
+            for (int v = 0; v < nvec; v++) {
+                acc[a][i][v] = var(kc, vm->tf, NULL);
+                LLVMBuildStore(B, vm_splat_f32(vm, 0), acc[a][i][v]);
+            }
+    LLVMValueRef kvar = var(kc, cg->t_i64, ci(cg, 0));
+    Loop lk;
+    LLVMValueRef kk = loop_open(kc, &lk, kvar, ci(cg, k->k), 1);
+    LLVMValueRef wv[2][4];
+    for (int a = 0; a < k->nacc; a++)
+        for (int v = 0; v < nvec; v++)
+            wv[a][v] = load_v(vm, gep(cg, wp[a], LLVMBuildAdd(B, LLVMBuildMul(B, kk, ci(cg, P), ""), ci(cg, v * V), "")));
+    LLVMValueRef xb = value_base(kc, k->x);
+    LLVMTypeRef fnty;
+    LLVMValueRef fma = cg_intrinsic(cg, "llvm.fmuladd", vm->tf, &fnty);
+    for (int i = 0; i < m; i++) {
+        LLVMValueRef row = LLVMBuildAdd(B, r, ci(cg, i), "");
+        LLVMValueRef xs = LLVMBuildLoad2(B, cg->t_f32, gep(cg, xb, LLVMBuildAdd(B, LLVMBuildMul(B, row, ci(cg, k->k), ""), kk, "")), "");
+        LLVMSetAlignment(xs, 1);
+        LLVMValueRef xv = splat_scalar(vm, xs);
+        for (int a = 0; a < k->nacc; a++)
+            for (int v = 0; v < nvec; v++) {
+                LLVMValueRef args[3] = {xv, wv[a][v], LLVMBuildLoad2(B, vm->tf, acc[a][i][v], "")};
+                LLVMBuildStore(B, LLVMBuildCall2(B, fnty, fma, args, 3, ""), acc[a][i][v]);
+            }
+    }
+    loop_close(kc, &lk);
+    /* epilogue */
+    int full = ncols / V, rest = ncols % V;
+    for (int i = 0; i < m; i++) {
+        kc->r = LLVMBuildAdd(B, r, ci(cg, i), "");
+        for (int v = 0; v < full; v++) {
+            for (int a = 0; a < k->nacc; a++)
+                kc->acc[a] = acc[a][i][v];
+            emit_epilogue(kc, vm, LLVMBuildAdd(B, j0, ci(cg, v * V), ""), scratch);
+        }
+        if (rest) {
+            LLVMTypeRef arr = LLVMArrayType(cg->t_f32, (unsigned)V);
+            LLVMValueRef spill[2];
+            for (int a = 0; a < k->nacc; a++) {
+                spill[a] = var(kc, arr, NULL);
+                LLVMBuildStore(B, LLVMBuildLoad2(B, vm->tf, acc[a][i][full], ""), spill[a]);
+            }
+            for (int c = 0; c < rest; c++) {
+                for (int a = 0; a < k->nacc; a++)
+                    kc->acc[a] = gep(cg, spill[a], ci(cg, c));
+                emit_epilogue(kc, vs, LLVMBuildAdd(B, j0, ci(cg, full * V + c), ""), scratch);
+            }
+        }
+    }
+}
+
+/* All row tiles of the panel at column j0 with ncols valid columns. */
+static void emit_panel(KC *kc, VM *vm, VM *vs, int ncols, LLVMValueRef jp, Arena *scratch) {
+    CG *cg = kc->cg;
+    Kernel *k = kc->k;
+    int64_t P = (int64_t)kc->nr * vm->n;
+    LLVMValueRef j0 = LLVMBuildMul(B, jp, ci(cg, P), "");
+    LLVMValueRef wp[2];
+    for (int a = 0; a < k->nacc; a++)
+        wp[a] = gep(cg, kc->wbase[a], LLVMBuildMul(B, jp, ci(cg, P * k->k), ""));
+    LLVMValueRef rvar = var(kc, cg->t_i64, LLVMGetParam(kc->fn, 5));
+    Loop lr;
+    LLVMValueRef r = loop_open(kc, &lr, rvar, LLVMGetParam(kc->fn, 6), kc->mr);
+    emit_tile(kc, vm, vs, kc->mr, ncols, j0, wp, r, scratch);
+    loop_close(kc, &lr);
+    if (kc->mr > 1) { /* remaining rows one at a time */
+        Loop l1;
+        LLVMValueRef r1 = loop_open(kc, &l1, rvar, LLVMGetParam(kc->fn, 6), 1);
+        emit_tile(kc, vm, vs, 1, ncols, j0, wp, r1, scratch);
+        loop_close(kc, &l1);
+    }
+}
+
+/* Panels of nr vectors of columns: the full ones in a loop, then the last
+ * partial one with its column count known at compile time. */
+static void emit_matmul_kernel(KC *kc, Arena *scratch) {
+    CG *cg = kc->cg;
+    Kernel *k = kc->k;
+    VM vv, vs;
+    vm_init(&vv, cg, cg->t->vlen);
+    vm_init(&vs, cg, 1);
+    int64_t P = (int64_t)kc->nr * vv.n, nfull = k->n / P, rest = k->n % P;
+    if (nfull > 0) {
+        LLVMValueRef jpvar = var(kc, cg->t_i64, ci(cg, 0));
+        Loop lp;
+        LLVMValueRef jp = loop_open(kc, &lp, jpvar, ci(cg, nfull), 1);
+        emit_panel(kc, &vv, &vs, (int)P, jp, scratch);
+        loop_close(kc, &lp);
+    }
+    if (rest)
+        emit_panel(kc, &vv, &vs, (int)rest, ci(cg, nfull), scratch);
+}
+
+/* ---- row-wise kernels ---- */
+
+/* Horizontal sum (or IEEE maximum) of a vector, lane by lane: a fixed order. */
+static LLVMValueRef reduce(VM *vm, LLVMValueRef v, bool is_max) {
+    CG *cg = vm->cg;
+    if (vm->n == 1)
+        return v;
+    LLVMValueRef r = LLVMBuildExtractElement(B, v, ci(cg, 0), "");
+    VM s;
+    vm_init(&s, cg, 1);
+    for (int i = 1; i < vm->n; i++) {
+        LLVMValueRef args[2] = {r, LLVMBuildExtractElement(B, v, ci(cg, i), "")};
+        r = is_max ? vm_op(&s, OP_MAX, NULL, args) : LLVMBuildFAdd(B, args[0], args[1], "");
+    }
+    return r;
+}
+
+typedef enum { PASS_FIRST, PASS_EXP, PASS_VAR, PASS_FINAL } RowPass;
+
+typedef struct RowState {
+    LLVMValueRef acc_v, acc_s;   /* allocas: vector and scalar partial results */
+    LLVMValueRef mx, lse, mean, inv, sum; /* scalars from earlier passes */
+} RowState;
+
+/* One pass over the columns of row r with lane width vm->n. */
+static void row_pass(KC *kc, VM *vm, RowPass pass, RowState *rs, LLVMValueRef jvar, LLVMValueRef acc, Arena *scratch) {
+    CG *cg = kc->cg;
+    Kernel *k = kc->k;
+    Loop lj;
+    LLVMValueRef j = loop_open(kc, &lj, jvar, ci(cg, k->n), vm->n);
+    Value *ov = k->out_vals[0];
+    LLVMValueRef ptr = gep(cg, value_base(kc, ov), LLVMBuildAdd(B, LLVMBuildMul(B, kc->r, ci(cg, k->n), ""), j, ""));
+    LLVMValueRef a = LLVMBuildLoad2(B, vm->tf, acc, "");
+    LLVMValueRef args[3];
+    Op op = k->row_op;
+    if (pass == PASS_FIRST) {
+        LLVMValueRef v = emit_epilogue(kc, vm, j, scratch);
+        store_v(vm, v, ptr);
+        args[0] = a, args[1] = op == OP_RMSNORM ? LLVMBuildFMul(B, v, v, "") : v;
+        LLVMBuildStore(B, op == OP_SOFTMAX || op == OP_LOG_SOFTMAX ? vm_op(vm, OP_MAX, NULL, args)
+                                                                  : LLVMBuildFAdd(B, args[0], args[1], ""), acc);
+    } else if (pass == PASS_EXP) { /* softmax family: exp(x - max) */
+        LLVMValueRef d = LLVMBuildFSub(B, load_v(vm, ptr), splat_scalar(vm, rs->mx), "");
+        LLVMValueRef e = vm_op(vm, OP_EXP, NULL, &d);
+        if (op == OP_SOFTMAX)
+            store_v(vm, e, ptr);
+        LLVMBuildStore(B, LLVMBuildFAdd(B, a, e, ""), acc);
+    } else if (pass == PASS_VAR) { /* layernorm: sum of (x - mean)^2 */
+        LLVMValueRef d = LLVMBuildFSub(B, load_v(vm, ptr), splat_scalar(vm, rs->mean), "");
+        LLVMBuildStore(B, LLVMBuildFAdd(B, a, LLVMBuildFMul(B, d, d, ""), ""), acc);
+    } else {
+        LLVMValueRef x = load_v(vm, ptr), y;
+        if (op == OP_SOFTMAX) {
+            y = LLVMBuildFDiv(B, x, splat_scalar(vm, rs->sum), "");
+        } else if (op == OP_LOG_SOFTMAX) {
+            y = LLVMBuildFSub(B, LLVMBuildFSub(B, x, splat_scalar(vm, rs->mx), ""), splat_scalar(vm, rs->lse), "");
+        } else {
+            if (op == OP_LAYERNORM)
+                x = LLVMBuildFSub(B, x, splat_scalar(vm, rs->mean), "");
+            y = LLVMBuildFMul(B, x, splat_scalar(vm, rs->inv), "");
+            LLVMValueRef g = load_v(vm, gep(cg, kc->wbase[0], j));
+            y = LLVMBuildFMul(B, y, g, "");
+            if (k->has_beta)
+                y = LLVMBuildFAdd(B, y, load_v(vm, gep(cg, kc->wbase[1], j)), "");
+        }
+        store_v(vm, y, ptr);
+    }
+    loop_close(kc, &lj);
+}
+
+/* All columns of one pass: vector lanes, then the tail; returns the reduced
+ * partial result (sum or max) of this pass. */
+static LLVMValueRef row_sweep(KC *kc, VM *vv, VM *vs, RowPass pass, RowState *rs, double init, Arena *scratch) {
+    CG *cg = kc->cg;
+    LLVMValueRef jvar = var(kc, cg->t_i64, NULL);
+    LLVMBuildStore(B, ci(cg, 0), jvar);
+    LLVMValueRef av = var(kc, vv->tf, NULL), as = var(kc, cg->t_f32, NULL);
+    LLVMBuildStore(B, vm_splat_f32(vv, init), av);
+    LLVMBuildStore(B, LLVMConstReal(cg->t_f32, init), as);
+    if (vv->n > 1)
+        row_pass(kc, vv, pass, rs, jvar, av, scratch);
+    row_pass(kc, vs, pass, rs, jvar, as, scratch);
+    bool is_max = pass == PASS_FIRST && (kc->k->row_op == OP_SOFTMAX || kc->k->row_op == OP_LOG_SOFTMAX);
+    LLVMValueRef args[2] = {reduce(vv, LLVMBuildLoad2(B, vv->tf, av, ""), is_max), LLVMBuildLoad2(B, cg->t_f32, as, "")};
+    return is_max ? vm_op(vs, OP_MAX, NULL, args) : LLVMBuildFAdd(B, args[0], args[1], "");
+}
+
+static void emit_row_kernel(KC *kc, Arena *scratch) {
+    CG *cg = kc->cg;
+    Kernel *k = kc->k;
+    VM vv, vs;
+    vm_init(&vv, cg, cg->t->vlen);
+    vm_init(&vs, cg, 1);
+    RowState rs = {0};
+    LLVMValueRef nf = LLVMConstReal(cg->t_f32, (double)k->n);
+    bool softmax = k->row_op == OP_SOFTMAX || k->row_op == OP_LOG_SOFTMAX;
+    LLVMValueRef first = row_sweep(kc, &vv, &vs, PASS_FIRST, &rs, softmax ? -INFINITY : 0, scratch);
+    if (softmax) {
+        rs.mx = first;
+        rs.sum = row_sweep(kc, &vv, &vs, PASS_EXP, &rs, 0, scratch);
+        rs.lse = vm_op(&vs, OP_LOG, NULL, &rs.sum);
+    } else if (k->row_op == OP_LAYERNORM) {
+        rs.mean = LLVMBuildFDiv(B, first, nf, "");
+        LLVMValueRef var_ = LLVMBuildFDiv(B, row_sweep(kc, &vv, &vs, PASS_VAR, &rs, 0, scratch), nf, "");
+        LLVMValueRef t = LLVMBuildFAdd(B, var_, LLVMConstReal(cg->t_f32, (float)k->eps), "");
+        rs.inv = vm_op(&vs, OP_RSQRT, NULL, &t);
+    } else {
+        LLVMValueRef t = LLVMBuildFAdd(B, LLVMBuildFDiv(B, first, nf, ""), LLVMConstReal(cg->t_f32, (float)k->eps), "");
+        rs.inv = vm_op(&vs, OP_RSQRT, NULL, &t);
+    }
+    row_sweep(kc, &vv, &vs, PASS_FINAL, &rs, 0, scratch);
+}
+
+/* ---- functions ---- */
+
+static LLVMTypeRef kernel_type(CG *cg) {
+    LLVMTypeRef args[7] = {cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_i64, cg->t_i64, cg->t_i64};
+    return LLVMFunctionType(LLVMVoidTypeInContext(cg->ctx), args, 7, 0);
+}
+
+static void emit_kernel(CG *cg, KGraph *kg, Kernel *k, ModelCode *mc, const char *name, Arena *scratch) {
+    KC kc = {.cg = cg, .kg = kg, .k = k, .mc = mc};
+    kc.fn = LLVMAddFunction(cg->mod, name, kernel_type(cg));
+    LLVMSetLinkage(kc.fn, LLVMExternalLinkage);
+    kc.p_w = LLVMGetParam(kc.fn, 0);
+    kc.p_in = LLVMGetParam(kc.fn, 1);
+    kc.p_out = LLVMGetParam(kc.fn, 2);
+    kc.p_scratch = LLVMGetParam(kc.fn, 3);
+    kc.p_batch = LLVMGetParam(kc.fn, 4);
+    kc.entry = LLVMAppendBasicBlockInContext(cg->ctx, kc.fn, "entry");
+    LLVMBasicBlockRef start = LLVMAppendBasicBlockInContext(cg->ctx, kc.fn, "start");
+    LLVMPositionBuilderAtEnd(B, start);
+    kc.vbase = NEW_ARRAY(scratch, LLVMValueRef, (size_t)kg->nvalues + 1);
+    kc.lbase = NEW_ARRAY(scratch, LLVMValueRef, (size_t)k->nleaves + 1);
+    tile_shape(cg->t->vlen, k->nacc, &kc.mr, &kc.nr);
+    for (int a = 0; a < k->nacc; a++)
+        kc.wbase[a] = ptr_at(cg, kc.p_w, weight_slot(mc, cg->arena_for_slots, &k->w[a], ACTRT_LAYOUT_PANEL,
+                                                     (int64_t)kc.nr * cg->t->vlen));
+    if (k->kind == K_ROW) {
+        if (k->has_gamma)
+            kc.wbase[0] = ptr_at(cg, kc.p_w, weight_slot(mc, cg->arena_for_slots, &k->gamma, ACTRT_LAYOUT_VEC, 0));
+        if (k->has_beta)
+            kc.wbase[1] = ptr_at(cg, kc.p_w, weight_slot(mc, cg->arena_for_slots, &k->beta, ACTRT_LAYOUT_VEC, 0));
+    }
+    for (int l = 0; l < k->nleaves; l++) {
+        Leaf *lf = &k->leaves[l];
+        if (lf->kind == LF_VEC)
+            kc.lbase[l] = ptr_at(cg, kc.p_w, weight_slot(mc, cg->arena_for_slots, &lf->vec, ACTRT_LAYOUT_VEC, 0));
+        else if (lf->kind == LF_TENSOR)
+            kc.lbase[l] = value_base(&kc, lf->val);
+    }
+    for (int o = 0; o < k->nouts; o++)
+        value_base(&kc, k->out_vals[o]);
+    if (k->x)
+        value_base(&kc, k->x);
+    if (k->nacc) {
+        emit_matmul_kernel(&kc, scratch);
+    } else {
+        LLVMValueRef rvar = var(&kc, cg->t_i64, LLVMGetParam(kc.fn, 5));
+        Loop lr;
+        kc.r = loop_open(&kc, &lr, rvar, LLVMGetParam(kc.fn, 6), 1);
+        if (k->kind == K_ROW)
+            emit_row_kernel(&kc, scratch);
+        else
+            emit_map_kernel(&kc, scratch);
+        loop_close(&kc, &lr);
+    }
+    LLVMBuildRetVoid(B);
+    LLVMPositionBuilderAtEnd(B, kc.entry);
+    LLVMBuildBr(B, start);
+}
+
+int cg_model(CG *cg, KGraph *kg, const char *prefix, ModelCode *mc, Arena *a) {
+    memset(mc, 0, sizeof *mc);
+    cg->arena_for_slots = a;
+    mc->offset = NEW_ARRAY(a, int64_t, (size_t)kg->nvalues + 1);
+    for (int i = 0; i < kg->nvalues; i++) {
+        Value *v = kg->values[i];
+        mc->offset[v->id] = -1;
+        if (v->kind == V_TEMP) {
+            mc->offset[v->id] = mc->scratch_per_row;
+            mc->scratch_per_row += v->n;
+        }
+    }
+    mc->nkernels = kg->nkernels;
+    mc->kernel_names = NEW_ARRAY(a, const char *, (size_t)kg->nkernels + 1);
+    for (int i = 0; i < kg->nkernels; i++) {
+        mc->kernel_names[i] = arena_printf(a, "%s_k%d", prefix, i);
+        ArenaMark m = arena_mark(a);
+        (void)m;
+        emit_kernel(cg, kg, kg->kernels[i], mc, mc->kernel_names[i], a);
+    }
+    /* PREFIX_run(w, in, out, scratch, batch): every kernel over all rows */
+    LLVMTypeRef args[5] = {cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_i64};
+    LLVMValueRef run = LLVMAddFunction(cg->mod, arena_printf(a, "%s_run", prefix),
+                                       LLVMFunctionType(LLVMVoidTypeInContext(cg->ctx), args, 5, 0));
+    LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(cg->ctx, run, "entry"));
+    for (int i = 0; i < kg->nkernels; i++) {
+        LLVMValueRef fn = LLVMGetNamedFunction(cg->mod, mc->kernel_names[i]);
+        LLVMValueRef cargs[7] = {LLVMGetParam(run, 0), LLVMGetParam(run, 1), LLVMGetParam(run, 2),
+                                 LLVMGetParam(run, 3), LLVMGetParam(run, 4), ci(cg, 0), LLVMGetParam(run, 4)};
+        LLVMBuildCall2(B, kernel_type(cg), fn, cargs, 7, "");
+    }
+    LLVMBuildRetVoid(B);
+    return ACTC_OK;
+}

@@ -1,0 +1,126 @@
+/*
+ * runtime.h — the public runtime API of actc (libactrt): load weights, run a
+ * compiled model, query its shapes.  Used by JIT callers (through
+ * actc_jit_* in actc.h) and by generated AOT code.  libactrt never links
+ * LLVM.  Every function returns an actc_status code (0 = ACTC_OK) and keeps
+ * a message for actrt_last_error().  See docs/api.md.
+ */
+#ifndef ACTC_RUNTIME_H
+#define ACTC_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "actc/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define ACTRT_API __attribute__((visibility("default")))
+#else
+#define ACTRT_API
+#endif
+
+/* An allocator for the runtime, in the style of lua_Alloc (see
+ * actc_set_allocator).  NULL restores the C library's. */
+typedef void *(*actrt_alloc_fn)(void *ud, void *ptr, size_t size);
+ACTRT_API void actrt_set_allocator(actrt_alloc_fn fn, void *ud);
+
+/* ---- the description of a compiled model (the ABI between generated code
+ * and the runtime; the compiler fills it, JIT or AOT) ---- */
+
+#define ACTRT_ABI_VERSION 1u
+
+/* A learned tensor the model reads, with PyTorch's name and shape. */
+typedef struct actrt_tensor_desc {
+    const char *name;        /* e.g. "layers.0.mlp.gate_proj.weight" */
+    int64_t rows, cols;      /* [rows, cols], or [rows] when cols == 0 */
+    const char *declared_at; /* "model.act:12", for error messages */
+} actrt_tensor_desc;
+
+enum {
+    ACTRT_LAYOUT_KN = 0,     /* rows [lo, lo + n) of a [*, k] matrix, stored transposed: [k][n] */
+    ACTRT_LAYOUT_VEC = 1,    /* elements [lo, lo + n) of a vector */
+    ACTRT_LAYOUT_PANEL = 2   /* rows [lo, lo + n) of a [*, k] matrix in panels of `panel` rows:
+                              * [ceil(n / panel)][k][panel], the last panel zero-padded */
+};
+
+/* A packed weight the kernels read: a slice of one tensor in one layout. */
+typedef struct actrt_weight_desc {
+    int32_t tensor;          /* index into actrt_desc.tensors */
+    int32_t layout;
+    int64_t lo, n, k;        /* slice start and length; k = columns (KN, PANEL) */
+    int64_t panel;           /* PANEL: rows per panel */
+} actrt_weight_desc;
+
+typedef struct actrt_port_desc {
+    const char *name;
+    int64_t n;               /* features: the tensor is f32[batch, n] */
+} actrt_port_desc;
+
+/* A kernel computes rows [r0, r1) of its outputs.  w: the packed weights;
+ * in / out: the model's inputs and outputs; scratch: scratch_per_row *
+ * batch floats for intermediates. */
+typedef void (*actrt_kernel_fn)(const float *const *w, const float *const *in, float *const *out, float *scratch,
+                                int64_t batch, int64_t r0, int64_t r1);
+
+typedef struct actrt_desc {
+    uint32_t abi_version;    /* ACTRT_ABI_VERSION */
+    const char *name;
+    int32_t ninputs, noutputs;
+    const actrt_port_desc *inputs, *outputs;
+    int64_t fixed_batch;     /* > 0: the batch must equal it; 0: any batch */
+    int32_t ntensors, nweights, nkernels;
+    const actrt_tensor_desc *tensors;
+    const actrt_weight_desc *weights;
+    const actrt_kernel_fn *kernels;
+    int64_t scratch_per_row; /* floats of scratch per batch row */
+} actrt_desc;
+
+/* ---- models ---- */
+
+/* A runnable model: compiled code (a description that must outlive it) plus
+ * bound weights and per-thread scratch. */
+typedef struct actrt_model actrt_model;
+
+/* Create a model from a description.  On failure *out is NULL and
+ * actrt_last_error(NULL) says why (per thread). */
+ACTRT_API int actrt_model_create(actrt_model **out, const actrt_desc *desc);
+/* Load and pack every tensor the model needs from safetensors files (a
+ * sharded checkpoint is several files).  Tensor names are prefix + the
+ * layer's name (prefix may be NULL).  Extra tensors are ignored; a missing
+ * tensor, a wrong shape or dtype is an error naming the tensor, the file
+ * and the line of the model that declared it.  On error nothing changes. */
+ACTRT_API int actrt_model_load_weights(actrt_model *m, const char *const *paths, int npaths, const char *prefix);
+/* The same from safetensors bytes in memory (copied while packing). */
+ACTRT_API int actrt_model_load_weights_memory(actrt_model *m, const void *data, size_t len, const char *prefix);
+/* The same from f32 arrays in memory: names[i] with shape [rows, cols]
+ * (cols == 0 for a vector), row-major. */
+ACTRT_API int actrt_model_load_tensors(actrt_model *m, const char *const *names, const float *const *data,
+                                       const int64_t (*shapes)[2], int n);
+/* Run `batch` rows: inputs then outputs in declaration order, row-major
+ * f32[batch, n].  Safe to call from several threads at once; allocates
+ * nothing once each calling thread has run a batch this large. */
+ACTRT_API int actrt_model_run(actrt_model *m, int64_t batch, const float *const *inputs, float *const *outputs);
+/* Message of the last failed call on m; m == NULL: this thread's last
+ * failed actrt_model_create. */
+ACTRT_API const char *actrt_last_error(const actrt_model *m);
+ACTRT_API void actrt_model_free(actrt_model *m);
+
+/* Shape queries.  actrt_model_fixed_batch: > 0 when the model was declared
+ * with a constant batch (runs must use it), 0 when any batch works. */
+ACTRT_API int64_t actrt_model_fixed_batch(const actrt_model *m);
+ACTRT_API int actrt_model_num_inputs(const actrt_model *m);
+ACTRT_API int actrt_model_num_outputs(const actrt_model *m);
+/* Name and features of input / output i (NULL name: bad index). */
+ACTRT_API const char *actrt_model_input(const actrt_model *m, int i, int64_t *features);
+ACTRT_API const char *actrt_model_output(const actrt_model *m, int i, int64_t *features);
+/* Bytes of scratch one run of `batch` rows uses (per calling thread). */
+ACTRT_API int64_t actrt_model_workspace_size(const actrt_model *m, int64_t batch);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

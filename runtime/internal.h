@@ -1,0 +1,79 @@
+/*
+ * internal.h — the runtime layer (libactrt) seen from inside: the allocation
+ * funnel, the safetensors reader, the .npy reader/writer, weight binding and
+ * the run path.  libactrt never links LLVM; generated code (JIT or AOT) calls
+ * into it only through include/actc/runtime.h.
+ */
+#ifndef ACTC_RUNTIME_INTERNAL_H
+#define ACTC_RUNTIME_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "actc/runtime.h"
+
+/* ---- alloc.c: every runtime allocation goes through here ---- */
+
+void *rt_realloc(void *p, size_t size); /* NULL on failure; size 0 frees */
+void *rt_alloc(size_t size);            /* NULL on failure */
+void *rt_calloc(size_t n, size_t size); /* zeroed; NULL on failure or overflow */
+void rt_free(void *p);
+char *rt_strdup(const char *s);
+
+/* ---- safetensors.c ---- */
+
+/* Element types of the safetensors format (the spec's names). */
+typedef enum {
+    ST_BOOL, ST_U8, ST_I8, ST_I16, ST_U16, ST_F16, ST_BF16, ST_I32, ST_U32, ST_F32, ST_F64, ST_I64, ST_U64,
+    ST_F8_E4M3, ST_F8_E5M2, ST_DTYPE_COUNT
+} StDtype;
+
+enum { ST_MAX_RANK = 8 };
+#define ST_MAX_HEADER ((uint64_t)100 * 1000 * 1000) /* 100 MB, as the reference implementation */
+
+typedef struct StTensor {
+    char *name;
+    StDtype dtype;
+    int rank;
+    int64_t shape[ST_MAX_RANK];
+    uint64_t begin, end;    /* byte offsets in the data section */
+    const uint8_t *data;    /* points into the mapping */
+} StTensor;
+
+typedef struct StFile {
+    char *name;             /* path, or the name given for a memory buffer */
+    const uint8_t *base;    /* whole file */
+    size_t size;
+    bool mapped;            /* base is an mmap of the file (else borrowed memory) */
+    StTensor *tensors;
+    int ntensors;
+} StFile;
+
+/* Open and fully validate a safetensors file (mmap'ed) or memory buffer
+ * (borrowed: must outlive the StFile).  Errors name the file and, where
+ * there is one, the tensor: "w.safetensors: tensor 'fc1.weight': ...". */
+int st_open(StFile *f, const char *path, char *err, size_t errlen);
+int st_open_memory(StFile *f, const void *data, size_t len, const char *name, char *err, size_t errlen);
+const StTensor *st_find(const StFile *f, const char *name);
+int64_t st_numel(const StTensor *t);
+/* Convert the tensor to f32 (F32, F16, BF16 and F64 are accepted; other
+ * dtypes are an error naming the tensor). dst holds st_numel(t) floats. */
+int st_read_f32(const StFile *f, const StTensor *t, float *dst, char *err, size_t errlen);
+const char *st_dtype_name(StDtype d);
+void st_close(StFile *f);
+
+/* ---- npy.c ---- */
+
+enum { NPY_MAX_RANK = 8 };
+
+/* Read a .npy file (format versions 1, 2 and 3; C order; dtype <f4, <f8 or
+ * <f2, converted to f32).  *data is allocated with rt_alloc.  Errors name
+ * the file. */
+int npy_read(const char *path, float **data, int64_t *shape, int *rank, char *err, size_t errlen);
+int npy_read_memory(const void *buf, size_t len, const char *name, float **data, int64_t *shape, int *rank, char *err,
+                    size_t errlen);
+/* Write f32 data as a version-1 .npy file (C order). */
+int npy_write(const char *path, const float *data, const int64_t *shape, int rank, char *err, size_t errlen);
+
+#endif

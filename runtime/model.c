@@ -1,0 +1,424 @@
+/*
+ * model.c — runnable models (include/actc/runtime.h): weights are loaded
+ * from safetensors, checked against the description and packed once into
+ * the kernels' layouts; a run validates its arguments, takes a scratch
+ * buffer from the model's pool (grown only for a larger batch, so steady
+ * state allocates nothing) and calls the kernels in order.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct Scratch {
+    float *buf;
+    int64_t cap;   /* floats */
+    struct Scratch *next;
+} Scratch;
+
+struct actrt_model {
+    const actrt_desc *d;
+    float **packed;       /* per weight */
+    bool loaded;
+    pthread_mutex_t lock; /* guards the scratch pool */
+    Scratch *pool;
+    char error[512];
+};
+
+/* This thread's last failure: for create (m == NULL) and for calls with a
+ * NULL model, and a private copy for calls on a model, so that two threads
+ * failing on one model at once each read their own message. */
+static _Thread_local char create_error[512];
+static _Thread_local struct {
+    const actrt_model *m;
+    char msg[512];
+} last;
+
+static int fail(actrt_model *m, int st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(actrt_model *m, int st, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m ? last.msg : create_error, sizeof create_error, fmt, ap);
+    va_end(ap);
+    if (m) {
+        last.m = m;
+        memcpy(m->error, last.msg, sizeof m->error); /* also visible from other threads */
+    }
+    return st;
+}
+
+const char *actrt_last_error(const actrt_model *m) {
+    if (!m)
+        return create_error;
+    return last.m == m ? last.msg : m->error;
+}
+
+static bool desc_ok(const actrt_desc *d, char *why, size_t n) {
+    if (d->abi_version != ACTRT_ABI_VERSION) {
+        snprintf(why, n, "the model was compiled for runtime ABI %u, this libactrt is ABI %u", d->abi_version,
+                 ACTRT_ABI_VERSION);
+        return false;
+    }
+    if (d->ninputs < 0 || d->noutputs < 1 || d->ntensors < 0 || d->nweights < 0 || d->nkernels < 1 ||
+        d->scratch_per_row < 0) {
+        snprintf(why, n, "the model description is malformed");
+        return false;
+    }
+    for (int i = 0; i < d->nweights; i++) {
+        const actrt_weight_desc *w = &d->weights[i];
+        if (w->tensor < 0 || w->tensor >= d->ntensors || (w->layout == ACTRT_LAYOUT_PANEL && w->panel <= 0)) {
+            snprintf(why, n, "the model description is malformed (weight %d)", i);
+            return false;
+        }
+    }
+    return true;
+}
+
+int actrt_model_create(actrt_model **out, const actrt_desc *desc) {
+    if (!out)
+        return fail(NULL, ACTC_ERR_ARG, "actrt_model_create: out is NULL");
+    *out = NULL;
+    if (!desc)
+        return fail(NULL, ACTC_ERR_ARG, "actrt_model_create: desc is NULL");
+    char why[200];
+    if (!desc_ok(desc, why, sizeof why))
+        return fail(NULL, ACTC_ERR_ARG, "%s", why);
+    actrt_model *m = rt_calloc(1, sizeof *m);
+    if (!m)
+        return fail(NULL, ACTC_ERR_NOMEM, "out of memory");
+    m->packed = rt_calloc((size_t)desc->nweights + 1, sizeof(float *));
+    if (!m->packed) {
+        rt_free(m);
+        return fail(NULL, ACTC_ERR_NOMEM, "out of memory");
+    }
+    m->d = desc;
+    m->loaded = desc->nweights == 0;
+    pthread_mutex_init(&m->lock, NULL);
+    *out = m;
+    return ACTC_OK;
+}
+
+static void free_packed(float **p, int n) {
+    for (int i = 0; i < n; i++)
+        rt_free(p[i]);
+}
+
+void actrt_model_free(actrt_model *m) {
+    if (!m)
+        return;
+    free_packed(m->packed, m->d->nweights);
+    rt_free(m->packed);
+    for (Scratch *s = m->pool; s;) {
+        Scratch *n = s->next;
+        rt_free(s->buf);
+        rt_free(s);
+        s = n;
+    }
+    pthread_mutex_destroy(&m->lock);
+    rt_free(m);
+}
+
+/* ---- weights ---- */
+
+static int64_t numel(const actrt_tensor_desc *t) { return t->rows * (t->cols ? t->cols : 1); }
+
+static void shape_str(char *buf, size_t n, const int64_t *shape, int rank) {
+    size_t k = (size_t)snprintf(buf, n, "[");
+    for (int i = 0; i < rank && k < n; i++)
+        k += (size_t)snprintf(buf + k, n - k, "%s%lld", i ? ", " : "", (long long)shape[i]);
+    if (k < n)
+        snprintf(buf + k, n - k, "]");
+}
+
+/* Pack tensor t (f32, row-major) into every weight slot that reads it. */
+static int pack_tensor(actrt_model *m, float **packed, int ti, const float *src) {
+    const actrt_desc *d = m->d;
+    for (int i = 0; i < d->nweights; i++) {
+        const actrt_weight_desc *w = &d->weights[i];
+        if (w->tensor != ti)
+            continue;
+        int64_t npanels = w->layout == ACTRT_LAYOUT_PANEL ? (w->n + w->panel - 1) / w->panel : 0;
+        int64_t count = w->layout == ACTRT_LAYOUT_KN      ? w->n * w->k
+                        : w->layout == ACTRT_LAYOUT_PANEL ? npanels * w->panel * w->k
+                                                          : w->n;
+        float *p = rt_calloc((size_t)(count ? count : 1), sizeof(float));
+        if (!p)
+            return fail(m, ACTC_ERR_NOMEM, "out of memory packing '%s'", d->tensors[ti].name);
+        if (w->layout == ACTRT_LAYOUT_KN) {
+            for (int64_t r = 0; r < w->n; r++)
+                for (int64_t c = 0; c < w->k; c++)
+                    p[c * w->n + r] = src[(w->lo + r) * w->k + c];
+        } else if (w->layout == ACTRT_LAYOUT_PANEL) { /* zero padding comes from calloc */
+            for (int64_t r = 0; r < w->n; r++) {
+                float *panel = p + (r / w->panel) * w->panel * w->k;
+                for (int64_t c = 0; c < w->k; c++)
+                    panel[c * w->panel + r % w->panel] = src[(w->lo + r) * w->k + c];
+            }
+        } else {
+            memcpy(p, src + w->lo, sizeof(float) * (size_t)w->n);
+        }
+        packed[i] = p;
+    }
+    return ACTC_OK;
+}
+
+/* Where tensors come from: safetensors files, or arrays in memory. */
+typedef struct Source {
+    StFile *files;
+    int nfiles;
+    const char *const *names;
+    const float *const *data;
+    const int64_t (*shapes)[2];
+    int ntensors;
+} Source;
+
+/* Find `name`; fill rank/shape and a description of where it is. */
+static bool source_find(const Source *src, const char *name, int *rank, int64_t *shape, const StFile **ff,
+                        const StTensor **st, const float **arr) {
+    for (int f = 0; f < src->nfiles; f++) {
+        const StTensor *t = st_find(&src->files[f], name);
+        if (t) {
+            *ff = &src->files[f], *st = t, *arr = NULL;
+            *rank = t->rank;
+            for (int i = 0; i < t->rank; i++)
+                shape[i] = t->shape[i];
+            return true;
+        }
+    }
+    for (int i = 0; i < src->ntensors; i++)
+        if (src->names[i] && strcmp(src->names[i], name) == 0) {
+            *ff = NULL, *st = NULL, *arr = src->data[i];
+            *rank = src->shapes[i][1] ? 2 : 1;
+            shape[0] = src->shapes[i][0];
+            shape[1] = src->shapes[i][1];
+            return true;
+        }
+    return false;
+}
+
+/* Bind every tensor of the description from the source. */
+static int bind_all(actrt_model *m, const Source *src, const char *prefix) {
+    const actrt_desc *d = m->d;
+    float **packed = rt_calloc((size_t)d->nweights + 1, sizeof(float *));
+    if (!packed)
+        return fail(m, ACTC_ERR_NOMEM, "out of memory");
+    int st = ACTC_OK;
+    char name[1024], err[512];
+    for (int ti = 0; ti < d->ntensors && st == ACTC_OK; ti++) {
+        const actrt_tensor_desc *t = &d->tensors[ti];
+        snprintf(name, sizeof name, "%s%s", prefix ? prefix : "", t->name);
+        const StTensor *found = NULL;
+        const StFile *ff = NULL;
+        const float *arr = NULL;
+        int64_t have_shape[ST_MAX_RANK];
+        int have_rank;
+        const char *where = src->nfiles ? src->files[0].name : "the tensors given";
+        if (!source_find(src, name, &have_rank, have_shape, &ff, &found, &arr)) {
+            st = fail(m, ACTC_ERR_WEIGHTS, "missing tensor '%s' (declared at %s) in %s%s", name, t->declared_at,
+                      where, src->nfiles > 1 ? " and the other shards" : "");
+            break;
+        }
+        int64_t want[2] = {t->rows, t->cols};
+        int rank = t->cols ? 2 : 1;
+        bool same = have_rank == rank;
+        for (int i = 0; same && i < rank; i++)
+            same = have_shape[i] == want[i];
+        if (!same) {
+            char have[128], need[128];
+            shape_str(have, sizeof have, have_shape, have_rank);
+            shape_str(need, sizeof need, want, rank);
+            st = fail(m, ACTC_ERR_WEIGHTS, "%s: tensor '%s' has shape %s, expected %s (declared at %s)",
+                      ff ? ff->name : where, name, have, need, t->declared_at);
+            break;
+        }
+        if (arr) { /* arrays in memory: pack straight from them */
+            st = pack_tensor(m, packed, ti, arr);
+            continue;
+        }
+        float *tmp = rt_calloc((size_t)(numel(t) ? numel(t) : 1), sizeof(float));
+        if (!tmp) {
+            st = fail(m, ACTC_ERR_NOMEM, "out of memory reading '%s'", name);
+            break;
+        }
+        int rst = st_read_f32(ff, found, tmp, err, sizeof err);
+        if (rst != ACTC_OK)
+            st = fail(m, rst, "%s (declared at %s)", err, t->declared_at);
+        else
+            st = pack_tensor(m, packed, ti, tmp);
+        rt_free(tmp);
+    }
+    if (st != ACTC_OK) { /* nothing changes on error */
+        free_packed(packed, d->nweights);
+        rt_free(packed);
+        return st;
+    }
+    free_packed(m->packed, d->nweights);
+    rt_free(m->packed);
+    m->packed = packed;
+    m->loaded = true;
+    return ACTC_OK;
+}
+
+int actrt_model_load_weights(actrt_model *m, const char *const *paths, int npaths, const char *prefix) {
+    if (!m)
+        return fail(NULL, ACTC_ERR_ARG, "actrt_model_load_weights: model is NULL");
+    if (!paths || npaths <= 0)
+        return fail(m, ACTC_ERR_ARG, "actrt_model_load_weights: no weights file given");
+    StFile *files = rt_calloc((size_t)npaths, sizeof(StFile));
+    if (!files)
+        return fail(m, ACTC_ERR_NOMEM, "out of memory");
+    int st = ACTC_OK, opened = 0;
+    char err[512];
+    for (; opened < npaths && st == ACTC_OK; opened++) {
+        if (!paths[opened]) {
+            st = fail(m, ACTC_ERR_ARG, "actrt_model_load_weights: path %d is NULL", opened);
+            break;
+        }
+        int ost = st_open(&files[opened], paths[opened], err, sizeof err); /* IO, NOMEM or WEIGHTS */
+        if (ost != ACTC_OK) {
+            st = fail(m, ost, "%s", err);
+            break;
+        }
+    }
+    Source src = {.files = files, .nfiles = npaths};
+    if (st == ACTC_OK)
+        st = bind_all(m, &src, prefix);
+    for (int i = 0; i < opened; i++)
+        st_close(&files[i]);
+    rt_free(files);
+    return st;
+}
+
+int actrt_model_load_weights_memory(actrt_model *m, const void *data, size_t len, const char *prefix) {
+    if (!m)
+        return fail(NULL, ACTC_ERR_ARG, "actrt_model_load_weights_memory: model is NULL");
+    if (!data)
+        return fail(m, ACTC_ERR_ARG, "actrt_model_load_weights_memory: data is NULL");
+    StFile f;
+    char err[512];
+    int ost = st_open_memory(&f, data, len, "<memory>", err, sizeof err);
+    if (ost != ACTC_OK)
+        return fail(m, ost, "%s", err);
+    Source src = {.files = &f, .nfiles = 1};
+    int st = bind_all(m, &src, prefix);
+    st_close(&f);
+    return st;
+}
+
+int actrt_model_load_tensors(actrt_model *m, const char *const *names, const float *const *data,
+                             const int64_t (*shapes)[2], int n) {
+    if (!m)
+        return fail(NULL, ACTC_ERR_ARG, "actrt_model_load_tensors: model is NULL");
+    if (n < 0 || (n > 0 && (!names || !data || !shapes)))
+        return fail(m, ACTC_ERR_ARG, "actrt_model_load_tensors: NULL arrays");
+    for (int i = 0; i < n; i++)
+        if (!names[i] || !data[i])
+            return fail(m, ACTC_ERR_ARG, "actrt_model_load_tensors: name or data %d is NULL", i);
+    Source src = {.names = names, .data = data, .shapes = shapes, .ntensors = n};
+    return bind_all(m, &src, NULL);
+}
+
+/* ---- running ---- */
+
+static Scratch *take_scratch(actrt_model *m, int64_t need) {
+    pthread_mutex_lock(&m->lock);
+    Scratch **pp = &m->pool, *s = NULL;
+    for (; *pp; pp = &(*pp)->next)
+        if ((*pp)->cap >= need) {
+            s = *pp;
+            *pp = s->next;
+            break;
+        }
+    if (!s && m->pool) { /* none large enough: grow one */
+        s = m->pool;
+        m->pool = s->next;
+    }
+    pthread_mutex_unlock(&m->lock);
+    if (!s && !(s = rt_calloc(1, sizeof *s)))
+        return NULL;
+    if (s->cap < need) {
+        float *nb = rt_realloc(s->buf, sizeof(float) * (size_t)need);
+        if (!nb) {
+            rt_free(s->buf);
+            rt_free(s);
+            return NULL;
+        }
+        s->buf = nb;
+        s->cap = need;
+    }
+    return s;
+}
+
+static void give_scratch(actrt_model *m, Scratch *s) {
+    pthread_mutex_lock(&m->lock);
+    s->next = m->pool;
+    m->pool = s;
+    pthread_mutex_unlock(&m->lock);
+}
+
+int64_t actrt_model_workspace_size(const actrt_model *m, int64_t batch) {
+    int64_t n;
+    if (!m || batch <= 0 || __builtin_mul_overflow(m->d->scratch_per_row, batch, &n) ||
+        __builtin_mul_overflow(n, (int64_t)sizeof(float), &n))
+        return -1;
+    return n;
+}
+
+int actrt_model_run(actrt_model *m, int64_t batch, const float *const *inputs, float *const *outputs) {
+    if (!m)
+        return fail(NULL, ACTC_ERR_ARG, "actrt_model_run: model is NULL");
+    const actrt_desc *d = m->d;
+    if (batch <= 0)
+        return fail(m, ACTC_ERR_ARG, "batch must be positive, got %lld", (long long)batch);
+    if (d->fixed_batch > 0 && batch != d->fixed_batch)
+        return fail(m, ACTC_ERR_ARG, "model '%s' has a fixed batch of %lld, got %lld", d->name,
+                    (long long)d->fixed_batch, (long long)batch);
+    if (!m->loaded)
+        return fail(m, ACTC_ERR_ARG, "model '%s' has no weights: call actrt_model_load_weights first", d->name);
+    if ((d->ninputs && !inputs) || !outputs)
+        return fail(m, ACTC_ERR_ARG, "%s array is NULL", !outputs ? "outputs" : "inputs");
+    for (int i = 0; i < d->ninputs; i++)
+        if (!inputs[i])
+            return fail(m, ACTC_ERR_ARG, "input %d ('%s') is NULL", i, d->inputs[i].name);
+    for (int i = 0; i < d->noutputs; i++)
+        if (!outputs[i])
+            return fail(m, ACTC_ERR_ARG, "output %d ('%s') is NULL", i, d->outputs[i].name);
+    int64_t need = actrt_model_workspace_size(m, batch);
+    for (int i = 0; i < d->ninputs + d->noutputs && need >= 0; i++) { /* every buffer's size must be representable */
+        int64_t n = i < d->ninputs ? d->inputs[i].n : d->outputs[i - d->ninputs].n, bytes;
+        if (__builtin_mul_overflow(n, batch, &bytes) || __builtin_mul_overflow(bytes, (int64_t)4, &bytes))
+            need = -1;
+    }
+    if (need < 0)
+        return fail(m, ACTC_ERR_ARG, "batch %lld is too large: buffer sizes overflow", (long long)batch);
+    Scratch *s = take_scratch(m, need / 4 + 1);
+    if (!s)
+        return fail(m, ACTC_ERR_NOMEM, "out of memory for %lld bytes of scratch", (long long)need);
+    for (int k = 0; k < d->nkernels; k++)
+        d->kernels[k]((const float *const *)m->packed, inputs, outputs, s->buf, batch, 0, batch);
+    give_scratch(m, s);
+    return ACTC_OK;
+}
+
+int64_t actrt_model_fixed_batch(const actrt_model *m) { return m ? m->d->fixed_batch : -1; }
+
+int actrt_model_num_inputs(const actrt_model *m) { return m ? m->d->ninputs : -1; }
+int actrt_model_num_outputs(const actrt_model *m) { return m ? m->d->noutputs : -1; }
+
+const char *actrt_model_input(const actrt_model *m, int i, int64_t *features) {
+    if (!m || i < 0 || i >= m->d->ninputs)
+        return NULL;
+    if (features)
+        *features = m->d->inputs[i].n;
+    return m->d->inputs[i].name;
+}
+
+const char *actrt_model_output(const actrt_model *m, int i, int64_t *features) {
+    if (!m || i < 0 || i >= m->d->noutputs)
+        return NULL;
+    if (features)
+        *features = m->d->outputs[i].n;
+    return m->d->outputs[i].name;
+}

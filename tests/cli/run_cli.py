@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `actc run` (design.md §4), standard library only.
+
+Writes safetensors weights and .npy inputs for examples/mlp.act and
+examples/residual_rmsnorm.act, runs the JIT and the --reference
+interpreter, compares them, and checks that every bad input gives exit
+status 1 and an error naming the tensor, file or argument.
+
+usage: run_cli.py ACTC SOURCE_DIR
+"""
+import array, json, math, os, random, struct, subprocess, sys, tempfile
+
+actc, src = sys.argv[1], sys.argv[2]
+tmp = tempfile.mkdtemp(prefix="actc-cli-")
+failures = 0
+
+
+def check(cond, what):
+    global failures
+    if not cond:
+        failures += 1
+        print("FAIL:", what)
+
+
+def write_safetensors(path, tensors, dtype="F32"):
+    header, blobs, off = {}, [], 0
+    for name, (shape, values) in tensors.items():
+        if dtype == "F32":
+            b = array.array("f", values).tobytes()
+        else:  # F16 through struct's 'e' format
+            b = b"".join(struct.pack("<e", v) for v in values)
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header).encode()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def write_npy(path, shape, values, descr="<f4"):
+    hdr = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (descr, ", ".join(map(str, shape)) + ("," if len(shape) == 1 else ""))
+    hdr += " " * (63 - (10 + len(hdr)) % 64) + "\n"
+    code = "f" if descr == "<f4" else "d"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode() + array.array(code, values).tobytes())
+
+
+def read_npy(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:6] == b"\x93NUMPY", path
+    n = struct.unpack("<H", data[8:10])[0]
+    hdr = data[10:10 + n].decode()
+    shape = tuple(int(x) for x in hdr.split("'shape': (")[1].split(")")[0].split(",") if x.strip())
+    vals = array.array("f")
+    vals.frombytes(data[10 + n:])
+    return shape, list(vals)
+
+
+def run(*args):
+    p = subprocess.run([actc, *args], capture_output=True, text=True)
+    return p.returncode, p.stderr
+
+
+rnd = random.Random(5)
+
+
+def rand(n, scale=0.1):
+    return [rnd.uniform(-scale, scale) for _ in range(n)]
+
+
+# --- mlp: JIT vs reference, named outputs, f64 input ---
+mlp = os.path.join(src, "examples", "mlp.act")
+w = os.path.join(tmp, "mlp.safetensors")
+write_safetensors(w, {"fc1.weight": ([128, 64], rand(128 * 64)), "fc1.bias": ([128], rand(128)),
+                      "fc2.weight": ([10, 128], rand(1280)), "fc2.bias": ([10], rand(10)),
+                      "not.used": ([2], [1.0, 2.0])})
+x = os.path.join(tmp, "x.npy")
+write_npy(x, (7, 64), [math.sin(i) for i in range(7 * 64)], "<f8")
+outs = {k: os.path.join(tmp, k + ".npy") for k in ("logits", "probs", "logits_ref", "probs_ref")}
+rc, err = run("run", mlp, "-w", w, "-i", x, "-o", "logits=" + outs["logits"], "-o", "probs=" + outs["probs"])
+check(rc == 0, "mlp run: " + err)
+rc, err = run("run", mlp, "-w", w, "-i", "x=" + x, "-o", "logits=" + outs["logits_ref"], "-o",
+              "probs=" + outs["probs_ref"], "--reference")
+check(rc == 0, "mlp --reference: " + err)
+if failures == 0:
+    (s1, a), (s2, b) = read_npy(outs["logits"]), read_npy(outs["logits_ref"])
+    check(s1 == (7, 10) and s2 == (7, 10), "logits shape %s" % (s1,))
+    check(max(abs(p - q) for p, q in zip(a, b)) < 1e-5, "JIT and reference differ")
+    _, probs = read_npy(outs["probs"])
+    for r in range(7):
+        check(abs(sum(probs[r * 10:(r + 1) * 10]) - 1) < 1e-5, "softmax row %d does not sum to 1" % r)
+
+# --- sharded checkpoint, prefix, F16 weights ---
+block = os.path.join(src, "examples", "residual_rmsnorm.act")
+names = {"layers.0.post_attention_layernorm.weight": ([256], [1.0] * 256),
+         "layers.0.mlp.gate_proj.weight": ([688, 256], rand(688 * 256, 0.05)),
+         "layers.0.mlp.up_proj.weight": ([688, 256], rand(688 * 256, 0.05)),
+         "layers.0.mlp.down_proj.weight": ([256, 688], rand(256 * 688, 0.05))}
+items = list(names.items())
+s1, s2 = os.path.join(tmp, "model-00001.safetensors"), os.path.join(tmp, "model-00002.safetensors")
+write_safetensors(s1, {"model." + k: v for k, v in items[:2]}, "F16")
+write_safetensors(s2, {"model." + k: v for k, v in items[2:]}, "F16")
+xb = os.path.join(tmp, "xb.npy")
+write_npy(xb, (3, 256), [math.cos(i) for i in range(3 * 256)])
+yb, yr = os.path.join(tmp, "yb.npy"), os.path.join(tmp, "yr.npy")
+rc, err = run("run", block, "-w", s1, "-w", s2, "--weights-prefix", "model.", "-i", xb, "-o", yb)
+check(rc == 0, "sharded run: " + err)
+rc, err = run("run", block, "-w", s1, "-w", s2, "--weights-prefix", "model.", "-i", xb, "-o", yr, "--reference")
+check(rc == 0, "sharded --reference: " + err)
+if rc == 0:
+    (_, a), (_, b) = read_npy(yb), read_npy(yr)
+    check(max(abs(p - q) for p, q in zip(a, b)) < 1e-4, "sharded JIT and reference differ")
+
+# --- bad inputs: exit 1 and a message naming the culprit ---
+def expect_error(args, needle, what):
+    rc, err = run(*args)
+    check(rc == 1, "%s: exit status %d, expected 1 (%s)" % (what, rc, err.strip()))
+    check(needle in err, "%s: expected %r in %r" % (what, needle, err))
+
+o = os.path.join(tmp, "o.npy")
+expect_error(["run", mlp, "-w", s1, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o],
+             "missing tensor 'fc1.weight' (declared at", "missing tensor")
+bad = os.path.join(tmp, "bad.safetensors")
+write_safetensors(bad, {"fc1.weight": ([64, 128], rand(128 * 64)), "fc1.bias": ([128], rand(128)),
+                        "fc2.weight": ([10, 128], rand(1280)), "fc2.bias": ([10], rand(10))})
+expect_error(["run", mlp, "-w", bad, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o],
+             "tensor 'fc1.weight' has shape [64, 128], expected [128, 64]", "mis-shaped tensor")
+expect_error(["run", mlp, "-w", os.path.join(tmp, "nope.safetensors"), "-i", x, "-o", "logits=" + o, "-o", "probs=" + o],
+             "nope.safetensors", "missing weights file")
+x3 = os.path.join(tmp, "x3.npy")
+write_npy(x3, (7, 63), [0.0] * (7 * 63))
+expect_error(["run", mlp, "-w", w, "-i", x3, "-o", "logits=" + o, "-o", "probs=" + o],
+             "input 'x' must have shape [batch, 64]", "wrong input width")
+expect_error(["run", mlp, "-w", w, "-i", x, "-o", "lgts=" + o, "-o", "probs=" + o],
+             "the model has no output named 'lgts'", "unknown output name")
+expect_error(["run", mlp, "-w", w, "-i", w, "-o", "logits=" + o, "-o", "probs=" + o], "not a .npy file", "not npy")
+expect_error(["run", mlp, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o], "give the weights with -w", "no weights")
+expect_error(["run", mlp, "-w"], "option '-w' needs a value", "-w without a value")
+expect_error(["run", mlp, "--model", "nosuch", "-w", w, "-i", x], "no model named 'nosuch'", "unknown model")
+
+print("cli: %s" % ("all passed" if failures == 0 else "%d failures" % failures))
+sys.exit(1 if failures else 0)

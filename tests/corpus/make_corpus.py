@@ -1,0 +1,308 @@
+#!/usr/bin/python3
+"""make_corpus.py - regenerate the malformed-input corpora for the runtime's
+safetensors and .npy readers (tests/unit/test_safetensors.c, test_npy.c).
+
+    /usr/bin/python3 tests/corpus/make_corpus.py
+
+Writes tests/corpus/safetensors/*.safetensors and tests/corpus/npy/*.npy,
+one small file per validation rule, named after the rule, plus an EXPECTED
+file in each directory: `filename<TAB>substring the error must contain`.
+Standard library only.  If numpy can be imported, it also writes reference
+files made by numpy itself (tests/corpus/npy/numpy-*.npy, read by the tests
+as valid input, with numpy's own f32 conversion in *.f4.npy); without numpy
+those committed files are left as they are.  Large hostile inputs (a 100 MB
+header claim, 10^5-deep JSON, 10^6 tensors) are built by the tests in memory.
+"""
+import json
+import os
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ST_DIR = os.path.join(HERE, "safetensors")
+NPY_DIR = os.path.join(HERE, "npy")
+
+
+def q64(n):
+    return struct.pack("<Q", n)
+
+
+def st(header, data=b"", hlen=None):
+    """A safetensors file from a header (dict or raw bytes) and data."""
+    if not isinstance(header, bytes):
+        header = json.dumps(header, separators=(",", ":")).encode()
+    return q64(len(header) if hlen is None else hlen) + header + data
+
+
+def ent(dtype="F32", shape=(1,), offsets=(0, 4)):
+    return {"dtype": dtype, "shape": list(shape), "data_offsets": list(offsets)}
+
+
+GOOD = ent()  # one F32 at [0, 4)
+Z4 = b"\0" * 4
+
+# (file name, contents, expected error substring) - one rule each.
+SAFETENSORS = [
+    ("empty-file", b"", "file is too short for a safetensors header: 0 bytes"),
+    ("file-shorter-than-8-bytes", b"\x02\0\0\0\0", "file is too short for a safetensors header: 5 bytes"),
+    ("header-length-zero", q64(0) + b"{}", "header length is 0"),
+    ("header-length-overflow", q64(2**64 - 1) + b"{}", "overflows 64-bit file offsets"),
+    ("header-length-over-limit", q64(100_000_001) + b"{}", "exceeds the limit of 100000000 bytes"),
+    ("header-length-beyond-file", q64(100) + b"{}", "header length 100 extends beyond the end of the file"),
+    ("header-length-one-past-file", st(b"{}", hlen=3), "header length 3 extends beyond the end of the file"),
+    ("header-invalid-utf8", st(b'{"a\xff":1}'), "header is not valid UTF-8 (bad byte 0xff"),
+    ("header-overlong-utf8", st(b'{"\xc0\xaf":1}'), "header is not valid UTF-8 (bad byte 0xc0"),
+    ("header-utf8-surrogate", st(b'{"\xed\xa0\x80":1}'), "header is not valid UTF-8 (bad byte 0xed"),
+    ("header-truncated-utf8", st(b'{"a":1}    \xe2\x82'), "header is not valid UTF-8"),
+    ("header-not-json", st(b'{"a": nope}'), "header is not valid JSON: invalid token"),
+    ("header-truncated-json", st(b'{"a": {"dtype"'), "header is not valid JSON"),
+    ("header-nul-byte", st(b'{"a":\0}'), "header is not valid JSON"),
+    ("header-trailing-garbage", st(b"{} x"), "header is not valid JSON: unexpected text after the top-level object (line 1, column 4)"),
+    ("header-padded-with-nul", st(b"{}\0\0"), "header is not valid JSON: unexpected text after the top-level object"),
+    ("header-utf8-bom", st(b"\xef\xbb\xbf{}"), "header is not valid JSON"),
+    ("header-integer-too-big", st(b'{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,99999999999999999999]}}', Z4),
+     "header is not valid JSON: integer out of the 64-bit range (line 1, column 51)"),
+    ("json-too-deep", st(b'{"a":' + b"[" * 3000 + b"]" * 3000 + b"}"), "tensor 'a': entry must be an object, found an array"),
+    ("json-too-deep-in-shape", st(b'{"a":{"dtype":"F32","shape":' + b"[" * 3000 + b"]" * 3000 + b',"data_offsets":[0,0]}}'),
+     "tensor 'a': 'shape' element 0 must be a non-negative integer, found an array"),
+    ("duplicate-tensor-name", st(b'{"a":' + json.dumps(GOOD).encode() + b',"a":' + json.dumps(GOOD).encode() + b"}", Z4),
+     "duplicate tensor name 'a'"),
+    ("duplicate-tensor-name-escaped", st(b'{"ab":' + json.dumps(GOOD).encode() + b',"a\\u0062":' + json.dumps(GOOD).encode() + b"}", Z4),
+     "duplicate tensor name 'ab'"),
+    ("duplicate-key-in-entry", st(b'{"a":{"dtype":"F32","dtype":"F32","shape":[1],"data_offsets":[0,4]}}', Z4),
+     "tensor 'a': duplicate key 'dtype'"),
+    ("duplicate-metadata", st(b'{"__metadata__":{},"__metadata__":{}}'), "duplicate key '__metadata__'"),
+    ("duplicate-metadata-key", st(b'{"__metadata__":{"k":"1","j":"2","k":"3"}}'), "'__metadata__' has a duplicate key 'k'"),
+    ("string-invalid-escape", st(b'{"a\\x41":1}'), "header is not valid JSON: invalid escape in a string (line 1, column 4)"),
+    ("string-unpaired-surrogate", st(b'{"\\ud800x":1}'), "header is not valid JSON: unpaired surrogate in a \\u escape"),
+    ("string-lone-low-surrogate", st(b'{"\\udc00":1}'), "header is not valid JSON: unpaired surrogate in a \\u escape"),
+    ("string-nul-escape", st(b'{"a\\u0000":1}'), "\\u0000 in a string is not supported"),
+    ("string-bad-hex-escape", st(b'{"\\u12g4":1}'), "header is not valid JSON: invalid \\u escape"),
+    ("string-control-character", st(b'{"a\tb":1}'), "header is not valid JSON: control character in a string"),
+    ("string-unterminated", st(b'{"abc'), "header is not valid JSON: unterminated string"),
+    ("trailing-comma-in-object", st(b'{"a":' + json.dumps(GOOD).encode() + b',}', Z4),
+     "header is not valid JSON: expected a string (an object key)"),
+    ("trailing-comma-in-array", st({"a": ent()}).replace(b"[1]", b"[1,]"), "header is not valid JSON: invalid token"),
+    ("missing-colon", st(b'{"a" {}}'), "header is not valid JSON: expected ':' after an object key (line 1, column 6)"),
+    ("missing-comma", st(b'{"a":{"dtype":"F32" "shape":[1]}}'), "expected ',' or '}' after an object member"),
+    ("number-leading-zero", st({"a": ent()}, Z4).replace(b"[0,4]", b"[00,4]"), "expected ',' or ']' in an array"),
+    ("number-bad-fraction", st({"a": ent()}, Z4).replace(b"[0,4]", b"[0,4.]"), "header is not valid JSON: invalid number"),
+    ("header-multiline-error-position", st(b'{\n  "a":\n    nope}'), "invalid token (line 3, column 5)"),
+    ("header-top-level-string", st(b'"abc"'), "header must be a JSON object, found a string"),
+    ("entry-empty-object", st({"a": {}}), "tensor 'a': missing key 'dtype'"),
+    ("header-top-level-array", st(b"[]"), "header must be a JSON object, found an array"),
+    ("header-leading-whitespace", st(b' {"a":' + json.dumps(GOOD).encode() + b"}", Z4),
+     "header must start with '{'"),
+    ("entry-not-object", st({"a": [1]}), "tensor 'a': entry must be an object, found an array"),
+    ("missing-dtype", st({"a": {"shape": [1], "data_offsets": [0, 4]}}, Z4), "tensor 'a': missing key 'dtype'"),
+    ("missing-shape", st({"a": {"dtype": "F32", "data_offsets": [0, 4]}}, Z4), "tensor 'a': missing key 'shape'"),
+    ("missing-data-offsets", st({"a": {"dtype": "F32", "shape": [1]}}, Z4), "tensor 'a': missing key 'data_offsets'"),
+    ("extra-key", st({"a": dict(GOOD, extra=1)}, Z4), "tensor 'a': unexpected key 'extra'"),
+    ("dtype-not-string", st({"a": dict(GOOD, dtype=7)}, Z4), "tensor 'a': 'dtype' must be a string, found a number"),
+    ("unknown-dtype", st({"a": dict(GOOD, dtype="F128")}, Z4), "tensor 'a': unknown dtype 'F128'"),
+    ("dtype-lowercase", st({"a": dict(GOOD, dtype="f32")}, Z4), "tensor 'a': unknown dtype 'f32'"),
+    ("shape-not-array", st({"a": dict(GOOD, shape=1)}, Z4), "tensor 'a': 'shape' must be an array of non-negative integers, found a number"),
+    ("shape-negative-dim", st({"a": ent(shape=(-1,))}, Z4), "tensor 'a': 'shape' element 0 is negative (-1)"),
+    ("shape-float-dim", st({"a": ent(shape=(1.0,))}, Z4),
+     "tensor 'a': 'shape' element 0 must be a non-negative integer, found a number with a fraction or exponent"),
+    ("shape-string-dim", st({"a": ent(shape=(1, "1"))}, Z4),
+     "tensor 'a': 'shape' element 1 must be a non-negative integer, found a string"),
+    ("shape-rank-too-large", st({"a": ent(shape=(1,) * 9)}, Z4), "tensor 'a': rank 9 exceeds the maximum of 8"),
+    ("data-offsets-not-array", st({"a": dict(GOOD, data_offsets="0-4")}, Z4),
+     "tensor 'a': 'data_offsets' must be an array of non-negative integers, found a string"),
+    ("data-offsets-wrong-length", st({"a": dict(GOOD, data_offsets=[0, 4, 8])}, Z4),
+     "tensor 'a': 'data_offsets' must be [begin, end], found 3 elements"),
+    ("data-offsets-negative", st({"a": ent(offsets=(-4, 0))}, Z4),
+     "tensor 'a': 'data_offsets' element 0 is negative (-4)"),
+    ("data-offsets-not-integer", st({"a": ent(offsets=(0, 4.0))}, Z4),
+     "tensor 'a': 'data_offsets' element 1 must be a non-negative integer, found a number with a fraction or exponent"),
+    ("data-offsets-begin-after-end", st({"a": ent(offsets=(4, 0))}, Z4),
+     "tensor 'a': data_offsets [4, 0] have begin > end"),
+    ("shape-size-overflow", st({"a": ent(dtype="F64", shape=(2**32, 2**32), offsets=(0, 0))}),
+     "tensor 'a': shape [4294967296, 4294967296] of F64 overflows a 64-bit byte size"),
+    ("size-mismatch", st({"fc1.weight": ent(shape=(2, 3), offsets=(0, 12))}, b"\0" * 12),
+     "tensor 'fc1.weight': data_offsets [0, 12] do not match shape [2, 3] of F32 (24 bytes)"),
+    ("size-mismatch-bf16", st({"a": ent(dtype="BF16", shape=(3,), offsets=(0, 4))}, Z4),
+     "tensor 'a': data_offsets [0, 4] do not match shape [3] of BF16 (6 bytes)"),
+    ("end-beyond-data", st({"a": ent(shape=(2,), offsets=(0, 8))}, Z4),
+     "tensor 'a': data_offsets [0, 8] extend beyond the data section (4 bytes)"),
+    ("overlapping-tensors", st({"a": ent(shape=(2,), offsets=(0, 8)), "b": ent(shape=(2,), offsets=(4, 12))}, b"\0" * 12),
+     "tensor 'b': data_offsets [4, 12] overlap tensor 'a' [0, 8]"),
+    ("same-offsets-twice", st({"a": ent(), "b": ent()}, Z4), "tensor 'b': data_offsets [0, 4] overlap tensor 'a' [0, 4]"),
+    ("zero-size-inside-tensor", st({"a": ent(shape=(2,), offsets=(0, 8)), "z": ent(shape=(0,), offsets=(4, 4))}, b"\0" * 8),
+     "tensor 'z': data_offsets [4, 4] overlap tensor 'a' [0, 8]"),
+    ("gap-between-tensors", st({"a": ent(), "b": ent(offsets=(8, 12))}, b"\0" * 12),
+     "gap in the data section: bytes [4, 8) between tensor 'a' and tensor 'b'"),
+    ("gap-at-start", st({"a": ent(offsets=(4, 8))}, b"\0" * 8), "gap in the data section: bytes [0, 4) before tensor 'a'"),
+    ("trailing-bytes", st({"a": ent()}, b"\0" * 8), "4 trailing bytes after the last tensor"),
+    ("trailing-bytes-no-tensors", st({}, Z4), "4 trailing bytes in the data section, which holds no tensor"),
+    ("metadata-not-object", st({"__metadata__": "x", "a": GOOD}, Z4), "'__metadata__' must be an object of strings, found a string"),
+    ("metadata-non-string-value", st({"__metadata__": {"format": "pt", "n": 1}, "a": GOOD}, Z4),
+     "'__metadata__' entry 'n' must be a string, found a number"),
+    ("metadata-nested-object", st({"__metadata__": {"k": {}}}), "'__metadata__' entry 'k' must be a string, found an object"),
+    ("tensor-name-with-control-chars", st({"a\nb'": ent(dtype="X")}, Z4), "tensor 'a\\x0ab\\x27': unknown dtype 'X'"),
+]
+
+# ---- .npy ----
+
+MAGIC = b"\x93NUMPY"
+
+
+def npy(header, data=b"", version=(1, 0), pad=True, hlen=None):
+    """A .npy file: header text (str) padded like numpy's (to 64 bytes with
+    spaces and a final newline) unless pad is False."""
+    h = header.encode("utf-8") if isinstance(header, str) else header
+    pre = 10 if version[0] == 1 else 12
+    if pad:
+        total = (pre + len(h) + 1 + 63) // 64 * 64
+        h = h + b" " * (total - pre - len(h) - 1) + b"\n"
+    n = len(h) if hlen is None else hlen
+    ln = struct.pack("<H", n) if version[0] == 1 else struct.pack("<I", n)
+    return MAGIC + bytes(version) + ln + h + data
+
+
+def d(descr="'<f4'", fortran="False", shape="(2,)"):
+    return "{'descr': %s, 'fortran_order': %s, 'shape': %s, }" % (descr, fortran, shape)
+
+
+F8 = b"\0" * 8
+
+NPY = [
+    ("empty-file", b"", "file is too short for a .npy header: 0 bytes"),
+    ("bad-magic", b"\x93NUMPX\x01\x00" + b"\0" * 8, "not a .npy file"),
+    ("truncated-magic", b"\x93NUM", "file is too short for a .npy header: 4 bytes"),
+    ("version-4-0", npy(d(), F8, version=(4, 0)), "unsupported .npy format version 4.0"),
+    ("version-1-1", npy(d(), F8, version=(1, 1)), "unsupported .npy format version 1.1"),
+    ("version-0-0", npy(d(), F8, version=(0, 0)), "unsupported .npy format version 0.0"),
+    ("v2-truncated-length", MAGIC + b"\x02\x00\x10\x00", "file is too short for a .npy header: 10 bytes"),
+    ("header-length-zero", npy(b"", version=(1, 0), pad=False), "header length is 0"),
+    ("header-length-beyond-file", npy(d(), F8, hlen=1000), "header length 1000 extends beyond the end of the file"),
+    ("header-non-ascii-v1", npy(d(descr="'<f4\u00e9'"), F8), "is not ASCII"),
+    ("header-invalid-utf8-v3", npy(d(descr="'<f4\xff'").encode("latin-1"), F8, version=(3, 0)), "header is not valid UTF-8"),
+    ("header-no-newline", npy(d() + "    ", F8, pad=False), "header does not end with a newline"),
+    ("header-not-dict", npy("[1, 2]", F8), "expected '{' (the header is a Python dict), found '['"),
+    ("missing-descr", npy("{'fortran_order': False, 'shape': (2,), }", F8), "missing key 'descr'"),
+    ("missing-fortran-order", npy("{'descr': '<f4', 'shape': (2,), }", F8), "missing key 'fortran_order'"),
+    ("missing-shape", npy("{'descr': '<f4', 'fortran_order': False, }", F8), "missing key 'shape'"),
+    ("extra-key", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'extra': 1}", F8),
+     "unexpected key 'extra'"),
+    ("duplicate-key", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'shape': (2,)}", F8),
+     "duplicate key 'shape'"),
+    ("fortran-order-true", npy(d(fortran="True", shape="(2, 1)"), F8),
+     "Fortran-order arrays are not supported; save with np.ascontiguousarray"),
+    ("fortran-order-not-bool", npy(d(fortran="0"), F8), "'fortran_order' must be True or False, found '0'"),
+    ("fortran-order-lowercase", npy(d(fortran="false"), F8), "'fortran_order' must be True or False"),
+    ("big-endian-f4", npy(d(descr="'>f4'"), F8), "big-endian dtype '>f4' is not supported"),
+    ("big-endian-f8", npy(d(descr="'>f8'"), F8 * 2), "big-endian dtype '>f8' is not supported"),
+    ("dtype-int64", npy(d(descr="'<i8'"), F8 * 2), "unsupported dtype '<i8' (expected '<f4', '<f8' or '<f2')"),
+    ("dtype-complex", npy(d(descr="'<c8'"), F8 * 2), "unsupported dtype '<c8'"),
+    ("dtype-f16-wide", npy(d(descr="'<f16'"), F8 * 4), "unsupported dtype '<f16'"),
+    ("dtype-object", npy(d(descr="'|O'"), F8 * 2), "unsupported dtype '|O'"),
+    ("structured-dtype", npy(d(descr="[('a', '<f4')]"), F8), "structured dtypes (a list for 'descr') are not supported"),
+    ("descr-not-string", npy(d(descr="4"), F8), "expected a quoted string, found '4'"),
+    ("shape-integer-not-tuple", npy(d(shape="(2)"), F8), "(2) is an integer, a 1-d shape is written (2,)"),
+    ("shape-list", npy(d(shape="[2]"), F8), "expected a tuple for 'shape', found '['"),
+    ("shape-negative", npy(d(shape="(-2,)"), F8), "shape dimensions must be non-negative"),
+    ("shape-rank-9", npy(d(shape="(1, 1, 1, 1, 1, 1, 1, 1, 2)"), F8), "rank exceeds the maximum of 8"),
+    ("shape-dim-overflow", npy(d(shape="(99999999999999999999,)"), F8), "shape dimension is too large"),
+    ("shape-product-overflow", npy(d(shape="(1099511627776, 1099511627776)"), F8),
+     "shape (1099511627776, 1099511627776) of '<f4' is too large"),
+    ("shape-leading-zero", npy(d(shape="(02,)"), F8), "an integer with a leading zero"),
+    ("shape-double-comma", npy(d(shape="(2,,)"), F8), "expected an integer or ')' in the shape, found ','"),
+    ("shape-missing-comma", npy(d(shape="(1 2)"), F8), "expected ',' or ')' in the shape, found '2'"),
+    ("shape-float", npy(d(shape="(2.0,)"), F8), "expected ',' or ')' in the shape, found '.'"),
+    ("data-truncated", npy(d(shape="(2, 3)"), b"\0" * 20),
+     "data is truncated: shape (2, 3) of '<f4' needs 24 bytes, the file has 20"),
+    ("data-truncated-0d", npy(d(shape="()"), b""), "data is truncated: shape () of '<f4' needs 4 bytes, the file has 0"),
+    ("trailing-data", npy(d(shape="(2,)"), b"\0" * 12), "4 trailing bytes after the array data (shape (2,) of '<f4'"),
+    ("trailing-data-empty-array", npy(d(shape="(0,)"), b"\0"), "1 trailing bytes after the array data"),
+    ("escape-in-string", npy(d(descr="'<f\\x34'"), F8), "a backslash in a string is not supported"),
+    ("unterminated-string", npy("{'descr': '<f4", pad=True), "unterminated string"),
+    ("garbage-after-dict", npy(d() + " x", F8), "unexpected 'x' after the dict"),
+    ("missing-colon", npy("{'descr' '<f4', 'fortran_order': False, 'shape': (2,), }", F8), "expected ':' after a key"),
+    ("missing-comma", npy("{'descr': '<f4' 'fortran_order': False, 'shape': (2,), }", F8),
+     "expected ',' or '}', found a quote"),
+    ("unclosed-dict", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), ", F8),
+     "expected a quoted string, found the end of the header"),
+    ("nul-in-header", npy(d() + "\0", F8), "unexpected byte 0x00 after the dict"),
+]
+
+
+def write_corpus(directory, cases, ext):
+    os.makedirs(directory, exist_ok=True)
+    names = set()
+    lines = []
+    for name, data, expect in cases:
+        assert name not in names, name
+        names.add(name)
+        assert "\t" not in expect and "\n" not in expect
+        fn = name + ext
+        with open(os.path.join(directory, fn), "wb") as f:
+            f.write(data)
+        lines.append("%s\t%s\n" % (fn, expect))
+    with open(os.path.join(directory, "EXPECTED"), "w", encoding="utf-8") as f:
+        f.write("# file<TAB>substring the reader's error message must contain (make_corpus.py)\n")
+        f.writelines(lines)
+    print("%s: %d files" % (directory, len(cases)))
+
+
+def write_numpy_references():
+    """Valid files written by numpy, and numpy's own conversion to f32."""
+    try:
+        import numpy as np
+    except ImportError:
+        print("numpy not available: keeping the committed numpy-*.npy files")
+        return
+    out = lambda n: os.path.join(NPY_DIR, n)
+    f4 = (np.arange(6, dtype=np.float32).reshape(2, 3) * np.float32(0.5) - np.float32(1)).astype("<f4")
+    np.save(out("numpy-f4-2x3.npy"), f4)
+    np.save(out("numpy-f4-0d.npy"), np.array(3.5, dtype="<f4"))
+    np.save(out("numpy-f4-1d.npy"), np.array([1, -2, 3.25, 1e-45, -0.0], dtype="<f4"))
+    np.save(out("numpy-f4-empty.npy"), np.zeros((0, 3), dtype="<f4"))
+    np.save(out("numpy-f4-rank8.npy"), np.arange(16, dtype="<f4").reshape(1, 2, 1, 2, 1, 2, 1, 2))
+    with open(out("numpy-f4-v2.npy"), "wb") as f:
+        np.lib.format.write_array(f, f4, version=(2, 0))
+    with open(out("numpy-f4-v3.npy"), "wb") as f:
+        np.lib.format.write_array(f, f4, version=(3, 0))
+    # f64: rounding ties, f32 subnormals, overflow to inf, specials
+    f8 = np.array([0.0, -0.0, 1 / 3, -2 / 3, 1e-40, 1e-46, 1.4e-45, 1e300, -1e300, np.inf, -np.inf, np.nan,
+                   3.4028235677973366e38, 3.4028235e38 * (1 + 2**-25), 1 + 2**-24, 1 + 3 * 2**-24,
+                   np.pi, 16777217.0, 123456789.123], dtype="<f8")
+    np.save(out("numpy-f8-specials.npy"), f8.reshape(1, -1))
+    with np.errstate(over="ignore"):
+        np.save(out("numpy-f8-specials.f4.npy"), f8.astype("<f4").reshape(1, -1))
+    # f16: every bit pattern, and numpy's f32 value for each
+    f2 = np.arange(65536, dtype=np.uint32).astype(np.uint16).view("<f2").reshape(256, 256)
+    np.save(out("numpy-f2-all.npy"), f2)
+    np.save(out("numpy-f2-all.f4.npy"), f2.astype("<f4"))
+    # rejected, but written by numpy
+    fort = np.asfortranarray(f4)
+    assert fort.flags.f_contiguous and not fort.flags.c_contiguous
+    np.save(out("numpy-fortran.npy"), fort)
+    np.save(out("numpy-big-endian.npy"), f4.astype(">f4"))
+    np.save(out("numpy-int64.npy"), np.arange(3, dtype="<i8"))
+    print("%s: numpy %s reference files written" % (NPY_DIR, np.__version__))
+
+
+# Rejected files that numpy wrote; appended to npy/EXPECTED (they exist
+# only when numpy generated them at some point).
+NUMPY_REJECTED = [
+    ("numpy-fortran.npy", "Fortran-order arrays are not supported; save with np.ascontiguousarray"),
+    ("numpy-big-endian.npy", "big-endian dtype '>f4' is not supported"),
+    ("numpy-int64.npy", "unsupported dtype '<i8'"),
+]
+
+
+def main():
+    write_corpus(ST_DIR, SAFETENSORS, ".safetensors")
+    write_corpus(NPY_DIR, NPY, ".npy")
+    write_numpy_references()
+    with open(os.path.join(NPY_DIR, "EXPECTED"), "a", encoding="utf-8") as f:
+        for fn, expect in NUMPY_REJECTED:
+            if os.path.exists(os.path.join(NPY_DIR, fn)):
+                f.write("%s\t%s\n" % (fn, expect))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,335 @@
+/*
+ * test_jit.c — JIT-compiled kernels against the double-precision
+ * interpreter (docs/codegen.md §5): every example and 200 random models
+ * (seeded; widths 1..33 and 2x that, so most are not multiples of the vector
+ * width; batch 1..67), through the public API (actc_jit_compile,
+ * actrt_model_*).
+ *
+ * Bound: |jit - ref| <= 2e-5 * (1 + |ref|) * sqrt(K) where K is the largest
+ * reduction length in the model.  Why: a dot product of K f32 products
+ * accumulated with FMA has error <= K u sum|x w| (u = 2^-24) in the worst
+ * case and ~sqrt(K) u sum|x w| typically; inputs are O(1) and weights
+ * O(0.5), so sum|x w| is O(sqrt K) relative to |ref| + 1 ... each builtin adds
+ * <= 1 ULP, parameters are rounded to f32 (2^-24 relative), and a few layers
+ * compound it.  2e-5 sqrt(K) leaves ~20x headroom over the worst observed
+ * error (printed by the test) while still catching any wrong formula,
+ * wrong operand or wrong slice (errors of order 1).
+ */
+#include <stdio.h>
+
+#include "actc/actc.h"
+#include "actc/runtime.h"
+#include "gen_model.h"
+
+typedef struct Outcome {
+    double worst; /* max |jit - ref| / ((1 + |ref|) sqrt K) */
+} Outcome;
+
+static int64_t max_k(KGraph *kg) {
+    int64_t k = 1;
+    for (int i = 0; i < kg->nkernels; i++) {
+        if (kg->kernels[i]->k > k)
+            k = kg->kernels[i]->k;
+        if (kg->kernels[i]->kind == K_ROW && kg->kernels[i]->n > k)
+            k = kg->kernels[i]->n;
+    }
+    return k;
+}
+
+/* Compile src twice: the interpreter's pipeline and the JIT; run both. */
+static Outcome check_source(const char *src, int64_t batch, uint64_t seed) {
+    Outcome o = {0};
+    Compiled c = compile_string(src);
+    cr_assert(c.ok, "does not check:\n%s\n%s", src, diag_render_text(&c.s->diag));
+    Decl *m = c.model;
+    TestWeights tw = make_weights(m, seed, 0.5);
+    /* the JIT side, through the public API */
+    actc_session *s;
+    cr_assert_eq(actc_session_new(&s), ACTC_OK);
+    cr_assert_eq(actc_check_source(s, "t.act", src, strlen(src)), ACTC_OK);
+    actc_jit_model *j;
+    int st = actc_jit_compile(s, NULL, NULL, &j);
+    cr_assert_eq(st, ACTC_OK, "%s\n%s", actc_last_error(s), src);
+    actrt_model *rm;
+    cr_assert_eq(actrt_model_create(&rm, actc_jit_desc(j)), ACTC_OK, "%s", actrt_last_error(NULL));
+    float **wf = calloc((size_t)tw.w.count + 1, sizeof(float *));
+    for (int i = 0; i < tw.w.count; i++) {
+        int64_t n = tw.shapes[i][0] * (tw.shapes[i][1] ? tw.shapes[i][1] : 1);
+        wf[i] = malloc(sizeof(float) * (size_t)n);
+        for (int64_t q = 0; q < n; q++)
+            wf[i][q] = (float)tw.bufs[i][q];
+    }
+    cr_assert_eq(actrt_model_load_tensors(rm, tw.w.names, (const float *const *)wf, (const int64_t(*)[2])tw.shapes,
+                                          tw.w.count),
+                 ACTC_OK, "%s", actrt_last_error(rm));
+    /* inputs */
+    uint64_t r = seed | 1;
+    double **ind = calloc((size_t)m->ninputs + 1, sizeof(double *));
+    float **inf = calloc((size_t)m->ninputs + 1, sizeof(float *));
+    for (int i = 0; i < m->ninputs; i++) {
+        int64_t n = batch * m->inputs[i].type->n;
+        ind[i] = malloc(sizeof(double) * (size_t)n);
+        inf[i] = malloc(sizeof(float) * (size_t)n);
+        for (int64_t q = 0; q < n; q++)
+            inf[i][q] = (float)rng_uniform(&r, -3, 3), ind[i][q] = inf[i][q];
+    }
+    double **outd = calloc((size_t)m->noutputs + 1, sizeof(double *));
+    float **outf = calloc((size_t)m->noutputs + 1, sizeof(float *));
+    for (int i = 0; i < m->noutputs; i++) {
+        int64_t n = batch * m->outputs[i].type->n;
+        outd[i] = calloc((size_t)n, sizeof(double));
+        outf[i] = calloc((size_t)n, sizeof(float));
+    }
+    char err[256];
+    Boundary b;
+    cr_assert_eq(BOUNDARY_ENTER(&b), 0);
+    cr_assert_eq(interp_kernels(c.kg, &tw.w, batch, (const double *const *)ind, outd, err, sizeof err), ACTC_OK);
+    boundary_pop(&b);
+    cr_assert_eq(actrt_model_run(rm, batch, (const float *const *)inf, outf), ACTC_OK, "%s", actrt_last_error(rm));
+    double sk = sqrt((double)max_k(c.kg));
+    for (int i = 0; i < m->noutputs; i++) {
+        int64_t n = batch * m->outputs[i].type->n;
+        for (int64_t q = 0; q < n; q++) {
+            double ref = outd[i][q], got = outf[i][q];
+            if (isnan(ref) || isinf(ref) || fabs(ref) > 3e38) {
+                cr_expect(isnan(ref) ? isnan(got) : got == (float)ref, "output %d[%lld]: %g vs %g\n%s", i,
+                          (long long)q, got, ref, src);
+                continue;
+            }
+            double e = fabs(got - ref) / ((1 + fabs(ref)) * sk);
+            if (e > o.worst)
+                o.worst = e;
+        }
+        free(outd[i]), free(outf[i]);
+    }
+    for (int i = 0; i < m->ninputs; i++)
+        free(ind[i]), free(inf[i]);
+    for (int i = 0; i < tw.w.count; i++)
+        free(wf[i]);
+    free(wf), free(ind), free(inf), free(outd), free(outf);
+    free_weights(&tw);
+    actrt_model_free(rm);
+    actc_jit_free(j);
+    actc_session_free(s);
+    compiled_free(&c);
+    return o;
+}
+
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    cr_assert(f, "%s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    cr_assert_eq(fread(s, 1, (size_t)n, f), (size_t)n);
+    s[n] = '\0';
+    fclose(f);
+    return s;
+}
+
+#define BOUND 2e-5
+
+Test(jit, every_example_matches_the_interpreter, .timeout = 120) {
+    const char *ex[] = {"mlp", "ffn", "gates", "geglu_split", "custom_activation", "residual_rmsnorm", "activations"};
+    for (size_t i = 0; i < ARRAY_LEN(ex); i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/examples/%s.act", ACTC_SOURCE_DIR, ex[i]);
+        char *src = slurp(path);
+        for (int64_t batch = 1; batch <= 17; batch += 8) {
+            Outcome o = check_source(src, batch, 100 + i);
+            cr_expect_leq(o.worst, BOUND, "%s batch %lld: error %g (bound %g)", ex[i], (long long)batch, o.worst, BOUND);
+        }
+        free(src);
+    }
+}
+
+Test(jit, random_models_match_the_interpreter, .timeout = 300) {
+    double worst = 0;
+    for (uint64_t seed = 1; seed <= 200; seed++) {
+        int nout;
+        char *src = gen_model(seed, &nout);
+        int64_t batch = 1 + (int64_t)(seed * 7919 % 67);
+        Outcome o = check_source(src, batch, seed);
+        cr_expect_leq(o.worst, BOUND, "seed %llu batch %lld: error %g\n%s", (unsigned long long)seed, (long long)batch,
+                      o.worst, src);
+        if (o.worst > worst)
+            worst = o.worst;
+        free(src);
+    }
+    fprintf(stderr, "jit: 200 random models, worst error %.3g (bound %g)\n", worst, BOUND);
+}
+
+/* ---- concurrency and API misuse ---- */
+
+#include <pthread.h>
+
+typedef struct Shared {
+    actrt_model *m;
+    const float *in;
+    const float *want;
+    int64_t batch, n;
+    int mismatches, failures;
+} Shared;
+
+static void *worker(void *arg) {
+    Shared *sh = arg;
+    float *out = malloc(sizeof(float) * (size_t)(sh->batch * sh->n));
+    for (int it = 0; it < 1000; it++) {
+        float *outs[1] = {out};
+        const float *ins[1] = {sh->in};
+        if (actrt_model_run(sh->m, sh->batch, ins, outs) != ACTC_OK)
+            __atomic_add_fetch(&sh->failures, 1, __ATOMIC_RELAXED);
+        else if (memcmp(out, sh->want, sizeof(float) * (size_t)(sh->batch * sh->n)) != 0)
+            __atomic_add_fetch(&sh->mismatches, 1, __ATOMIC_RELAXED);
+    }
+    free(out);
+    return NULL;
+}
+
+/* A compiled ffn block with small random weights, ready to run. */
+typedef struct Ready {
+    actc_session *s;
+    actc_jit_model *j;
+    actrt_model *m;
+    float **w;
+    int nw;
+} Ready;
+
+static Ready ready_model(const char *src) {
+    Ready r = {0};
+    cr_assert_eq(actc_session_new(&r.s), ACTC_OK);
+    cr_assert_eq(actc_check_source(r.s, "t.act", src, strlen(src)), ACTC_OK);
+    cr_assert_eq(actc_jit_compile(r.s, NULL, NULL, &r.j), ACTC_OK, "%s", actc_last_error(r.s));
+    const actrt_desc *d = actc_jit_desc(r.j);
+    cr_assert_eq(actrt_model_create(&r.m, d), ACTC_OK);
+    r.nw = d->ntensors;
+    r.w = calloc((size_t)r.nw + 1, sizeof(float *));
+    const char **names = calloc((size_t)r.nw + 1, sizeof(char *));
+    int64_t(*shapes)[2] = calloc((size_t)r.nw + 1, sizeof *shapes);
+    uint64_t g = 7;
+    for (int i = 0; i < r.nw; i++) {
+        int64_t n = d->tensors[i].rows * (d->tensors[i].cols ? d->tensors[i].cols : 1);
+        r.w[i] = malloc(sizeof(float) * (size_t)n);
+        for (int64_t q = 0; q < n; q++)
+            r.w[i][q] = (float)rng_uniform(&g, -0.1, 0.1);
+        names[i] = d->tensors[i].name;
+        shapes[i][0] = d->tensors[i].rows;
+        shapes[i][1] = d->tensors[i].cols;
+    }
+    cr_assert_eq(actrt_model_load_tensors(r.m, names, (const float *const *)r.w, (const int64_t(*)[2])shapes, r.nw),
+                 ACTC_OK, "%s", actrt_last_error(r.m));
+    free(names);
+    free(shapes);
+    return r;
+}
+
+static void ready_free(Ready *r) {
+    actrt_model_free(r->m);
+    actc_jit_free(r->j);
+    actc_session_free(r->s);
+    for (int i = 0; i < r->nw; i++)
+        free(r->w[i]);
+    free(r->w);
+}
+
+static const char *FFN = "const D = 48\nconst H = 100\n"
+                         "model ffn(x: f32[batch, D]) -> f32[batch, D] {\n"
+                         "    g = dense(x, H, bias = false)\n    u = dense(x, H, bias = false)\n"
+                         "    return x + dense(swiglu(g, u), D, bias = false, name = \"down\")\n}\n";
+
+Test(jit, concurrent_runs_are_bitwise_identical, .timeout = 120) {
+    Ready r = ready_model(FFN);
+    int64_t batch = 9, n = 48;
+    float *in = malloc(sizeof(float) * (size_t)(batch * n)), *want = malloc(sizeof(float) * (size_t)(batch * n));
+    uint64_t g = 3;
+    for (int64_t q = 0; q < batch * n; q++)
+        in[q] = (float)rng_uniform(&g, -2, 2);
+    const float *ins[1] = {in};
+    float *outs[1] = {want};
+    cr_assert_eq(actrt_model_run(r.m, batch, ins, outs), ACTC_OK);
+    Shared sh = {r.m, in, want, batch, n, 0, 0};
+    pthread_t t[8];
+    for (int i = 0; i < 8; i++)
+        pthread_create(&t[i], NULL, worker, &sh);
+    for (int i = 0; i < 8; i++)
+        pthread_join(t[i], NULL);
+    cr_expect_eq(sh.failures, 0);
+    cr_expect_eq(sh.mismatches, 0, "%d of 8000 runs differ from the single-threaded result", sh.mismatches);
+    free(in);
+    free(want);
+    ready_free(&r);
+}
+
+Test(jit, api_misuse_returns_specific_codes) {
+    Ready r = ready_model(FFN);
+    float in[48 * 2] = {0}, out[48 * 2];
+    const float *ins[1] = {in};
+    float *outs[1] = {out};
+    cr_expect_eq(actrt_model_run(NULL, 2, ins, outs), ACTC_ERR_ARG);
+    cr_expect_eq(actrt_model_run(r.m, 0, ins, outs), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(r.m), "batch must be positive, got 0");
+    cr_expect_eq(actrt_model_run(r.m, -5, ins, outs), ACTC_ERR_ARG);
+    cr_expect_eq(actrt_model_run(r.m, 2, NULL, outs), ACTC_ERR_ARG);
+    cr_expect_eq(actrt_model_run(r.m, 2, ins, NULL), ACTC_ERR_ARG);
+    const float *nullin[1] = {NULL};
+    cr_expect_eq(actrt_model_run(r.m, 2, nullin, outs), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(r.m), "input 0 ('x') is NULL");
+    cr_expect_eq(actrt_model_run(r.m, INT64_MAX / 2, ins, outs), ACTC_ERR_ARG);
+    cr_expect(strstr(actrt_last_error(r.m), "too large"), "%s", actrt_last_error(r.m));
+    /* a model without weights refuses to run */
+    actrt_model *bare;
+    cr_assert_eq(actrt_model_create(&bare, actc_jit_desc(r.j)), ACTC_OK);
+    cr_expect_eq(actrt_model_run(bare, 2, ins, outs), ACTC_ERR_ARG);
+    cr_expect(strstr(actrt_last_error(bare), "has no weights"));
+    /* wrong shape and missing tensors name the tensor and the line */
+    const char *names[1] = {"g.weight"};
+    const float *data[1] = {in};
+    int64_t shapes[1][2] = {{48, 2}};
+    cr_expect_eq(actrt_model_load_tensors(bare, names, data, (const int64_t(*)[2])shapes, 1), ACTC_ERR_WEIGHTS);
+    cr_expect_str_eq(actrt_last_error(bare),
+                     "the tensors given: tensor 'g.weight' has shape [48, 2], expected [100, 48] (declared at t.act:4)");
+    shapes[0][0] = 100, shapes[0][1] = 48;
+    float *big = calloc(100 * 48, sizeof(float));
+    data[0] = big;
+    cr_expect_eq(actrt_model_load_tensors(bare, names, data, (const int64_t(*)[2])shapes, 1), ACTC_ERR_WEIGHTS);
+    cr_expect_str_eq(actrt_last_error(bare), "missing tensor 'u.weight' (declared at t.act:5) in the tensors given");
+    free(big);
+    actrt_model_free(bare);
+    /* create / compile argument checks */
+    actrt_model *m2;
+    cr_expect_eq(actrt_model_create(&m2, NULL), ACTC_ERR_ARG);
+    cr_expect_null(m2);
+    cr_expect_eq(actrt_model_create(NULL, actc_jit_desc(r.j)), ACTC_ERR_ARG);
+    actrt_desc bad = *actc_jit_desc(r.j);
+    bad.abi_version = 99;
+    cr_expect_eq(actrt_model_create(&m2, &bad), ACTC_ERR_ARG);
+    cr_expect(strstr(actrt_last_error(NULL), "ABI 99"), "%s", actrt_last_error(NULL));
+    actc_jit_model *j2;
+    cr_expect_eq(actc_jit_compile(r.s, "nosuch", NULL, &j2), ACTC_ERR_ARG);
+    cr_expect_str_eq(actc_last_error(r.s), "no model named 'nosuch' (models: 'ffn')");
+    actc_options bad_target = {.target = "no-such-triple"};
+    cr_expect_eq(actc_jit_compile(r.s, NULL, &bad_target, &j2), ACTC_ERR_ARG);
+    cr_expect_eq(actc_jit_compile(NULL, NULL, NULL, &j2), ACTC_ERR_ARG);
+    ready_free(&r);
+}
+
+Test(jit, misaligned_buffers_run_correctly) {
+    Ready r = ready_model(FFN);
+    int64_t batch = 3, n = 48;
+    char *raw_in = malloc(sizeof(float) * (size_t)(batch * n) + 8), *raw_out = malloc(sizeof(float) * (size_t)(batch * n) + 8);
+    float *in = malloc(sizeof(float) * (size_t)(batch * n)), *want = malloc(sizeof(float) * (size_t)(batch * n));
+    for (int64_t q = 0; q < batch * n; q++)
+        in[q] = (float)q / 17.0f - 1;
+    const float *ins[1] = {in};
+    float *outs[1] = {want};
+    cr_assert_eq(actrt_model_run(r.m, batch, ins, outs), ACTC_OK);
+    float *min = (float *)(raw_in + 2), *mout = (float *)(raw_out + 2); /* 2-byte aligned */
+    memcpy(min, in, sizeof(float) * (size_t)(batch * n));
+    const float *mins[1] = {min};
+    float *mouts[1] = {mout};
+    cr_assert_eq(actrt_model_run(r.m, batch, mins, mouts), ACTC_OK);
+    cr_expect_eq(memcmp(mout, want, sizeof(float) * (size_t)(batch * n)), 0);
+    free(raw_in), free(raw_out), free(in), free(want);
+    ready_free(&r);
+}
