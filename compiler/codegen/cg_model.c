@@ -182,7 +182,10 @@ static LLVMValueRef emit_epilogue(KC *kc, VM *vm, LLVMValueRef j, Arena *scratch
         } else if (e->op == OP_LEAF) {
             Leaf *lf = &k->leaves[e->leaf];
             switch (lf->kind) {
-            case LF_ACC: val[e->id] = LLVMBuildLoad2(B, vm->tf, kc->acc[lf->acc], ""); break;
+            case LF_ACC: /* a slot of the tile buffer: f32 alignment only */
+                val[e->id] = LLVMBuildLoad2(B, vm->tf, kc->acc[lf->acc], "");
+                LLVMSetAlignment(val[e->id], 4);
+                break;
             case LF_TENSOR: {
                 LLVMValueRef off = LLVMBuildAdd(B, LLVMBuildMul(B, kc->r, ci(cg, lf->val->n), ""),
                                                 LLVMBuildAdd(B, j, ci(cg, lf->col0), ""), "");
@@ -280,29 +283,40 @@ static void emit_tile(KC *kc, VM *vm, VM *vs, int m, int ncols, LLVMValueRef j0,
             }
     }
     loop_close(kc, &lk);
-    /* epilogue */
-    int full = ncols / V, rest = ncols % V;
-    for (int i = 0; i < m; i++) {
-        kc->r = LLVMBuildAdd(B, r, ci(cg, i), "");
-        for (int v = 0; v < full; v++) {
-            for (int a = 0; a < k->nacc; a++)
-                kc->acc[a] = acc[a][i][v];
-            emit_epilogue(kc, vm, LLVMBuildAdd(B, j0, ci(cg, v * V), ""), scratch);
-        }
-        if (rest) {
-            LLVMTypeRef arr = LLVMArrayType(cg->t_f32, (unsigned)V);
-            LLVMValueRef spill[2];
-            for (int a = 0; a < k->nacc; a++) {
-                spill[a] = var(kc, arr, NULL);
-                LLVMBuildStore(B, LLVMBuildLoad2(B, vm->tf, acc[a][i][full], ""), spill[a]);
+    /* Epilogue: the accumulators go to a tile buffer on the stack and one
+     * loop runs the (vector, then scalar) epilogue over it, so its code
+     * exists once, not once per register of the tile. */
+    LLVMTypeRef arr = LLVMArrayType(cg->t_f32, (unsigned)(kc->mr * P));
+    LLVMValueRef buf[2];
+    for (int a = 0; a < k->nacc; a++) {
+        buf[a] = var(kc, arr, NULL);
+        for (int i = 0; i < m; i++)
+            for (int v = 0; v < nvec; v++) {
+                LLVMValueRef st = LLVMBuildStore(B, LLVMBuildLoad2(B, vm->tf, acc[a][i][v], ""),
+                                                 gep(cg, buf[a], ci(cg, i * P + v * V)));
+                LLVMSetAlignment(st, 4);
             }
-            for (int c = 0; c < rest; c++) {
-                for (int a = 0; a < k->nacc; a++)
-                    kc->acc[a] = gep(cg, spill[a], ci(cg, c));
-                emit_epilogue(kc, vs, LLVMBuildAdd(B, j0, ci(cg, full * V + c), ""), scratch);
-            }
-        }
     }
+    int full = ncols / V * V;
+    LLVMValueRef ivar = var(kc, cg->t_i64, ci(cg, 0));
+    Loop li;
+    LLVMValueRef i = loop_open(kc, &li, ivar, ci(cg, m), 1);
+    kc->r = LLVMBuildAdd(B, r, i, "");
+    LLVMValueRef rowoff = LLVMBuildMul(B, i, ci(cg, P), "");
+    LLVMValueRef jvar = var(kc, cg->t_i64, ci(cg, 0));
+    for (int pass = 0; pass < 2; pass++) { /* full vectors, then the remaining columns one by one */
+        VM *w = pass == 0 ? vm : vs;
+        if ((pass == 0 && full == 0) || (pass == 1 && full == ncols))
+            continue;
+        Loop lj;
+        LLVMValueRef j = loop_open(kc, &lj, jvar, ci(cg, pass == 0 ? full : ncols), w->n);
+        for (int a = 0; a < k->nacc; a++)
+            kc->acc[a] = gep(cg, buf[a], LLVMBuildAdd(B, rowoff, j, ""));
+        emit_epilogue(kc, w, LLVMBuildAdd(B, j0, j, ""), scratch);
+        loop_close(kc, &lj);
+    }
+    LLVMBuildStore(B, ci(cg, 0), jvar);
+    loop_close(kc, &li);
 }
 
 /* All row tiles of the panel at column j0 with ncols valid columns. */
