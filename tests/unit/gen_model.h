@@ -45,7 +45,7 @@ static void emit(Gen *g, const char *fmt, ...) {
 
 static int pick(Gen *g, int n) { return (int)(rng_next(&g->rng) % (uint64_t)n); }
 
-static const int64_t widths[] = {1, 2, 3, 4, 5, 8, 17, 33};
+static const int64_t widths[] = {1, 2, 3, 4, 5, 8, 17, 31, 33, 100, 257};
 
 static const char *acts[] = {
     "relu(%s)", "relu6(%s)", "leaky_relu(%s, negative_slope = 0.2)", "elu(%s, alpha = 0.7)", "selu(%s)",

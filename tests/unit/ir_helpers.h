@@ -61,8 +61,10 @@ static inline double rng_uniform(uint64_t *s, double lo, double hi) {
     return lo + (hi - lo) * (double)(rng_next(s) >> 11) / 9007199254740992.0;
 }
 
-/* Weights for every learned tensor of the model, values in [-scale, scale]
- * rounded to float (what a safetensors file can hold). */
+/* Weights for every learned tensor of the model, rounded to float (what a
+ * safetensors file can hold): matrices uniform in +-scale*sqrt(3/K) (unit
+ * variance of a dot product with unit-variance inputs, as trained networks
+ * keep it), vectors in +-scale, norm weights in [0.5, 1.5]. */
 typedef struct TestWeights {
     IrWeights w;
     double **bufs;
@@ -87,8 +89,9 @@ static inline TestWeights make_weights(Decl *m, uint64_t seed, double scale) {
         int64_t cnt = p->shape[0] * (p->rank == 2 ? p->shape[1] : 1);
         t.bufs[i] = malloc(sizeof(double) * (size_t)cnt);
         bool is_norm = strstr(p->name, "norm") != NULL || (p->rank == 1 && strstr(p->name, ".weight"));
+        double a = p->rank == 2 ? 2 * scale * sqrt(3.0 / (double)p->shape[1]) : scale;
         for (int64_t j = 0; j < cnt; j++)
-            t.bufs[i][j] = (float)(is_norm ? rng_uniform(&s, 0.5, 1.5) : rng_uniform(&s, -scale, scale));
+            t.bufs[i][j] = (float)(is_norm ? rng_uniform(&s, 0.5, 1.5) : rng_uniform(&s, -a, a));
     }
     return t;
 }
