@@ -19,6 +19,8 @@ if(NOT JANSSON_FOUND)
   message(FATAL_ERROR "jansson not found: install the Debian package 'libjansson-dev' (or run scripts/install-deps.sh)")
 endif()
 
+find_package(OpenMP REQUIRED COMPONENTS C)
+
 set(THREADS_PREFER_PTHREAD_FLAG ON)
 find_package(Threads REQUIRED)
 

@@ -3,10 +3,17 @@
  * of libactrt goes through one function pointer, so tests can fail the N-th
  * one and hosts can plug in their own allocator.
  */
+#include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+
+/* jansson's allocations (below).  These two belong in internal.h next to
+ * the funnel; safetensors.c repeats them. */
+void rt_json_begin(void);        /* before json_load*: install the funnel, clear the flag */
+bool rt_json_alloc_failed(void); /* did a jansson allocation fail since rt_json_begin? */
 
 static void *default_alloc(void *ud, void *p, size_t size) {
     (void)ud;
@@ -51,3 +58,41 @@ char *rt_strdup(const char *s) {
         memcpy(p, s, n);
     return p;
 }
+
+/* ---- jansson ----
+ * The safetensors reader parses its header with jansson, so jansson must
+ * allocate through the funnel too: json_set_alloc_funcs with two wrappers
+ * around rt_alloc / rt_free (jansson's free gets no size; rt_free needs
+ * none).  jansson's allocator is PROCESS-GLOBAL: once installed it is used
+ * by every jansson caller in the process (libactc's JSON diagnostics, and
+ * the host's own jansson use), which then allocate through the runtime's
+ * allocator.  It is installed once, lazily, before the first parse
+ * (pthread_once); actrt_set_allocator need not reinstall it because the
+ * wrappers call rt_alloc / rt_free, which follow the current allocator.
+ * jansson does not report every allocation failure (some paths return NULL
+ * with no error, or carry on with a truncated token), so the wrapper
+ * records a failure in a per-thread flag: rt_json_begin clears it before a
+ * parse, rt_json_alloc_failed tells afterwards whether any allocation made
+ * by jansson in this thread failed. */
+
+static _Thread_local bool json_alloc_failed;
+
+static void *json_alloc(size_t size) {
+    void *p = rt_alloc(size);
+    if (!p)
+        json_alloc_failed = true;
+    return p;
+}
+
+static void json_release(void *p) { rt_free(p); }
+
+static pthread_once_t json_once = PTHREAD_ONCE_INIT;
+
+static void json_install(void) { json_set_alloc_funcs(json_alloc, json_release); }
+
+void rt_json_begin(void) {
+    pthread_once(&json_once, json_install);
+    json_alloc_failed = false;
+}
+
+bool rt_json_alloc_failed(void) { return json_alloc_failed; }

@@ -5,6 +5,7 @@
  * buffer from the model's pool (grown only for a larger batch, so steady
  * state allocates nothing) and calls the kernels in order.
  */
+#include <omp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@ struct actrt_model {
     const actrt_desc *d;
     float **packed;       /* per weight */
     bool loaded;
+    int threads;          /* 0: OpenMP's default (OMP_NUM_THREADS) */
     pthread_mutex_t lock; /* guards the scratch pool */
     Scratch *pool;
     char error[512];
@@ -396,9 +398,37 @@ int actrt_model_run(actrt_model *m, int64_t batch, const float *const *inputs, f
     Scratch *s = take_scratch(m, need / 4 + 1);
     if (!s)
         return fail(m, ACTC_ERR_NOMEM, "out of memory for %lld bytes of scratch", (long long)need);
-    for (int k = 0; k < d->nkernels; k++)
-        d->kernels[k]((const float *const *)m->packed, inputs, outputs, s->buf, batch, 0, batch);
+    /* Every kernel computes a row from the same row of earlier results, so
+     * the model is row-parallel: each thread runs all kernels on its own
+     * rows, with no barrier between kernels.  Chunks are multiples of 6
+     * rows (the register tile), and an element's arithmetic does not depend
+     * on which chunk holds it: results are bitwise identical for any
+     * thread count. */
+    int nth = m->threads > 0 ? m->threads : omp_get_max_threads();
+    int64_t chunk = (batch + nth - 1) / nth;
+    chunk = (chunk + 5) / 6 * 6;
+    if (nth > 1 && batch >= 2 * 6 && !omp_in_parallel()) {
+        int nchunks = (int)((batch + chunk - 1) / chunk);
+#pragma omp parallel for num_threads(nth) schedule(static)
+        for (int c = 0; c < nchunks; c++) {
+            int64_t r0 = c * chunk, r1 = r0 + chunk < batch ? r0 + chunk : batch;
+            for (int k = 0; k < d->nkernels; k++)
+                d->kernels[k]((const float *const *)m->packed, inputs, outputs, s->buf, batch, r0, r1);
+        }
+    } else {
+        for (int k = 0; k < d->nkernels; k++)
+            d->kernels[k]((const float *const *)m->packed, inputs, outputs, s->buf, batch, 0, batch);
+    }
     give_scratch(m, s);
+    return ACTC_OK;
+}
+
+int actrt_model_set_threads(actrt_model *m, int threads) {
+    if (!m)
+        return fail(NULL, ACTC_ERR_ARG, "actrt_model_set_threads: model is NULL");
+    if (threads < 0)
+        return fail(m, ACTC_ERR_ARG, "thread count must be >= 0 (0: OpenMP's default), got %d", threads);
+    m->threads = threads;
     return ACTC_OK;
 }
 

@@ -6,20 +6,22 @@
  * (an object: tensor name -> {dtype, shape, data_offsets}, plus an optional
  * "__metadata__" object of strings), then the data section.  Validation is
  * strict (the reference implementation's rules and more): the header is
- * RFC 8259 JSON with no duplicate keys, parsed by a small schema-directed
- * parser below (not jansson: see "JSON"), and the tensors must cover the
- * data section exactly, with no overlap, gap or trailing byte.  After a
+ * RFC 8259 JSON with no duplicate keys, parsed by jansson and then checked
+ * against the schema (see "the header's JSON"), and the tensors must cover
+ * the data section exactly, with no overlap, gap or trailing byte.  After a
  * successful open every StTensor is consistent: its byte range lies in the
  * data section and matches shape x element size; f->tensors is sorted by
  * name (st_find is a binary search).  On failure *f is zeroed and owns
  * nothing.  All arithmetic on sizes from the file is overflow-checked, and
- * every allocation goes through rt_alloc.
+ * every allocation goes through rt_alloc (jansson's too: alloc.c).
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,242 +167,160 @@ static int check_prefix(const StFile *f, uint64_t *hlen, char *err, size_t errle
     return ACTC_OK;
 }
 
-/* ---- JSON ----
- * A streaming parser for RFC 8259 JSON directed by the safetensors schema:
- *   header := '{' [ member { ',' member } ] '}'         (no leading whitespace)
- *   member := string ':' ( entry | metadata )           ("__metadata__" at most once)
- *   entry  := '{' "dtype": string, "shape": [int...], "data_offsets": [int, int] '}'  (any order)
- *   metadata := '{' [ string ':' string { ',' string ':' string } ] '}'
- * A value of the wrong type is reported by its kind ("found an array")
- * without being parsed, so nesting is bounded by the schema: deep JSON
- * cannot exhaust the stack, and nothing is allocated per value except the
- * tensor names.  (jansson's DOM took ~1 KB and 15 allocations per tensor:
- * 8 s and 1 GB for 10^6 tensors.)  Duplicate keys are rejected. */
+/* ---- the header's JSON ----
+ * jansson parses the header: json_loadb with JSON_REJECT_DUPLICATES (a key
+ * twice in one object is an error: a tensor name, a key of an entry or of
+ * "__metadata__") and JSON_DECODE_ANY (so that a top-level string or array
+ * parses and is reported by its kind below).  No JSON_DISABLE_EOF_CHECK:
+ * jansson already allows whitespace after the top-level value, which is
+ * all the safetensors spec allows (headers are padded with spaces), and
+ * rejects any other trailing text.  It refuses nesting deeper than
+ * JSON_PARSER_MAX_DEPTH (2048), so deep input cannot exhaust the stack.
+ * The tree is then walked by the schema:
+ *   header   := { name: entry, ..., ["__metadata__": metadata] }
+ *   entry    := { "dtype": string, "shape": [int, ...], "data_offsets": [int, int] }  (any order)
+ *   metadata := { string: string, ... }
+ * jansson keeps keys in insertion order, so members are checked in header
+ * order and the first bad one is reported.  The tree costs ~1 KB and ~20
+ * allocations per tensor (all through rt_alloc: see alloc.c); for 10^6
+ * tensors the parse dominates the open (see test_safetensors.c,
+ * million_tensors, for the budget). */
 
-typedef struct Json {
+/* Declared in alloc.c (they belong in internal.h): install jansson's
+ * allocator (once) and clear, then read, the per-thread flag set when an
+ * allocation made by jansson fails. */
+void rt_json_begin(void);
+bool rt_json_alloc_failed(void);
+
+typedef struct Ctx {
     const StFile *f;
-    const char *s; /* the header text (valid UTF-8) */
-    size_t n, i;   /* its length, the cursor */
-    char *str;     /* the last string read: decoded, NUL-terminated (rt_alloc) */
-    size_t strcap;
     char *err;
     size_t errlen;
-} Json;
+} Ctx;
 
-/* A JSON syntax error at the cursor, with its 1-based line and column
- * (in bytes, as jansson and clang count). */
-static int jsyntax(const Json *j, const char *what) {
-    size_t line = 1, col = 1;
-    for (size_t k = 0; k < j->i && k < j->n; k++) {
-        if (j->s[k] == '\n')
-            line++, col = 1;
-        else
-            col++;
+/* The 1-based line and column of header byte `off`, counted as jansson
+ * counts them (columns in characters, not bytes). */
+static void text_pos(const char *s, size_t off, size_t *line, size_t *col) {
+    *line = 1;
+    *col = 1;
+    for (size_t k = 0; k < off; k++) {
+        if (s[k] == '\n')
+            ++*line, *col = 1;
+        else if (((unsigned char)s[k] & 0xC0) != 0x80)
+            ++*col;
     }
-    return fail(ACTC_ERR_WEIGHTS, j->err, j->errlen,
-                "%s: header is not valid JSON: %s (line %zu, column %zu)", j->f->name, what, line,
-                col);
 }
 
-static void jws(Json *j) {
-    while (j->i < j->n &&
-           (j->s[j->i] == ' ' || j->s[j->i] == '\t' || j->s[j->i] == '\n' || j->s[j->i] == '\r'))
-        j->i++;
+/* jansson's error text for a message, control bytes escaped (its "near
+ * '...'" context quotes raw header bytes). */
+static const char *show_text(char out[4 * JSON_ERROR_TEXT_LENGTH + 1], const char *s) {
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && o < 4 * JSON_ERROR_TEXT_LENGTH;
+         p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            o += (size_t)snprintf(out + o, 5, "\\x%02x", *p);
+        else
+            out[o++] = (char)*p;
+    }
+    out[o] = '\0';
+    return out;
 }
 
-static int jpeek(const Json *j) { return j->i < j->n ? (unsigned char)j->s[j->i] : -1; }
-
-static bool jliteral(const Json *j, const char *w) {
-    size_t n = strlen(w);
-    return j->n - j->i >= n && memcmp(j->s + j->i, w, n) == 0;
+/* The key jansson found twice, decoded, for the message (jansson quotes the
+ * raw token only when it is at most 20 bytes).  jansson stops right after
+ * the key's closing quote, at header byte `end`; the key's opening quote is
+ * the nearest earlier '"' preceded by an even number of backslashes (inside
+ * the string every '"' is escaped).  jansson decodes the token.  NULL if the
+ * key cannot be recovered. */
+static const char *dup_key(char out[128], const char *s, size_t n, int end) {
+    if (end < 2 || (size_t)end > n || s[end - 1] != '"')
+        return NULL;
+    size_t q = (size_t)end - 1;
+    for (;;) {
+        if (q == 0)
+            return NULL;
+        if (s[--q] != '"')
+            continue;
+        size_t bs = 0;
+        while (bs < q && s[q - 1 - bs] == '\\')
+            bs++;
+        if (bs % 2 == 0)
+            break;
+    }
+    json_t *k = json_loadb(s + q, (size_t)end - q, JSON_DECODE_ANY, NULL);
+    const char *r = json_is_string(k) ? show_name(out, json_string_value(k)) : NULL;
+    json_decref(k);
+    return r;
 }
 
-/* The kind of the value at the cursor for "found ..." messages, or NULL
- * when no value starts there. */
-static const char *jkind(const Json *j) {
-    int c = jpeek(j);
-    if (c == '{')
+/* Parse the header text s[0, n) (valid UTF-8); on success *root is the
+ * top-level value, of any type. */
+static int parse_json(const StFile *f, const char *s, size_t n, json_t **root, char *err,
+                      size_t errlen) {
+    *root = NULL;
+    if (s[0] == ' ' || s[0] == '\t' || s[0] == '\n' || s[0] == '\r')
+        return fail(ACTC_ERR_WEIGHTS, err, errlen,
+                    "%s: header must start with '{' (found leading whitespace)", f->name);
+    /* A NUL byte is never valid JSON; jansson would call it "end of file". */
+    const char *nul = memchr(s, '\0', n);
+    if (nul) {
+        size_t line, col;
+        text_pos(s, (size_t)(nul - s), &line, &col);
+        return fail(ACTC_ERR_WEIGHTS, err, errlen,
+                    "%s: header is not valid JSON: NUL byte (line %zu, column %zu)", f->name, line,
+                    col);
+    }
+    json_error_t je;
+    rt_json_begin();
+    json_t *v = json_loadb(s, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
+    if (rt_json_alloc_failed() || (!v && json_error_code(&je) == json_error_out_of_memory)) {
+        json_decref(v); /* a tree built after a failed allocation may be wrong */
+        return fail(ACTC_ERR_NOMEM, err, errlen, "%s: out of memory reading the header", f->name);
+    }
+    if (!v) {
+        char tb[4 * JSON_ERROR_TEXT_LENGTH + 1], kb[128];
+        show_text(tb, je.text);
+        if (json_error_code(&je) == json_error_duplicate_key) {
+            const char *key = dup_key(kb, s, n, je.position);
+            return fail(ACTC_ERR_WEIGHTS, err, errlen,
+                        "%s: header has a duplicate key%s%s%s: %s (line %d, column %d)", f->name,
+                        key ? " '" : "", key ? key : "", key ? "'" : "", tb, je.line, je.column);
+        }
+        return fail(ACTC_ERR_WEIGHTS, err, errlen,
+                    "%s: header is not valid JSON: %s (line %d, column %d)", f->name, tb, je.line,
+                    je.column);
+    }
+    *root = v;
+    return ACTC_OK;
+}
+
+/* ---- the schema ---- */
+
+/* The kind of a value of the wrong type, for "found ..." messages. */
+static const char *kind(const json_t *v) {
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
         return "an object";
-    if (c == '[')
+    case JSON_ARRAY:
         return "an array";
-    if (c == '"')
+    case JSON_STRING:
         return "a string";
-    if (c == '-' || (c >= '0' && c <= '9'))
+    case JSON_INTEGER:
+    case JSON_REAL:
         return "a number";
-    if (jliteral(j, "true") || jliteral(j, "false"))
+    case JSON_TRUE:
+    case JSON_FALSE:
         return "a boolean";
-    if (jliteral(j, "null"))
+    case JSON_NULL:
         return "null";
-    return NULL;
+    }
+    return "an unknown value";
 }
 
 /* "<file>: <what>, found <kind>" for a value of the wrong type. */
-static int jwrong(const Json *j, const char *what) {
-    const char *k = jkind(j);
-    if (!k)
-        return jsyntax(j, j->i < j->n ? "invalid token" : "unexpected end of the header");
-    return fail(ACTC_ERR_WEIGHTS, j->err, j->errlen, "%s: %s, found %s", j->f->name, what, k);
-}
-
-static int jexpect(Json *j, char c, const char *what) {
-    jws(j);
-    if (jpeek(j) != c)
-        return jsyntax(j, what);
-    j->i++;
-    jws(j);
-    return ACTC_OK;
-}
-
-static bool jreserve(Json *j, size_t need) {
-    if (need <= j->strcap)
-        return true;
-    size_t cap = j->strcap ? j->strcap : 64;
-    while (cap < need)
-        cap *= 2;
-    char *p = rt_realloc(j->str, cap);
-    if (!p)
-        return false;
-    j->str = p;
-    j->strcap = cap;
-    return true;
-}
-
-static int hexval(int c) {
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
-/* Four hex digits at s[i..i+4) as a code unit, or -1. */
-static long jhex4(const Json *j, size_t i) {
-    if (j->n - i < 4)
-        return -1;
-    long v = 0;
-    for (int k = 0; k < 4; k++) {
-        int h = hexval((unsigned char)j->s[i + k]);
-        if (h < 0)
-            return -1;
-        v = v << 4 | h;
-    }
-    return v;
-}
-
-/* The \uXXXX escape at the cursor (after the 'u'), a surrogate pair if
- * needed, appended to j->str[*o] as UTF-8. */
-static int jescape_u(Json *j, size_t *o) {
-    long cp = jhex4(j, j->i);
-    if (cp < 0)
-        return jsyntax(j, "invalid \\u escape");
-    j->i += 4;
-    if (cp >= 0xDC00 && cp <= 0xDFFF)
-        return jsyntax(j, "unpaired surrogate in a \\u escape");
-    if (cp >= 0xD800 && cp <= 0xDBFF) {
-        long lo = jliteral(j, "\\u") ? jhex4(j, j->i + 2) : -1;
-        if (lo < 0xDC00 || lo > 0xDFFF)
-            return jsyntax(j, "unpaired surrogate in a \\u escape");
-        j->i += 6;
-        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-    }
-    if (cp == 0)
-        return jsyntax(j, "\\u0000 in a string is not supported");
-    char *p = j->str + *o;
-    if (cp < 0x80) {
-        p[0] = (char)cp, *o += 1;
-    } else if (cp < 0x800) {
-        p[0] = (char)(0xC0 | cp >> 6), p[1] = (char)(0x80 | (cp & 0x3F)), *o += 2;
-    } else if (cp < 0x10000) {
-        p[0] = (char)(0xE0 | cp >> 12), p[1] = (char)(0x80 | (cp >> 6 & 0x3F)),
-        p[2] = (char)(0x80 | (cp & 0x3F));
-        *o += 3;
-    } else {
-        p[0] = (char)(0xF0 | cp >> 18), p[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-        p[2] = (char)(0x80 | (cp >> 6 & 0x3F)), p[3] = (char)(0x80 | (cp & 0x3F)), *o += 4;
-    }
-    return ACTC_OK;
-}
-
-/* The string at the cursor (which is at '"') into j->str; *len its length. */
-static int jstring(Json *j, size_t *len) {
-    size_t o = 0;
-    j->i++;
-    for (;;) {
-        if (j->i >= j->n)
-            return jsyntax(j, "unterminated string");
-        if (!jreserve(j, o + 5))
-            return fail(ACTC_ERR_NOMEM, j->err, j->errlen, "%s: out of memory reading the header",
-                        j->f->name);
-        unsigned char c = (unsigned char)j->s[j->i];
-        if (c == '"')
-            break;
-        if (c < 0x20)
-            return jsyntax(j, "control character in a string");
-        j->i++;
-        if (c != '\\') {
-            j->str[o++] = (char)c;
-            continue;
-        }
-        int e = jpeek(j);
-        const char *from = "\"\\/bfnrt", *to = "\"\\/\b\f\n\r\t";
-        const char *hit = e > 0 ? strchr(from, e) : NULL;
-        j->i++;
-        int st;
-        if (hit)
-            j->str[o++] = to[hit - from];
-        else if (e == 'u') {
-            if ((st = jescape_u(j, &o)))
-                return st;
-        } else {
-            j->i -= 2;
-            return jsyntax(j, "invalid escape in a string");
-        }
-    }
-    j->i++;
-    j->str[o] = '\0';
-    *len = o;
-    return ACTC_OK;
-}
-
-/* A number at the cursor (RFC 8259 grammar).  *is_int: no fraction and no
- * exponent; then *v is its value, which must fit in int64. */
-static int jnumber(Json *j, int64_t *v, bool *is_int) {
-    size_t i = j->i;
-    const char *s = j->s;
-    bool neg = i < j->n && s[i] == '-', frac = false, exp = false, big = false;
-    uint64_t mag = 0;
-    i += neg;
-    if (i >= j->n || s[i] < '0' || s[i] > '9')
-        return jsyntax(j, "invalid number");
-    if (s[i] == '0')
-        i++;
-    else
-        for (; i < j->n && s[i] >= '0' && s[i] <= '9'; i++)
-            big |= __builtin_mul_overflow(mag, 10, &mag) ||
-                   __builtin_add_overflow(mag, (uint64_t)(s[i] - '0'), &mag);
-    if (i < j->n && s[i] == '.') {
-        frac = true;
-        if (++i >= j->n || s[i] < '0' || s[i] > '9')
-            return j->i = i, jsyntax(j, "invalid number");
-        while (i < j->n && s[i] >= '0' && s[i] <= '9')
-            i++;
-    }
-    if (i < j->n && (s[i] == 'e' || s[i] == 'E')) {
-        exp = true;
-        i++;
-        if (i < j->n && (s[i] == '+' || s[i] == '-'))
-            i++;
-        if (i >= j->n || s[i] < '0' || s[i] > '9')
-            return j->i = i, jsyntax(j, "invalid number");
-        while (i < j->n && s[i] >= '0' && s[i] <= '9')
-            i++;
-    }
-    *is_int = !frac && !exp;
-    if (*is_int && (big || mag > (uint64_t)INT64_MAX + neg))
-        return jsyntax(j, "integer out of the 64-bit range");
-    if (*is_int)
-        *v = neg ? (int64_t)(0 - mag) : (int64_t)mag;
-    j->i = i;
-    return ACTC_OK;
+static int wrong(const Ctx *c, const char *what, const json_t *v) {
+    return fail(ACTC_ERR_WEIGHTS, c->err, c->errlen, "%s: %s, found %s", c->f->name, what,
+                kind(v));
 }
 
 /* "tensor 'x': 'shape'", for messages about an integer array. */
@@ -410,194 +330,101 @@ static const char *array_what(char out[200], const char *tname, const char *key)
     return out;
 }
 
-/* '[' int { ',' int } ']' of non-negative integers: the first `max` go to
- * vals, *count is the number of elements.  tname and key name the array
- * in messages, which are formatted only on the error paths. */
-static int jint_array(Json *j, const char *tname, const char *key, int64_t *vals, int max,
-                      size_t *count) {
+/* An array of non-negative integers: the first `max` go to vals, *count is
+ * the number of elements.  tname and key name the array in messages, which
+ * are formatted only on the error paths. */
+static int int_array(const Ctx *c, const json_t *a, const char *tname, const char *key,
+                     int64_t *vals, int max, size_t *count) {
     char msg[320], what[200];
-    if (jpeek(j) != '[') {
+    if (!json_is_array(a)) {
         snprintf(msg, sizeof msg, "%s must be an array of non-negative integers",
                  array_what(what, tname, key));
-        return jwrong(j, msg);
+        return wrong(c, msg, a);
     }
-    int st;
-    size_t n = 0;
-    j->i++;
-    jws(j);
-    while (jpeek(j) != ']') {
-        if (n && (st = jexpect(j, ',', "expected ',' or ']' in an array")))
-            return st;
-        bool num = jpeek(j) == '-' || (jpeek(j) >= '0' && jpeek(j) <= '9'), is_int = false;
-        int64_t v = 0;
-        if (num && (st = jnumber(j, &v, &is_int)))
-            return st;
-        if (!is_int) {
+    size_t n = json_array_size(a);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *v = json_array_get(a, i);
+        if (!json_is_integer(v)) {
             snprintf(msg, sizeof msg, "%s element %zu must be a non-negative integer",
-                     array_what(what, tname, key), n);
-            if (!num)
-                return jwrong(j, msg);
-            return fail(ACTC_ERR_WEIGHTS, j->err, j->errlen,
-                        "%s: %s, found a number with a fraction or exponent", j->f->name, msg);
+                     array_what(what, tname, key), i);
+            if (json_is_real(v))
+                return fail(ACTC_ERR_WEIGHTS, c->err, c->errlen,
+                            "%s: %s, found a number with a fraction or exponent", c->f->name, msg);
+            return wrong(c, msg, v);
         }
-        if (v < 0)
-            return fail(ACTC_ERR_WEIGHTS, j->err, j->errlen,
-                        "%s: %s element %zu is negative (%" PRId64 ")", j->f->name,
-                        array_what(what, tname, key), n, v);
-        if (n < (size_t)max)
-            vals[n] = v;
-        n++;
-        jws(j);
+        json_int_t x = json_integer_value(v); /* long long: jansson rejects what does not fit */
+        if (x < 0)
+            return fail(ACTC_ERR_WEIGHTS, c->err, c->errlen,
+                        "%s: %s element %zu is negative (%lld)", c->f->name,
+                        array_what(what, tname, key), i, (long long)x);
+        if (i < (size_t)max)
+            vals[i] = (int64_t)x;
     }
-    j->i++;
     *count = n;
     return ACTC_OK;
 }
 
-/* After a member: ',' (then *more) or the closing '}'. */
-static int jnext(Json *j, bool *more) {
-    jws(j);
-    int c = jpeek(j);
-    if (c != ',' && c != '}')
-        return jsyntax(j, "expected ',' or '}' after an object member");
-    j->i++;
-    *more = c == ',';
+/* "__metadata__": an object of strings (jansson rejected duplicate keys). */
+static int metadata(const Ctx *c, json_t *m) {
+    char msg[256], nb[128];
+    if (!json_is_object(m))
+        return wrong(c, "'__metadata__' must be an object of strings", m);
+    const char *key;
+    json_t *v;
+    json_object_foreach(m, key, v) {
+        if (!json_is_string(v)) {
+            snprintf(msg, sizeof msg, "'__metadata__' entry '%s' must be a string",
+                     show_name(nb, key));
+            return wrong(c, msg, v);
+        }
+    }
     return ACTC_OK;
 }
 
-/* An object key at the cursor into j->str, and the ':' after it. */
-static int jkey(Json *j) {
-    size_t len;
-    int st;
-    jws(j);
-    if (jpeek(j) != '"')
-        return jsyntax(j, "expected a string (an object key)");
-    if ((st = jstring(j, &len)))
-        return st;
-    return jexpect(j, ':', "expected ':' after an object key");
-}
-
-/* ---- the schema ---- */
-
-static int free_keys(char **keys, size_t n, int st) {
-    for (size_t i = 0; i < n; i++)
-        rt_free(keys[i]);
-    rt_free(keys);
-    return st;
-}
-
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* "__metadata__": an object of strings, keys unique. */
-static int jmetadata(Json *j) {
-    char msg[256], nb[128];
-    if (jpeek(j) != '{')
-        return jwrong(j, "'__metadata__' must be an object of strings");
-    j->i++;
-    jws(j);
-    char **keys = NULL;
-    size_t n = 0, cap = 0;
-    int st = ACTC_OK;
-    for (bool more = jpeek(j) != '}'; more && !st;) {
-        if ((st = jkey(j)))
-            break;
-        if (n == cap) {
-            char **k = rt_realloc(keys, (cap = cap ? 2 * cap : 16) * sizeof *keys);
-            if (!k)
-                return free_keys(
-                    keys, n,
-                    fail(ACTC_ERR_NOMEM, j->err, j->errlen, "%s: out of memory", j->f->name));
-            keys = k;
-        }
-        if (!(keys[n] = rt_strdup(j->str)))
-            return free_keys(
-                keys, n, fail(ACTC_ERR_NOMEM, j->err, j->errlen, "%s: out of memory", j->f->name));
-        n++;
-        size_t len;
-        if (jpeek(j) != '"') {
-            snprintf(msg, sizeof msg, "'__metadata__' entry '%s' must be a string",
-                     show_name(nb, j->str));
-            st = jwrong(j, msg);
-        } else if (!(st = jstring(j, &len)))
-            st = jnext(j, &more);
-    }
-    if (!st && !n)
-        j->i++; /* the '}' of an empty object */
-    if (!st && n) {
-        qsort(keys, n, sizeof *keys, cmp_str);
-        for (size_t i = 1; i < n && !st; i++)
-            if (strcmp(keys[i - 1], keys[i]) == 0)
-                st = fail(ACTC_ERR_WEIGHTS, j->err, j->errlen,
-                          "%s: '__metadata__' has a duplicate key '%s'", j->f->name,
-                          show_name(nb, keys[i]));
-    }
-    return free_keys(keys, n, st);
-}
-
-static int jdtype(Json *j, const char *tname, StDtype *out) {
+static int dtype_of(const Ctx *c, const json_t *v, const char *tname, StDtype *out) {
     char msg[256], nb[128], db[128];
-    if (jpeek(j) != '"') {
+    if (!json_is_string(v)) {
         snprintf(msg, sizeof msg, "tensor '%s': 'dtype' must be a string", show_name(nb, tname));
-        return jwrong(j, msg);
+        return wrong(c, msg, v);
     }
-    size_t len;
-    int st = jstring(j, &len);
-    if (st)
-        return st;
+    const char *s = json_string_value(v); /* no NUL inside: jansson rejects \u0000 */
     for (int d = 0; d < ST_DTYPE_COUNT; d++) {
-        if (strcmp(j->str, dtypes[d].name) == 0) {
+        if (strcmp(s, dtypes[d].name) == 0) {
             *out = (StDtype)d;
             return ACTC_OK;
         }
     }
-    return fail(ACTC_ERR_WEIGHTS, j->err, j->errlen,
+    return fail(ACTC_ERR_WEIGHTS, c->err, c->errlen,
                 "%s: tensor '%s': unknown dtype '%s' (expected BOOL, U8, I8, I16, U16, F16, BF16, "
                 "I32, U32, F32, "
                 "F64, I64, U64, F8_E4M3 or F8_E5M2)",
-                j->f->name, show_name(nb, tname), show_name(db, j->str));
+                c->f->name, show_name(nb, tname), show_name(db, s));
 }
 
-/* One member of a tensor entry: the key is in j->str. */
-static int jentry_member(Json *j, const char *tname, StTensor *t, unsigned *seen) {
-    static const char *const keys[] = {"dtype", "shape", "data_offsets"};
-    char nb[128], kb[128];
-    int k = 0;
-    while (k < 3 && strcmp(j->str, keys[k]))
-        k++;
-    if (k == 3 || *seen & 1u << k)
-        show_name(nb, tname);
-    if (k == 3)
-        return fail(ACTC_ERR_WEIGHTS, j->err, j->errlen,
-                    "%s: tensor '%s': unexpected key '%s' (expected only 'dtype', 'shape' and "
-                    "'data_offsets')",
-                    j->f->name, nb, show_name(kb, j->str));
-    if (*seen & 1u << k)
-        return fail(ACTC_ERR_WEIGHTS, j->err, j->errlen, "%s: tensor '%s': duplicate key '%s'",
-                    j->f->name, nb, keys[k]);
-    *seen |= 1u << k;
+/* One member of a tensor entry: key k of the schema, value v. */
+static int entry_member(const Ctx *c, StTensor *t, int k, const json_t *v) {
+    char nb[128];
     size_t count;
     int st;
     if (k == 0)
-        return jdtype(j, tname, &t->dtype);
+        return dtype_of(c, v, t->name, &t->dtype);
     if (k == 1) {
-        if ((st = jint_array(j, tname, keys[k], t->shape, ST_MAX_RANK, &count)))
+        if ((st = int_array(c, v, t->name, "shape", t->shape, ST_MAX_RANK, &count)))
             return st;
         if (count > ST_MAX_RANK)
-            return fail(ACTC_ERR_WEIGHTS, j->err, j->errlen,
-                        "%s: tensor '%s': rank %zu exceeds the maximum of %d", j->f->name,
-                        show_name(nb, tname), count, ST_MAX_RANK);
+            return fail(ACTC_ERR_WEIGHTS, c->err, c->errlen,
+                        "%s: tensor '%s': rank %zu exceeds the maximum of %d", c->f->name,
+                        show_name(nb, t->name), count, ST_MAX_RANK);
         t->rank = (int)count;
         return ACTC_OK;
     }
     int64_t off[2];
-    if ((st = jint_array(j, tname, keys[k], off, 2, &count)))
+    if ((st = int_array(c, v, t->name, "data_offsets", off, 2, &count)))
         return st;
     if (count != 2)
-        return fail(ACTC_ERR_WEIGHTS, j->err, j->errlen,
+        return fail(ACTC_ERR_WEIGHTS, c->err, c->errlen,
                     "%s: tensor '%s': 'data_offsets' must be [begin, end], found %zu elements",
-                    j->f->name, show_name(nb, tname), count);
+                    c->f->name, show_name(nb, t->name), count);
     t->begin = (uint64_t)off[0];
     t->end = (uint64_t)off[1];
     return ACTC_OK;
@@ -620,113 +447,94 @@ static bool tensor_bytes(const StTensor *t, uint64_t *out) {
 }
 
 /* A complete entry's offsets against its shape and the data section. */
-static int check_entry(const Json *j, const StTensor *t, uint64_t datalen) {
+static int check_entry(const Ctx *c, const StTensor *t, uint64_t datalen) {
     char nb[128], sb[256];
-    const char *file = j->f->name, *dt = dtypes[t->dtype].name;
+    const char *file = c->f->name, *dt = dtypes[t->dtype].name;
     uint64_t bytes;
     show_name(nb, t->name);
     if (t->begin > t->end)
-        return fail(ACTC_ERR_WEIGHTS, j->err, j->errlen,
+        return fail(ACTC_ERR_WEIGHTS, c->err, c->errlen,
                     "%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] have begin > end",
                     file, nb, t->begin, t->end);
     if (!tensor_bytes(t, &bytes))
-        return fail(ACTC_ERR_WEIGHTS, j->err, j->errlen,
+        return fail(ACTC_ERR_WEIGHTS, c->err, c->errlen,
                     "%s: tensor '%s': shape %s of %s overflows a 64-bit byte size", file, nb,
                     show_shape(sb, t->shape, t->rank), dt);
     if (bytes != t->end - t->begin)
-        return fail(ACTC_ERR_WEIGHTS, j->err, j->errlen,
+        return fail(ACTC_ERR_WEIGHTS, c->err, c->errlen,
                     "%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64
                     "] do not match shape %s of %s (%" PRIu64 " bytes)",
                     file, nb, t->begin, t->end, show_shape(sb, t->shape, t->rank), dt, bytes);
     if (t->end > datalen)
-        return fail(ACTC_ERR_WEIGHTS, j->err, j->errlen,
+        return fail(ACTC_ERR_WEIGHTS, c->err, c->errlen,
                     "%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64
                     "] extend beyond the data section (%" PRIu64 " bytes)",
                     file, nb, t->begin, t->end, datalen);
     return ACTC_OK;
 }
 
-/* A tensor entry: an object with exactly dtype, shape and data_offsets. */
-static int jentry(Json *j, StTensor *t, uint64_t datalen) {
+/* A tensor entry: an object with exactly dtype, shape and data_offsets
+ * (each at most once: jansson rejected duplicate keys). */
+static int entry(const Ctx *c, StTensor *t, json_t *e, uint64_t datalen) {
     static const char *const keys[] = {"dtype", "shape", "data_offsets"};
-    char msg[256], nb[128];
-    if (jpeek(j) != '{') {
+    char msg[256], nb[128], kb[128];
+    if (!json_is_object(e)) {
         snprintf(msg, sizeof msg, "tensor '%s': entry must be an object", show_name(nb, t->name));
-        return jwrong(j, msg);
+        return wrong(c, msg, e);
     }
-    j->i++;
-    jws(j);
     unsigned seen = 0;
+    const char *key;
+    json_t *v;
     int st;
-    for (bool more = jpeek(j) != '}'; more;)
-        if ((st = jkey(j)) || (st = jentry_member(j, t->name, t, &seen)) || (st = jnext(j, &more)))
+    json_object_foreach(e, key, v) {
+        int k = 0;
+        while (k < 3 && strcmp(key, keys[k]))
+            k++;
+        if (k == 3)
+            return fail(ACTC_ERR_WEIGHTS, c->err, c->errlen,
+                        "%s: tensor '%s': unexpected key '%s' (expected only 'dtype', 'shape' and "
+                        "'data_offsets')",
+                        c->f->name, show_name(nb, t->name), show_name(kb, key));
+        seen |= 1u << k;
+        if ((st = entry_member(c, t, k, v)))
             return st;
-    if (!seen)
-        j->i++; /* the '}' of an empty object */
+    }
     for (int k = 0; k < 3; k++)
         if (!(seen & 1u << k))
-            return fail(ACTC_ERR_WEIGHTS, j->err, j->errlen, "%s: tensor '%s': missing key '%s'",
-                        j->f->name, show_name(nb, t->name), keys[k]);
-    return check_entry(j, t, datalen);
+            return fail(ACTC_ERR_WEIGHTS, c->err, c->errlen, "%s: tensor '%s': missing key '%s'",
+                        c->f->name, show_name(nb, t->name), keys[k]);
+    return check_entry(c, t, datalen);
 }
 
-/* A new tensor named j->str at the end of f->tensors. */
-static StTensor *add_tensor(Json *j, StFile *f, int *cap) {
-    if (f->ntensors == *cap) {
-        if (*cap > INT32_MAX / 2)
-            return NULL;
-        int nc = *cap ? 2 * *cap : 16;
-        StTensor *t = rt_realloc(f->tensors, (size_t)nc * sizeof *t);
-        if (!t)
-            return NULL;
-        f->tensors = t;
-        *cap = nc;
-    }
-    StTensor *t = &f->tensors[f->ntensors];
-    memset(t, 0, sizeof *t);
-    if (!(t->name = rt_strdup(j->str)))
-        return NULL;
-    f->ntensors++; /* owned by f from here: st_close frees the name */
-    return t;
-}
-
-/* The top-level object: tensors into f->tensors (header order). */
-static int jheader(Json *j, StFile *f, uint64_t datalen) {
-    int c = jpeek(j), st, cap = 0;
-    if (c != '{') {
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
-            return fail(ACTC_ERR_WEIGHTS, j->err, j->errlen,
-                        "%s: header must start with '{' (found leading whitespace)", f->name);
-        return jwrong(j, "header must be a JSON object");
-    }
-    j->i++;
-    jws(j);
-    bool meta = false;
-    for (bool more = jpeek(j) != '}'; more;) {
-        if ((st = jkey(j)))
-            return st;
-        if (strcmp(j->str, "__metadata__") == 0) {
-            if (meta)
-                return fail(ACTC_ERR_WEIGHTS, j->err, j->errlen, "%s: duplicate key '__metadata__'",
-                            f->name);
-            meta = true;
-            st = jmetadata(j);
+/* The top-level value: tensors into f->tensors (header order). */
+static int walk_header(const Ctx *c, StFile *f, json_t *root, uint64_t datalen) {
+    if (!json_is_object(root))
+        return wrong(c, "header must be a JSON object", root);
+    size_t n = json_object_size(root); /* tensors, and "__metadata__" if present */
+    if (n > INT_MAX)                   /* cannot happen in a 100 MB header; ntensors is an int */
+        return fail(ACTC_ERR_WEIGHTS, c->err, c->errlen, "%s: more than %d tensors", f->name,
+                    INT_MAX);
+    if (n && !(f->tensors = rt_calloc(n, sizeof *f->tensors)))
+        return fail(ACTC_ERR_NOMEM, c->err, c->errlen, "%s: out of memory reading the header",
+                    f->name);
+    const char *key;
+    json_t *v;
+    int st;
+    json_object_foreach(root, key, v) {
+        if (strcmp(key, "__metadata__") == 0) {
+            st = metadata(c, v);
         } else {
-            StTensor *t = add_tensor(j, f, &cap);
-            if (!t)
-                return fail(ACTC_ERR_NOMEM, j->err, j->errlen,
+            StTensor *t = &f->tensors[f->ntensors];
+            if (!(t->name = rt_strdup(key)))
+                return fail(ACTC_ERR_NOMEM, c->err, c->errlen,
                             "%s: out of memory reading the header", f->name);
-            if (!(st = jentry(j, t, datalen)))
+            f->ntensors++; /* owned by f from here: st_close frees the name */
+            if (!(st = entry(c, t, v, datalen)))
                 t->data = f->base + (f->size - datalen) + t->begin;
         }
-        if (st || (st = jnext(j, &more)))
+        if (st)
             return st;
     }
-    if (!meta && f->ntensors == 0)
-        j->i++; /* the '}' of an empty object */
-    jws(j);
-    if (j->i != j->n)
-        return jsyntax(j, "unexpected text after the top-level object");
     return ACTC_OK;
 }
 
@@ -795,7 +603,9 @@ static int check_coverage(const StFile *f, uint64_t datalen, char *err, size_t e
     return st;
 }
 
-/* Sort by name (for st_find); equal neighbours are duplicates. */
+/* Sort by name (for st_find).  Equal neighbours cannot occur (jansson
+ * rejected duplicate keys, and keys with a NUL byte), but st_find relies on
+ * unique names, so the check stays: it is one pass over the sorted table. */
 static int sort_names(StFile *f, char *err, size_t errlen) {
     char nb[128];
     if (f->ntensors)
@@ -812,13 +622,12 @@ static int validate(StFile *f, char *err, size_t errlen) {
     uint64_t hlen = 0;
     int st = check_prefix(f, &hlen, err, errlen);
     if (!st) {
-        Json j = {.f = f,
-                  .s = (const char *)f->base + 8,
-                  .n = (size_t)hlen,
-                  .err = err,
-                  .errlen = errlen};
-        st = jheader(&j, f, f->size - 8 - hlen);
-        rt_free(j.str);
+        Ctx c = {.f = f, .err = err, .errlen = errlen};
+        json_t *root = NULL;
+        st = parse_json(f, (const char *)f->base + 8, (size_t)hlen, &root, err, errlen);
+        if (!st)
+            st = walk_header(&c, f, root, f->size - 8 - hlen);
+        json_decref(root);
     }
     if (!st)
         st = sort_names(f, err, errlen);

@@ -104,6 +104,10 @@ ACTRT_API int actrt_model_load_tensors(actrt_model *m, const char *const *names,
  * f32[batch, n].  Safe to call from several threads at once; allocates
  * nothing once each calling thread has run a batch this large. */
 ACTRT_API int actrt_model_run(actrt_model *m, int64_t batch, const float *const *inputs, float *const *outputs);
+/* Threads a run uses: 0 (the default) follows OpenMP (OMP_NUM_THREADS,
+ * else the number of cores); 1 runs on the calling thread only.  Work is
+ * split over batch rows; results are bitwise identical for any count. */
+ACTRT_API int actrt_model_set_threads(actrt_model *m, int threads);
 /* Message of the last failed call on m; m == NULL: this thread's last
  * failed actrt_model_create. */
 ACTRT_API const char *actrt_last_error(const actrt_model *m);

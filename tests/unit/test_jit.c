@@ -336,3 +336,28 @@ Test(jit, misaligned_buffers_run_correctly) {
     free(raw_in), free(raw_out), free(in), free(want);
     ready_free(&r);
 }
+
+Test(jit, results_are_bitwise_identical_for_any_thread_count) {
+    Ready r = ready_model(FFN);
+    int64_t batch = 67, n = 48;
+    float *in = malloc(sizeof(float) * (size_t)(batch * n));
+    float *out[4];
+    uint64_t g = 11;
+    for (int64_t q = 0; q < batch * n; q++)
+        in[q] = (float)rng_uniform(&g, -2, 2);
+    const float *ins[1] = {in};
+    for (int t = 1; t <= 4; t++) {
+        out[t - 1] = malloc(sizeof(float) * (size_t)(batch * n));
+        cr_assert_eq(actrt_model_set_threads(r.m, t), ACTC_OK);
+        float *outs[1] = {out[t - 1]};
+        cr_assert_eq(actrt_model_run(r.m, batch, ins, outs), ACTC_OK, "%s", actrt_last_error(r.m));
+        if (t > 1)
+            cr_expect_eq(memcmp(out[0], out[t - 1], sizeof(float) * (size_t)(batch * n)), 0,
+                         "%d threads differ from 1", t);
+    }
+    cr_expect_eq(actrt_model_set_threads(r.m, -1), ACTC_ERR_ARG);
+    for (int t = 0; t < 4; t++)
+        free(out[t]);
+    free(in);
+    ready_free(&r);
+}
