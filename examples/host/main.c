@@ -19,7 +19,7 @@
  * Build (from the repository root, after `make`):
  *     cc -std=c99 -Wall -Wextra -pedantic -Iinclude examples/host/main.c \
  *        build/libactc.a build/libactrt.a \
- *        -L/usr/lib/llvm-19/lib -lLLVM -ljansson -lm -lpthread -o host
+ *        -L/usr/lib/llvm-19/lib -lLLVM -ljansson -lm -lpthread -fopenmp -o host
  *
  * Plain C99: the public headers need nothing newer.  Exit status follows
  * the actc command line: 0 ok, 2 an internal error (a bug in actc),

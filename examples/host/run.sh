@@ -51,7 +51,7 @@ MODEL=$ROOT/examples/ffn.act
 echo "== 1. build the host program against $BUILD"
 run "$CC" -std=c99 -Wall -Wextra -pedantic -Werror -I"$ROOT/include" "$HERE/main.c" \
     "$BUILD/libactc.a" "$BUILD/libactrt.a" \
-    -L"$LLVM_LIBDIR" -lLLVM -ljansson -lm -lpthread -o "$TMP/host" || fail "the host example does not build"
+    -L"$LLVM_LIBDIR" -lLLVM -ljansson -lm -lpthread -fopenmp -o "$TMP/host" || fail "the host example does not build"
 
 echo "== 2. generate the weights"
 run "$PYTHON" "$HERE/make_weights.py" "$TMP/W.safetensors" || fail "make_weights.py exited with $?"
