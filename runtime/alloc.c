@@ -12,8 +12,8 @@
 
 /* jansson's allocations (below).  These two belong in internal.h next to
  * the funnel; safetensors.c repeats them. */
-void rt_json_begin(void);        /* before json_load*: install the funnel, clear the flag */
-bool rt_json_alloc_failed(void); /* did a jansson allocation fail since rt_json_begin? */
+void rt_json_begin(void); /* before json_load*: install the funnel, start a parse */
+bool rt_json_end(void);   /* after it: did an allocation made by jansson fail? */
 
 static void *default_alloc(void *ud, void *p, size_t size) {
     (void)ud;
@@ -63,24 +63,35 @@ char *rt_strdup(const char *s) {
  * The safetensors reader parses its header with jansson, so jansson must
  * allocate through the funnel too: json_set_alloc_funcs with two wrappers
  * around rt_alloc / rt_free (jansson's free gets no size; rt_free needs
- * none).  jansson's allocator is PROCESS-GLOBAL: once installed it is used
- * by every jansson caller in the process (libactc's JSON diagnostics, and
- * the host's own jansson use), which then allocate through the runtime's
- * allocator.  It is installed once, lazily, before the first parse
- * (pthread_once); actrt_set_allocator need not reinstall it because the
- * wrappers call rt_alloc / rt_free, which follow the current allocator.
- * jansson does not report every allocation failure (some paths return NULL
- * with no error, or carry on with a truncated token), so the wrapper
- * records a failure in a per-thread flag: rt_json_begin clears it before a
- * parse, rt_json_alloc_failed tells afterwards whether any allocation made
- * by jansson in this thread failed. */
+ * none).  jansson's allocator is PROCESS-GLOBAL: once installed it serves
+ * every jansson caller in the process (libactc's JSON diagnostics, a host's
+ * own jansson use), which then allocate through the runtime's allocator.
+ * It is installed once, lazily, before the first parse (pthread_once);
+ * actrt_set_allocator need not reinstall it, because the wrappers call
+ * rt_alloc / rt_free, which follow the current allocator.
+ *
+ * A parse is bracketed by rt_json_begin / rt_json_end, which tells whether
+ * an allocation made by jansson failed (jansson does not report them all:
+ * some paths return NULL with no error, or carry on with a truncated
+ * token).  Within a parse a failure latches: every later jansson
+ * allocation in the thread fails too, until rt_json_end.  jansson 2.14's
+ * lexer ignores a failed append to its token buffer (akheron/jansson#362);
+ * if a later allocation then succeeded it would decode a string past the
+ * end of that buffer.  The latch closes that path; the other consequence
+ * of the bug, an assert in jansson when a number or word longer than 15
+ * bytes loses a byte, remains possible under memory exhaustion. */
 
-static _Thread_local bool json_alloc_failed;
+static _Thread_local struct {
+    bool active; /* inside rt_json_begin .. rt_json_end */
+    bool failed; /* a jansson allocation failed since rt_json_begin */
+} json_parse;
 
 static void *json_alloc(size_t size) {
+    if (json_parse.failed)
+        return NULL;
     void *p = rt_alloc(size);
-    if (!p)
-        json_alloc_failed = true;
+    if (!p && json_parse.active)
+        json_parse.failed = true;
     return p;
 }
 
@@ -92,7 +103,12 @@ static void json_install(void) { json_set_alloc_funcs(json_alloc, json_release);
 
 void rt_json_begin(void) {
     pthread_once(&json_once, json_install);
-    json_alloc_failed = false;
+    json_parse.active = true;
+    json_parse.failed = false;
 }
 
-bool rt_json_alloc_failed(void) { return json_alloc_failed; }
+bool rt_json_end(void) {
+    bool failed = json_parse.failed;
+    json_parse.active = json_parse.failed = false;
+    return failed;
+}

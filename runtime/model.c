@@ -24,6 +24,7 @@ struct actrt_model {
     float **packed;       /* per weight */
     bool loaded;
     int threads;          /* 0: OpenMP's default (OMP_NUM_THREADS) */
+    double row_work;      /* multiply-adds per batch row, all kernels */
     pthread_mutex_t lock; /* guards the scratch pool */
     Scratch *pool;
     char error[512];
@@ -97,6 +98,10 @@ int actrt_model_create(actrt_model **out, const actrt_desc *desc) {
     }
     m->d = desc;
     m->loaded = desc->nweights == 0;
+    for (int k = 0; k < desc->nkernels; k++) {
+        const actrt_kernel_info *ki = desc->kernel_info ? &desc->kernel_info[k] : NULL;
+        m->row_work += ki ? (double)ki->n * (double)(ki->k > 0 ? ki->k : 8) * (ki->kind == 1 ? 2 : 1) : 1e4;
+    }
     pthread_mutex_init(&m->lock, NULL);
     *out = m;
     return ACTC_OK;
@@ -368,9 +373,8 @@ int64_t actrt_model_workspace_size(const actrt_model *m, int64_t batch) {
     return n;
 }
 
-int actrt_model_run(actrt_model *m, int64_t batch, const float *const *inputs, float *const *outputs) {
-    if (!m)
-        return fail(NULL, ACTC_ERR_ARG, "actrt_model_run: model is NULL");
+/* Check a run's arguments; the scratch size in floats through *need. */
+static int check_run(actrt_model *m, int64_t batch, const float *const *inputs, float *const *outputs, int64_t *need) {
     const actrt_desc *d = m->d;
     if (batch <= 0)
         return fail(m, ACTC_ERR_ARG, "batch must be positive, got %lld", (long long)batch);
@@ -387,27 +391,56 @@ int actrt_model_run(actrt_model *m, int64_t batch, const float *const *inputs, f
     for (int i = 0; i < d->noutputs; i++)
         if (!outputs[i])
             return fail(m, ACTC_ERR_ARG, "output %d ('%s') is NULL", i, d->outputs[i].name);
-    int64_t need = actrt_model_workspace_size(m, batch);
-    for (int i = 0; i < d->ninputs + d->noutputs && need >= 0; i++) { /* every buffer's size must be representable */
-        int64_t n = i < d->ninputs ? d->inputs[i].n : d->outputs[i - d->ninputs].n, bytes;
-        if (__builtin_mul_overflow(n, batch, &bytes) || __builtin_mul_overflow(bytes, (int64_t)4, &bytes))
-            need = -1;
+    int64_t bytes = actrt_model_workspace_size(m, batch);
+    for (int i = 0; i < d->ninputs + d->noutputs && bytes >= 0; i++) { /* every buffer's size must be representable */
+        int64_t n = i < d->ninputs ? d->inputs[i].n : d->outputs[i - d->ninputs].n, b;
+        if (__builtin_mul_overflow(n, batch, &b) || __builtin_mul_overflow(b, (int64_t)4, &b))
+            bytes = -1;
     }
-    if (need < 0)
+    if (bytes < 0)
         return fail(m, ACTC_ERR_ARG, "batch %lld is too large: buffer sizes overflow", (long long)batch);
-    Scratch *s = take_scratch(m, need / 4 + 1);
+    *need = bytes / 4 + 1;
+    return ACTC_OK;
+}
+
+/* Threads for a run: an explicit setting is followed; by default
+ * (OpenMP's count) threads are used only for a few hundred microseconds of
+ * work, ~2^22 multiply-adds, where they pay off.  Never inside another
+ * parallel region, nor for fewer than two register tiles of rows. */
+static int threads_for(const actrt_model *m, int64_t batch) {
+    int nth = m->threads > 0 ? m->threads : omp_get_max_threads();
+    if (nth <= 1 || batch < 2 * 6 || omp_in_parallel() ||
+        (m->threads == 0 && m->row_work * (double)batch < 4194304.0))
+        return 1;
+    return nth;
+}
+
+/* Rows per thread: a multiple of the 6-row register tile. */
+static int64_t chunk_rows(int64_t batch, int nth) {
+    int64_t chunk = (batch + nth - 1) / nth;
+    return (chunk + 5) / 6 * 6;
+}
+
+int actrt_model_run(actrt_model *m, int64_t batch, const float *const *inputs, float *const *outputs) {
+    if (!m)
+        return fail(NULL, ACTC_ERR_ARG, "actrt_model_run: model is NULL");
+    const actrt_desc *d = m->d;
+    int64_t need;
+    int st = check_run(m, batch, inputs, outputs, &need);
+    if (st)
+        return st;
+    Scratch *s = take_scratch(m, need);
     if (!s)
-        return fail(m, ACTC_ERR_NOMEM, "out of memory for %lld bytes of scratch", (long long)need);
+        return fail(m, ACTC_ERR_NOMEM, "out of memory for %lld bytes of scratch", (long long)need * 4);
     /* Every kernel computes a row from the same row of earlier results, so
      * the model is row-parallel: each thread runs all kernels on its own
      * rows, with no barrier between kernels.  Chunks are multiples of 6
      * rows (the register tile), and an element's arithmetic does not depend
      * on which chunk holds it: results are bitwise identical for any
      * thread count. */
-    int nth = m->threads > 0 ? m->threads : omp_get_max_threads();
-    int64_t chunk = (batch + nth - 1) / nth;
-    chunk = (chunk + 5) / 6 * 6;
-    if (nth > 1 && batch >= 2 * 6 && !omp_in_parallel()) {
+    int nth = threads_for(m, batch);
+    if (nth > 1) {
+        int64_t chunk = chunk_rows(batch, nth);
         int nchunks = (int)((batch + chunk - 1) / chunk);
 #pragma omp parallel for num_threads(nth) schedule(static)
         for (int c = 0; c < nchunks; c++) {
@@ -418,6 +451,36 @@ int actrt_model_run(actrt_model *m, int64_t batch, const float *const *inputs, f
     } else {
         for (int k = 0; k < d->nkernels; k++)
             d->kernels[k]((const float *const *)m->packed, inputs, outputs, s->buf, batch, 0, batch);
+    }
+    give_scratch(m, s);
+    return ACTC_OK;
+}
+
+int actrt_model_profile(actrt_model *m, int64_t batch, const float *const *inputs, float *const *outputs,
+                        double *seconds) {
+    if (!m)
+        return fail(NULL, ACTC_ERR_ARG, "actrt_model_profile: model is NULL");
+    if (!seconds)
+        return fail(m, ACTC_ERR_ARG, "actrt_model_profile: seconds is NULL");
+    const actrt_desc *d = m->d;
+    int64_t need;
+    int st = check_run(m, batch, inputs, outputs, &need);
+    if (st)
+        return st;
+    Scratch *s = take_scratch(m, need);
+    if (!s)
+        return fail(m, ACTC_ERR_NOMEM, "out of memory for %lld bytes of scratch", (long long)need * 4);
+    int nth = threads_for(m, batch);
+    int64_t chunk = chunk_rows(batch, nth);
+    int nchunks = (int)((batch + chunk - 1) / chunk);
+    for (int k = 0; k < d->nkernels; k++) {
+        double t0 = omp_get_wtime();
+#pragma omp parallel for num_threads(nth) schedule(static) if (nth > 1)
+        for (int c = 0; c < nchunks; c++) {
+            int64_t r0 = c * chunk, r1 = r0 + chunk < batch ? r0 + chunk : batch;
+            d->kernels[k]((const float *const *)m->packed, inputs, outputs, s->buf, batch, r0, r1);
+        }
+        seconds[k] = omp_get_wtime() - t0;
     }
     give_scratch(m, s);
     return ACTC_OK;

@@ -186,11 +186,11 @@ static int check_prefix(const StFile *f, uint64_t *hlen, char *err, size_t errle
  * tensors the parse dominates the open (see test_safetensors.c,
  * million_tensors, for the budget). */
 
-/* Declared in alloc.c (they belong in internal.h): install jansson's
- * allocator (once) and clear, then read, the per-thread flag set when an
- * allocation made by jansson fails. */
+/* Defined in alloc.c (the declarations belong in internal.h): bracket a
+ * jansson parse; rt_json_end tells whether an allocation made by jansson
+ * failed (jansson does not always say so itself). */
 void rt_json_begin(void);
-bool rt_json_alloc_failed(void);
+bool rt_json_end(void);
 
 typedef struct Ctx {
     const StFile *f;
@@ -247,8 +247,10 @@ static const char *dup_key(char out[128], const char *s, size_t n, int end) {
         if (bs % 2 == 0)
             break;
     }
+    rt_json_begin();
     json_t *k = json_loadb(s + q, (size_t)end - q, JSON_DECODE_ANY, NULL);
-    const char *r = json_is_string(k) ? show_name(out, json_string_value(k)) : NULL;
+    const char *r =
+        !rt_json_end() && json_is_string(k) ? show_name(out, json_string_value(k)) : NULL;
     json_decref(k);
     return r;
 }
@@ -273,7 +275,7 @@ static int parse_json(const StFile *f, const char *s, size_t n, json_t **root, c
     json_error_t je;
     rt_json_begin();
     json_t *v = json_loadb(s, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
-    if (rt_json_alloc_failed() || (!v && json_error_code(&je) == json_error_out_of_memory)) {
+    if (rt_json_end() || (!v && json_error_code(&je) == json_error_out_of_memory)) {
         json_decref(v); /* a tree built after a failed allocation may be wrong */
         return fail(ACTC_ERR_NOMEM, err, errlen, "%s: out of memory reading the header", f->name);
     }

@@ -360,7 +360,7 @@ static void build_desc(actc_session *a, actc_jit_model *j, Decl *m, ModelCode *m
 /* Check, lower, optimise, fuse and generate the module into j->cg.  Runs
  * inside the caller's boundary. */
 static int generate(actc_session *a, const char *model, const actc_options *o, actc_jit_model *j, Decl **mout,
-                    ModelCode *mc, char *err, size_t errlen) {
+                    ModelCode *mc, KGraph **kgout, char *err, size_t errlen) {
     if (!a->prog || a->s.diag.nerrors)
         return fail(a, ACTC_ERR_ARG, "no checked program in this session: call actc_check_file first");
     Decl *m = pick_model(a, model);
@@ -369,6 +369,7 @@ static int generate(actc_session *a, const char *model, const actc_options *o, a
     Graph *g = lower_model(&a->s, m);
     passes_run(g, NULL);
     KGraph *kg = fuse_graph(g);
+    *kgout = kg;
     int st = target_init(&j->target, o ? o->target : NULL, o ? o->cpu : NULL, o ? o->features : NULL, 0, err,
                          errlen);
     if (st)
@@ -409,7 +410,8 @@ int actc_jit_compile(actc_session *a, const char *model, const actc_options *o, 
     }
     Decl *m = NULL;
     ModelCode mc;
-    st = generate(a, model, o, j, &m, &mc, err, sizeof err);
+    KGraph *kg = NULL;
+    st = generate(a, model, o, j, &m, &mc, &kg, err, sizeof err);
     if (!st) {
         st = jit_create(&j->jit, &j->target, err, sizeof err);
         if (!st) {
@@ -423,6 +425,15 @@ int actc_jit_compile(actc_session *a, const char *model, const actc_options *o, 
                     memcpy(&k[i], &addr, sizeof addr); /* object to function pointer: POSIX, not ISO C */
                 }
                 j->desc.kernels = k;
+                actrt_kernel_info *ki = NEW_ARRAY(&j->arena, actrt_kernel_info, (size_t)kg->nkernels + 1);
+                for (int i = 0; i < kg->nkernels; i++) {
+                    Kernel *kk = kg->kernels[i];
+                    ki[i] = (actrt_kernel_info){kk->kind == K_DENSE ? 0 : kk->kind == K_GATED ? 1 : kk->kind == K_ELEMENTWISE ? 2 : 3,
+                                                kk->n, kk->k,
+                                                kk->line_lo == kk->line_hi ? arena_printf(&j->arena, "%u", kk->line_lo)
+                                                                           : arena_printf(&j->arena, "%u-%u", kk->line_lo, kk->line_hi)};
+                }
+                j->desc.kernel_info = ki;
             }
         }
         if (st)
@@ -452,7 +463,8 @@ int actc_dump_code(actc_session *a, const char *model, const actc_options *o, ac
     }
     Decl *m;
     ModelCode mc;
-    st = generate(a, model, o, j, &m, &mc, err, sizeof err);
+    KGraph *kg;
+    st = generate(a, model, o, j, &m, &mc, &kg, err, sizeof err);
     if (!st) {
         *out = kind == ACTC_DUMP_ASM ? cg_print_asm(&j->cg, &a->s.perm) : cg_print_module(&j->cg, &a->s.perm);
         if (!*out)

@@ -4,6 +4,7 @@
  * turns status codes into exit codes: 0 ok, 1 user error (bad model,
  * weights, arguments, I/O), 2 internal error.
  */
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,9 @@ static const char usage[] =
     "  run FILE -w W.safetensors -i X.npy -o Y.npy\n"
     "                           run a model (JIT) on .npy inputs; -i/-o take NAME=FILE\n"
     "                           for models with several inputs or outputs\n"
+    "  bench FILE --batch N [-w W.safetensors] [--threads T] [--reps R]\n"
+    "                           time every kernel and the whole model (random\n"
+    "                           weights without -w); medians of R runs\n"
     "  dump FILE STAGE          print an intermediate stage of the model:\n"
     "      --ast                the parsed program\n"
     "      --graph[=PASS]       the graph IR after all passes, or after PASS\n"
@@ -65,6 +69,7 @@ typedef struct Options {
     NamedFile in[MAX_FILES], out[MAX_FILES];
     int nin, nout;
     actc_options codegen;
+    long long batch, threads, reps;
 } Options;
 
 static int exit_code(int st) { return st == ACTC_OK ? 0 : st == ACTC_ERR_INTERNAL ? 2 : 1; }
@@ -121,7 +126,20 @@ static int parse_args(int argc, char **argv, Options *o) {
             o->dump = "graph", o->stage = a + 8;
         else if (strncmp(a, "--model=", 8) == 0)
             o->model = a + 8;
-        else if (strcmp(a, "--model") == 0 || strcmp(a, "-w") == 0 || strcmp(a, "-i") == 0 || strcmp(a, "-o") == 0 ||
+        else if (strcmp(a, "--batch") == 0 || strcmp(a, "--threads") == 0 || strcmp(a, "--reps") == 0) {
+            char *end;
+            if (!(v = value(argc, argv, &i)))
+                return arg_error("option '%s' needs a value", a);
+            long long n = strtoll(v, &end, 10);
+            if (*end || n < (a[2] == 't' ? 0 : 1) || n > (1LL << 40))
+                return arg_error("invalid number '%s'", v);
+            if (a[2] == 'b')
+                o->batch = n;
+            else if (a[2] == 't')
+                o->threads = n;
+            else
+                o->reps = n;
+        } else if (strcmp(a, "--model") == 0 || strcmp(a, "-w") == 0 || strcmp(a, "-i") == 0 || strcmp(a, "-o") == 0 ||
                  strcmp(a, "--weights-prefix") == 0 || strcmp(a, "--target") == 0 || strcmp(a, "--cpu") == 0 ||
                  strcmp(a, "--features") == 0) {
             if (!(v = value(argc, argv, &i)))
@@ -450,6 +468,153 @@ done:
     return rc;
 }
 
+/* ---- bench ---- */
+
+#include <time.h>
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Random weights (uniform, +-sqrt(3/K) for matrices) for a benchmark. */
+static int random_weights(actrt_model *m, const actrt_desc *d) {
+    const char **names = calloc((size_t)d->ntensors + 1, sizeof *names);
+    float **data = calloc((size_t)d->ntensors + 1, sizeof *data);
+    int64_t(*shapes)[2] = calloc((size_t)d->ntensors + 1, sizeof *shapes);
+    unsigned long long g = 88172645463325252ull;
+    int st = names && data && shapes ? ACTC_OK : ACTC_ERR_NOMEM;
+    for (int t = 0; t < d->ntensors && !st; t++) {
+        int64_t n = d->tensors[t].rows * (d->tensors[t].cols ? d->tensors[t].cols : 1);
+        double a = d->tensors[t].cols ? sqrt(3.0 / (double)d->tensors[t].cols) : 0.1;
+        names[t] = d->tensors[t].name;
+        shapes[t][0] = d->tensors[t].rows;
+        shapes[t][1] = d->tensors[t].cols;
+        if (!(data[t] = malloc(sizeof(float) * (size_t)(n + 1)))) {
+            st = ACTC_ERR_NOMEM;
+            break;
+        }
+        for (int64_t q = 0; q < n; q++) {
+            g ^= g << 13, g ^= g >> 7, g ^= g << 17;
+            data[t][q] = (float)(a * ((double)(g >> 11) / 4503599627370496.0 - 1));
+        }
+    }
+    if (!st)
+        st = actrt_model_load_tensors(m, names, (const float *const *)data, (const int64_t(*)[2])shapes, d->ntensors);
+    for (int t = 0; t < d->ntensors && data; t++)
+        free(data[t]);
+    free(names), free(data), free(shapes);
+    return st;
+}
+
+static int cmd_bench(const Options *o) {
+    if (o->nfiles != 1)
+        return arg_error("%s", "'bench' needs exactly one FILE");
+    if (o->batch <= 0)
+        return arg_error("%s", "'bench' needs --batch N");
+    actc_session *s = NULL;
+    int st = check_one(o->files[0], o, &s);
+    if (st)
+        return exit_code(st);
+    actc_jit_model *j = NULL;
+    actrt_model *m = NULL;
+    float **in = NULL, **out = NULL;
+    int rc = 1, reps = o->reps ? (int)o->reps : 20;
+    double t0 = now_s();
+    if ((st = actc_jit_compile(s, o->model, &o->codegen, &j))) {
+        report(s, st);
+        rc = exit_code(st);
+        goto done;
+    }
+    double tcompile = now_s() - t0;
+    const actrt_desc *d = actc_jit_desc(j);
+    if (d->fixed_batch > 0 && o->batch != d->fixed_batch) {
+        fprintf(stderr, "actc: error: model '%s' has a fixed batch of %lld\n", d->name, (long long)d->fixed_batch);
+        goto done;
+    }
+    if ((st = actrt_model_create(&m, d)) ||
+        (st = o->nweights ? actrt_model_load_weights(m, o->weights, o->nweights, o->prefix) : random_weights(m, d)) ||
+        (st = actrt_model_set_threads(m, (int)o->threads))) {
+        fprintf(stderr, "actc: error: %s\n", actrt_last_error(m));
+        rc = exit_code(st);
+        goto done;
+    }
+    int64_t batch = o->batch;
+    in = calloc((size_t)d->ninputs + 1, sizeof *in);
+    out = calloc((size_t)d->noutputs + 1, sizeof *out);
+    for (int i = 0; i < d->ninputs; i++) {
+        in[i] = malloc(sizeof(float) * (size_t)(batch * d->inputs[i].n + 1));
+        for (int64_t q = 0; q < batch * d->inputs[i].n; q++)
+            in[i][q] = (float)sin((double)q);
+    }
+    for (int i = 0; i < d->noutputs; i++)
+        out[i] = malloc(sizeof(float) * (size_t)(batch * d->outputs[i].n + 1));
+    double *total = calloc((size_t)reps, sizeof(double)), *per = calloc((size_t)reps * (size_t)d->nkernels, sizeof(double));
+    actrt_model_run(m, batch, (const float *const *)in, out); /* warm up: scratch, caches */
+    for (int r = 0; r < reps; r++) {
+        double a = now_s();
+        actrt_model_run(m, batch, (const float *const *)in, out);
+        total[r] = now_s() - a;
+    }
+    double *ks = calloc((size_t)d->nkernels, sizeof(double));
+    for (int r = 0; r < reps; r++) {
+        actrt_model_profile(m, batch, (const float *const *)in, out, ks);
+        for (int k = 0; k < d->nkernels; k++)
+            per[(size_t)k * (size_t)reps + (size_t)r] = ks[k];
+    }
+    static const char *const kinds[] = {"fused_dense", "fused_gated_dense", "elementwise", "row"};
+    char thr[32];
+    snprintf(thr, sizeof thr, o->threads ? "%lld" : "default", o->threads);
+    printf("model %s: batch %lld, %s threads, compile %.1f ms, %d runs (medians)\n", d->name, (long long)batch, thr,
+           tcompile * 1e3, reps);
+    printf("%-6s %-18s %-8s %-22s %10s %9s\n", "kernel", "kind", "lines", "shape (M x K -> N)", "ms", "GFLOP/s");
+    double flops_all = 0;
+    for (int k = 0; k < d->nkernels; k++) {
+        const actrt_kernel_info *ki = d->kernel_info ? &d->kernel_info[k] : NULL;
+        double t = median(per + (size_t)k * (size_t)reps, reps);
+        double fl = ki && ki->kind <= 1 ? 2.0 * (double)batch * (double)ki->n * (double)ki->k * (ki->kind + 1) : 0;
+        flops_all += fl;
+        char shape[64] = "";
+        if (ki && ki->kind <= 1)
+            snprintf(shape, sizeof shape, "%lld x %lld -> %lld", (long long)batch, (long long)ki->k, (long long)ki->n);
+        else if (ki)
+            snprintf(shape, sizeof shape, "%lld x %lld", (long long)batch, (long long)ki->n);
+        printf("%-6d %-18s %-8s %-22s %10.4f", k, ki ? kinds[ki->kind] : "?", ki ? ki->lines : "", shape, t * 1e3);
+        if (fl > 0)
+            printf(" %9.1f", fl / t * 1e-9);
+        printf("\n");
+    }
+    double t = median(total, reps);
+    printf("total: %.4f ms per run, %.2f us per sample, %.1f GFLOP/s (matmuls)\n", t * 1e3, t / (double)batch * 1e6,
+           flops_all / t * 1e-9);
+    free(total), free(per), free(ks);
+    rc = 0;
+done:
+    if (j) {
+        const actrt_desc *dd = actc_jit_desc(j);
+        for (int i = 0; in && i < dd->ninputs; i++)
+            free(in[i]);
+        for (int i = 0; out && i < dd->noutputs; i++)
+            free(out[i]);
+    }
+    free(in), free(out);
+    actrt_model_free(m);
+    actc_jit_free(j);
+    actc_session_free(s);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)) {
         fputs(usage, stdout);
@@ -470,6 +635,8 @@ int main(int argc, char **argv) {
             rc = cmd_dump(&o);
         else if (strcmp(o.command, "run") == 0)
             rc = cmd_run(&o);
+        else if (strcmp(o.command, "bench") == 0)
+            rc = cmd_bench(&o);
         else
             rc = arg_error("unknown command '%s'", o.command);
     }

@@ -66,6 +66,13 @@ typedef struct actrt_port_desc {
 typedef void (*actrt_kernel_fn)(const float *const *w, const float *const *in, float *const *out, float *scratch,
                                 int64_t batch, int64_t r0, int64_t r1);
 
+/* What a kernel computes, for profiles and reports. */
+typedef struct actrt_kernel_info {
+    int32_t kind;            /* 0 fused_dense, 1 fused_gated_dense, 2 elementwise, 3 row-wise */
+    int64_t n, k;            /* output columns; reduction length (matmuls) */
+    const char *lines;       /* source lines it covers, e.g. "12-14" */
+} actrt_kernel_info;
+
 typedef struct actrt_desc {
     uint32_t abi_version;    /* ACTRT_ABI_VERSION */
     const char *name;
@@ -77,6 +84,7 @@ typedef struct actrt_desc {
     const actrt_weight_desc *weights;
     const actrt_kernel_fn *kernels;
     int64_t scratch_per_row; /* floats of scratch per batch row */
+    const actrt_kernel_info *kernel_info; /* nkernels entries, or NULL */
 } actrt_desc;
 
 /* ---- models ---- */
@@ -105,9 +113,15 @@ ACTRT_API int actrt_model_load_tensors(actrt_model *m, const char *const *names,
  * nothing once each calling thread has run a batch this large. */
 ACTRT_API int actrt_model_run(actrt_model *m, int64_t batch, const float *const *inputs, float *const *outputs);
 /* Threads a run uses: 0 (the default) follows OpenMP (OMP_NUM_THREADS,
- * else the number of cores); 1 runs on the calling thread only.  Work is
- * split over batch rows; results are bitwise identical for any count. */
+ * else the number of cores) for runs of more than ~2^22 multiply-adds and
+ * stays on the calling thread below; T > 0 uses T threads whenever the
+ * batch has at least 12 rows.  Work is split over batch rows; results are
+ * bitwise identical for any count. */
 ACTRT_API int actrt_model_set_threads(actrt_model *m, int threads);
+/* Run like actrt_model_run, with a barrier after each kernel, and store
+ * each kernel's wall time in seconds[k] (nkernels entries). */
+ACTRT_API int actrt_model_profile(actrt_model *m, int64_t batch, const float *const *inputs, float *const *outputs,
+                                  double *seconds);
 /* Message of the last failed call on m; m == NULL: this thread's last
  * failed actrt_model_create. */
 ACTRT_API const char *actrt_last_error(const actrt_model *m);
