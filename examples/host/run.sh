@@ -49,7 +49,7 @@ trap 'exit 143' TERM
 MODEL=$ROOT/examples/ffn.act
 
 echo "== 1. build the host program against $BUILD"
-run "$CC" -std=c99 -Wall -Wextra -pedantic -Werror -I"$ROOT/include" "$HERE/main.c" \
+run $CC -std=c99 -Wall -Wextra -pedantic -Werror -I"$ROOT/include" "$HERE/main.c" \
     "$BUILD/libactc.a" "$BUILD/libactrt.a" \
     -L"$LLVM_LIBDIR" -lLLVM -ljansson -lm -lpthread -fopenmp -o "$TMP/host" || fail "the host example does not build"
 
