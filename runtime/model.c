@@ -515,3 +515,26 @@ const char *actrt_model_output(const actrt_model *m, int i, int64_t *features) {
         *features = m->d->outputs[i].n;
     return m->d->outputs[i].name;
 }
+
+int actrt_model_create_loaded(actrt_model **out, const actrt_desc *desc, const char *path, const void *data,
+                              size_t len) {
+    if (out)
+        *out = NULL;
+    if (desc && desc->ntensors > 0 && !path && !data)
+        return fail(NULL, ACTC_ERR_ARG, "model '%s' needs weights: give a safetensors file (the object was compiled "
+                                        "without embedded weights)", desc->name);
+    int st = actrt_model_create(out, desc);
+    if (st)
+        return st;
+    actrt_model *m = *out;
+    if (path)
+        st = actrt_model_load_weights(m, &path, 1, NULL);
+    else if (data)
+        st = actrt_model_load_weights_memory(m, data, len, NULL);
+    if (st) {
+        snprintf(create_error, sizeof create_error, "%s", actrt_last_error(m));
+        actrt_model_free(m);
+        *out = NULL;
+    }
+    return st;
+}

@@ -111,6 +111,25 @@ typedef struct ModelCode {
 /* Emit every kernel of kg, and PREFIX_run, into cg's module. */
 int cg_model(CG *cg, KGraph *kg, const char *prefix, ModelCode *mc, Arena *a);
 
+/* ---- aot.c ---- */
+
+/* The description d as internal constant data named `symbol` (kernels by
+ * their names in the module); returns its address. */
+LLVMValueRef aot_emit_desc(CG *cg, const actrt_desc *d, const char *const *kernel_names, const char *symbol);
+/* The exported functions of the generated header (PREFIX_create, _run,
+ * ...), thin wrappers around libactrt. */
+void aot_emit_api(CG *cg, const actrt_desc *d, LLVMValueRef desc, const char *prefix, Arena *a);
+/* Turn the finished module (kernels + `entry`) into an object file at path:
+ * the description, the header's functions named PREFIX_*, verify, emit. */
+int aot_compile(CG *cg, const actrt_desc *d, const char *const *kernel_names, const char *entry, const char *prefix,
+                const char *path, Arena *a, char *err, size_t errlen);
+
+/* ---- header.c ---- */
+
+/* The text of the C header for an object built with aot_emit_api. */
+const char *aot_header(Arena *a, const actrt_desc *d, const char *prefix, const char *source, const Target *t,
+                       const char *version);
+
 /* ---- jit.c ---- */
 
 typedef struct Jit Jit;

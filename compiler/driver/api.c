@@ -525,3 +525,67 @@ int actc_reference_run(actc_session *a, const char *model, const char *const *na
     boundary_pop(&b);
     return st ? fail(a, st, "%s", err) : ACTC_OK;
 }
+
+/* A valid C identifier prefix for generated symbols. */
+static bool valid_prefix(const char *p) {
+    if (!*p || (*p >= '0' && *p <= '9'))
+        return false;
+    for (; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_'))
+            return false;
+    return true;
+}
+
+int actc_compile_object(actc_session *a, const char *model, const actc_options *o, const char *prefix,
+                        const char *object_path, const char *header_path) {
+    if (!a)
+        return ACTC_ERR_ARG;
+    if (!object_path)
+        return fail(a, ACTC_ERR_ARG, "actc_compile_object: object_path is NULL");
+    if (prefix && !valid_prefix(prefix))
+        return fail(a, ACTC_ERR_ARG, "invalid prefix '%s': use a C identifier", prefix);
+    actc_jit_model *j = jit_model_new();
+    if (!j)
+        return fail(a, ACTC_ERR_NOMEM, "out of memory");
+    char err[512];
+    Boundary b;
+    int st = BOUNDARY_ENTER(&b);
+    if (st) {
+        jit_model_release(j);
+        return caught(a, &b, st);
+    }
+    Decl *m = NULL;
+    ModelCode mc;
+    KGraph *kg = NULL;
+    st = generate(a, model, o, j, &m, &mc, &kg, err, sizeof err);
+    if (!st) {
+        const char *P = prefix ? prefix : m->name;
+        build_desc(a, j, m, &mc, m->name);
+        actrt_kernel_info *ki = NEW_ARRAY(&j->arena, actrt_kernel_info, (size_t)kg->nkernels + 1);
+        for (int i = 0; i < kg->nkernels; i++) {
+            Kernel *kk = kg->kernels[i];
+            ki[i] = (actrt_kernel_info){kk->kind == K_DENSE ? 0 : kk->kind == K_GATED ? 1 : kk->kind == K_ELEMENTWISE ? 2 : 3,
+                                        kk->n, kk->k, arena_printf(&j->arena, "%u-%u", kk->line_lo, kk->line_hi)};
+        }
+        j->desc.kernel_info = ki;
+        st = aot_compile(&j->cg, &j->desc, mc.kernel_names, arena_printf(&j->arena, "actc_%s_run", m->name), P,
+                         object_path, &j->arena, err, sizeof err);
+        if (st)
+            fail(a, st, "%s", err);
+        if (!st && header_path) {
+            const Source *src = a->s.diag.sources[m->span.file];
+            const char *text = aot_header(&j->arena, &j->desc, P, src->name, &j->target, actc_version());
+            FILE *f = fopen(header_path, "w");
+            if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+                if (f)
+                    fclose(f);
+                st = fail(a, ACTC_ERR_IO, "cannot write '%s': %s", header_path, strerror(errno));
+            }
+        }
+    } else if (st) {
+        /* generate() recorded the message */
+    }
+    boundary_pop(&b);
+    jit_model_release(j);
+    return st;
+}

@@ -87,6 +87,13 @@ ACTC_API const struct actrt_desc *actc_jit_desc(const actc_jit_model *j);
 /* Unload the code.  NULL is allowed. */
 ACTC_API void actc_jit_free(actc_jit_model *j);
 
+/* Compile model `model` ahead of time: an object file with the model's
+ * kernels and the functions of a generated C header (PREFIX_create, _run,
+ * _last_error, _destroy, ...; design.md §5), and the header itself.  prefix
+ * NULL: the model's name.  The object needs libactrt at link time. */
+ACTC_API int actc_compile_object(actc_session *s, const char *model, const actc_options *opts, const char *prefix,
+                                 const char *object_path, const char *header_path);
+
 /* ---- diagnostics ---- */
 
 typedef enum actc_severity { ACTC_SEV_ERROR, ACTC_SEV_WARNING, ACTC_SEV_NOTE } actc_severity;

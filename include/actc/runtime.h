@@ -108,6 +108,11 @@ ACTRT_API int actrt_model_load_weights_memory(actrt_model *m, const void *data, 
  * (cols == 0 for a vector), row-major. */
 ACTRT_API int actrt_model_load_tensors(actrt_model *m, const char *const *names, const float *const *data,
                                        const int64_t (*shapes)[2], int n);
+/* For generated AOT code: create a model and load its weights from a file
+ * (path != NULL) or from safetensors bytes (data != NULL), in one call.  On
+ * failure *out is NULL and actrt_last_error(NULL) says why. */
+ACTRT_API int actrt_model_create_loaded(actrt_model **out, const actrt_desc *desc, const char *path,
+                                        const void *data, size_t len);
 /* Run `batch` rows: inputs then outputs in declaration order, row-major
  * f32[batch, n].  Safe to call from several threads at once; allocates
  * nothing once each calling thread has run a batch this large. */

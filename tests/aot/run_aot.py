@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""AOT end to end (docs/aot.md): for each example, `actc compile` an object
+and a header, build a C driver against the header and libactrt, run it on
+the same weights and inputs as `actc run` (the JIT), and require
+bitwise-identical outputs.  The headers must compile warning-free as C99 and
+C++11 (-Wall -Wextra -pedantic -Werror), and the object must export exactly
+the header's functions.  Standard library only.
+
+usage: run_aot.py ACTC BUILD_DIR SOURCE_DIR
+"""
+import array, json, math, os, random, struct, subprocess, sys, tempfile
+
+actc, build, src = sys.argv[1], sys.argv[2], sys.argv[3]
+tmp = tempfile.mkdtemp(prefix="actc-aot-")
+failures = 0
+LIBS = [os.path.join(build, "libactrt.a"), "-fopenmp", "-ljansson", "-lm", "-lpthread"]
+
+
+def check(cond, what):
+    global failures
+    if not cond:
+        failures += 1
+        print("FAIL:", what)
+    return cond
+
+
+def sh(args, what):
+    p = subprocess.run(args, capture_output=True, text=True)
+    check(p.returncode == 0, "%s: %s\n%s%s" % (what, " ".join(args), p.stdout, p.stderr))
+    return p
+
+
+def write_safetensors(path, tensors):
+    header, blobs, off = {}, [], 0
+    for name, (shape, values) in tensors.items():
+        b = array.array("f", values).tobytes()
+        header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header).encode()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def write_npy(path, shape, values):
+    hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }" % shape
+    hdr += " " * (63 - (10 + len(hdr)) % 64) + "\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode() + array.array("f", values).tobytes())
+
+
+def npy_data(path):
+    with open(path, "rb") as f:
+        d = f.read()
+    n = struct.unpack("<H", d[8:10])[0]
+    return d[10 + n:]
+
+
+DRIVER = r'''
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "HEADER"
+
+int main(int argc, char **argv) {
+    /* argv: weights, batch, input files (raw f32) then output files */
+    static const long long fin[] = {FIN}, fout[] = {FOUT};
+    P_model *m;
+    if (argc < 3 + P_NUM_INPUTS + P_NUM_OUTPUTS) return 2;
+    if (P_create(&m, argv[1]) != 0) { fprintf(stderr, "create: %s\n", P_last_error(NULL)); return 1; }
+    long long batch = atoll(argv[2]);
+    const float *in[8]; float *out[8];
+    for (int i = 0; i < P_NUM_INPUTS; i++) {
+        float *p = malloc(sizeof(float) * (size_t)(batch * fin[i]));
+        FILE *f = fopen(argv[3 + i], "rb");
+        if (!f || fread(p, sizeof(float), (size_t)(batch * fin[i]), f) != (size_t)(batch * fin[i])) return 2;
+        fclose(f);
+        in[i] = p;
+    }
+    for (int i = 0; i < P_NUM_OUTPUTS; i++) out[i] = calloc((size_t)(batch * fout[i]), sizeof(float));
+    if (P_run_arrays(m, batch, in, out) != 0) { fprintf(stderr, "run: %s\n", P_last_error(m)); return 1; }
+    for (int i = 0; i < P_NUM_OUTPUTS; i++) {
+        FILE *f = fopen(argv[3 + P_NUM_INPUTS + i], "wb");
+        fwrite(out[i], sizeof(float), (size_t)(batch * fout[i]), f);
+        fclose(f);
+    }
+    if (P_run(m, 0, RUNARGS) == 0) { fprintf(stderr, "batch 0 accepted\n"); return 1; }
+    P_destroy(m);
+    return 0;
+}
+'''
+
+EXAMPLES = ["mlp", "ffn", "gates", "geglu_split", "custom_activation", "residual_rmsnorm", "activations"]
+rnd = random.Random(3)
+for ex in EXAMPLES:
+    act = os.path.join(src, "examples", ex + ".act")
+    obj, hdr = os.path.join(tmp, ex + ".o"), os.path.join(tmp, ex + ".h")
+    sh([actc, "compile", act, "-o", obj, "--header", hdr, "--prefix", "net_" + ex], "compile " + ex)
+    if failures:
+        break
+    # exported symbols: exactly the header's functions
+    syms = sorted(l.split()[-1] for l in sh(["nm", "-g", "--defined-only", obj], "nm").stdout.splitlines())
+    want = sorted("net_%s_%s" % (ex, f) for f in ["create", "create_from_memory", "run", "run_arrays",
+                                                  "last_error", "destroy", "set_threads", "workspace_size"])
+    check(syms == want, "%s exports %s" % (ex, syms))
+    text = open(hdr).read()
+    # shapes and tensors from the header's own comment and enum
+    ins = [(l.split("_INPUT_")[1].split("_FEATURES")[0], int(l.split("=")[1].strip(" ,"))) for l in text.splitlines() if "_INPUT_" in l and "FEATURES" in l]
+    outs = [int(l.split("=")[1].strip(" ,")) for l in text.splitlines() if "_OUTPUT_" in l and "FEATURES" in l]
+    tensors = {}
+    for l in text.splitlines():
+        if l.startswith(" *   ") and "[" in l:
+            name = l.split()[1]
+            dims = [int(x) for x in l.split("[")[1].split("]")[0].split(",")]
+            n = dims[0] * (dims[1] if len(dims) > 1 else 1)
+            scale = math.sqrt(3.0 / dims[1]) if len(dims) > 1 else 0.5
+            tensors[name] = (dims, [rnd.uniform(-scale, scale) for _ in range(n)])
+    w = os.path.join(tmp, ex + ".safetensors")
+    write_safetensors(w, tensors)
+    batch = 13
+    infiles, npys = [], []
+    for i, (name, n) in enumerate(ins):
+        vals = [math.sin(0.37 * q + i) for q in range(batch * n)]
+        raw, npy = os.path.join(tmp, "%s_in%d.bin" % (ex, i)), os.path.join(tmp, "%s_in%d.npy" % (ex, i))
+        with open(raw, "wb") as f:
+            f.write(array.array("f", vals).tobytes())
+        write_npy(npy, (batch, n), vals)
+        infiles.append(raw)
+        npys.append(npy)
+    # the JIT's outputs
+    jit_out = [os.path.join(tmp, "%s_jit%d.npy" % (ex, i)) for i in range(len(outs))]
+    args = [actc, "run", act, "-w", w]
+    for p in npys:
+        args += ["-i", p]
+    for p in jit_out:
+        args += ["-o", p]
+    sh(args, "actc run " + ex)
+    # the AOT driver
+    d = DRIVER.replace("HEADER", hdr).replace("P_", "net_%s_" % ex).replace("P_", "").replace("FIN", ", ".join(str(n) for _, n in ins)).replace("FOUT", ", ".join(map(str, outs)))
+    d = d.replace("RUNARGS", ", ".join(["in[%d]" % i for i in range(len(ins))] + ["out[%d]" % i for i in range(len(outs))]))
+    d = d.replace("NET_%s_" % ex.upper(), "NET_%s_" % ex.upper())
+    d = d.replace("net_%s_NUM_INPUTS" % ex, "NET_%s_NUM_INPUTS" % ex.upper()).replace("net_%s_NUM_OUTPUTS" % ex, "NET_%s_NUM_OUTPUTS" % ex.upper())
+    dc, exe = os.path.join(tmp, ex + "_driver.c"), os.path.join(tmp, ex + "_driver")
+    with open(dc, "w") as f:
+        f.write(d)
+    if not sh([*os.environ.get("CC", "cc").split(), "-std=c99", "-O1", "-Wall", "-Wextra", "-pedantic", "-Werror", dc, obj, *LIBS, "-o", exe],
+              "build driver " + ex).returncode == 0:
+        continue
+    aot_out = [os.path.join(tmp, "%s_aot%d.bin" % (ex, i)) for i in range(len(outs))]
+    sh([exe, w, str(batch), *infiles, *aot_out], "run driver " + ex)
+    for i in range(len(outs)):
+        if os.path.exists(aot_out[i]) and os.path.exists(jit_out[i]):
+            same = open(aot_out[i], "rb").read() == npy_data(jit_out[i])
+            check(same, "%s output %d: AOT and JIT outputs differ" % (ex, i))
+    # the header in C++
+    cpp = os.path.join(tmp, ex + ".cpp")
+    with open(cpp, "w") as f:
+        f.write('#include "%s"\nint main() { net_%s_model *m = 0; (void)net_%s_create(&m, 0); net_%s_destroy(m); return 0; }\n' % (hdr, ex, ex, ex))
+    sh(["g++", "-std=c++11", "-Wall", "-Wextra", "-pedantic", "-Werror", "-c", cpp, "-o", cpp + ".o"], "C++ header " + ex)
+    print("ok  ", ex)
+
+# errors from create: no weights, a missing file; *out stays NULL
+ERR = r'''
+#include <stdio.h>
+#include <string.h>
+#include "HEADER"
+int main(void) {
+    net_mlp_model *m = (net_mlp_model *)1;
+    if (net_mlp_create(&m, NULL) == 0 || m != NULL) return 1;
+    if (!strstr(net_mlp_last_error(NULL), "needs weights")) { puts(net_mlp_last_error(NULL)); return 2; }
+    if (net_mlp_create(&m, "/nonexistent.safetensors") == 0 || m != NULL) return 3;
+    if (!strstr(net_mlp_last_error(NULL), "/nonexistent.safetensors")) { puts(net_mlp_last_error(NULL)); return 4; }
+    return 0;
+}
+'''
+if failures == 0:
+    ec = os.path.join(tmp, "errors.c")
+    with open(ec, "w") as f:
+        f.write(ERR.replace("HEADER", os.path.join(tmp, "mlp.h")))
+    sh([*os.environ.get("CC", "cc").split(), "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", ec, os.path.join(tmp, "mlp.o"), *LIBS,
+        "-o", ec + ".exe"], "build errors.c")
+    sh([ec + ".exe"], "create errors")
+print("aot: %s" % ("all passed" if failures == 0 else "%d failures" % failures))
+sys.exit(1 if failures else 0)
