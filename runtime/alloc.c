@@ -12,8 +12,6 @@
 
 /* jansson's allocations (below).  These two belong in internal.h next to
  * the funnel; safetensors.c repeats them. */
-void rt_json_begin(void); /* before json_load*: install the funnel, start a parse */
-bool rt_json_end(void);   /* after it: did an allocation made by jansson fail? */
 
 static void *default_alloc(void *ud, void *p, size_t size) {
     (void)ud;

@@ -20,6 +20,11 @@ void *rt_alloc(size_t size);            /* NULL on failure */
 void *rt_calloc(size_t n, size_t size); /* zeroed; NULL on failure or overflow */
 void rt_free(void *p);
 char *rt_strdup(const char *s);
+/* jansson allocates through this funnel too (process-global, installed at
+ * the first parse).  Bracket a parse: rt_json_end tells whether one of
+ * jansson's allocations failed (then every later one in the parse fails). */
+void rt_json_begin(void);
+bool rt_json_end(void);
 
 /* ---- safetensors.c ---- */
 

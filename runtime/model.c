@@ -139,6 +139,8 @@ static void shape_str(char *buf, size_t n, const int64_t *shape, int rank) {
         snprintf(buf + k, n - k, "]");
 }
 
+static int64_t packed_count(const actrt_weight_desc *w);
+
 /* Pack tensor t (f32, row-major) into every weight slot that reads it. */
 static int pack_tensor(actrt_model *m, float **packed, int ti, const float *src) {
     const actrt_desc *d = m->d;
@@ -146,10 +148,7 @@ static int pack_tensor(actrt_model *m, float **packed, int ti, const float *src)
         const actrt_weight_desc *w = &d->weights[i];
         if (w->tensor != ti)
             continue;
-        int64_t npanels = w->layout == ACTRT_LAYOUT_PANEL ? (w->n + w->panel - 1) / w->panel : 0;
-        int64_t count = w->layout == ACTRT_LAYOUT_KN      ? w->n * w->k
-                        : w->layout == ACTRT_LAYOUT_PANEL ? npanels * w->panel * w->k
-                                                          : w->n;
+        int64_t count = packed_count(w);
         float *p = rt_calloc((size_t)(count ? count : 1), sizeof(float));
         if (!p)
             return fail(m, ACTC_ERR_NOMEM, "out of memory packing '%s'", d->tensors[ti].name);
@@ -537,4 +536,18 @@ int actrt_model_create_loaded(actrt_model **out, const actrt_desc *desc, const c
         *out = NULL;
     }
     return st;
+}
+
+/* Floats in packed weight slot w (the layouts of runtime.h). */
+static int64_t packed_count(const actrt_weight_desc *w) {
+    int64_t npanels = w->layout == ACTRT_LAYOUT_PANEL ? (w->n + w->panel - 1) / w->panel : 0;
+    return w->layout == ACTRT_LAYOUT_KN ? w->n * w->k : w->layout == ACTRT_LAYOUT_PANEL ? npanels * w->panel * w->k : w->n;
+}
+
+const float *actrt_model_packed_weight(const actrt_model *m, int i, int64_t *count) {
+    if (!m || i < 0 || i >= m->d->nweights || !m->loaded)
+        return NULL;
+    if (count)
+        *count = packed_count(&m->d->weights[i]);
+    return m->packed[i];
 }

@@ -191,8 +191,6 @@ static int check_prefix(const StFile *f, uint64_t *hlen, char *err, size_t errle
 /* Defined in alloc.c (the declarations belong in internal.h): bracket a
  * jansson parse; rt_json_end tells whether an allocation made by jansson
  * failed (jansson does not always say so itself). */
-void rt_json_begin(void);
-bool rt_json_end(void);
 
 typedef struct Ctx {
     const StFile *f;

@@ -243,13 +243,17 @@ const char *diag_render_json(Diag *d) {
     sb_init(&sb, d->arena);
     for (int i = 0; i < d->len; i++) {
         json_t *o = json_diag(d, &d->items[i]);
-        char *s = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+        /* json_dumpb into the arena: no buffer from jansson's allocator to
+         * free (a host may have replaced it through libactrt) */
+        size_t n = o ? json_dumpb(o, NULL, 0, JSON_COMPACT | JSON_ENSURE_ASCII) : 0;
+        char *s = n ? arena_alloc(d->arena, n + 1, 1) : NULL;
+        if (s)
+            json_dumpb(o, s, n, JSON_COMPACT | JSON_ENSURE_ASCII);
         json_decref(o);
         if (!s)
             boundary_throw(ACTC_ERR_NOMEM, "out of memory rendering diagnostics");
-        sb_puts(&sb, s);
+        sb_putn(&sb, s, n);
         sb_putc(&sb, '\n');
-        free(s);
     }
     return sb_str(&sb);
 }

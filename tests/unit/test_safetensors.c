@@ -6,7 +6,9 @@
  * error each must give, through st_open and st_open_memory), hostile inputs
  * built at test time (a 100 MB header, 10^5-deep JSON, 10^6 tensors, a
  * 5 * 10^6-element shape) and
- * allocation failure at every point.
+ * allocation failure at every point.  The header is parsed by jansson;
+ * its syntax errors come out as "header is not valid JSON: <jansson's
+ * text> (line L, column C)".
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -117,6 +120,27 @@ static double now(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
+
+/* CPU time of this thread: what an open costs, whatever else the machine
+ * runs (ctest -j, criterion --jobs). */
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Sanitizer builds are several times slower and larger: time and memory
+ * budgets are logged there, not asserted. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
+#define BUDGETS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+#define BUDGETS 0
+#endif
+#endif
+#ifndef BUDGETS
+#define BUDGETS 1
+#endif
 
 /* ---- values ---- */
 
@@ -608,14 +632,17 @@ Test(safetensors, header_of_100_mb, .timeout = 30) {
     free(buf);
 }
 
-static void deep_json(const char *open, const char *close, int depth, const char *needle) {
-    size_t lo = strlen(open), lc = strlen(close);
-    size_t hl = 5 + depth * (lo + lc) + 1;
+/* {"a": open^depth inner close^depth } */
+static void deep_json_in(const char *open, const char *inner, const char *close, int depth,
+                         const char *needle) {
+    size_t lo = strlen(open), li = strlen(inner), lc = strlen(close);
+    size_t hl = 5 + depth * (lo + lc) + li + 1;
     uint8_t *buf = malloc(8 + hl);
     size_t o = 8;
     memcpy(buf + o, "{\"a\":", 5), o += 5;
     for (int i = 0; i < depth; i++)
         memcpy(buf + o, open, lo), o += lo;
+    memcpy(buf + o, inner, li), o += li;
     for (int i = 0; i < depth; i++)
         memcpy(buf + o, close, lc), o += lc;
     buf[o++] = '}';
@@ -628,12 +655,45 @@ static void deep_json(const char *open, const char *close, int depth, const char
     free(buf);
 }
 
-/* Nesting is bounded by the schema: a value of the wrong type is reported
- * by its kind, never descended into. */
+static void deep_json(const char *open, const char *close, int depth, const char *needle) {
+    deep_json_in(open, "", close, depth, needle);
+}
+
+/* jansson refuses nesting deeper than JSON_PARSER_MAX_DEPTH (2048): a
+ * clean syntax error, whatever the kind of nesting, and no deep recursion. */
 Test(safetensors, json_nested_100000_deep) {
-    deep_json("[", "]", 100000, "tensor 'a': entry must be an object, found an array");
-    deep_json("{\"a\":", "}", 100000, "tensor 'a': unexpected key 'a'");
-    deep_json("{\"__metadata__\":", "}", 100000, "tensor 'a': unexpected key '__metadata__'");
+    const char *want =
+        "header is not valid JSON: maximum parsing depth reached near '[' (line 1, column 2053)";
+    deep_json("[", "]", 100000, want);
+    deep_json(
+        "{\"a\":", "}", 100000,
+        "header is not valid JSON: maximum parsing depth reached near '{' (line 1, column 10241)");
+    deep_json("{\"__metadata__\":", "}", 100000,
+              "header is not valid JSON: maximum parsing depth reached near '{'");
+    deep_json("[{\"a\":", "}]", 100000,
+              "header is not valid JSON: maximum parsing depth reached near '{'");
+    deep_json("{\"a\":[", "]}", 100000,
+              "header is not valid JSON: maximum parsing depth reached near '['");
+    /* the whole header nested: arrays, and arrays in an object */
+    size_t n = 100000;
+    uint8_t *buf = malloc(8 + 2 * n + 2);
+    for (int k = 0; k < 8; k++)
+        buf[k] = (uint8_t)((uint64_t)(2 * n) >> (8 * k));
+    memset(buf + 8, '[', n);
+    memset(buf + 8 + n, ']', n);
+    open_bad(buf, 8 + 2 * n, "header is not valid JSON: maximum parsing depth reached near '['");
+    free(buf);
+}
+
+/* Just below the limit jansson builds the tree and the schema reports the
+ * kind of the misplaced value. */
+Test(safetensors, json_nested_below_the_limit) {
+    deep_json("[", "]", 2040, "tensor 'a': entry must be an object, found an array");
+    deep_json_in("{\"a\":", "0", "}", 2040, "tensor 'a': unexpected key 'a'");
+    deep_json_in("{\"__metadata__\":", "0", "}", 2040, "tensor 'a': unexpected key '__metadata__'");
+    deep_json_in("[{\"a\":", "0", "}]", 1020,
+                 "tensor 'a': entry must be an object, found an array");
+    deep_json_in("{\"a\":[", "0", "]}", 1020, "tensor 'a': unexpected key 'a'");
 }
 
 /* A shape of 5 * 10^6 elements: counted, then rejected by rank. */
@@ -679,13 +739,18 @@ static uint8_t *many_tensors(int n, size_t *len, bool overlap_last) {
     return buf;
 }
 
-Test(safetensors, million_tensors, .timeout = 60) {
+/* The budget (the issue's requirement for the jansson-based reader): 10^6
+ * tensors open within 10 s and 2 GB.  jansson's tree makes this several
+ * seconds (the hand-written parser it replaced took 0.7 s), so the limit is
+ * the requirement itself, 10 s, measured as this thread's CPU time (the
+ * wall time is logged); peak RSS of the test process must stay < 2 GB. */
+Test(safetensors, million_tensors, .timeout = 120) {
     size_t len;
     uint8_t *buf = many_tensors(1000000, &len, false);
-    double t0 = now();
+    double t0 = now(), c0 = cpu_now();
     StFile f;
     open_ok(&f, buf, len);
-    double dt = now() - t0;
+    double dt = now() - t0, dc = cpu_now() - c0;
     cr_assert_eq(f.ntensors, 1000000);
     const StTensor *t = st_find(&f, "t765432");
     cr_assert_not_null(t);
@@ -693,15 +758,103 @@ Test(safetensors, million_tensors, .timeout = 60) {
     cr_assert_eq(t->data[0], (uint8_t)765432);
     cr_assert_null(st_find(&f, "t1000000"));
     st_close(&f);
-    cr_expect_lt(dt, 5.0, "opening 10^6 tensors took %.2f s", dt);
-    cr_log_info("10^6 tensors (%zu-byte file) opened in %.2f s", len, dt);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double peak_mb = (double)ru.ru_maxrss / 1024;
+    cr_log_info("10^6 tensors (%zu-byte file) opened in %.2f s (%.2f s CPU), peak RSS %.0f MB", len,
+                dt, dc, peak_mb);
+    if (BUDGETS) {
+        cr_expect_lt(dc, 10.0, "opening 10^6 tensors took %.2f s CPU (%.2f s wall)", dc, dt);
+        cr_expect_lt(peak_mb, 2048.0, "peak RSS %.0f MB", peak_mb);
+    }
     free(buf);
 
     buf = many_tensors(1000000, &len, true);
-    t0 = now();
+    c0 = cpu_now();
     open_bad(buf, len, "tensor 't999999': data_offsets [999998, 999999] overlap tensor 't999998'");
-    cr_expect_lt(now() - t0, 5.0);
+    dc = cpu_now() - c0;
+    if (BUDGETS)
+        cr_expect_lt(dc, 10.0, "took %.2f s CPU", dc);
     free(buf);
+}
+
+/* ---- JSON errors from jansson ---- */
+
+static void open_bad_len(const char *hdr, size_t hl, const char *needle) {
+    uint8_t *buf = malloc(8 + hl + 4);
+    for (int k = 0; k < 8; k++)
+        buf[k] = (uint8_t)((uint64_t)hl >> (8 * k));
+    memcpy(buf + 8, hdr, hl);
+    memset(buf + 8 + hl, 0, 4);
+    open_bad(buf, 8 + hl + 4, needle);
+    free(buf);
+}
+
+static void open_bad_text(const char *hdr, const char *needle) {
+    open_bad_len(hdr, strlen(hdr), needle);
+}
+
+#define ENT "{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}"
+
+/* JSON_REJECT_DUPLICATES: a key twice in one object, at any level, named
+ * (decoded) even when jansson's own context omits it (tokens > 20 bytes). */
+Test(safetensors, duplicate_keys_named) {
+    open_bad_text("{\"a\":" ENT ",\"a\":" ENT "}",
+                  "t.safetensors: header has a duplicate key 'a': duplicate object key near "
+                  "'\"a\"' (line 1, column 57)");
+    const char *longname = "model.layers.31.self_attn.q_proj.weight";
+    char hdr[512];
+    snprintf(hdr, sizeof hdr, "{\"%s\":%s,\n\"%s\":%s}", longname, ENT, longname, ENT);
+    open_bad_text(hdr, "header has a duplicate key 'model.layers.31.self_attn.q_proj.weight': "
+                       "duplicate object key (line 2, column 41)");
+    /* quotes and backslashes inside the key */
+    open_bad_text("{\"q\\\"x\\\\\":" ENT ",\"q\\\"x\\\\\":" ENT "}",
+                  "header has a duplicate key 'q\"x\\x5c': duplicate object key");
+    open_bad_text("{\"\\\\\":" ENT ",\"\\u005c\":" ENT "}",
+                  "header has a duplicate key '\\x5c': duplicate object key");
+    open_bad_text("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"shape\":[1],\"data_offsets\":[0,4]}}",
+                  "header has a duplicate key 'shape': duplicate object key");
+    open_bad_text("{\"__metadata__\":{\"format\":\"pt\",\"format\":\"np\"},\"a\":" ENT "}",
+                  "header has a duplicate key 'format': duplicate object key");
+    open_bad_text("{\"__metadata__\":{},\"a\":" ENT ",\"__metadata__\":{}}",
+                  "header has a duplicate key '__metadata__': duplicate object key");
+}
+
+Test(safetensors, jansson_syntax_errors) {
+    /* control bytes in jansson's context are escaped */
+    open_bad_text("{\"a\":\x01}",
+                  "header is not valid JSON: invalid token near '\\x01' (line 1, column 6)");
+    open_bad_text("{\"a\":" ENT "}\n  x",
+                  "header is not valid JSON: end of file expected near 'x' (line 2, column 3)");
+    open_bad_len("{\"a\":" ENT "}\n\0", strlen("{\"a\":" ENT "}\n") + 1,
+                 "header is not valid JSON: NUL byte (line 2, column 1)");
+    open_bad_len(
+        "{\"\xc3\xa9\":\0}", 8,
+        "header is not valid JSON: NUL byte (line 1, column 6)"); /* columns count characters */
+    open_bad_text("{\"\xc3\xa9\":\x7f}",
+                  "header is not valid JSON: invalid token near '\\x7f' (line 1, column 6)");
+    open_bad_text("{\"a\":" ENT, "header is not valid JSON: '}' expected near end of file");
+    open_bad_text("{\"a\":{\"dtype\":\"F32\",\"shape\":[1e0],\"data_offsets\":[0,4]}}",
+                  "tensor 'a': 'shape' element 0 must be a non-negative integer, found a number "
+                  "with a fraction or exponent");
+    open_bad_text("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,1e999]}}",
+                  "header is not valid JSON: real number overflow near '1e999'");
+    open_bad_text(
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[-9223372036854775809,4]}}",
+        "header is not valid JSON: too big negative integer near '-9223372036854775809'");
+    open_bad_text(
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[-9223372036854775808,4]}}",
+        "tensor 'a': 'data_offsets' element 0 is negative (-9223372036854775808)");
+    open_bad_text(
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,9223372036854775807]}}",
+        "tensor 'a': data_offsets [0, 9223372036854775807] do not match shape [1] of F32 (4 "
+        "bytes)");
+    open_bad_text("{\"a\":{\"dtype\":null,\"shape\":[1],\"data_offsets\":[0,4]}}",
+                  "tensor 'a': 'dtype' must be a string, found null");
+    open_bad_text("{\"a\":{\"dtype\":\"F32\",\"shape\":[true],\"data_offsets\":[0,4]}}",
+                  "tensor 'a': 'shape' element 0 must be a non-negative integer, found a boolean");
+    open_bad_text("7", "header must be a JSON object, found a number");
+    open_bad_text("null", "header must be a JSON object, found null");
 }
 
 /* ---- allocation failure at every point ---- */
@@ -727,7 +880,7 @@ Test(safetensors, out_of_memory_everywhere) {
     size_t len;
     uint8_t *buf = b_finish(&b, 8, &len);
     int ok_at = -1;
-    for (long n = 0; n < 100 && ok_at < 0; n++) {
+    for (long n = 0; n < 1000 && ok_at < 0; n++) {
         alloc_budget = n;
         actrt_set_allocator(failing_alloc, NULL);
         StFile f;
@@ -746,4 +899,65 @@ Test(safetensors, out_of_memory_everywhere) {
     }
     cr_assert_gt(ok_at, 0);
     free(buf);
+}
+
+/* One allocation fails, the later ones succeed (a transient failure), at
+ * every point.  jansson 2.14 ignores a failed append to its token buffer
+ * (akheron/jansson#362): here the buffer grows exactly at the closing quote
+ * of the 14-character key, and if jansson's next allocation succeeded it
+ * would decode the string past the end of the buffer (an invalid write).
+ * alloc.c makes a failure latch for the rest of the parse, so the open
+ * fails cleanly with ACTC_ERR_NOMEM.  (Keys and numbers in these tests stay
+ * short enough elsewhere: a number or word longer than 15 bytes that loses
+ * a byte trips an assert inside jansson, which no wrapper can prevent.) */
+static long fail_index;
+static void *failing_once(void *ud, void *p, size_t size) {
+    (void)ud;
+    if (size == 0) {
+        free(p);
+        return NULL;
+    }
+    if (fail_index-- == 0)
+        return NULL;
+    return realloc(p, size);
+}
+
+Test(safetensors, one_allocation_failure_everywhere) {
+    const char *hdrs[] = {
+        "{\"abcdefghijklmn\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,4]}}",
+        "{\"model.layers.31.self_attn.q_proj.weight\":{\"dtype\":\"U8\",\"shape\":[4],"
+        "\"data_offsets\":[0,4]},\"__metadata__\":{\"a metadata key of 30 bytes...\":"
+        "\"a value with escapes \\u00e9\\n\\ud83d\\ude00\"}}",
+    };
+    for (int h = 0; h < 2; h++) {
+        size_t hl = strlen(hdrs[h]);
+        uint8_t *buf = calloc(8 + hl + 4, 1);
+        for (int k = 0; k < 8; k++)
+            buf[k] = (uint8_t)((uint64_t)hl >> (8 * k));
+        memcpy(buf + 8, hdrs[h], hl);
+        int nomem = 0, ok = 0;
+        for (long n = 0; n < 200; n++) {
+            fail_index = n;
+            actrt_set_allocator(failing_once, NULL);
+            StFile f;
+            char err[256] = "";
+            int rc = st_open_memory(&f, buf, 8 + hl + 4, "t.safetensors", err, sizeof err);
+            actrt_set_allocator(NULL, NULL);
+            if (rc == 0) {
+                ok++;
+                cr_assert_eq(f.ntensors, 1);
+                cr_assert_not_null(
+                    st_find(&f, h ? "model.layers.31.self_attn.q_proj.weight" : "abcdefghijklmn"));
+                st_close(&f);
+            } else {
+                nomem++;
+                cr_assert_eq(rc, ACTC_ERR_NOMEM, "failing allocation %ld: status %d (%s)", n, rc,
+                             err);
+                cr_assert(strstr(err, "out of memory"), "%s", err);
+            }
+        }
+        cr_assert_gt(nomem, 10);
+        cr_assert_gt(ok, 100); /* once n passes the number of allocations, all succeed */
+        free(buf);
+    }
 }
