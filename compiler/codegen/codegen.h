@@ -124,11 +124,17 @@ void aot_emit_api(CG *cg, const actrt_desc *d, LLVMValueRef desc, const char *pr
 int aot_compile(CG *cg, const actrt_desc *d, const char *const *kernel_names, const char *entry, const char *prefix,
                 const char *path, Arena *a, char *err, size_t errlen);
 
+/* The same with the packed weights embedded (packed[i], counts[i] floats
+ * per weight slot): the object links with libc alone. */
+int aot_compile_embedded(CG *cg, const actrt_desc *d, const char *const *kernel_names, const char *entry,
+                         const char *prefix, const float *const *packed, const int64_t *counts, const char *path, Arena *a,
+                         char *err, size_t errlen);
+
 /* ---- header.c ---- */
 
 /* The text of the C header for an object built with aot_emit_api. */
 const char *aot_header(Arena *a, const actrt_desc *d, const char *prefix, const char *source, const Target *t,
-                       const char *version);
+                       const char *version, bool embedded);
 
 /* ---- jit.c ---- */
 

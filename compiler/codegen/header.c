@@ -48,7 +48,7 @@ static const char *upper(Arena *a, const char *s) {
 }
 
 const char *aot_header(Arena *a, const actrt_desc *d, const char *prefix, const char *source, const Target *t,
-                       const char *version) {
+                       const char *version, bool embedded) {
     StrBuf sb;
     sb_init(&sb, a);
     const char *P = prefix, *U = upper(a, prefix);
@@ -76,7 +76,12 @@ const char *aot_header(Arena *a, const actrt_desc *d, const char *prefix, const 
     sb_printf(&sb, " *\n * target: %s, cpu %s%s%s\n", t->triple, t->cpu,
               !*t->features ? "" : long_features ? " (with this machine's features)" : ", features ",
               *t->features && !long_features ? t->features : "");
-    sb_puts(&sb, " * link: the object, then libactrt: -lactrt -fopenmp -ljansson -lm -lpthread\n"
+    if (embedded)
+        sb_puts(&sb, " * weights: embedded (prepacked, read-only): the object links with libc alone; create with a\n"
+                     " * NULL path.  A path replaces them if the program also links libactrt.\n");
+    else
+        sb_puts(&sb, " * link: the object, then libactrt: -lactrt -fopenmp -ljansson -lm -lpthread\n");
+    sb_puts(&sb, ""
                  " * Every function returns 0 on success; on failure *_last_error says why.\n"
                  " * *_run may be called from several threads at once on one model.\n */\n");
     sb_printf(&sb, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n", U, U);
@@ -90,8 +95,9 @@ const char *aot_header(Arena *a, const actrt_desc *d, const char *prefix, const 
         sb_printf(&sb, "    %s_OUTPUT_%s_FEATURES = %lld,\n", U, upper(a, d->outputs[i].name),
                   (long long)d->outputs[i].n);
     sb_printf(&sb, "    %s_ABI_VERSION = %u\n};\n\n", U, d->abi_version);
-    sb_printf(&sb, "/* weights_path: a safetensors file.  A failed create leaves *out NULL. */\n"
-                   "int %s_create(%s_model **out, const char *weights_path);\n", P, P);
+    sb_printf(&sb, "/* weights_path: a safetensors file%s.  A failed create leaves *out NULL. */\n"
+                   "int %s_create(%s_model **out, const char *weights_path);\n",
+              embedded ? ", or NULL for the embedded weights" : "", P, P);
     sb_printf(&sb, "/* The same from safetensors bytes in memory (read while packing; may be freed after). */\n"
                    "int %s_create_from_memory(%s_model **out, const void *data, size_t len);\n", P, P);
     sb_puts(&sb, "/* Inputs then outputs, in declaration order; row-major f32, `batch` rows. */\n");
@@ -115,6 +121,14 @@ const char *aot_header(Arena *a, const actrt_desc *d, const char *prefix, const 
                    "int %s_set_threads(%s_model *m, int threads);\n", P, P);
     sb_printf(&sb, "/* Bytes of scratch a run of `batch` rows uses (per calling thread). */\n"
                    "int64_t %s_workspace_size(const %s_model *m, int64_t batch);\n", P, P);
+    if (embedded)
+        sb_printf(&sb, "/* Threads for an embedded object: runs of >= 12 rows call fn(user, ntasks, task, arg),\n"
+                       " * which must run task(arg, i) for every i in [0, ntasks) (in any order, on any\n"
+                       " * threads) and return when all are done.  NULL (the default): serial. */\n"
+                       "typedef void (*%s_task_fn)(void *arg, int64_t i);\n"
+                       "typedef void (*%s_parallel_for_fn)(void *user, int64_t ntasks, %s_task_fn task, void *arg);\n"
+                       "int %s_set_parallel_for(%s_model *m, %s_parallel_for_fn fn, void *user);\n",
+                  P, P, P, P, P, P);
     sb_puts(&sb, "\n#ifdef __cplusplus\n}\n#endif\n\n");
     sb_printf(&sb, "#endif /* %s_H */\n", U);
     return sb_str(&sb);

@@ -536,8 +536,24 @@ static bool valid_prefix(const char *p) {
     return true;
 }
 
+/* Load and pack the weights now, through libactrt, for an embedded object:
+ * *rm owns the packed arrays until the caller frees it. */
+static int pack_for_embedding(actc_session *a, actc_jit_model *j, const char *path, actrt_model **rm,
+                              const float ***packed, int64_t **counts) {
+    int st = actrt_model_create(rm, &j->desc);
+    if (st)
+        return fail(a, st, "%s", actrt_last_error(NULL));
+    if ((st = actrt_model_load_weights(*rm, &path, 1, NULL)))
+        return fail(a, st, "%s", actrt_last_error(*rm));
+    *packed = NEW_ARRAY(&j->arena, const float *, (size_t)j->desc.nweights + 1);
+    *counts = NEW_ARRAY(&j->arena, int64_t, (size_t)j->desc.nweights + 1);
+    for (int i = 0; i < j->desc.nweights; i++)
+        (*packed)[i] = actrt_model_packed_weight(*rm, i, &(*counts)[i]);
+    return ACTC_OK;
+}
+
 int actc_compile_object(actc_session *a, const char *model, const actc_options *o, const char *prefix,
-                        const char *object_path, const char *header_path) {
+                        const char *object_path, const char *header_path, const char *embed_weights) {
     if (!a)
         return ACTC_ERR_ARG;
     if (!object_path)
@@ -568,13 +584,24 @@ int actc_compile_object(actc_session *a, const char *model, const actc_options *
                                         kk->n, kk->k, arena_printf(&j->arena, "%u-%u", kk->line_lo, kk->line_hi)};
         }
         j->desc.kernel_info = ki;
-        st = aot_compile(&j->cg, &j->desc, mc.kernel_names, arena_printf(&j->arena, "actc_%s_run", m->name), P,
-                         object_path, &j->arena, err, sizeof err);
-        if (st)
+        const char *entry = arena_printf(&j->arena, "actc_%s_run", m->name);
+        if (embed_weights) {
+            actrt_model *rm = NULL;
+            const float **packed = NULL;
+            int64_t *counts = NULL;
+            st = pack_for_embedding(a, j, embed_weights, &rm, &packed, &counts);
+            if (!st && (st = aot_compile_embedded(&j->cg, &j->desc, mc.kernel_names, entry, P, packed, counts,
+                                                  object_path, &j->arena, err, sizeof err)))
+                fail(a, st, "%s", err);
+            actrt_model_free(rm);
+        } else if ((st = aot_compile(&j->cg, &j->desc, mc.kernel_names, entry, P, object_path, &j->arena, err,
+                                     sizeof err))) {
             fail(a, st, "%s", err);
+        }
         if (!st && header_path) {
             const Source *src = a->s.diag.sources[m->span.file];
-            const char *text = aot_header(&j->arena, &j->desc, P, src->name, &j->target, actc_version());
+            const char *text = aot_header(&j->arena, &j->desc, P, src->name, &j->target, actc_version(),
+                                          embed_weights != NULL);
             FILE *f = fopen(header_path, "w");
             if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
                 if (f)

@@ -23,9 +23,10 @@ static const char usage[] =
     "  run FILE -w W.safetensors -i X.npy -o Y.npy\n"
     "                           run a model (JIT) on .npy inputs; -i/-o take NAME=FILE\n"
     "                           for models with several inputs or outputs\n"
-    "  compile FILE -o MODEL.o --header MODEL.h [--prefix P]\n"
+    "  compile FILE -o MODEL.o --header MODEL.h [--prefix P] [--embed-weights W]\n"
     "                           compile ahead of time: an object file and a C\n"
-    "                           header (link the object with libactrt)\n"
+    "                           header (link the object with libactrt, or with\n"
+    "                           libc alone when the weights are embedded)\n"
     "  bench FILE --batch N [-w W.safetensors] [--threads T] [--reps R]\n"
     "                           time every kernel and the whole model (random\n"
     "                           weights without -w); medians of R runs\n"
@@ -73,7 +74,7 @@ typedef struct Options {
     int nin, nout;
     actc_options codegen;
     long long batch, threads, reps;
-    const char *object, *header, *prefix_sym;
+    const char *object, *header, *prefix_sym, *embed;
 } Options;
 
 static int exit_code(int st) { return st == ACTC_OK ? 0 : st == ACTC_ERR_INTERNAL ? 2 : 1; }
@@ -143,13 +144,15 @@ static int parse_args(int argc, char **argv, Options *o) {
                 o->threads = n;
             else
                 o->reps = n;
-        } else if (strcmp(a, "--header") == 0 || strcmp(a, "--prefix") == 0) {
+        } else if (strcmp(a, "--header") == 0 || strcmp(a, "--prefix") == 0 || strcmp(a, "--embed-weights") == 0) {
             if (!(v = value(argc, argv, &i)))
                 return arg_error("option '%s' needs a value", a);
             if (a[2] == 'h')
                 o->header = v;
-            else
+            else if (a[2] == 'p')
                 o->prefix_sym = v;
+            else
+                o->embed = v;
         } else if (strcmp(a, "--model") == 0 || strcmp(a, "-w") == 0 || strcmp(a, "-i") == 0 || strcmp(a, "-o") == 0 ||
                  strcmp(a, "--weights-prefix") == 0 || strcmp(a, "--target") == 0 || strcmp(a, "--cpu") == 0 ||
                  strcmp(a, "--features") == 0) {
@@ -490,7 +493,7 @@ static int cmd_compile(const Options *o) {
     int st = check_one(o->files[0], o, &s);
     if (st)
         return exit_code(st);
-    st = actc_compile_object(s, o->model, &o->codegen, o->prefix_sym, o->out[0].path, o->header);
+    st = actc_compile_object(s, o->model, &o->codegen, o->prefix_sym, o->out[0].path, o->header, o->embed);
     report(s, st);
     actc_session_free(s);
     return exit_code(st);

@@ -89,10 +89,13 @@ ACTC_API void actc_jit_free(actc_jit_model *j);
 
 /* Compile model `model` ahead of time: an object file with the model's
  * kernels and the functions of a generated C header (PREFIX_create, _run,
- * _last_error, _destroy, ...; design.md §5), and the header itself.  prefix
- * NULL: the model's name.  The object needs libactrt at link time. */
+ * _last_error, _destroy, ...; design.md §5), and the header itself (if
+ * header_path is not NULL).  prefix NULL: the model's name.  Without
+ * embed_weights the object needs libactrt at link time; with it (a
+ * safetensors file) the weights are packed now into read-only data and the
+ * object links with libc alone (docs/aot.md). */
 ACTC_API int actc_compile_object(actc_session *s, const char *model, const actc_options *opts, const char *prefix,
-                                 const char *object_path, const char *header_path);
+                                 const char *object_path, const char *header_path, const char *embed_weights);
 
 /* ---- diagnostics ---- */
 

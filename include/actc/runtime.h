@@ -113,6 +113,9 @@ ACTRT_API int actrt_model_load_tensors(actrt_model *m, const char *const *names,
  * failure *out is NULL and actrt_last_error(NULL) says why. */
 ACTRT_API int actrt_model_create_loaded(actrt_model **out, const actrt_desc *desc, const char *path,
                                         const void *data, size_t len);
+/* Packed weight i as the kernels read it (for the compiler's embedded
+ * weights): its floats and their count; NULL before weights are loaded. */
+ACTRT_API const float *actrt_model_packed_weight(const actrt_model *m, int i, int64_t *count);
 /* Run `batch` rows: inputs then outputs in declaration order, row-major
  * f32[batch, n].  Safe to call from several threads at once; allocates
  * nothing once each calling thread has run a batch this large. */

@@ -159,6 +159,87 @@ for ex in EXAMPLES:
     sh(["g++", "-std=c++11", "-Wall", "-Wextra", "-pedantic", "-Werror", "-c", cpp, "-o", cpp + ".o"], "C++ header " + ex)
     print("ok  ", ex)
 
+# Embedded weights: a self-contained object linked with libc alone (no
+# libactrt, no libLLVM), created with a NULL path; outputs bitwise identical
+# to the JIT's, serially and through a pthread parallel-for hook.
+EMB = r'''
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "HEADER"
+
+typedef struct { @p_task_fn task; void *arg; int64_t lo, hi; } Range;
+static void *worker(void *p) { Range *r = p; for (int64_t i = r->lo; i < r->hi; i++) r->task(r->arg, i); return NULL; }
+static int calls;
+static void pfor(void *user, int64_t n, @p_task_fn task, void *arg) {
+    (void)user;
+    calls++;
+    pthread_t t[2]; Range r[2] = {{task, arg, 0, n / 2}, {task, arg, n / 2, n}};
+    for (int k = 0; k < 2; k++) pthread_create(&t[k], NULL, worker, &r[k]);
+    for (int k = 0; k < 2; k++) pthread_join(t[k], NULL);
+}
+
+int main(int argc, char **argv) {
+    static const long long fin[] = {FIN}, fout[] = {FOUT};
+    if (argc < 2 + @U_NUM_INPUTS + 2 * @U_NUM_OUTPUTS) return 2;
+    @p_model *m;
+    if (@p_create(&m, NULL) != 0) { fprintf(stderr, "create: %s\n", @p_last_error(NULL)); return 1; }
+    long long batch = atoll(argv[1]);
+    const float *in[8]; float *out[8];
+    for (int i = 0; i < @U_NUM_INPUTS; i++) {
+        float *p = malloc(sizeof(float) * (size_t)(batch * fin[i]));
+        FILE *f = fopen(argv[2 + i], "rb");
+        if (!f || fread(p, sizeof(float), (size_t)(batch * fin[i]), f) != (size_t)(batch * fin[i])) return 2;
+        fclose(f);
+        in[i] = p;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1 && @p_set_parallel_for(m, pfor, NULL) != 0) return 3;
+        for (int i = 0; i < @U_NUM_OUTPUTS; i++) out[i] = calloc((size_t)(batch * fout[i]), sizeof(float));
+        if (@p_run_arrays(m, batch, in, out) != 0) { fprintf(stderr, "run: %s\n", @p_last_error(m)); return 1; }
+        for (int i = 0; i < @U_NUM_OUTPUTS; i++) {
+            FILE *f = fopen(argv[2 + @U_NUM_INPUTS + pass * @U_NUM_OUTPUTS + i], "wb");
+            fwrite(out[i], sizeof(float), (size_t)(batch * fout[i]), f);
+            fclose(f);
+        }
+    }
+    if (calls == 0) { fprintf(stderr, "the parallel-for hook was not used\n"); return 4; }
+    if (@p_run(m, 0, RUNARGS) == 0) return 5;
+    @p_destroy(m);
+    return 0;
+}
+'''
+for ex in ["ffn", "mlp"] if failures == 0 else []:
+    act = os.path.join(src, "examples", ex + ".act")
+    obj, hdr = os.path.join(tmp, ex + "_emb.o"), os.path.join(tmp, ex + "_emb.h")
+    w = os.path.join(tmp, ex + ".safetensors")
+    sh([actc, "compile", act, "-o", obj, "--header", hdr, "--prefix", "emb_" + ex, "--embed-weights", w], "compile embedded " + ex)
+    undef = sorted(l.split()[-1] for l in sh(["nm", "-u", obj], "nm -u").stdout.splitlines() if l.split()[0] == "U")
+    check(set(undef) <= {"malloc", "realloc", "free", "__tls_get_addr"}, "%s: embedded object needs %s" % (ex, undef))
+    text = open(hdr).read()
+    ins = [int(l.split("=")[1].strip(" ,")) for l in text.splitlines() if "_INPUT_" in l and "FEATURES" in l]
+    outs = [int(l.split("=")[1].strip(" ,")) for l in text.splitlines() if "_OUTPUT_" in l and "FEATURES" in l]
+    d = EMB.replace("HEADER", hdr).replace("@U_", "EMB_%s_" % ex.upper()).replace("@p_", "emb_%s_" % ex)
+    d = d.replace("FIN", ", ".join(map(str, ins))).replace("FOUT", ", ".join(map(str, outs)))
+    d = d.replace("RUNARGS", ", ".join(["in[%d]" % i for i in range(len(ins))] + ["out[%d]" % i for i in range(len(outs))]))
+    dc, exe = os.path.join(tmp, ex + "_emb.c"), os.path.join(tmp, ex + "_emb")
+    with open(dc, "w") as f:
+        f.write(d)
+    # libc (and pthread for the test's own hook) only: no libactrt, no LLVM, no OpenMP
+    if sh([*os.environ.get("CC", "cc").split(), "-std=c99", "-O1", "-Wall", "-Wextra", "-pedantic", "-Werror", dc, obj,
+           "-lpthread", "-o", exe], "build embedded driver " + ex).returncode != 0:
+        continue
+    batch = 13
+    infiles = [os.path.join(tmp, "%s_in%d.bin" % (ex, i)) for i in range(len(ins))]
+    serial = [os.path.join(tmp, "%s_emb_s%d.bin" % (ex, i)) for i in range(len(outs))]
+    par = [os.path.join(tmp, "%s_emb_p%d.bin" % (ex, i)) for i in range(len(outs))]
+    sh([exe, str(batch), *infiles, *serial, *par], "run embedded " + ex)
+    for i in range(len(outs)):
+        jit = npy_data(os.path.join(tmp, "%s_jit%d.npy" % (ex, i)))
+        check(os.path.exists(serial[i]) and open(serial[i], "rb").read() == jit, "%s embedded (serial) differs from the JIT" % ex)
+        check(os.path.exists(par[i]) and open(par[i], "rb").read() == jit, "%s embedded (parallel-for) differs from the JIT" % ex)
+    print("ok   %s embedded" % ex)
+
 # errors from create: no weights, a missing file; *out stays NULL
 ERR = r'''
 #include <stdio.h>
