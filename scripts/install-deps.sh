@@ -13,6 +13,7 @@ PKGS=(
   libjansson-dev
   libmpfr-dev
   graphviz
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
   zlib1g-dev libzstd-dev libxml2-dev libedit-dev libffi-dev libncurses-dev
   python3
 )

@@ -240,6 +240,50 @@ for ex in ["ffn", "mlp"] if failures == 0 else []:
         check(os.path.exists(par[i]) and open(par[i], "rb").read() == jit, "%s embedded (parallel-for) differs from the JIT" % ex)
     print("ok   %s embedded" % ex)
 
+# Cross-compiled: --target aarch64-linux-gnu with embedded weights (NEON, 4
+# lanes, from the same generator), linked with the Debian cross toolchain and
+# run under qemu-user, when those are installed (scripts/install-deps.sh
+# installs them).  Outputs within 1e-5 (1 + |ref|) of the x86 JIT's: the two
+# targets order no reduction differently, but fused multiply-adds may round
+# differently in the f64 epilogue code.
+import shutil
+cross_cc, qemu = shutil.which("aarch64-linux-gnu-gcc"), shutil.which("qemu-aarch64")
+if failures == 0 and cross_cc and qemu and os.path.isdir("/usr/aarch64-linux-gnu"):
+    for ex in ["ffn", "mlp", "residual_rmsnorm"]:
+        act = os.path.join(src, "examples", ex + ".act")
+        obj, hdr = os.path.join(tmp, ex + "_a64.o"), os.path.join(tmp, ex + "_a64.h")
+        w = os.path.join(tmp, ex + ".safetensors")
+        sh([actc, "compile", act, "-o", obj, "--header", hdr, "--prefix", "emb_" + ex, "--target", "aarch64-linux-gnu",
+            "--embed-weights", w], "cross compile " + ex)
+        text = open(hdr).read()
+        ins = [int(l.split("=")[1].strip(" ,")) for l in text.splitlines() if "_INPUT_" in l and "FEATURES" in l]
+        outs = [int(l.split("=")[1].strip(" ,")) for l in text.splitlines() if "_OUTPUT_" in l and "FEATURES" in l]
+        d = EMB.replace("HEADER", hdr).replace("@U_", "EMB_%s_" % ex.upper()).replace("@p_", "emb_%s_" % ex)
+        d = d.replace("FIN", ", ".join(map(str, ins))).replace("FOUT", ", ".join(map(str, outs)))
+        d = d.replace("RUNARGS", ", ".join(["in[%d]" % i for i in range(len(ins))] + ["out[%d]" % i for i in range(len(outs))]))
+        dc, exe = os.path.join(tmp, ex + "_a64.c"), os.path.join(tmp, ex + "_a64")
+        with open(dc, "w") as f:
+            f.write(d)
+        if sh([cross_cc, "-std=c99", "-O1", "-Wall", "-Wextra", "-pedantic", "-Werror", dc, obj, "-lpthread", "-o", exe],
+              "cross build " + ex).returncode != 0:
+            continue
+        batch = 13
+        infiles = [os.path.join(tmp, "%s_in%d.bin" % (ex, i)) for i in range(len(ins))]
+        res = [os.path.join(tmp, "%s_a64_%d.bin" % (ex, i)) for i in range(2 * len(outs))]
+        sh([qemu, "-L", "/usr/aarch64-linux-gnu", exe, str(batch), *infiles, *res], "qemu run " + ex)
+        for i in range(len(outs)):
+            ref = array.array("f")
+            ref.frombytes(npy_data(os.path.join(tmp, "%s_jit%d.npy" % (ex, i))))
+            for k in (i, len(outs) + i):
+                got = array.array("f")
+                if os.path.exists(res[k]):
+                    got.frombytes(open(res[k], "rb").read())
+                worst = max((abs(a - b) / (1 + abs(b)) for a, b in zip(got, ref)), default=1.0) if len(got) == len(ref) else 1.0
+                check(worst <= 1e-5, "%s on aarch64 (qemu): output %d differs from the x86 JIT by %g" % (ex, i, worst))
+        print("ok   %s aarch64 (qemu)" % ex)
+else:
+    print("skip aarch64: install gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and qemu-user (scripts/install-deps.sh)")
+
 # errors from create: no weights, a missing file; *out stays NULL
 ERR = r'''
 #include <stdio.h>
