@@ -240,6 +240,34 @@ for ex in ["ffn", "mlp"] if failures == 0 else []:
         check(os.path.exists(par[i]) and open(par[i], "rb").read() == jit, "%s embedded (parallel-for) differs from the JIT" % ex)
     print("ok   %s embedded" % ex)
 
+# Other x86 CPUs: --cpu generic (SSE, no FMA) and x86-64-v3 (AVX2 + FMA)
+# objects with embedded weights run here; within 1e-5 (1 + |ref|) of the
+# JIT (other vector widths and, for generic, separate multiply and add).
+for cpu in ["generic", "x86-64-v3"] if failures == 0 else []:
+    ex = "ffn"
+    obj, hdr = os.path.join(tmp, "%s_%s.o" % (ex, cpu)), os.path.join(tmp, "%s_%s.h" % (ex, cpu))
+    sh([actc, "compile", os.path.join(src, "examples", ex + ".act"), "-o", obj, "--header", hdr, "--prefix",
+        "emb_" + ex, "--cpu", cpu, "--embed-weights", os.path.join(tmp, ex + ".safetensors")], "compile --cpu " + cpu)
+    d = EMB.replace("HEADER", hdr).replace("@U_", "EMB_FFN_").replace("@p_", "emb_ffn_")
+    d = d.replace("FIN", "512").replace("FOUT", "512").replace("RUNARGS", "in[0], out[0]")
+    dc, exe = os.path.join(tmp, "%s_%s.c" % (ex, cpu)), os.path.join(tmp, "%s_%s" % (ex, cpu))
+    with open(dc, "w") as f:
+        f.write(d)
+    if sh([*os.environ.get("CC", "cc").split(), "-std=c99", "-O1", dc, obj, "-lpthread", "-o", exe],
+          "build --cpu " + cpu).returncode != 0:
+        continue
+    res = [os.path.join(tmp, "%s_%s_%d.bin" % (ex, cpu, i)) for i in range(2)]
+    sh([exe, "13", os.path.join(tmp, "ffn_in0.bin"), *res], "run --cpu " + cpu)
+    ref = array.array("f")
+    ref.frombytes(npy_data(os.path.join(tmp, "ffn_jit0.npy")))
+    for r in res:
+        got = array.array("f")
+        if os.path.exists(r):
+            got.frombytes(open(r, "rb").read())
+        worst = max((abs(a - b) / (1 + abs(b)) for a, b in zip(got, ref)), default=1.0) if len(got) == len(ref) else 1.0
+        check(worst <= 1e-5, "ffn --cpu %s differs from the JIT by %g" % (cpu, worst))
+    print("ok   ffn --cpu %s" % cpu)
+
 # Cross-compiled: --target aarch64-linux-gnu with embedded weights (NEON, 4
 # lanes, from the same generator), linked with the Debian cross toolchain and
 # run under qemu-user, when those are installed (scripts/install-deps.sh
