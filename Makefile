@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps configure build test demo clean
+.PHONY: all deps configure build test demo clean conformance-fixtures
 
 all: build
 
@@ -29,3 +29,8 @@ demo: build
 
 clean:
 	rm -rf $(BUILD)
+
+# Regenerate tests/conformance/fixtures/ with PyTorch (python3-torch, the system
+# Python); tests/conformance/README.md.
+conformance-fixtures:
+	/usr/bin/python3 tests/conformance/make_fixtures.py
