@@ -70,6 +70,9 @@ void st_close(StFile *f);
 
 /* ---- npy.c ---- */
 
+/* Set actrt_last_error(NULL) of this thread (model.c). */
+void rt_set_global_error(const char *msg);
+
 enum { NPY_MAX_RANK = 8 };
 
 /* Read a .npy file (format versions 1, 2 and 3; C order; dtype <f4, <f8 or

@@ -52,6 +52,8 @@ static int fail(actrt_model *m, int st, const char *fmt, ...) {
     return st;
 }
 
+void rt_set_global_error(const char *msg) { snprintf(create_error, sizeof create_error, "%s", msg); }
+
 const char *actrt_last_error(const actrt_model *m) {
     if (!m)
         return create_error;

@@ -609,3 +609,51 @@ int npy_write(const char *path, const float *data, const int64_t *shape, int ran
     }
     return ACTC_OK;
 }
+
+/* ---- the public API (include/actc/runtime.h) ---- */
+
+_Static_assert(ACTRT_NPY_MAX_RANK == NPY_MAX_RANK, "public and internal .npy rank limits agree");
+
+int actrt_npy_read(const char *path, float **data, int64_t shape[ACTRT_NPY_MAX_RANK], int *rank) {
+    char err[512];
+    if (data)
+        *data = NULL;
+    if (!data || !shape || !rank) {
+        rt_set_global_error("actrt_npy_read: data, shape and rank must not be NULL");
+        return ACTC_ERR_ARG;
+    }
+    int st = npy_read(path, data, shape, rank, err, sizeof err);
+    if (st != ACTC_OK)
+        rt_set_global_error(err);
+    return st;
+}
+
+int actrt_npy_write(const char *path, const float *data, const int64_t *shape, int rank) {
+    char err[512];
+    if (!path || !shape || rank < 0 || rank > NPY_MAX_RANK) {
+        rt_set_global_error("actrt_npy_write: path and shape must not be NULL and rank must be 0..8");
+        return ACTC_ERR_ARG;
+    }
+    int64_t n = 1;
+    for (int i = 0; i < rank; i++) {
+        if (shape[i] < 0) {
+            rt_set_global_error("actrt_npy_write: negative dimension");
+            return ACTC_ERR_ARG;
+        }
+        if (shape[i] > 0 && n > INT64_MAX / shape[i]) {
+            rt_set_global_error("actrt_npy_write: the shape's element count overflows");
+            return ACTC_ERR_ARG;
+        }
+        n *= shape[i];
+    }
+    if (n > 0 && !data) {
+        rt_set_global_error("actrt_npy_write: data must not be NULL");
+        return ACTC_ERR_ARG;
+    }
+    int st = npy_write(path, data, shape, rank, err, sizeof err);
+    if (st != ACTC_OK)
+        rt_set_global_error(err);
+    return st;
+}
+
+void actrt_free(void *p) { rt_free(p); }

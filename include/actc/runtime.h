@@ -135,6 +135,17 @@ ACTRT_API int actrt_model_profile(actrt_model *m, int64_t batch, const float *co
 ACTRT_API const char *actrt_last_error(const actrt_model *m);
 ACTRT_API void actrt_model_free(actrt_model *m);
 
+/* ---- .npy files (numpy.save's format), for host programs ----
+ * actrt_npy_read reads a C-order array of dtype <f4, <f8 or <f2 (converted
+ * to f32), rank <= ACTRT_NPY_MAX_RANK; *data is allocated by the runtime's
+ * allocator and released with actrt_free.  actrt_npy_write writes f32 data as
+ * a version-1 .npy file.  Both return an actc_status; on failure
+ * actrt_last_error(NULL) says why, naming the file. */
+#define ACTRT_NPY_MAX_RANK 8
+ACTRT_API int actrt_npy_read(const char *path, float **data, int64_t shape[ACTRT_NPY_MAX_RANK], int *rank);
+ACTRT_API int actrt_npy_write(const char *path, const float *data, const int64_t *shape, int rank);
+ACTRT_API void actrt_free(void *p);
+
 /* Shape queries.  actrt_model_fixed_batch: > 0 when the model was declared
  * with a constant batch (runs must use it), 0 when any batch works. */
 ACTRT_API int64_t actrt_model_fixed_batch(const actrt_model *m);

@@ -448,3 +448,37 @@ Test(npy, out_of_memory) {
     cr_assert_str_eq(err, "t.npy: out of memory for 3 floats");
     free(buf);
 }
+
+/* The public API (actrt_npy_read/write/actrt_free): a round trip, and errors
+ * that name the file or the argument in actrt_last_error(NULL). */
+Test(npy, public_api) {
+    char path[] = "/tmp/actc_npy_pub_XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    close(fd);
+    const float v[6] = {1, -2, 3.5f, -0.0f, INFINITY, 1e-40f};
+    cr_assert_eq(actrt_npy_write(path, v, (int64_t[]){2, 3}, 2), ACTC_OK, "%s", actrt_last_error(NULL));
+    float *out = NULL;
+    int64_t sh[ACTRT_NPY_MAX_RANK];
+    int rank = -1;
+    cr_assert_eq(actrt_npy_read(path, &out, sh, &rank), ACTC_OK, "%s", actrt_last_error(NULL));
+    cr_assert_eq(rank, 2);
+    cr_assert_eq(sh[0], 2);
+    cr_assert_eq(sh[1], 3);
+    for (int i = 0; i < 6; i++)
+        cr_assert_eq(fbits(out[i]), fbits(v[i]), "element %d", i);
+    actrt_free(out);
+    unlink(path);
+
+    out = (float *)v;
+    cr_assert_eq(actrt_npy_read("/nonexistent/x.npy", &out, sh, &rank), ACTC_ERR_IO);
+    cr_assert_null(out);
+    cr_assert(strstr(actrt_last_error(NULL), "/nonexistent/x.npy"), "%s", actrt_last_error(NULL));
+    cr_assert_eq(actrt_npy_read(path, NULL, sh, &rank), ACTC_ERR_ARG);
+    cr_assert(strstr(actrt_last_error(NULL), "actrt_npy_read"));
+    cr_assert_eq(actrt_npy_write(path, v, (int64_t[]){2}, 9), ACTC_ERR_ARG);
+    cr_assert_eq(actrt_npy_write(path, NULL, (int64_t[]){2}, 1), ACTC_ERR_ARG);
+    cr_assert_eq(actrt_npy_write(path, v, (int64_t[]){INT64_MAX, 4}, 2), ACTC_ERR_ARG);
+    cr_assert(strstr(actrt_last_error(NULL), "overflows"));
+    cr_assert_eq(access(path, F_OK), -1, "a failed write leaves no file");
+}
