@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
-# make demo: the main job on the shipped examples: check every example, show
-# how the SwiGLU feed-forward block and the LLaMA MLP block fuse into
-# kernels, JIT-compile the feed-forward block and run it (the host program
-# of docs/api.md on generated weights, then actc bench), and show what a
-# model with mistakes looks like.  (The AOT digits demo is issue 10.)
+# make demo: the main job on a real trained model, then a tour.
+#  1. examples/digits: a digit classifier trained with PyTorch: its fusion
+#     report, AOT compile with embedded weights, a C host program that
+#     classifies the held-out split, its accuracy against PyTorch's and the
+#     latency.
+#  2. every example checks; the SwiGLU feed-forward block JIT-compiled from C
+#     (the host program of docs/api.md) and benchmarked; a model with mistakes.
 set -euo pipefail
 build=${1:-build}
 actc="$build/actc"
+echo "== examples/digits: a handwritten-digit classifier trained with PyTorch (examples/digits/README.md)"
+echo "== actc dump --fused examples/digits/digits.act"
+"$actc" dump --fused examples/digits/digits.act
+echo
+echo "== actc compile digits.act --embed-weights digits.safetensors; cc main.c digits.o; ./digits"
+examples/digits/run.sh "$build"
+echo
 echo "== actc $("$actc" --version | cut -d' ' -f2): checking every example"
 for f in examples/*.act; do
   "$actc" check "$f"
