@@ -6,6 +6,9 @@
  * linkage: the header's functions are the only symbols the object exports.
  */
 #include <llvm-c/Analysis.h>
+#include <llvm-c/BitReader.h>
+#include <llvm-c/BitWriter.h>
+#include <llvm-c/Linker.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -188,6 +191,33 @@ static int aot_write_object(CG *cg, const char *path, char *err, size_t errlen) 
     return ACTC_OK;
 }
 
+int aot_link_write(CG *dst, CG *const *srcs, int n, const char *path, char *err, size_t errlen) {
+    for (int i = 0; i < n; i++) {
+        /* modules live in their own contexts: move each through bitcode */
+        LLVMMemoryBufferRef buf = LLVMWriteBitcodeToMemoryBuffer(srcs[i]->mod);
+        LLVMModuleRef m = NULL;
+        if (!buf || LLVMParseBitcodeInContext2(dst->ctx, buf, &m)) {
+            if (buf)
+                LLVMDisposeMemoryBuffer(buf);
+            snprintf(err, errlen, "internal error: cannot move model %d's module into the object", i + 2);
+            return ACTC_ERR_INTERNAL;
+        }
+        LLVMDisposeMemoryBuffer(buf);
+        if (LLVMLinkModules2(dst->mod, m)) { /* consumes m */
+            snprintf(err, errlen, "internal error: cannot link model %d into the object (a symbol clash)", i + 2);
+            return ACTC_ERR_INTERNAL;
+        }
+    }
+    char *msg = NULL;
+    if (LLVMVerifyModule(dst->mod, LLVMReturnStatusAction, &msg)) {
+        snprintf(err, errlen, "internal error: the linked object does not verify: %.300s", msg ? msg : "");
+        LLVMDisposeMessage(msg);
+        return ACTC_ERR_INTERNAL;
+    }
+    LLVMDisposeMessage(msg);
+    return aot_write_object(dst, path, err, errlen);
+}
+
 int aot_compile(CG *cg, const actrt_desc *d, const char *const *kernel_names, const char *entry, const char *prefix,
                 const char *path, Arena *a, char *err, size_t errlen) {
     /* everything but the header's functions is internal to the object */
@@ -206,7 +236,7 @@ int aot_compile(CG *cg, const actrt_desc *d, const char *const *kernel_names, co
         return ACTC_ERR_INTERNAL;
     }
     LLVMDisposeMessage(msg);
-    return aot_write_object(cg, path, err, errlen);
+    return path ? aot_write_object(cg, path, err, errlen) : ACTC_OK;
 }
 
 /* ---- embedded weights: a self-contained object (libc only) ----
@@ -553,5 +583,5 @@ int aot_compile_embedded(CG *cg, const actrt_desc *d, const char *const *kernel_
         return ACTC_ERR_INTERNAL;
     }
     LLVMDisposeMessage(msg);
-    return aot_write_object(cg, path, err, errlen);
+    return path ? aot_write_object(cg, path, err, errlen) : ACTC_OK;
 }

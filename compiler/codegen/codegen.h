@@ -130,6 +130,11 @@ int aot_compile_embedded(CG *cg, const actrt_desc *d, const char *const *kernel_
                          const char *prefix, const float *const *packed, const int64_t *counts, const char *path, Arena *a,
                          char *err, size_t errlen);
 
+/* With path NULL, aot_compile and aot_compile_embedded finish and verify
+ * the module without writing it; aot_link_write then links the modules of
+ * srcs (other models, same target) into dst's and writes one object. */
+int aot_link_write(CG *dst, CG *const *srcs, int n, const char *path, char *err, size_t errlen);
+
 /* ---- header.c ---- */
 
 /* The text of the C header for an object built with aot_emit_api. */

@@ -552,6 +552,45 @@ static int pack_for_embedding(actc_session *a, actc_jit_model *j, const char *pa
     return ACTC_OK;
 }
 
+/* One model into j's module, finished and verified but not written; its
+ * header text in *header. */
+static int compile_one(actc_session *a, const char *model, const actc_options *o, const char *prefix,
+                       const char *embed_weights, actc_jit_model *j, const char **header, char *err, size_t errlen) {
+    Decl *m = NULL;
+    ModelCode mc;
+    KGraph *kg = NULL;
+    int st = generate(a, model, o, j, &m, &mc, &kg, err, errlen);
+    if (st)
+        return st; /* generate() recorded the message */
+    const char *P = prefix ? prefix : m->name;
+    build_desc(a, j, m, &mc, m->name);
+    actrt_kernel_info *ki = NEW_ARRAY(&j->arena, actrt_kernel_info, (size_t)kg->nkernels + 1);
+    for (int i = 0; i < kg->nkernels; i++) {
+        Kernel *kk = kg->kernels[i];
+        ki[i] = (actrt_kernel_info){kk->kind == K_DENSE ? 0 : kk->kind == K_GATED ? 1 : kk->kind == K_ELEMENTWISE ? 2 : 3,
+                                    kk->n, kk->k, arena_printf(&j->arena, "%u-%u", kk->line_lo, kk->line_hi)};
+    }
+    j->desc.kernel_info = ki;
+    const char *entry = arena_printf(&j->arena, "actc_%s_run", m->name);
+    if (embed_weights) {
+        actrt_model *rm = NULL;
+        const float **packed = NULL;
+        int64_t *counts = NULL;
+        st = pack_for_embedding(a, j, embed_weights, &rm, &packed, &counts);
+        if (!st && (st = aot_compile_embedded(&j->cg, &j->desc, mc.kernel_names, entry, P, packed, counts, NULL,
+                                              &j->arena, err, errlen)))
+            fail(a, st, "%s", err);
+        actrt_model_free(rm);
+    } else if ((st = aot_compile(&j->cg, &j->desc, mc.kernel_names, entry, P, NULL, &j->arena, err, errlen))) {
+        fail(a, st, "%s", err);
+    }
+    if (!st) {
+        const Source *src = a->s.diag.sources[m->span.file];
+        *header = aot_header(&j->arena, &j->desc, P, src->name, &j->target, actc_version(), embed_weights != NULL);
+    }
+    return st;
+}
+
 int actc_compile_object(actc_session *a, const char *model, const actc_options *o, const char *prefix,
                         const char *object_path, const char *header_path, const char *embed_weights) {
     if (!a)
@@ -560,59 +599,70 @@ int actc_compile_object(actc_session *a, const char *model, const actc_options *
         return fail(a, ACTC_ERR_ARG, "actc_compile_object: object_path is NULL");
     if (prefix && !valid_prefix(prefix))
         return fail(a, ACTC_ERR_ARG, "invalid prefix '%s': use a C identifier", prefix);
-    actc_jit_model *j = jit_model_new();
-    if (!j)
+    if (!a->prog || a->s.diag.nerrors)
+        return fail(a, ACTC_ERR_ARG, "no checked program in this session: call actc_check_file first");
+    /* model NULL: every model of the file, each under its own name */
+    int nmodels = 0;
+    for (int i = 0; i < a->prog->ndecls; i++)
+        nmodels += a->prog->decls[i]->kind == DECL_MODEL;
+    if (model || nmodels < 2)
+        nmodels = 1;
+    else if (prefix)
+        return fail(a, ACTC_ERR_ARG, "--prefix names one model, but the file defines %d: choose one with --model",
+                    nmodels);
+    actc_jit_model **js = mem_alloc(sizeof *js * (size_t)nmodels);
+    const char **headers = mem_alloc(sizeof *headers * (size_t)nmodels);
+    if (!js || !headers) {
+        mem_free(js);
+        mem_free(headers);
         return fail(a, ACTC_ERR_NOMEM, "out of memory");
-    char err[512];
-    Boundary b;
-    int st = BOUNDARY_ENTER(&b);
-    if (st) {
-        jit_model_release(j);
-        return caught(a, &b, st);
     }
-    Decl *m = NULL;
-    ModelCode mc;
-    KGraph *kg = NULL;
-    st = generate(a, model, o, j, &m, &mc, &kg, err, sizeof err);
+    for (int i = 0; i < nmodels; i++)
+        js[i] = NULL;
+    char err[512];
+    int st = ACTC_OK;
+    Boundary b;
+    int thrown = BOUNDARY_ENTER(&b);
+    if (thrown) {
+        st = caught(a, &b, thrown);
+        goto out;
+    }
+    for (int i = 0, k = 0; i < nmodels && !st; i++) {
+        const char *name = model;
+        if (!model && nmodels > 1) {
+            while (a->prog->decls[k]->kind != DECL_MODEL)
+                k++;
+            name = a->prog->decls[k++]->name;
+        }
+        if (!(js[i] = jit_model_new())) {
+            st = fail(a, ACTC_ERR_NOMEM, "out of memory");
+            break;
+        }
+        st = compile_one(a, name, o, prefix, embed_weights, js[i], &headers[i], err, sizeof err);
+    }
     if (!st) {
-        const char *P = prefix ? prefix : m->name;
-        build_desc(a, j, m, &mc, m->name);
-        actrt_kernel_info *ki = NEW_ARRAY(&j->arena, actrt_kernel_info, (size_t)kg->nkernels + 1);
-        for (int i = 0; i < kg->nkernels; i++) {
-            Kernel *kk = kg->kernels[i];
-            ki[i] = (actrt_kernel_info){kk->kind == K_DENSE ? 0 : kk->kind == K_GATED ? 1 : kk->kind == K_ELEMENTWISE ? 2 : 3,
-                                        kk->n, kk->k, arena_printf(&j->arena, "%u-%u", kk->line_lo, kk->line_hi)};
-        }
-        j->desc.kernel_info = ki;
-        const char *entry = arena_printf(&j->arena, "actc_%s_run", m->name);
-        if (embed_weights) {
-            actrt_model *rm = NULL;
-            const float **packed = NULL;
-            int64_t *counts = NULL;
-            st = pack_for_embedding(a, j, embed_weights, &rm, &packed, &counts);
-            if (!st && (st = aot_compile_embedded(&j->cg, &j->desc, mc.kernel_names, entry, P, packed, counts,
-                                                  object_path, &j->arena, err, sizeof err)))
-                fail(a, st, "%s", err);
-            actrt_model_free(rm);
-        } else if ((st = aot_compile(&j->cg, &j->desc, mc.kernel_names, entry, P, object_path, &j->arena, err,
-                                     sizeof err))) {
+        CG **rest = NEW_ARRAY(&js[0]->arena, CG *, (size_t)nmodels);
+        for (int i = 1; i < nmodels; i++)
+            rest[i - 1] = &js[i]->cg;
+        if ((st = aot_link_write(&js[0]->cg, rest, nmodels - 1, object_path, err, sizeof err)))
             fail(a, st, "%s", err);
-        }
-        if (!st && header_path) {
-            const Source *src = a->s.diag.sources[m->span.file];
-            const char *text = aot_header(&j->arena, &j->desc, P, src->name, &j->target, actc_version(),
-                                          embed_weights != NULL);
-            FILE *f = fopen(header_path, "w");
-            if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
-                if (f)
-                    fclose(f);
-                st = fail(a, ACTC_ERR_IO, "cannot write '%s': %s", header_path, strerror(errno));
-            }
-        }
-    } else if (st) {
-        /* generate() recorded the message */
+    }
+    if (!st && header_path) {
+        FILE *f = fopen(header_path, "w");
+        bool ok = f != NULL;
+        for (int i = 0; ok && i < nmodels; i++)
+            ok = fputs(headers[i], f) >= 0 && (i + 1 == nmodels || fputs("\n", f) >= 0);
+        if (f && fclose(f) != 0)
+            ok = false;
+        if (!ok)
+            st = fail(a, ACTC_ERR_IO, "cannot write '%s': %s", header_path, strerror(errno));
     }
     boundary_pop(&b);
-    jit_model_release(j);
+out:
+    for (int i = 0; i < nmodels; i++)
+        if (js[i])
+            jit_model_release(js[i]);
+    mem_free(js);
+    mem_free(headers);
     return st;
 }

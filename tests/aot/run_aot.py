@@ -333,5 +333,88 @@ if failures == 0:
     sh([*os.environ.get("CC", "cc").split(), "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", ec, os.path.join(tmp, "mlp.o"), *LIBS,
         "-o", ec + ".exe"], "build errors.c")
     sh([ec + ".exe"], "create errors")
+
+# Several models in one object: a file with two models compiles (no --model)
+# into one object and one header, each model under its own name; both run
+# from one program, bitwise identical to `actc run --model`, with the weights
+# loaded at run time and with one safetensors file embedded for both.
+TWO = """const D = 16
+model enc(x: f32[batch, D]) -> f32[batch, D] {
+    h = swiglu(dense(x, 32, name = "g"), dense(x, 32, name = "u"))
+    return dense(h, D, name = "o") + x
+}
+model head(x: f32[batch, D]) -> (logits: f32[batch, 4], probs: f32[batch, 4]) {
+    logits = dense(gelu(dense(x, D, name = "h1")), 4, name = "h2")
+    return logits, softmax(logits)
+}
+"""
+TWO_MAIN = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include "HEADER"
+int main(int argc, char **argv) {
+    enc_model *e; head_model *h;
+    const char *w = argc > 4 ? argv[4] : NULL;
+    if (enc_create(&e, w) || head_create(&h, w)) { fprintf(stderr, "create: %s\n", enc_last_error(NULL)); return 1; }
+    enum { B = 5 };
+    static float x[B * ENC_INPUT_X_FEATURES], y[B * ENC_OUTPUT_OUTPUT_FEATURES], lg[B * 4], pr[B * 4];
+    FILE *f = fopen(argv[1], "rb");
+    if (!f || fread(x, sizeof x, 1, f) != 1) return 2;
+    fclose(f);
+    if (enc_run(e, B, x, y) || head_run(h, B, y, lg, pr)) { fprintf(stderr, "run failed\n"); return 1; }
+    f = fopen(argv[2], "wb"); fwrite(y, sizeof y, 1, f); fclose(f);
+    f = fopen(argv[3], "wb"); fwrite(lg, sizeof lg, 1, f); fwrite(pr, sizeof pr, 1, f); fclose(f);
+    enc_destroy(e); head_destroy(h);
+    return 0;
+}
+"""
+if failures == 0:
+    two = os.path.join(tmp, "two.act")
+    with open(two, "w") as f:
+        f.write(TWO)
+    wr = random.Random(5)
+    shapes = {"g.weight": [32, 16], "g.bias": [32], "u.weight": [32, 16], "u.bias": [32], "o.weight": [16, 32],
+              "o.bias": [16], "h1.weight": [16, 16], "h1.bias": [16], "h2.weight": [4, 16], "h2.bias": [4]}
+    w2 = os.path.join(tmp, "two.safetensors")
+    write_safetensors(w2, {k: (v, [wr.uniform(-0.4, 0.4) for _ in range(v[0] * (v[1] if len(v) > 1 else 1))])
+                           for k, v in shapes.items()})
+    xv = [math.cos(0.3 * q) for q in range(5 * 16)]
+    xraw, xnpy = os.path.join(tmp, "two_x.bin"), os.path.join(tmp, "two_x.npy")
+    with open(xraw, "wb") as f:
+        f.write(array.array("f", xv).tobytes())
+    write_npy(xnpy, (5, 16), xv)
+    # the JIT, model by model: enc's output feeds head
+    ynpy, lnpy, pnpy = (os.path.join(tmp, n) for n in ("two_y.npy", "two_l.npy", "two_p.npy"))
+    sh([actc, "run", two, "--model", "enc", "-w", w2, "-i", xnpy, "-o", ynpy], "actc run --model enc")
+    sh([actc, "run", two, "--model", "head", "-w", w2, "-i", ynpy, "-o", "logits=" + lnpy, "-o", "probs=" + pnpy],
+       "actc run --model head")
+    mc = os.path.join(tmp, "two_main.c")
+    for embed in (False, True):
+        tag = "embedded" if embed else "loaded"
+        obj, hdr = os.path.join(tmp, "two_%s.o" % tag), os.path.join(tmp, "two_%s.h" % tag)
+        sh([actc, "compile", two, "-o", obj, "--header", hdr] + (["--embed-weights", w2] if embed else []),
+           "compile two models (%s)" % tag)
+        syms = sorted(l.split()[-1] for l in sh(["nm", "-g", "--defined-only", obj], "nm").stdout.splitlines())
+        fns = ["create", "create_from_memory", "run", "run_arrays", "last_error", "destroy", "set_threads",
+               "workspace_size"] + (["set_parallel_for"] if embed else [])
+        check(syms == sorted("%s_%s" % (m, f) for m in ("enc", "head") for f in fns), "two models export %s" % syms)
+        with open(mc, "w") as f:
+            f.write(TWO_MAIN.replace("HEADER", hdr))
+        exe = mc + "." + tag
+        libs = ["-lm"] if embed else LIBS
+        if sh([*os.environ.get("CC", "cc").split(), "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", mc, obj,
+               *libs, "-o", exe], "build two-model driver (%s)" % tag).returncode != 0:
+            continue
+        yb, lpb = exe + ".y", exe + ".lp"
+        sh([exe, xraw, yb, lpb] + ([] if embed else [w2]), "run two models (%s)" % tag)
+        if os.path.exists(yb):
+            check(open(yb, "rb").read() == npy_data(ynpy), "two models (%s): enc differs from the JIT" % tag)
+            check(open(lpb, "rb").read() == npy_data(lnpy) + npy_data(pnpy),
+                  "two models (%s): head differs from the JIT" % tag)
+    p = subprocess.run([actc, "compile", two, "-o", os.path.join(tmp, "x.o"), "--prefix", "net"],
+                       capture_output=True, text=True)
+    check(p.returncode == 1 and "choose one with --model" in p.stderr, "--prefix with two models: %s" % p.stderr)
+    if failures == 0:
+        print("ok   two models in one object (loaded and embedded weights)")
 print("aot: %s" % ("all passed" if failures == 0 else "%d failures" % failures))
 sys.exit(1 if failures else 0)
