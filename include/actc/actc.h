@@ -93,7 +93,9 @@ ACTC_API void actc_jit_free(actc_jit_model *j);
  * header_path is not NULL).  prefix NULL: the model's name.  Without
  * embed_weights the object needs libactrt at link time; with it (a
  * safetensors file) the weights are packed now into read-only data and the
- * object links with libc alone (docs/aot.md). */
+ * object links with libc alone (docs/aot.md).  model NULL in a file with
+ * several models: all of them in one object and one header, each under its
+ * own name (prefix must then be NULL). */
 ACTC_API int actc_compile_object(actc_session *s, const char *model, const actc_options *opts, const char *prefix,
                                  const char *object_path, const char *header_path, const char *embed_weights);
 
