@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps configure build test demo clean conformance-fixtures
+.PHONY: all deps configure build test test-sanitize fuzz demo clean conformance-fixtures
 
 all: build
 
@@ -24,11 +24,27 @@ build: deps configure
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
+# The sanitizer suite (docs/reliability.md): an ASan + UBSan build
+# (-fno-sanitize-recover=all) in $(BUILD_SAN), running the tests labelled
+# "sanitize" (every input path: front end, safetensors, .npy, JIT, runtime).
+BUILD_SAN ?= build-sanitize
+test-sanitize: deps
+	cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DACTC_SANITIZE=ON $(CMAKE_FLAGS)
+	cmake --build $(BUILD_SAN) -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --test-dir $(BUILD_SAN) -L sanitize --output-on-failure -j $(JOBS)
+
+# Fuzzing (docs/reliability.md): clang-19 libFuzzer + ASan/UBSan build in
+# build-fuzz, each harness for FUZZ_SECONDS; findings in tests/fuzz/findings.
+FUZZ_SECONDS ?= 60
+fuzz:
+	tests/fuzz/run_fuzz.sh -B build-fuzz -t $(FUZZ_SECONDS)
+
 demo: build
 	@scripts/demo.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(BUILD_SAN)
 
 # Regenerate tests/conformance/fixtures/ with PyTorch (python3-torch, the system
 # Python); tests/conformance/README.md.

@@ -5,6 +5,7 @@
  * of boundaries is per thread, so sessions on different threads do not mix.
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "base.h"
 
