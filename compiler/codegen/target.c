@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "codegen.h"
+#include "llvm_cpus.h"
 
 static pthread_once_t llvm_once = PTHREAD_ONCE_INIT;
 
@@ -71,6 +72,66 @@ static int x86_cpu_lanes(const char *cpu, bool *fma) {
     return *fma = false, 4;
 }
 
+/* The name in list (NULL-terminated) closest to name, or NULL. */
+static const char *closest(const char *const *list, const char *name) {
+    const char *best = NULL;
+    int bd = 4;
+    for (int i = 0; list[i]; i++) {
+        int d = edit_distance(name, list[i], bd - 1);
+        if (d < bd)
+            bd = d, best = list[i];
+    }
+    return best;
+}
+
+static bool listed(const char *const *list, const char *name, size_t len) {
+    for (int i = 0; list[i]; i++)
+        if (strlen(list[i]) == len && strncmp(list[i], name, len) == 0)
+            return true;
+    return false;
+}
+
+/* Check --cpu and --features against LLVM's own tables for x86-64 and
+ * AArch64 (cmake/LlvmCpus.cmake): LLVM itself only warns about an unknown
+ * name, and on x86-64 an unknown CPU then aborts the process. */
+static int check_cpu_features(const char *triple, const char *cpu, const char *features, char *err, size_t errlen) {
+    const char *const *cpus = NULL, *const *feats = NULL;
+    if (strncmp(triple, "x86_64", 6) == 0 || strncmp(triple, "i686", 4) == 0)
+        cpus = llvm_x86_cpus, feats = llvm_x86_features;
+    else if (strncmp(triple, "aarch64", 7) == 0 || strncmp(triple, "arm64", 5) == 0)
+        cpus = llvm_aarch64_cpus, feats = llvm_aarch64_features;
+    if (!cpus || !cpus[0])
+        return ACTC_OK; /* another target, or no table: LLVM decides */
+    if (cpu && !listed(cpus, cpu, strlen(cpu))) {
+        const char *c = closest(cpus, cpu);
+        if (c)
+            snprintf(err, errlen, "unknown CPU '%s' for %s; did you mean '%s'? (llc-19 -mtriple=%s -mcpu=help lists them)",
+                     cpu, triple, c, triple);
+        else
+            snprintf(err, errlen, "unknown CPU '%s' for %s (llc-19 -mtriple=%s -mcpu=help lists them)", cpu, triple,
+                     triple);
+        return ACTC_ERR_ARG;
+    }
+    for (const char *p = features; p && *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len < 2 || (p[0] != '+' && p[0] != '-')) {
+            snprintf(err, errlen, "--features: '%.*s' must be +NAME or -NAME (e.g. +avx2,-avx512f)", (int)len, p);
+            return ACTC_ERR_ARG;
+        }
+        if (!listed(feats, p + 1, len - 1)) {
+            char name[128];
+            snprintf(name, sizeof name, "%.*s", (int)(len - 1 < 127 ? len - 1 : 127), p + 1);
+            const char *c = closest(feats, name);
+            snprintf(err, errlen, "unknown CPU feature '%s' for %s%s%s%s", name, triple, c ? "; did you mean '" : "",
+                     c ? c : "", c ? "'?" : "");
+            return ACTC_ERR_ARG;
+        }
+        p = end ? end + 1 : p + len;
+    }
+    return ACTC_OK;
+}
+
 int target_init(Target *t, const char *triple, const char *cpu, const char *features, int vlen_cap, char *err,
                 size_t errlen) {
     pthread_once(&llvm_once, init_llvm);
@@ -88,6 +149,13 @@ int target_init(Target *t, const char *triple, const char *cpu, const char *feat
         LLVMDisposeMessage(msg);
         target_dispose(t);
         return ACTC_ERR_ARG;
+    }
+    if (cpu && strcmp(cpu, "native") == 0) /* as clang: this machine's CPU and features */
+        cpu = NULL;
+    int cst = check_cpu_features(t->triple, cpu, features, err, errlen);
+    if (cst) {
+        target_dispose(t);
+        return cst;
     }
     /* CPU and features: the host's only for a host build without --cpu. */
     char *host_cpu = NULL, *host_feat = NULL;

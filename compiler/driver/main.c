@@ -653,6 +653,12 @@ int main(int argc, char **argv) {
         fputs(usage, stdout);
         return 0;
     }
+    /* `actc CMD --help` (anywhere before a `--`) prints the usage too */
+    for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            fputs(usage, stdout);
+            return 0;
+        }
     if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
         printf("actc %s\n", actc_version());
         return 0;

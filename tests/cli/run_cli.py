@@ -139,5 +139,23 @@ expect_error(["run", mlp, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o], "gi
 expect_error(["run", mlp, "-w"], "option '-w' needs a value", "-w without a value")
 expect_error(["run", mlp, "--model", "nosuch", "-w", w, "-i", x], "no model named 'nosuch'", "unknown model")
 
+# --cpu and --features are checked against LLVM's tables (never an LLVM abort)
+expect_error(["compile", mlp, "-o", o + ".o", "--cpu", "nonsense"], "unknown CPU 'nonsense' for x86_64", "unknown --cpu")
+expect_error(["run", mlp, "-w", w, "-i", x, "--cpu", "znver9"], "did you mean 'znver1'", "--cpu suggestion")
+expect_error(["dump", "--asm", mlp, "--cpu", "cortex-a72"], "unknown CPU 'cortex-a72'", "ARM CPU for x86")
+expect_error(["compile", mlp, "-o", o + ".o", "--target", "aarch64-linux-gnu", "--cpu", "znver4"],
+             "unknown CPU 'znver4' for aarch64", "x86 CPU for aarch64")
+expect_error(["compile", mlp, "-o", o + ".o", "--features", "+nonsense"], "unknown CPU feature 'nonsense'",
+             "unknown feature")
+expect_error(["compile", mlp, "-o", o + ".o", "--features", "avx2"], "must be +NAME or -NAME", "feature without sign")
+rc, err = run("compile", mlp, "-o", o + ".o", "--cpu", "native")
+check(rc == 0, "--cpu native: " + err)
+rc, err = run("compile", mlp, "-o", o + ".o", "--cpu", "x86-64-v3", "--features", "+fma,-avx512f")
+check(rc == 0, "--cpu x86-64-v3 --features +fma,-avx512f: " + err)
+# every subcommand answers --help with the usage, exit 0
+for cmd in ("run", "compile", "check", "dump", "bench"):
+    p = subprocess.run([actc, cmd, "--help"], capture_output=True, text=True)
+    check(p.returncode == 0 and "usage" in p.stdout.lower(), "actc %s --help: %d %r" % (cmd, p.returncode, p.stderr))
+
 print("cli: %s" % ("all passed" if failures == 0 else "%d failures" % failures))
 sys.exit(1 if failures else 0)
