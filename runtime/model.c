@@ -206,6 +206,26 @@ static bool source_find(const Source *src, const char *name, int *rank, int64_t 
     return false;
 }
 
+/* A hint for a missing tensor: the file holds it under another prefix
+ * (`module.fc1.weight` for `fc1.weight`), or without the prefix given. */
+static void prefix_hint(const Source *src, const char *bare, const char *prefix, char *out, size_t n) {
+    out[0] = 0;
+    size_t lb = strlen(bare);
+    for (int f = 0; f < src->nfiles; f++)
+        for (int i = 0; i < src->files[f].ntensors; i++) {
+            const char *tn = src->files[f].tensors[i].name;
+            size_t lt = strlen(tn);
+            if (prefix && *prefix && strcmp(tn, bare) == 0) {
+                snprintf(out, n, "; the file has '%s' without the prefix '%s'", tn, prefix);
+                return;
+            }
+            if (lt > lb && tn[lt - lb - 1] == '.' && strcmp(tn + lt - lb, bare) == 0) {
+                snprintf(out, n, "; the file has '%s': use the weights prefix '%.*s'", tn, (int)(lt - lb), tn);
+                return;
+            }
+        }
+}
+
 /* Bind every tensor of the description from the source. */
 static int bind_all(actrt_model *m, const Source *src, const char *prefix) {
     const actrt_desc *d = m->d;
@@ -224,8 +244,10 @@ static int bind_all(actrt_model *m, const Source *src, const char *prefix) {
         int have_rank;
         const char *where = src->nfiles ? src->files[0].name : "the tensors given";
         if (!source_find(src, name, &have_rank, have_shape, &ff, &found, &arr)) {
-            st = fail(m, ACTC_ERR_WEIGHTS, "missing tensor '%s' (declared at %s) in %s%s", name, t->declared_at,
-                      where, src->nfiles > 1 ? " and the other shards" : "");
+            char hint[600];
+            prefix_hint(src, t->name, prefix, hint, sizeof hint);
+            st = fail(m, ACTC_ERR_WEIGHTS, "missing tensor '%s' (declared at %s) in %s%s%s", name, t->declared_at,
+                      where, src->nfiles > 1 ? " and the other shards" : "", hint);
             break;
         }
         int64_t want[2] = {t->rows, t->cols};

@@ -139,6 +139,18 @@ expect_error(["run", mlp, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o], "gi
 expect_error(["run", mlp, "-w"], "option '-w' needs a value", "-w without a value")
 expect_error(["run", mlp, "--model", "nosuch", "-w", w, "-i", x], "no model named 'nosuch'", "unknown model")
 
+# a checkpoint saved from a wrapped module: the error points at the prefix
+pre = os.path.join(tmp, "prefixed.safetensors")
+write_safetensors(pre, {"module." + k: (v[0], v[1]) for k, v in
+                        {"fc1.weight": ([128, 64], rand(128 * 64)), "fc1.bias": ([128], rand(128)),
+                         "fc2.weight": ([10, 128], rand(1280)), "fc2.bias": ([10], rand(10))}.items()})
+expect_error(["run", mlp, "-w", pre, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o],
+             "the file has 'module.fc1.weight': use the weights prefix 'module.'", "prefix hint")
+rc, err = run("run", mlp, "-w", pre, "--weights-prefix", "module.", "-i", x, "-o", "logits=" + o, "-o", "probs=" + o)
+check(rc == 0, "--weights-prefix module.: " + err)
+expect_error(["run", mlp, "-w", w, "--weights-prefix", "model.", "-i", x, "-o", "logits=" + o, "-o", "probs=" + o],
+             "without the prefix 'model.'", "needless prefix hint")
+
 # --cpu and --features are checked against LLVM's tables (never an LLVM abort)
 expect_error(["compile", mlp, "-o", o + ".o", "--cpu", "nonsense"], "unknown CPU 'nonsense' for x86_64", "unknown --cpu")
 expect_error(["run", mlp, "-w", w, "-i", x, "--cpu", "znver9"], "did you mean 'znver1'", "--cpu suggestion")
