@@ -3,7 +3,11 @@
  * every example, fail the N-th allocation for N = 1, 2, ... until checking
  * succeeds: each failing run must return ACTC_ERR_NOMEM (from session_new
  * or check), free everything it allocated (live count back to zero), and the
- * next attempt must work.
+ * next attempt must work.  The runtime likewise: a JIT-compiled gated model
+ * is created, bound (from arrays, and from safetensors bytes parsed by
+ * jansson through the same funnel), run on two threads and freed with the
+ * N-th runtime allocation failing: ACTC_ERR_NOMEM, nothing leaked, and the
+ * first run that succeeds is bitwise equal to an unrestricted one.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -89,4 +93,117 @@ Test(oom, every_example_fails_cleanly_at_every_allocation) {
 
 Test(oom, erroneous_program_fails_cleanly) {
     oom_loop(ACTC_SOURCE_DIR "/examples/errors/typo.act", ACTC_ERR_CHECK);
+}
+
+/* ---- the runtime: create, bind weights (arrays, and safetensors bytes
+ * through jansson), run, free — failing the N-th allocation ---- */
+
+#include <math.h>
+#include <stdint.h>
+
+#include "actc/runtime.h"
+
+static const char RT_SRC[] = "model m(x: f32[batch, 24]) -> (y: f32[batch, 8], p: f32[batch, 8]) {\n"
+                             "    h = swiglu(dense(x, 40, name = \"g\"), dense(x, 40, name = \"u\"))\n"
+                             "    y = gelu(dense(h, 8, name = \"o\"))\n"
+                             "    return y, softmax(y)\n"
+                             "}\n";
+enum { RT_NT = 6, RT_BATCH = 37 };
+static const char *const rt_names[RT_NT] = {"g.weight", "g.bias", "u.weight", "u.bias", "o.weight", "o.bias"};
+static const int64_t rt_shapes[RT_NT][2] = {{40, 24}, {40, 0}, {40, 24}, {40, 0}, {8, 40}, {8, 0}};
+
+/* The weights as safetensors bytes (F32, little-endian host). */
+static uint8_t *rt_safetensors(float *const *w, size_t *len) {
+    char hdr[1024];
+    size_t hl = 0, off = 0;
+    hl += (size_t)snprintf(hdr + hl, sizeof hdr - hl, "{");
+    for (int i = 0; i < RT_NT; i++) {
+        size_t n = (size_t)(rt_shapes[i][0] * (rt_shapes[i][1] ? rt_shapes[i][1] : 1));
+        if (rt_shapes[i][1])
+            hl += (size_t)snprintf(hdr + hl, sizeof hdr - hl, "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%lld,%lld],"
+                                   "\"data_offsets\":[%zu,%zu]}", i ? "," : "", rt_names[i],
+                                   (long long)rt_shapes[i][0], (long long)rt_shapes[i][1], off, off + 4 * n);
+        else
+            hl += (size_t)snprintf(hdr + hl, sizeof hdr - hl, "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%lld],"
+                                   "\"data_offsets\":[%zu,%zu]}", i ? "," : "", rt_names[i],
+                                   (long long)rt_shapes[i][0], off, off + 4 * n);
+        off += 4 * n;
+    }
+    hl += (size_t)snprintf(hdr + hl, sizeof hdr - hl, "}");
+    uint8_t *buf = malloc(8 + hl + off);
+    for (int k = 0; k < 8; k++)
+        buf[k] = (uint8_t)((uint64_t)hl >> (8 * k));
+    memcpy(buf + 8, hdr, hl);
+    size_t o = 8 + hl;
+    for (int i = 0; i < RT_NT; i++) {
+        size_t n = (size_t)(rt_shapes[i][0] * (rt_shapes[i][1] ? rt_shapes[i][1] : 1));
+        memcpy(buf + o, w[i], 4 * n);
+        o += 4 * n;
+    }
+    *len = o;
+    return buf;
+}
+
+/* One create + bind + run + free under an allocation limit. */
+static int rt_attempt(const actrt_desc *d, long n, bool from_bytes, float *const *w, const uint8_t *st, size_t stlen,
+                      const float *x, float *y, float *p) {
+    countdown = n;
+    actrt_set_allocator(failing_alloc, NULL);
+    actrt_model *m = NULL;
+    int s = actrt_model_create(&m, d);
+    if (s == ACTC_OK)
+        s = from_bytes ? actrt_model_load_weights_memory(m, st, stlen, NULL)
+                       : actrt_model_load_tensors(m, rt_names, (const float *const *)w, rt_shapes, RT_NT);
+    if (s == ACTC_OK)
+        s = actrt_model_set_threads(m, 2);
+    if (s == ACTC_OK)
+        s = actrt_model_run(m, RT_BATCH, (const float *const[]){x}, (float *const[]){y, p});
+    actrt_model_free(m);
+    actrt_set_allocator(NULL, NULL);
+    countdown = -1;
+    return s;
+}
+
+Test(oom, runtime_fails_cleanly_at_every_allocation) {
+    actc_session *s;
+    cr_assert_eq(actc_session_new(&s), ACTC_OK);
+    cr_assert_eq(actc_check_source(s, "rt.act", RT_SRC, strlen(RT_SRC)), ACTC_OK, "%s",
+                 actc_diag_render(s, ACTC_DIAG_TEXT));
+    actc_jit_model *j;
+    cr_assert_eq(actc_jit_compile(s, NULL, NULL, &j), ACTC_OK, "%s", actc_last_error(s));
+    float *w[RT_NT];
+    for (int i = 0; i < RT_NT; i++) {
+        size_t n = (size_t)(rt_shapes[i][0] * (rt_shapes[i][1] ? rt_shapes[i][1] : 1));
+        w[i] = malloc(4 * n);
+        for (size_t k = 0; k < n; k++)
+            w[i][k] = 0.3f * sinf((float)(k * 7 + (size_t)i));
+    }
+    size_t stlen;
+    uint8_t *st = rt_safetensors(w, &stlen);
+    static float x[RT_BATCH * 24], y0[RT_BATCH * 8], p0[RT_BATCH * 8], y[RT_BATCH * 8], p[RT_BATCH * 8];
+    for (int i = 0; i < RT_BATCH * 24; i++)
+        x[i] = cosf(0.1f * (float)i);
+    cr_assert_eq(rt_attempt(actc_jit_desc(j), -1, false, w, st, stlen, x, y0, p0), ACTC_OK);
+    for (int from_bytes = 0; from_bytes < 2; from_bytes++) {
+        long n;
+        for (n = 0; n < 100000; n++) {
+            memset(y, 0, sizeof y);
+            int r = rt_attempt(actc_jit_desc(j), n, from_bytes, w, st, stlen, x, y, p);
+            cr_assert_eq(live, 0, "%ld blocks leaked after failing allocation %ld (%s)", live, n,
+                         from_bytes ? "safetensors bytes" : "arrays");
+            if (r == ACTC_OK)
+                break;
+            cr_assert_eq(r, ACTC_ERR_NOMEM, "allocation %ld failed with status %d: %s", n, r, actrt_last_error(NULL));
+        }
+        cr_assert_gt(n, 2, "too few failure points (%ld)", n);
+        cr_assert_lt(n, 100000);
+        cr_assert_eq(memcmp(y, y0, sizeof y), 0, "outputs after the OOM loop differ");
+        cr_assert_eq(memcmp(p, p0, sizeof p), 0);
+        fprintf(stderr, "runtime (%s): %ld failure points\n", from_bytes ? "safetensors bytes" : "arrays", n);
+    }
+    free(st);
+    for (int i = 0; i < RT_NT; i++)
+        free(w[i]);
+    actc_jit_free(j);
+    actc_session_free(s);
 }
