@@ -34,9 +34,16 @@
  * alternating within each round (the starting peer rotates).  Reported:
  * the median time per call.
  *
+ * --scaling T: thread scaling instead of the peer comparison.  Every
+ * selected peer runs each case at 1 and at T threads, in one process, the
+ * (peer, threads) variants alternating as above; reported: both GF/s and the
+ * speedup.  Default grid: M in {256, 1024}, the three 2^22-multiply-add
+ * shapes.  Run one peer per process (run.sh --scaling T does): OpenBLAS's
+ * pthreads and the OpenMP pool of actc and oneDNN must not share a process.
+ *
  * Usage: bench_gemm [--quick] [--m 1,8,...] [--shapes KxN,...] [--acts LIST]
- *                   [--peers LIST] [--threads T] [--reps R] [--min-ms X]
- *                   [--tol E] [--csv FILE] [--seed S] [--verbose]
+ *                   [--peers LIST] [--threads T | --scaling T] [--reps R]
+ *                   [--min-ms X] [--tol E] [--csv FILE] [--seed S] [--verbose]
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -69,6 +76,7 @@ static const char *const act_names[NACTS] = {"relu", "gelu_tanh", "gelu", "silu"
 
 static struct {
     int threads, reps, verbose, quick;
+    int scaling; /* > 1: measure every peer at 1 and at `scaling` threads */
     double min_ms, tol;
     int ms[MAXLIST], nm;
     int shapes[MAXLIST][2], nshapes; /* (K, N) */
@@ -84,6 +92,14 @@ static const int full_shapes[][2] = {{512, 2048}, {1024, 4096}, {4096, 1024}, {2
 static const int quick_ms[] = {1, 8, 64};
 static const int quick_shapes[][2] = {{1024, 4096}, {4096, 1024}};
 static const int quick_acts[] = {ACT_GELU_TANH, ACT_SILU, GATE_SWIGLU};
+/* --scaling: batch >= 256 on the large shapes (K*N = 2^22) */
+static const int scaling_ms[] = {256, 1024};
+static const int scaling_shapes[][2] = {{1024, 4096}, {4096, 1024}, {2048, 2048}};
+static const int scaling_quick_shapes[][2] = {{1024, 4096}, {4096, 1024}};
+
+/* The thread count the peer being run uses now (--threads, or 1 / T under
+ * --scaling). */
+static int cur_threads = 1;
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -94,6 +110,9 @@ static void usage(FILE *f) {
             "  --acts LIST        relu,gelu_tanh,gelu,silu,swiglu,geglu (default all)\n"
             "  --peers LIST       actc,openblas,dnnl,dnnl-packed (default all)\n"
             "  --threads T        threads for every peer (default 1)\n"
+            "  --scaling T        thread scaling: every peer at 1 and at T threads, speedups; default grid\n"
+            "                     M 256,1024, shapes 1024x4096,4096x1024,2048x2048 (--quick: the first two)\n"
+            "                     and the --quick activations; run one peer per process\n"
             "  --reps R           timed repetitions per peer and case, median reported (default 5, >= 5)\n"
             "  --min-ms X         minimum length of one repetition (default 50)\n"
             "  --tol E            max relative error against the reference (default 1e-3)\n"
@@ -226,6 +245,13 @@ static void parse_args(int argc, char **argv) {
                 fprintf(stderr, "bench_gemm: bad --threads '%s'\n", v);
                 exit(1);
             }
+        } else if (!strcmp(a, "--scaling")) {
+            NEED_VALUE();
+            opt.scaling = atoi(v);
+            if (opt.scaling < 2 || opt.scaling > 1024) {
+                fprintf(stderr, "bench_gemm: bad --scaling '%s' (a thread count >= 2)\n", v);
+                exit(1);
+            }
         } else if (!strcmp(a, "--reps")) {
             NEED_VALUE();
             opt.reps = atoi(v);
@@ -255,6 +281,30 @@ static void parse_args(int argc, char **argv) {
             exit(1);
         }
 #undef NEED_VALUE
+    }
+    if (opt.scaling && opt.threads != 1) {
+        fprintf(stderr, "bench_gemm: --scaling and --threads exclude each other\n");
+        exit(1);
+    }
+    if (opt.scaling && !m_set) {
+        opt.nm = (int)(sizeof scaling_ms / sizeof *scaling_ms);
+        memcpy(opt.ms, scaling_ms, sizeof scaling_ms);
+        m_set = 1;
+    }
+    if (opt.scaling && !shapes_set) {
+        if (opt.quick) {
+            opt.nshapes = (int)(sizeof scaling_quick_shapes / sizeof *scaling_quick_shapes);
+            memcpy(opt.shapes, scaling_quick_shapes, sizeof scaling_quick_shapes);
+        } else {
+            opt.nshapes = (int)(sizeof scaling_shapes / sizeof *scaling_shapes);
+            memcpy(opt.shapes, scaling_shapes, sizeof scaling_shapes);
+        }
+        shapes_set = 1;
+    }
+    if (opt.scaling && !acts_set) {
+        for (size_t i = 0; i < sizeof quick_acts / sizeof *quick_acts; i++)
+            act_flags[quick_acts[i]] = 1;
+        acts_set = 1;
     }
     if (!m_set) {
         const int *src = opt.quick ? quick_ms : full_ms;
@@ -659,7 +709,7 @@ static int actc_model_make(ActcModel *a, int K, int N, int act, const float *W, 
         snprintf(a->err, sizeof a->err, "actrt_model_create: %s", actrt_last_error(NULL));
         return -1;
     }
-    actrt_model_set_threads(a->m, opt.threads); /* the same thread count as the peers */
+    actrt_model_set_threads(a->m, opt.threads); /* the same thread count as the peers (--scaling: set per run) */
     const char *names[3];
     const float *data[3];
     int64_t shapes[3][2];
@@ -699,6 +749,8 @@ static void run_peer(Case *c, int p) {
     switch (p) {
     case P_ACTC: {
         const float *in[1] = {c->X};
+        if (opt.scaling)
+            actrt_model_set_threads(c->actc->m, cur_threads);
         float *out[1] = {c->out[P_ACTC]};
         actrt_model_run(c->actc->m, c->M, in, out);
         break;
@@ -707,11 +759,11 @@ static void run_peer(Case *c, int p) {
         if (is_gate(c->act)) {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c->M, 2 * c->N, c->K, 1.0f, c->X, c->K, c->WV, c->K,
                         0.0f, c->c2, 2 * c->N);
-            peer_gate(c->out[p], c->c2, c->M, c->N, c->act, opt.threads);
+            peer_gate(c->out[p], c->c2, c->M, c->N, c->act, cur_threads);
         } else {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c->M, c->N, c->K, 1.0f, c->X, c->K, c->W, c->K, 0.0f,
                         c->out[p], c->N);
-            peer_bias_act(c->out[p], c->b, c->M, c->N, c->act, opt.threads);
+            peer_bias_act(c->out[p], c->b, c->M, c->N, c->act, cur_threads);
         }
         break;
     default: { /* dnnl, dnnl-packed */
@@ -988,6 +1040,233 @@ static void run_case(int M, int K, int N, int act, const float *X, const float *
     print_row(&r);
 }
 
+/* ------------------------------------------------------------------ --scaling */
+
+static void use_threads(int t) {
+    cur_threads = t;
+    omp_set_num_threads(t); /* actc and oneDNN (its primitives are created under this count too) */
+    openblas_set_num_threads(t);
+}
+
+typedef struct ScaleResult {
+    int M, K, N, act;
+    double gflops[NPEERS][2]; /* [peer][0: 1 thread, 1: T threads]; 0: not run */
+} ScaleResult;
+
+static ScaleResult *sresults;
+static int nsresults, cap_sresults;
+static double peak1_gflops; /* --scaling: the 1-thread peak (peak_gflops is the T-thread one) */
+
+static void print_scaling_header(void) {
+    printf("\n|    M |    K |    N | act       | peer        | GF/s 1 thr | GF/s %d thr | speedup | %%pk 1 thr | "
+           "%%pk %d thr | rel err: %d thr vs 1 / f64 |\n",
+           opt.scaling, opt.scaling, opt.scaling);
+    printf("|-----:|-----:|-----:|-----------|-------------|-----------:|-----------:|--------:|----------:|----------:"
+           "|--------------------------:|\n");
+}
+
+/* One case under --scaling: every selected peer at 1 and at T threads.  The
+ * T-thread output is checked against the 1-thread output on every element
+ * (actc's must be bitwise identical: runtime.h promises it), the 1-thread
+ * output against float64 on sampled rows. */
+static void run_scaling_case(int M, int K, int N, int act, const float *X, const float *W, const float *V,
+                             const float *b, const float *WV, ActcModel *actc) {
+    const int th[2] = {1, opt.scaling};
+    Case c[2];
+    ScaleResult r;
+    memset(&r, 0, sizeof r);
+    r.M = M, r.K = K, r.N = N, r.act = act;
+    double flops = 2.0 * M * (double)N * K * (is_gate(act) ? 2 : 1);
+    size_t mn = (size_t)M * (size_t)N;
+    for (int k = 0; k < 2; k++) {
+        memset(&c[k], 0, sizeof c[k]);
+        c[k].M = M, c[k].K = K, c[k].N = N, c[k].act = act;
+        c[k].X = X, c[k].W = W, c[k].V = V, c[k].b = b, c[k].WV = WV, c[k].actc = actc;
+    }
+    int vp[2 * NPEERS], vk[2 * NPEERS], nv = 0; /* variants: (peer, thread index) */
+    double t1[2 * NPEERS] = {0}, err[NPEERS][2] = {{0}};
+    int same[NPEERS] = {0};
+    for (int p = 0; p < NPEERS; p++) {
+        if (!opt.peer_on[p])
+            continue;
+        int ok = 1;
+        for (int k = 0; k < 2 && ok; k++) {
+            char why[256] = "";
+            use_threads(th[k]);
+            if (setup_peer(&c[k], p, why)) {
+                fprintf(stderr, "bench_gemm: %s skipped for M=%d K=%d N=%d %s at %d thread(s): %s\n", peer_names[p], M,
+                        K, N, act_names[act], th[k], why);
+                ok = 0;
+            }
+        }
+        if (!ok)
+            continue;
+        for (int k = 0; k < 2; k++) {
+            use_threads(th[k]);
+            double t0 = now();
+            run_peer(&c[k], p);
+            t1[nv] = now() - t0;
+            c[k].ok[p] = 1;
+            vp[nv] = p, vk[nv] = k, nv++;
+            if (opt.verbose && p >= P_DNNL)
+                printf("    %s, %d thread(s): impl %s, weights %s%s\n", peer_names[p], th[k],
+                       c[k].d[p - P_DNNL][0].impl, c[k].d[p - P_DNNL][0].wfmt,
+                       c[k].d[p - P_DNNL][1].prim ? " (x2 matmuls)" : "");
+        }
+    }
+    if (nv == 0) {
+        teardown_case(&c[0]);
+        teardown_case(&c[1]);
+        return;
+    }
+
+    /* correctness */
+    {
+        int rows[4] = {0, M / 3, (2 * M) / 3, M - 1}, nrows = M < 4 ? M : 4;
+        if (M < 4)
+            for (int i = 0; i < M; i++)
+                rows[i] = i;
+        double *ref64 = xalloc(sizeof(double) * (size_t)nrows * (size_t)N);
+        reference64(ref64, rows, nrows, K, N, act, X, W, V, b);
+        for (int p = 0; p < NPEERS; p++) {
+            if (!c[0].ok[p])
+                continue;
+            err[p][0] = max_rel_err64(c[0].out[p], ref64, rows, nrows, N);
+            err[p][1] = max_rel_err(c[1].out[p], c[0].out[p], mn);
+            same[p] = memcmp(c[1].out[p], c[0].out[p], mn * sizeof(float)) == 0;
+            if (!(err[p][0] <= opt.tol) || !(err[p][1] <= opt.tol)) {
+                mismatches++;
+                fprintf(stderr,
+                        "bench_gemm: MISMATCH M=%d K=%d N=%d %s: %s max rel err %.3e (1 thread vs float64), %.3e (%d "
+                        "threads vs 1) > %.1e\n",
+                        M, K, N, act_names[act], peer_names[p], err[p][0], err[p][1], opt.scaling, opt.tol);
+            }
+            if (p == P_ACTC && !same[p]) {
+                mismatches++;
+                fprintf(stderr,
+                        "bench_gemm: MISMATCH M=%d K=%d N=%d %s: actc's %d-thread output is not bitwise identical to "
+                        "its 1-thread output (actrt_model_set_threads promises it)\n",
+                        M, K, N, act_names[act], opt.scaling);
+            }
+        }
+        free(ref64);
+    }
+
+    /* calibration, then timed rounds over the variants (the first rotates) */
+    long calls[2 * NPEERS] = {0}, calls_done[2 * NPEERS] = {0};
+    double min_s = opt.min_ms * 1e-3;
+    for (int v = 0; v < nv; v++) {
+        use_threads(th[vk[v]]);
+        double est = t1[v];
+        if (est < min_s) {
+            for (long k = 1;; k *= 2) {
+                double t0 = now();
+                for (long j = 0; j < k; j++)
+                    run_peer(&c[vk[v]], vp[v]);
+                double t = now() - t0;
+                if (t >= min_s / 4 || k >= 1L << 24) {
+                    est = t / (double)k;
+                    break;
+                }
+            }
+        }
+        calls[v] = (long)ceil(min_s / est);
+        if (calls[v] < 1)
+            calls[v] = 1;
+    }
+    double *times[2 * NPEERS];
+    for (int v = 0; v < nv; v++)
+        times[v] = calloc((size_t)opt.reps, sizeof(double));
+    for (int rep = 0; rep < opt.reps; rep++)
+        for (int i = 0; i < nv; i++) {
+            int v = (i + rep) % nv;
+            use_threads(th[vk[v]]);
+            double t0 = now();
+            for (long j = 0; j < calls[v]; j++)
+                run_peer(&c[vk[v]], vp[v]);
+            double t = now() - t0;
+            long done = calls[v];
+            while (t < min_s) {
+                run_peer(&c[vk[v]], vp[v]);
+                done++;
+                t = now() - t0;
+            }
+            times[v][rep] = t / (double)done;
+            calls_done[v] += done;
+        }
+    use_threads(1);
+    for (int v = 0; v < nv; v++) {
+        int p = vp[v], k = vk[v];
+        double med = median(times[v], opt.reps);
+        r.gflops[p][k] = flops / med * 1e-9;
+        if (opt.verbose)
+            printf("    %-11s %d thr: %.1f calls/rep, median %.3f ms, min %.3f ms, max %.3f ms\n", peer_names[p],
+                   th[k], (double)calls_done[v] / opt.reps, med * 1e3, times[v][0] * 1e3,
+                   times[v][opt.reps - 1] * 1e3);
+        if (csv)
+            fprintf(csv, "%d,%d,%d,%s,%s,%d,%.9g,%.4f,%.1f,%d,%.4f,%.4f,%.3e,%.3e,%.1f\n", M, K, N, act_names[act],
+                    peer_names[p], th[k], med, r.gflops[p][k], (double)calls_done[v] / opt.reps, opt.reps,
+                    r.gflops[p][k] / (k ? peak_gflops : peak1_gflops), 0.0, k ? err[p][1] : 0.0,
+                    k ? 0.0 : err[p][0], actc && p == P_ACTC ? actc->compile_ms : 0.0);
+        free(times[v]);
+    }
+    teardown_case(&c[0]);
+    teardown_case(&c[1]);
+
+    if (nsresults == cap_sresults) {
+        cap_sresults = cap_sresults ? 2 * cap_sresults : 64;
+        sresults = realloc(sresults, sizeof *sresults * (size_t)cap_sresults);
+        if (!sresults) {
+            fprintf(stderr, "bench_gemm: out of memory\n");
+            exit(1);
+        }
+    }
+    sresults[nsresults++] = r;
+    for (int p = 0; p < NPEERS; p++) {
+        if (!(r.gflops[p][0] > 0 && r.gflops[p][1] > 0))
+            continue;
+        char e[48];
+        if (same[p])
+            snprintf(e, sizeof e, "bitwise / %.1e", err[p][0]);
+        else
+            snprintf(e, sizeof e, "%.1e / %.1e", err[p][1], err[p][0]);
+        printf("| %4d | %4d | %4d | %-9s | %-11s | %10.1f | %10.1f | %7.3f | %8.1f%% | %8.1f%% | %25s%s|\n", M, K, N,
+               act_names[act], peer_names[p], r.gflops[p][0], r.gflops[p][1], r.gflops[p][1] / r.gflops[p][0],
+               100 * r.gflops[p][0] / peak1_gflops, 100 * r.gflops[p][1] / peak_gflops, e,
+               !(err[p][0] <= opt.tol) || !(err[p][1] <= opt.tol) ? "!" : " ");
+    }
+    fflush(stdout);
+}
+
+/* Geometric mean of the T-thread / 1-thread speedups per batch and peer. */
+static void print_scaling_summary(void) {
+    if (nsresults == 0)
+        return;
+    printf("\nSummary per batch M and peer: speedup %d threads / 1 thread (geometric mean, min..max over the cases "
+           "above)\n\n",
+           opt.scaling);
+    printf("|    M | peer        | cases | speedup | min..max      |\n");
+    printf("|-----:|-------------|------:|--------:|---------------|\n");
+    for (int mi = 0; mi < opt.nm; mi++)
+        for (int p = 0; p < NPEERS; p++) {
+            int n = 0;
+            double lg = 0, lo = 1e300, hi = 0;
+            for (int i = 0; i < nsresults; i++) {
+                const ScaleResult *r = &sresults[i];
+                if (r->M != opt.ms[mi] || !(r->gflops[p][0] > 0 && r->gflops[p][1] > 0))
+                    continue;
+                double s = r->gflops[p][1] / r->gflops[p][0];
+                lg += log(s);
+                lo = s < lo ? s : lo;
+                hi = s > hi ? s : hi;
+                n++;
+            }
+            if (n)
+                printf("| %4d | %-11s | %5d | %7.3f | %5.3f..%5.3f |\n", opt.ms[mi], peer_names[p], n, exp(lg / n),
+                       lo, hi);
+        }
+}
+
 /* The oneDNN implementations of results [first, nresults): each distinct
  * one with the batches that used it. */
 static void print_dnnl_impls(int first) {
@@ -1090,8 +1369,13 @@ static void print_machine(int argc, char **argv) {
     for (int i = 0; i < argc; i++)
         printf(" %s", argv[i]);
     printf("\n");
-    printf("threads:   %d for every peer (actc %s: actrt_model_set_threads, batch rows split over OpenMP threads)\n",
-           opt.threads, actc_version());
+    if (opt.scaling)
+        printf("threads:   --scaling: every peer at 1 and at %d threads, alternating in this process (actc %s: "
+               "actrt_model_set_threads, batch rows split over OpenMP threads)\n",
+               opt.scaling, actc_version());
+    else
+        printf("threads:   %d for every peer (actc %s: actrt_model_set_threads, batch rows split over OpenMP threads)\n",
+               opt.threads, actc_version());
     printf("OpenBLAS:  core %s, config %s\n", openblas_get_corename(), openblas_get_config());
     const dnnl_version_t *v = dnnl_version();
     printf("oneDNN:    %d.%d.%d (%s), CPU runtime %s, effective ISA %s\n", v->major, v->minor, v->patch, v->hash,
@@ -1102,10 +1386,11 @@ static void print_machine(int argc, char **argv) {
                "run through bench/gemm/run.sh, which unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE\n",
                ct ? "OPENBLAS_CORETYPE=" : "", ct ? ct : "", ct && l2 ? ", " : "", l2 ? "OPENBLAS_L2_SIZE=" : "",
                l2 ? l2 : "");
-    if (opt.threads > 1 && opt.peer_on[P_OPENBLAS] && (opt.peer_on[P_DNNL] || opt.peer_on[P_DNNL_PACKED]))
-        printf("WARNING:   %d threads with OpenBLAS (pthreads) and oneDNN (OpenMP) in one process: their thread "
+    if ((opt.threads > 1 || opt.scaling) && opt.peer_on[P_OPENBLAS] &&
+        (opt.peer_on[P_ACTC] || opt.peer_on[P_DNNL] || opt.peer_on[P_DNNL_PACKED]))
+        printf("WARNING:   %d threads with OpenBLAS (pthreads) and OpenMP (actc, oneDNN) in one process: their thread "
                "pools compete; for clean numbers run the peers in separate processes (--peers, run.sh --separate)\n",
-               opt.threads);
+               opt.scaling ? opt.scaling : opt.threads);
     printf("flops:     2*M*N*K per projection (gates: 2 projections); epilogue not counted\n");
     fflush(stdout);
 }
@@ -1135,13 +1420,19 @@ int main(int argc, char **argv) {
                      "compile_ms\n");
     }
 
-    peak_gflops = measure_peak_gflops(opt.threads);
-    printf("FMA peak:  %.1f GFLOP/s on %d thread%s (12 chains of 16-lane zmm FMAs, best of 40 runs of 4 ms; "
-           "again at the end)\n",
-           peak_gflops, opt.threads, opt.threads == 1 ? "" : "s");
-    if (opt.threads > 1 && opt.peer_on[P_ACTC])
-        printf("note:      actc's %%peak is against the %d-thread peak although it runs on one thread\n",
-               opt.threads);
+    if (opt.scaling) {
+        peak1_gflops = measure_peak_gflops(1);
+        peak_gflops = measure_peak_gflops(opt.scaling);
+        printf("FMA peak:  %.1f GFLOP/s on 1 thread, %.1f on %d threads (x%.2f: the ceiling of any speedup here; "
+               "12 chains of 16-lane zmm FMAs, best of 40 runs of 4 ms; again at the end)\n",
+               peak1_gflops, peak_gflops, opt.scaling, peak_gflops / peak1_gflops);
+    } else {
+        peak_gflops = measure_peak_gflops(opt.threads);
+        printf("FMA peak:  %.1f GFLOP/s on %d thread%s (12 chains of 16-lane zmm FMAs, best of 40 runs of 4 ms; "
+               "again at the end)\n",
+               peak_gflops, opt.threads, opt.threads == 1 ? "" : "s");
+    }
+    cur_threads = opt.threads;
 
     int mmax = 0;
     for (int i = 0; i < opt.nm; i++)
@@ -1176,11 +1467,17 @@ int main(int argc, char **argv) {
                     fprintf(stderr, "bench_gemm: actc failed for K=%d N=%d %s: %s\n", K, N, act_names[act], am.err);
                 }
             }
-            print_table_header();
-            int first = nresults;
-            for (int mi = 0; mi < opt.nm; mi++)
-                run_case(opt.ms[mi], K, N, act, X, W, V, b, WV, amp);
-            print_dnnl_impls(first);
+            if (opt.scaling) {
+                print_scaling_header();
+                for (int mi = 0; mi < opt.nm; mi++)
+                    run_scaling_case(opt.ms[mi], K, N, act, X, W, V, b, WV, amp);
+            } else {
+                print_table_header();
+                int first = nresults;
+                for (int mi = 0; mi < opt.nm; mi++)
+                    run_case(opt.ms[mi], K, N, act, X, W, V, b, WV, amp);
+                print_dnnl_impls(first);
+            }
             if (opt.peer_on[P_ACTC])
                 actc_model_free(&am);
         }
@@ -1190,10 +1487,28 @@ int main(int argc, char **argv) {
         free(WV);
         free(b);
     }
-    double peak_end = measure_peak_gflops(opt.threads);
-    printf("\nFMA peak at the end: %.1f GFLOP/s (start: %.1f); %%peak above used the start's\n", peak_end,
-           peak_gflops);
-    print_summary();
+    if (opt.scaling) {
+        double p1 = measure_peak_gflops(1), pt = measure_peak_gflops(opt.scaling);
+        printf("\nFMA peak at the end: %.1f GFLOP/s on 1 thread, %.1f on %d (start: %.1f, %.1f); %%peak above used "
+               "the start's\n",
+               p1, pt, opt.scaling, peak1_gflops, peak_gflops);
+        print_scaling_summary();
+    } else {
+        double peak_end = measure_peak_gflops(opt.threads);
+        printf("\nFMA peak at the end: %.1f GFLOP/s (start: %.1f); %%peak above used the start's\n", peak_end,
+               peak_gflops);
+        print_summary();
+    }
+    {
+        FILE *f = fopen("/proc/loadavg", "r");
+        char la[128] = "";
+        if (f && fgets(la, sizeof la, f)) {
+            la[strcspn(la, "\n")] = 0;
+            printf("\nload at the end: %s\n", la);
+        }
+        if (f)
+            fclose(f);
+    }
     if (csv)
         fclose(csv);
     if (mismatches) {
