@@ -100,6 +100,7 @@ static const int scaling_quick_shapes[][2] = {{1024, 4096}, {4096, 1024}};
 /* The thread count the peer being run uses now (--threads, or 1 / T under
  * --scaling). */
 static int cur_threads = 1;
+static long fma_iters; /* --scaling's control: iterations of peak.c's loop for ~4 ms */
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -454,6 +455,8 @@ static double measure_peak_gflops(int threads) {
         iters *= 2;
     }
     iters = (long)((double)iters * 0.004 / t) + 1;
+    if (!fma_iters)
+        fma_iters = iters;
     double best = 0;
     for (int r = 0; r < 40; r++) {
         double t0 = now();
@@ -1050,8 +1053,27 @@ static void use_threads(int t) {
 
 typedef struct ScaleResult {
     int M, K, N, act;
-    double gflops[NPEERS][2]; /* [peer][0: 1 thread, 1: T threads]; 0: not run */
+    double gflops[NPEERS + 1][2]; /* [peer or P_FMA][0: 1 thread, 1: T threads]; 0: not run */
 } ScaleResult;
+
+/* The control of --scaling: the FMA peak loop (peak.c) on t threads, each
+ * running fma_iters iterations (~4 ms), timed in the same rounds as the
+ * peers.  Its speedup is what the machine gave T threads at that moment:
+ * on a shared machine, a neighbour on the other vCPU caps every speedup. */
+#define P_FMA NPEERS
+static float fma_sink;
+static void fma_call(int t) {
+    float sink = 0;
+#pragma omp parallel num_threads(t) reduction(+ : sink)
+    sink += peak_fma_loop(fma_iters, 1.0f + (float)omp_get_thread_num());
+    fma_sink += sink;
+}
+static void run_variant(Case *c, int p, int t) {
+    if (p == P_FMA)
+        fma_call(t);
+    else
+        run_peer(c, p);
+}
 
 static ScaleResult *sresults;
 static int nsresults, cap_sresults;
@@ -1059,10 +1081,10 @@ static double peak1_gflops; /* --scaling: the 1-thread peak (peak_gflops is the 
 
 static void print_scaling_header(void) {
     printf("\n|    M |    K |    N | act       | peer        | GF/s 1 thr | GF/s %d thr | speedup | %%pk 1 thr | "
-           "%%pk %d thr | rel err: %d thr vs 1 / f64 |\n",
+           "%%pk %d thr | FMA-loop speedup | rel err: %d thr vs 1 / f64 |\n",
            opt.scaling, opt.scaling, opt.scaling);
     printf("|-----:|-----:|-----:|-----------|-------------|-----------:|-----------:|--------:|----------:|----------:"
-           "|--------------------------:|\n");
+           "|-----------------:|--------------------------:|\n");
 }
 
 /* One case under --scaling: every selected peer at 1 and at T threads.  The
@@ -1083,8 +1105,8 @@ static void run_scaling_case(int M, int K, int N, int act, const float *X, const
         c[k].M = M, c[k].K = K, c[k].N = N, c[k].act = act;
         c[k].X = X, c[k].W = W, c[k].V = V, c[k].b = b, c[k].WV = WV, c[k].actc = actc;
     }
-    int vp[2 * NPEERS], vk[2 * NPEERS], nv = 0; /* variants: (peer, thread index) */
-    double t1[2 * NPEERS] = {0}, err[NPEERS][2] = {{0}};
+    int vp[2 * NPEERS + 2], vk[2 * NPEERS + 2], nv = 0; /* variants: (peer or P_FMA, thread index) */
+    double t1[2 * NPEERS + 2] = {0}, err[NPEERS][2] = {{0}};
     int same[NPEERS] = {0};
     for (int p = 0; p < NPEERS; p++) {
         if (!opt.peer_on[p])
@@ -1118,6 +1140,12 @@ static void run_scaling_case(int M, int K, int N, int act, const float *X, const
         teardown_case(&c[0]);
         teardown_case(&c[1]);
         return;
+    }
+    for (int k = 0; k < 2; k++) { /* the control */
+        double t0 = now();
+        fma_call(th[k]);
+        t1[nv] = now() - t0;
+        vp[nv] = P_FMA, vk[nv] = k, nv++;
     }
 
     /* correctness */
@@ -1153,7 +1181,7 @@ static void run_scaling_case(int M, int K, int N, int act, const float *X, const
     }
 
     /* calibration, then timed rounds over the variants (the first rotates) */
-    long calls[2 * NPEERS] = {0}, calls_done[2 * NPEERS] = {0};
+    long calls[2 * NPEERS + 2] = {0}, calls_done[2 * NPEERS + 2] = {0};
     double min_s = opt.min_ms * 1e-3;
     for (int v = 0; v < nv; v++) {
         use_threads(th[vk[v]]);
@@ -1162,7 +1190,7 @@ static void run_scaling_case(int M, int K, int N, int act, const float *X, const
             for (long k = 1;; k *= 2) {
                 double t0 = now();
                 for (long j = 0; j < k; j++)
-                    run_peer(&c[vk[v]], vp[v]);
+                    run_variant(&c[vk[v]], vp[v], th[vk[v]]);
                 double t = now() - t0;
                 if (t >= min_s / 4 || k >= 1L << 24) {
                     est = t / (double)k;
@@ -1174,7 +1202,7 @@ static void run_scaling_case(int M, int K, int N, int act, const float *X, const
         if (calls[v] < 1)
             calls[v] = 1;
     }
-    double *times[2 * NPEERS];
+    double *times[2 * NPEERS + 2];
     for (int v = 0; v < nv; v++)
         times[v] = calloc((size_t)opt.reps, sizeof(double));
     for (int rep = 0; rep < opt.reps; rep++)
@@ -1183,11 +1211,11 @@ static void run_scaling_case(int M, int K, int N, int act, const float *X, const
             use_threads(th[vk[v]]);
             double t0 = now();
             for (long j = 0; j < calls[v]; j++)
-                run_peer(&c[vk[v]], vp[v]);
+                run_variant(&c[vk[v]], vp[v], th[vk[v]]);
             double t = now() - t0;
             long done = calls[v];
             while (t < min_s) {
-                run_peer(&c[vk[v]], vp[v]);
+                run_variant(&c[vk[v]], vp[v], th[vk[v]]);
                 done++;
                 t = now() - t0;
             }
@@ -1198,16 +1226,18 @@ static void run_scaling_case(int M, int K, int N, int act, const float *X, const
     for (int v = 0; v < nv; v++) {
         int p = vp[v], k = vk[v];
         double med = median(times[v], opt.reps);
-        r.gflops[p][k] = flops / med * 1e-9;
+        double fl = p == P_FMA ? peak_flops_per_iter() * (double)fma_iters * th[k] : flops;
+        r.gflops[p][k] = fl / med * 1e-9;
+        const char *pname = p == P_FMA ? "fma-control" : peer_names[p];
         if (opt.verbose)
-            printf("    %-11s %d thr: %.1f calls/rep, median %.3f ms, min %.3f ms, max %.3f ms\n", peer_names[p],
+            printf("    %-11s %d thr: %.1f calls/rep, median %.3f ms, min %.3f ms, max %.3f ms\n", pname,
                    th[k], (double)calls_done[v] / opt.reps, med * 1e3, times[v][0] * 1e3,
                    times[v][opt.reps - 1] * 1e3);
         if (csv)
             fprintf(csv, "%d,%d,%d,%s,%s,%d,%.9g,%.4f,%.1f,%d,%.4f,%.4f,%.3e,%.3e,%.1f\n", M, K, N, act_names[act],
-                    peer_names[p], th[k], med, r.gflops[p][k], (double)calls_done[v] / opt.reps, opt.reps,
-                    r.gflops[p][k] / (k ? peak_gflops : peak1_gflops), 0.0, k ? err[p][1] : 0.0,
-                    k ? 0.0 : err[p][0], actc && p == P_ACTC ? actc->compile_ms : 0.0);
+                    pname, th[k], med, r.gflops[p][k], (double)calls_done[v] / opt.reps, opt.reps,
+                    r.gflops[p][k] / (k ? peak_gflops : peak1_gflops), 0.0, p < P_FMA && k ? err[p][1] : 0.0,
+                    p < P_FMA && !k ? err[p][0] : 0.0, actc && p == P_ACTC ? actc->compile_ms : 0.0);
         free(times[v]);
     }
     teardown_case(&c[0]);
@@ -1230,9 +1260,10 @@ static void run_scaling_case(int M, int K, int N, int act, const float *X, const
             snprintf(e, sizeof e, "bitwise / %.1e", err[p][0]);
         else
             snprintf(e, sizeof e, "%.1e / %.1e", err[p][1], err[p][0]);
-        printf("| %4d | %4d | %4d | %-9s | %-11s | %10.1f | %10.1f | %7.3f | %8.1f%% | %8.1f%% | %25s%s|\n", M, K, N,
-               act_names[act], peer_names[p], r.gflops[p][0], r.gflops[p][1], r.gflops[p][1] / r.gflops[p][0],
-               100 * r.gflops[p][0] / peak1_gflops, 100 * r.gflops[p][1] / peak_gflops, e,
+        printf("| %4d | %4d | %4d | %-9s | %-11s | %10.1f | %10.1f | %7.3f | %8.1f%% | %8.1f%% | %16.3f | %25s%s|\n",
+               M, K, N, act_names[act], peer_names[p], r.gflops[p][0], r.gflops[p][1],
+               r.gflops[p][1] / r.gflops[p][0], 100 * r.gflops[p][0] / peak1_gflops,
+               100 * r.gflops[p][1] / peak_gflops, r.gflops[P_FMA][1] / r.gflops[P_FMA][0], e,
                !(err[p][0] <= opt.tol) || !(err[p][1] <= opt.tol) ? "!" : " ");
     }
     fflush(stdout);
@@ -1245,25 +1276,26 @@ static void print_scaling_summary(void) {
     printf("\nSummary per batch M and peer: speedup %d threads / 1 thread (geometric mean, min..max over the cases "
            "above)\n\n",
            opt.scaling);
-    printf("|    M | peer        | cases | speedup | min..max      |\n");
-    printf("|-----:|-------------|------:|--------:|---------------|\n");
+    printf("|    M | peer        | cases | speedup | min..max      | FMA-loop speedup, same rounds |\n");
+    printf("|-----:|-------------|------:|--------:|---------------|------------------------------:|\n");
     for (int mi = 0; mi < opt.nm; mi++)
         for (int p = 0; p < NPEERS; p++) {
             int n = 0;
-            double lg = 0, lo = 1e300, hi = 0;
+            double lg = 0, lo = 1e300, hi = 0, lgc = 0;
             for (int i = 0; i < nsresults; i++) {
                 const ScaleResult *r = &sresults[i];
                 if (r->M != opt.ms[mi] || !(r->gflops[p][0] > 0 && r->gflops[p][1] > 0))
                     continue;
                 double s = r->gflops[p][1] / r->gflops[p][0];
                 lg += log(s);
+                lgc += log(r->gflops[P_FMA][1] / r->gflops[P_FMA][0]);
                 lo = s < lo ? s : lo;
                 hi = s > hi ? s : hi;
                 n++;
             }
             if (n)
-                printf("| %4d | %-11s | %5d | %7.3f | %5.3f..%5.3f |\n", opt.ms[mi], peer_names[p], n, exp(lg / n),
-                       lo, hi);
+                printf("| %4d | %-11s | %5d | %7.3f | %5.3f..%5.3f | %29.3f |\n", opt.ms[mi], peer_names[p], n,
+                       exp(lg / n), lo, hi, exp(lgc / n));
         }
 }
 

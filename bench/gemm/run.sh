@@ -13,6 +13,11 @@
 #   --separate    run each peer in its own process (for --threads > 1, where
 #                 OpenBLAS's pthreads and the OpenMP threads of actc and
 #                 oneDNN would compete in one process); no actc/peer ratios then
+#   --priority N  run in a session of its own (setsid) whose autogroup has
+#                 nice N (e.g. -10; needs root or CAP_SYS_NICE).  With
+#                 autogroups (kernel.sched_autogroup_enabled=1) a `nice 19`
+#                 job in another session still gets a fair share of the CPUs
+#                 against this one, so T threads get ~1 CPU; see the README
 #   --scaling T   thread scaling instead of the peer comparison: actc, then
 #                 oneDNN (pre-packed weights), each in its own process, each
 #                 at 1 and at T threads alternating (bench_gemm --scaling T);
@@ -29,6 +34,7 @@
 # the processes it starts only: set in the environment of these machines,
 # they hold OpenBLAS to its AVX2 kernels.  Never unset them globally.
 set -euo pipefail
+orig_args=("$@")
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -38,6 +44,7 @@ separate=0
 torch=auto
 scaling=0
 csvfile=
+priority=
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -47,10 +54,21 @@ while [ $# -gt 0 ]; do
     --torch) torch=1; shift ;;
     --no-torch) torch=0; shift ;;
     --scaling) scaling=$2; shift 2 ;;
+    --priority) priority=$2; shift 2 ;;
     --csv) csvfile=$2; shift 2 ;;
     *) args+=("$1"); shift ;;
   esac
 done
+
+if [ -n "$priority" ]; then
+  if [ -z "${BENCH_GEMM_SESSION:-}" ]; then
+    exec env BENCH_GEMM_SESSION=1 setsid --wait "$0" "${orig_args[@]}"
+  fi
+  if ! echo "$priority" > /proc/self/autogroup 2>/dev/null; then
+    echo "run.sh: --priority: cannot set the autogroup's nice to $priority (root or CAP_SYS_NICE needed)" >&2
+    exit 1
+  fi
+fi
 
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 
@@ -80,7 +98,7 @@ hcsv=${csvfile:-$tmp/bench_gemm.csv}
 tcsv=${base:+$base.torch.csv}
 tcsv=${tcsv:-$tmp/torch.csv}
 
-echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), nproc $(nproc), $(uname -m); load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), nproc $(nproc), $(uname -m); load $(cut -d' ' -f1-3 /proc/loadavg); scheduler autogroup of this run: $(cat /proc/self/autogroup 2>/dev/null || echo '-')"
 echo "actc build: $build (libactc.a of $(date -u -r "$build/libactc.a" '+%Y-%m-%d %H:%M UTC')); source tree $root at $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet 2>/dev/null || echo ' with uncommitted changes')"
 
 status=0
