@@ -145,9 +145,18 @@ Test(jit, every_example_matches_the_interpreter, .timeout = 120) {
     }
 }
 
+/* 200 models in make test; ACTC_JIT_FIRST_SEED / ACTC_JIT_MODELS choose
+ * another range (tests/fuzz/run_differential.sh runs long ranges in
+ * chunks, docs/reliability.md). */
+static uint64_t env_u64(const char *name, uint64_t dflt) {
+    const char *v = getenv(name);
+    return v && *v ? strtoull(v, NULL, 10) : dflt;
+}
+
 Test(jit, random_models_match_the_interpreter, .timeout = 300) {
     double worst = 0;
-    for (uint64_t seed = 1; seed <= 200; seed++) {
+    uint64_t first = env_u64("ACTC_JIT_FIRST_SEED", 1), count = env_u64("ACTC_JIT_MODELS", 200);
+    for (uint64_t seed = first; seed < first + count; seed++) {
         int nout;
         char *src = gen_model(seed, &nout);
         int64_t batch = 1 + (int64_t)(seed * 7919 % 67);
@@ -160,7 +169,8 @@ Test(jit, random_models_match_the_interpreter, .timeout = 300) {
             fprintf(stderr, "seed %llu: %g\n%s\n", (unsigned long long)seed, o.worst, src);
         free(src);
     }
-    fprintf(stderr, "jit: 200 random models, worst error %.3g (bound %g)\n", worst, BOUND);
+    fprintf(stderr, "jit: random models %llu..%llu, worst error %.3g (bound %g)\n", (unsigned long long)first,
+            (unsigned long long)(first + count - 1), worst, BOUND);
 }
 
 /* ---- concurrency and API misuse ---- */
