@@ -185,10 +185,12 @@ typedef struct Shared {
     int mismatches, failures;
 } Shared;
 
+enum { RUNNERS = 16, RUNS = 10000, COMPILERS = 4, COMPILES = 4 };
+
 static void *worker(void *arg) {
     Shared *sh = arg;
     float *out = malloc(sizeof(float) * (size_t)(sh->batch * sh->n));
-    for (int it = 0; it < 1000; it++) {
+    for (int it = 0; it < RUNS; it++) {
         float *outs[1] = {out};
         const float *ins[1] = {sh->in};
         if (actrt_model_run(sh->m, sh->batch, ins, outs) != ACTC_OK)
@@ -251,6 +253,57 @@ static const char *FFN = "const D = 48\nconst H = 100\n"
                          "    g = dense(x, H, bias = false)\n    u = dense(x, H, bias = false)\n"
                          "    return x + dense(swiglu(g, u), D, bias = false, name = \"down\")\n}\n";
 
+/* Compile, bind, run (twice, bitwise equal) and unload COMPILES models of
+ * different widths; count failures in *arg. */
+static void *compiler_thread(void *arg) {
+    int *fails = arg;
+    static _Atomic int next;
+    for (int k = 0; k < COMPILES; k++) {
+        int id = next++;
+        char src[512];
+        snprintf(src, sizeof src,
+                 "model m%d(x: f32[batch, %d]) -> f32[batch, %d] {\n"
+                 "    return gelu(dense(swiglu(dense(x, %d, name = \"a\"), dense(x, %d, name = \"b\")), %d, name = \"o\"))\n}\n",
+                 id, 8 + id, 5 + id % 7, 16 + 3 * id, 16 + 3 * id, 5 + id % 7);
+        actc_session *s = NULL;
+        actc_jit_model *j = NULL;
+        actrt_model *m = NULL;
+        int bad = actc_session_new(&s) || actc_check_source(s, "c.act", src, strlen(src)) ||
+                  actc_jit_compile(s, NULL, NULL, &j) || actrt_model_create(&m, actc_jit_desc(j));
+        if (!bad) {
+            const actrt_desc *d = actc_jit_desc(j);
+            const char *names[8];
+            float *w[8];
+            int64_t shapes[8][2];
+            for (int i = 0; i < d->ntensors; i++) {
+                int64_t n = d->tensors[i].rows * (d->tensors[i].cols ? d->tensors[i].cols : 1);
+                w[i] = malloc(sizeof(float) * (size_t)n);
+                for (int64_t q = 0; q < n; q++)
+                    w[i][q] = 0.05f * (float)((q * 7 + i) % 13 - 6);
+                names[i] = d->tensors[i].name;
+                shapes[i][0] = d->tensors[i].rows;
+                shapes[i][1] = d->tensors[i].cols;
+            }
+            bad = actrt_model_load_tensors(m, names, (const float *const *)w, (const int64_t(*)[2])shapes,
+                                           d->ntensors) != ACTC_OK;
+            for (int i = 0; i < d->ntensors; i++)
+                free(w[i]);
+            float x[13 * 64], y1[13 * 16], y2[13 * 16];
+            for (int q = 0; q < 13 * 64; q++)
+                x[q] = 0.01f * (float)(q % 97) - 0.4f;
+            bad = bad || actrt_model_run(m, 13, (const float *const[]){x}, (float *const[]){y1}) ||
+                  actrt_model_run(m, 13, (const float *const[]){x}, (float *const[]){y2}) ||
+                  memcmp(y1, y2, sizeof(float) * (size_t)(13 * (5 + id % 7))) != 0;
+        }
+        if (bad)
+            (*fails)++;
+        actrt_model_free(m);
+        actc_jit_free(j);
+        actc_session_free(s);
+    }
+    return NULL;
+}
+
 Test(jit, concurrent_runs_are_bitwise_identical, .timeout = 120) {
     Ready r = ready_model(FFN);
     int64_t batch = 9, n = 48;
@@ -262,13 +315,23 @@ Test(jit, concurrent_runs_are_bitwise_identical, .timeout = 120) {
     float *outs[1] = {want};
     cr_assert_eq(actrt_model_run(r.m, batch, ins, outs), ACTC_OK);
     Shared sh = {r.m, in, want, batch, n, 0, 0};
-    pthread_t t[8];
-    for (int i = 0; i < 8; i++)
+    /* 16 threads x 10^4 runs of one model, while 4 threads compile, run
+     * and unload other models (sessions, JIT and runtime all at once) */
+    pthread_t t[RUNNERS], c[COMPILERS];
+    int cfail[COMPILERS] = {0};
+    for (int i = 0; i < RUNNERS; i++)
         pthread_create(&t[i], NULL, worker, &sh);
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < COMPILERS; i++)
+        pthread_create(&c[i], NULL, compiler_thread, &cfail[i]);
+    for (int i = 0; i < RUNNERS; i++)
         pthread_join(t[i], NULL);
+    for (int i = 0; i < COMPILERS; i++) {
+        pthread_join(c[i], NULL);
+        cr_expect_eq(cfail[i], 0, "compiling thread %d: %d failures", i, cfail[i]);
+    }
     cr_expect_eq(sh.failures, 0);
-    cr_expect_eq(sh.mismatches, 0, "%d of 8000 runs differ from the single-threaded result", sh.mismatches);
+    cr_expect_eq(sh.mismatches, 0, "%d of %d runs differ from the single-threaded result", sh.mismatches,
+                 RUNNERS * RUNS);
     free(in);
     free(want);
     ready_free(&r);
