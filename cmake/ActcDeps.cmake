@@ -19,7 +19,13 @@ if(NOT JANSSON_FOUND)
   message(FATAL_ERROR "jansson not found: install the Debian package 'libjansson-dev' (or run scripts/install-deps.sh)")
 endif()
 
-find_package(OpenMP REQUIRED COMPONENTS C)
+if(ACTC_OPENMP)
+  find_package(OpenMP REQUIRED COMPONENTS C)
+  set(ACTC_OPENMP_LIB OpenMP::OpenMP_C)
+else()
+  set(ACTC_OPENMP_LIB "")
+  add_compile_options(-Wno-unknown-pragmas)   # the runtime's omp pragmas are ignored
+endif()
 
 set(THREADS_PREFER_PTHREAD_FLAG ON)
 find_package(Threads REQUIRED)

@@ -5,7 +5,18 @@
  * buffer from the model's pool (grown only for a larger batch, so steady
  * state allocates nothing) and calls the kernels in order.
  */
+#ifdef _OPENMP
 #include <omp.h>
+#else /* built without OpenMP (ACTC_OPENMP=OFF, the TSan build): serial */
+#include <time.h>
+static int omp_get_max_threads(void) { return 1; }
+static int omp_in_parallel(void) { return 0; }
+static double omp_get_wtime(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+#endif
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
