@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps configure build test test-sanitize fuzz demo clean conformance-fixtures
+.PHONY: all deps configure build test test-sanitize test-tsan fuzz demo clean conformance-fixtures
 
 all: build
 
@@ -34,6 +34,15 @@ test-sanitize: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(BUILD_SAN) -L sanitize --output-on-failure -j $(JOBS)
 
+# ThreadSanitizer (docs/reliability.md): clang-19, OpenMP off, the tests
+# labelled "tsan" (a plain C driver: Criterion does not survive TSan).
+BUILD_TSAN ?= build-tsan
+test-tsan: deps
+	CC=clang-19 cmake -S . -B $(BUILD_TSAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DACTC_TSAN=ON $(CMAKE_FLAGS)
+	cmake --build $(BUILD_TSAN) -j $(JOBS) --target tsan_concurrency
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --test-dir $(BUILD_TSAN) -L tsan --output-on-failure
+
 # Fuzzing (docs/reliability.md): clang-19 libFuzzer + ASan/UBSan build in
 # build-fuzz, each harness for FUZZ_SECONDS; findings in tests/fuzz/findings.
 FUZZ_SECONDS ?= 60
@@ -44,7 +53,7 @@ demo: build
 	@scripts/demo.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_SAN)
+	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_TSAN)
 
 # Regenerate tests/conformance/fixtures/ with PyTorch (python3-torch, the system
 # Python); tests/conformance/README.md.
