@@ -13,7 +13,12 @@ done_seeds=$(cat "$state" 2>/dev/null || echo 0)
 while [ "$done_seeds" -lt "$total" ]; do
     n=$(( total - done_seeds < 1000 ? total - done_seeds : 1000 ))
     first=$(( 1000000 + done_seeds + 1 ))     # above the 1..200 of make test
-    ACTC_JIT_FIRST_SEED=$first ACTC_JIT_MODELS=$n "$build/tests/test_jit" --filter 'jit/random*' 2>&1 | tail -2
+    if ! ACTC_JIT_FIRST_SEED=$first ACTC_JIT_MODELS=$n "$build/tests/test_jit" --filter 'jit/random*' \
+            > "$state.chunk.log" 2>&1; then
+        cat "$state.chunk.log"   # names the seed, its error and the model
+        exit 1
+    fi
+    tail -2 "$state.chunk.log"
     done_seeds=$(( done_seeds + n ))
     echo "$done_seeds" > "$state"
     echo "differential: $done_seeds of $total models agree with the interpreter"
