@@ -5,7 +5,6 @@
  * and the object file itself.  Kernels and the description get internal
  * linkage: the header's functions are the only symbols the object exports.
  */
-#include <llvm-c/Analysis.h>
 #include <llvm-c/BitReader.h>
 #include <llvm-c/BitWriter.h>
 #include <llvm-c/Linker.h>
@@ -208,13 +207,9 @@ int aot_link_write(CG *dst, CG *const *srcs, int n, const char *path, char *err,
             return ACTC_ERR_INTERNAL;
         }
     }
-    char *msg = NULL;
-    if (LLVMVerifyModule(dst->mod, LLVMReturnStatusAction, &msg)) {
-        snprintf(err, errlen, "internal error: the linked object does not verify: %.300s", msg ? msg : "");
-        LLVMDisposeMessage(msg);
-        return ACTC_ERR_INTERNAL;
-    }
-    LLVMDisposeMessage(msg);
+    int vst = cg_verify(dst, "the linked object", err, errlen);
+    if (vst)
+        return vst;
     return aot_write_object(dst, path, err, errlen);
 }
 
@@ -229,13 +224,9 @@ int aot_compile(CG *cg, const actrt_desc *d, const char *const *kernel_names, co
     aot_emit_api(cg, d, desc, prefix, a);
     LLVMDisposeBuilder(cg->b);
     cg->b = NULL;
-    char *msg = NULL;
-    if (LLVMVerifyModule(cg->mod, LLVMReturnStatusAction, &msg)) {
-        snprintf(err, errlen, "internal error: the object does not verify: %.300s", msg ? msg : "");
-        LLVMDisposeMessage(msg);
-        return ACTC_ERR_INTERNAL;
-    }
-    LLVMDisposeMessage(msg);
+    int vst = cg_verify(cg, "the object", err, errlen);
+    if (vst)
+        return vst;
     return path ? aot_write_object(cg, path, err, errlen) : ACTC_OK;
 }
 
@@ -576,12 +567,8 @@ int aot_compile_embedded(CG *cg, const actrt_desc *d, const char *const *kernel_
     emit_small_fns(&e, prefix);
     LLVMDisposeBuilder(cg->b);
     cg->b = NULL;
-    char *msg = NULL;
-    if (LLVMVerifyModule(cg->mod, LLVMReturnStatusAction, &msg)) {
-        snprintf(err, errlen, "internal error: the object does not verify: %.300s", msg ? msg : "");
-        LLVMDisposeMessage(msg);
-        return ACTC_ERR_INTERNAL;
-    }
-    LLVMDisposeMessage(msg);
+    int vst = cg_verify(cg, "the object", err, errlen);
+    if (vst)
+        return vst;
     return path ? aot_write_object(cg, path, err, errlen) : ACTC_OK;
 }

@@ -50,18 +50,25 @@ LLVMValueRef cg_intrinsic(CG *cg, const char *name, LLVMTypeRef ty, LLVMTypeRef 
     return LLVMGetIntrinsicDeclaration(cg->mod, id, &ty, 1);
 }
 
+int cg_verify(CG *cg, const char *what, char *err, size_t errlen) {
+    char *msg = NULL;
+    if (LLVMVerifyModule(cg->mod, LLVMReturnStatusAction, &msg)) {
+        snprintf(err, errlen, "internal error: %s does not verify: %.400s", what, msg ? msg : "");
+        LLVMDisposeMessage(msg);
+        return ACTC_ERR_INTERNAL;
+    }
+    LLVMDisposeMessage(msg);
+    return ACTC_OK;
+}
+
 int cg_finish(CG *cg, char *err, size_t errlen) {
     if (cg->b) {
         LLVMDisposeBuilder(cg->b);
         cg->b = NULL;
     }
-    char *msg = NULL;
-    if (LLVMVerifyModule(cg->mod, LLVMReturnStatusAction, &msg)) {
-        snprintf(err, errlen, "internal error: generated code does not verify: %.400s", msg ? msg : "");
-        LLVMDisposeMessage(msg);
-        return ACTC_ERR_INTERNAL;
-    }
-    LLVMDisposeMessage(msg);
+    int st = cg_verify(cg, "generated code", err, errlen);
+    if (st)
+        return st;
     LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
     LLVMPassBuilderOptionsSetLoopVectorization(opts, 1);
     LLVMPassBuilderOptionsSetSLPVectorization(opts, 1);

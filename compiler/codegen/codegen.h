@@ -55,6 +55,9 @@ typedef struct CG {
 
 void cg_init(CG *cg, const Target *t, const char *module_name);
 void cg_dispose(CG *cg); /* disposes what was not handed over */
+/* Run LLVM's verifier on cg's module: ACTC_ERR_INTERNAL naming `what`
+ * ("the object", ...) with LLVM's message, else ACTC_OK. */
+int cg_verify(CG *cg, const char *what, char *err, size_t errlen);
 /* Verify and run default<O3> with the target machine; ACTC_OK or an
  * internal error with the verifier's message in err. */
 int cg_finish(CG *cg, char *err, size_t errlen);
