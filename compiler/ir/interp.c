@@ -67,10 +67,32 @@ static double *alloc_doubles(int64_t n) {
     return p;
 }
 
+/* ---- Monte Carlo arithmetic (interp_kernels_mca) ----
+ *
+ * With rel > 0 every rounding point of an f32 evaluation -- each step of a
+ * dot product, each epilogue op, each constant, each intermediate of a row
+ * op -- is multiplied by (1 + rel * r), r uniform in [-1, 1] (Parker's Monte
+ * Carlo arithmetic, random rounding at precision t = 24 for rel = 2^-24).
+ * The spread of a few such runs around the exact result measures how much
+ * the model amplifies rounding errors at that input; it is the conditioning
+ * part of the JIT's test bound (docs/ir.md section 6.5). */
+typedef struct Mca {
+    double rel; /* 0: exact */
+    uint64_t rng;
+} Mca;
+
+static double mca(Mca *m, double v) {
+    if (!m || m->rel == 0)
+        return v;
+    m->rng ^= m->rng << 13, m->rng ^= m->rng >> 7, m->rng ^= m->rng << 17; /* xorshift64 */
+    double r = (double)(m->rng >> 11) * 0x1p-52 - 1; /* [-1, 1) */
+    return v * (1 + m->rel * r);
+}
+
 /* ---- row-wise ops (PyTorch's definitions) ---- */
 
 static void row_op(Op op, const double *x, double *y, int64_t n, double eps, const double *gamma,
-                   const double *beta) {
+                   const double *beta, Mca *m) {
     switch (op) {
     case OP_SOFTMAX:
     case OP_LOG_SOFTMAX: {
@@ -78,31 +100,34 @@ static void row_op(Op op, const double *x, double *y, int64_t n, double eps, con
         for (int64_t j = 0; j < n; j++)
             mx = x[j] > mx || isnan(x[j]) ? x[j] : mx;
         for (int64_t j = 0; j < n; j++)
-            sum += exp(x[j] - mx);
+            sum = mca(m, sum + mca(m, exp(mca(m, x[j] - mx))));
+        double lsum = mca(m, log(sum));
         for (int64_t j = 0; j < n; j++)
-            y[j] = op == OP_SOFTMAX ? exp(x[j] - mx) / sum : x[j] - mx - log(sum);
+            y[j] = mca(m, op == OP_SOFTMAX ? mca(m, exp(mca(m, x[j] - mx))) / sum : mca(m, x[j] - mx) - lsum);
         break;
     }
     case OP_LAYERNORM: {
         double mean = 0, var = 0;
         for (int64_t j = 0; j < n; j++)
-            mean += x[j];
-        mean /= (double)n;
+            mean = mca(m, mean + x[j]);
+        mean = mca(m, mean / (double)n);
+        for (int64_t j = 0; j < n; j++) {
+            double d = mca(m, x[j] - mean);
+            var = mca(m, var + d * d);
+        }
+        var = mca(m, var / (double)n); /* biased, as torch.nn.LayerNorm */
+        double inv = mca(m, 1 / sqrt(mca(m, var + eps)));
         for (int64_t j = 0; j < n; j++)
-            var += (x[j] - mean) * (x[j] - mean);
-        var /= (double)n; /* biased, as torch.nn.LayerNorm */
-        double inv = 1 / sqrt(var + eps);
-        for (int64_t j = 0; j < n; j++)
-            y[j] = (x[j] - mean) * inv * gamma[j] + (beta ? beta[j] : 0);
+            y[j] = mca(m, mca(m, mca(m, x[j] - mean) * inv) * gamma[j] + (beta ? beta[j] : 0));
         break;
     }
     case OP_RMSNORM: {
         double ms = 0;
         for (int64_t j = 0; j < n; j++)
-            ms += x[j] * x[j];
-        double inv = 1 / sqrt(ms / (double)n + eps);
+            ms = mca(m, ms + x[j] * x[j]);
+        double inv = mca(m, 1 / sqrt(mca(m, ms / (double)n + eps)));
         for (int64_t j = 0; j < n; j++)
-            y[j] = x[j] * inv * gamma[j];
+            y[j] = mca(m, mca(m, x[j] * inv) * gamma[j]);
         break;
     }
     default: ACTC_BUG("not a row op");
@@ -178,7 +203,7 @@ int interp_graph(Graph *g, const IrWeights *w, int64_t batch, const double *cons
         case OC_ROW:
             for (int64_t r = 0; r < batch; r++)
                 row_op(n->op, a->v + r * n->n, b->v + r * n->n, n->n, n->p[0],
-                       n->nin > 1 ? bufs[n->in[1]->id].v : NULL, n->nin > 2 ? bufs[n->in[2]->id].v : NULL);
+                       n->nin > 1 ? bufs[n->in[1]->id].v : NULL, n->nin > 2 ? bufs[n->in[2]->id].v : NULL, NULL);
             break;
         case OC_UNARY:
         case OC_BINARY:
@@ -205,6 +230,7 @@ int interp_graph(Graph *g, const IrWeights *w, int64_t batch, const double *cons
 typedef struct KState {
     double **vals;     /* by Value id */
     const double **leafp; /* per leaf: base pointer */
+    Mca *mca;             /* NULL: exact */
 } KState;
 
 static double leaf_value(const Kernel *k, KState *ks, int li, int64_t r, int64_t c, const double *acc) {
@@ -244,17 +270,17 @@ static int run_kernel(Session *s, const Kernel *k, KState *ks, const IrWeights *
             for (int a = 0; a < k->nacc; a++) {
                 const double *x = ks->vals[k->x->id] + r * k->k, *wr = wt[a] + c * k->k;
                 for (int64_t j = 0; j < k->k; j++)
-                    acc[a] += x[j] * wr[j];
+                    acc[a] = mca(ks->mca, acc[a] + x[j] * wr[j]); /* one FMA step */
             }
             for (int i = 0; i < nlist; i++) {
                 Ep *e = list[i];
                 if (e->op == OP_LEAF)
                     v[e->id] = leaf_value(k, ks, e->leaf, r, c, acc);
                 else if (e->op == OP_CONST)
-                    v[e->id] = e->p[0];
+                    v[e->id] = mca(ks->mca, e->p[0]);
                 else
-                    v[e->id] = ir_eval_op(e->op, e->p, v[e->in[0]->id], e->nin > 1 ? v[e->in[1]->id] : 0,
-                                          e->nin > 2 ? v[e->in[2]->id] : 0);
+                    v[e->id] = mca(ks->mca, ir_eval_op(e->op, e->p, v[e->in[0]->id], e->nin > 1 ? v[e->in[1]->id] : 0,
+                                                       e->nin > 2 ? v[e->in[2]->id] : 0));
             }
             if (k->kind == K_ROW) {
                 row_in[c] = v[k->outs[0]->id];
@@ -264,15 +290,21 @@ static int run_kernel(Session *s, const Kernel *k, KState *ks, const IrWeights *
                 ks->vals[k->out_vals[j]->id][r * k->n + c] = v[k->outs[j]->id];
         }
         if (k->kind == K_ROW)
-            row_op(k->row_op, row_in, ks->vals[k->out_vals[0]->id] + r * k->n, k->n, k->eps, gamma, beta);
+            row_op(k->row_op, row_in, ks->vals[k->out_vals[0]->id] + r * k->n, k->n, k->eps, gamma, beta, ks->mca);
     }
     return ACTC_OK;
 }
 
 int interp_kernels(KGraph *kg, const IrWeights *w, int64_t batch, const double *const *inputs,
                    double *const *outputs, char *err, size_t errlen) {
+    return interp_kernels_mca(kg, w, batch, inputs, outputs, 0, 0, err, errlen);
+}
+
+int interp_kernels_mca(KGraph *kg, const IrWeights *w, int64_t batch, const double *const *inputs,
+                       double *const *outputs, double rel, uint64_t seed, char *err, size_t errlen) {
     Session *s = kg->g->s;
-    KState ks;
+    Mca rounding = {rel, seed * 0x9E3779B97F4A7C15ull | 1};
+    KState ks = {.mca = rel > 0 ? &rounding : NULL};
     ks.vals = NEW_ARRAY(&s->scratch, double *, (size_t)kg->nvalues + 1);
     bool *owned = NEW_ARRAY(&s->scratch, bool, (size_t)kg->nvalues + 1);
     for (int i = 0; i < kg->nvalues; i++) {

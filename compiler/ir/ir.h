@@ -261,5 +261,11 @@ int interp_graph(Graph *g, const IrWeights *w, int64_t batch, const double *cons
                  double *const *outputs, char *err, size_t errlen);
 int interp_kernels(KGraph *kg, const IrWeights *w, int64_t batch, const double *const *inputs,
                    double *const *outputs, char *err, size_t errlen);
+/* interp_kernels in Monte Carlo arithmetic: every rounding point of an f32
+ * evaluation is perturbed by a relative rel * U[-1, 1] (seeded); rel = 0 is
+ * interp_kernels.  Tests use the spread of a few runs at rel = 2^-24 as the
+ * model's conditioning at that input (docs/ir.md section 6.5). */
+int interp_kernels_mca(KGraph *kg, const IrWeights *w, int64_t batch, const double *const *inputs,
+                       double *const *outputs, double rel, uint64_t seed, char *err, size_t errlen);
 
 #endif

@@ -178,3 +178,49 @@ Test(interp, activation_limits_and_nan) {
     cr_expect(isnan(ir_eval_op(OP_PRELU, NULL, NAN, w, 0)));
     cr_expect_eq(ir_eval_op(OP_PRELU, NULL, -4, w, 0), -1);
 }
+
+/* Monte Carlo arithmetic: rel = 0 is the exact interpreter, bit for bit; at
+ * rel = 2^-24 a well-conditioned output moves by a few u, and an output
+ * computed by cancellation (x^3 - 0.5 at x near 0.5^(1/3)) by far more,
+ * relative to its size -- the spread the JIT test uses as conditioning. */
+Test(interp, monte_carlo_arithmetic_measures_conditioning) {
+    const double W[] = {1, -1};
+    const char *names[] = {"p.weight", "p.bias"};
+    const double Bv[] = {0.25};
+    const double *data[] = {W, Bv};
+    const int64_t shape[][2] = {{1, 2}, {1, 0}};
+    const char *src = "model m(x: f32[b, 2]) -> (y: f32[b, 1], z: f32[b, 2]) {\n"
+                      "    return dense(x, 1, name = \"p\"), pow(x, 3) - 0.5\n}";
+    Compiled c = compile_string(src);
+    cr_assert(c.ok, "%s", diag_render_text(&c.s->diag));
+    IrWeights w = {2, names, data, shape};
+    const double x[] = {3, 1, 0.7937005259840998, 2}; /* 0.5^(1/3) to 16 digits */
+    double y0[2], z0[4], y1[2], z1[4], ys[2] = {0}, zs[4] = {0};
+    double *o0[] = {y0, z0}, *o1[] = {y1, z1};
+    const double *in[] = {x};
+    char err[200];
+    Boundary b;
+    cr_assert_eq(BOUNDARY_ENTER(&b), 0);
+    cr_assert_eq(interp_kernels(c.kg, &w, 2, in, o0, err, sizeof err), ACTC_OK, "%s", err);
+    cr_assert_eq(interp_kernels_mca(c.kg, &w, 2, in, o1, 0, 7, err, sizeof err), ACTC_OK, "%s", err);
+    for (int i = 0; i < 2; i++)
+        cr_expect_eq(y1[i], y0[i]);
+    for (int i = 0; i < 4; i++)
+        cr_expect_eq(z1[i], z0[i]);
+    for (uint64_t t = 0; t < 8; t++) {
+        cr_assert_eq(interp_kernels_mca(c.kg, &w, 2, in, o1, 0x1p-24, t, err, sizeof err), ACTC_OK, "%s", err);
+        for (int i = 0; i < 2; i++)
+            ys[i] = fmax(ys[i], fabs(y1[i] - y0[i]) / fabs(y0[i]));
+        for (int i = 0; i < 4; i++)
+            zs[i] = fmax(zs[i], fabs(z1[i] - z0[i]) / fabs(z0[i]));
+    }
+    boundary_pop(&b);
+    /* y = 3 - 1 + 0.25 and 0.7937 - 2 + 0.25: two FMA steps and a bias add */
+    for (int i = 0; i < 2; i++)
+        cr_expect(ys[i] > 0 && ys[i] < 8 * 0x1p-24, "y[%d] relative spread %g", i, ys[i]);
+    /* z[1] = 1 - 0.5, z[3] = 8 - 0.5: benign; z[2] ~ 1e-17: the perturbations
+     * of x^3 (~0.5 u) dwarf it */
+    cr_expect(zs[1] < 8 * 0x1p-24 && zs[3] < 8 * 0x1p-24, "benign spreads %g %g", zs[1], zs[3]);
+    cr_expect(zs[2] > 1e6 * 0x1p-24, "cancelling output: relative spread %g", zs[2]);
+    compiled_free(&c);
+}

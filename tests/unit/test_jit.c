@@ -15,6 +15,20 @@
  * compound it.  2e-5 sqrt(K) leaves ~3x headroom over the worst observed
  * error (6.3e-6, printed by the test) while still catching any wrong
  * formula, wrong operand or wrong slice (errors of order 1).
+ *
+ * That bound assumes a well-conditioned model.  A random model can compute
+ * by cancellation (x^3 - 0.5 near its root, products of sums of squares),
+ * where f32 rounding alone moves the result by far more; 2 of the first
+ * 8,000 models of the long differential run did (docs/reliability.md).  So
+ * a model over the plain bound gets a second, conditioning-aware check: the
+ * kernel interpreter is run MCA_TRIALS times in Monte Carlo arithmetic
+ * (every rounding point perturbed by 2^-24 U[-1, 1], interp_kernels_mca),
+ * and an element passes if |jit - ref| <= MCA_FACTOR * spread, spread being
+ * the largest |mca - ref| seen at that element.  The JIT's own f32 rounding
+ * is one more such sample, so its error is ~1x the spread (1.04x and 1.44x on
+ * those two models); 16x leaves room for an unlucky draw (six trials all
+ * under 1/16 of a typical deviation: < 1e-7) and still catches a wrong
+ * formula anywhere the spread is small.
  */
 #include <stdio.h>
 
@@ -22,8 +36,14 @@
 #include "actc/runtime.h"
 #include "gen_model.h"
 
+#define BOUND 2e-5
+#define MCA_TRIALS 6
+#define MCA_FACTOR 16.0
+
 typedef struct Outcome {
-    double worst; /* max |jit - ref| / ((1 + |ref|) sqrt K) */
+    double worst;      /* max |jit - ref| / ((1 + |ref|) sqrt K) */
+    bool conditioned;  /* worst > BOUND: the conditioning-aware check ran */
+    double worst_cond; /* then: the same with MCA_FACTOR * spread as an alternative tolerance */
 } Outcome;
 
 static int64_t max_k(KGraph *kg) {
@@ -88,21 +108,59 @@ static Outcome check_source(const char *src, int64_t batch, uint64_t seed) {
     boundary_pop(&b);
     cr_assert_eq(actrt_model_run(rm, batch, (const float *const *)inf, outf), ACTC_OK, "%s", actrt_last_error(rm));
     double sk = sqrt((double)max_k(c.kg));
-    for (int i = 0; i < m->noutputs; i++) {
-        int64_t n = batch * m->outputs[i].type->n;
-        for (int64_t q = 0; q < n; q++) {
-            double ref = outd[i][q], got = outf[i][q];
-            if (isnan(ref) || isinf(ref) || fabs(ref) > 3e38) {
-                cr_expect(isnan(ref) ? isnan(got) : got == (float)ref, "output %d[%lld]: %g vs %g\n%s", i,
-                          (long long)q, got, ref, src);
-                continue;
+    /* spread[i][q]: max |mca - ref| over MCA_TRIALS runs, computed only for
+     * a model that exceeds the plain bound somewhere */
+    double **spread = calloc((size_t)m->noutputs + 1, sizeof(double *));
+    for (int pass = 0; pass < 2; pass++) {
+        double worst = 0;
+        for (int i = 0; i < m->noutputs; i++) {
+            int64_t n = batch * m->outputs[i].type->n;
+            for (int64_t q = 0; q < n; q++) {
+                double ref = outd[i][q], got = outf[i][q];
+                if (isnan(ref) || isinf(ref) || fabs(ref) > 3e38) {
+                    if (pass == 0)
+                        cr_expect(isnan(ref) ? isnan(got) : got == (float)ref, "output %d[%lld]: %g vs %g\n%s", i,
+                                  (long long)q, got, ref, src);
+                    continue;
+                }
+                double tol = (1 + fabs(ref)) * sk, e = fabs(got - ref);
+                if (pass == 1 && MCA_FACTOR * spread[i][q] > BOUND * tol)
+                    tol = MCA_FACTOR * spread[i][q] / BOUND; /* e / tol <= BOUND iff e <= MCA_FACTOR * spread */
+                if (e / tol > worst)
+                    worst = e / tol;
             }
-            double e = fabs(got - ref) / ((1 + fabs(ref)) * sk);
-            if (e > o.worst)
-                o.worst = e;
         }
-        free(outd[i]), free(outf[i]);
+        if (pass == 0)
+            o.worst = worst;
+        else
+            o.worst_cond = worst, o.conditioned = true;
+        if (pass == 1 || worst <= BOUND)
+            break;
+        /* over the plain bound: measure the model's conditioning here */
+        double **mc = calloc((size_t)m->noutputs + 1, sizeof(double *));
+        for (int i = 0; i < m->noutputs; i++) {
+            int64_t n = batch * m->outputs[i].type->n;
+            spread[i] = calloc((size_t)n, sizeof(double));
+            mc[i] = calloc((size_t)n, sizeof(double));
+        }
+        for (int t = 0; t < MCA_TRIALS; t++) {
+            cr_assert_eq(BOUNDARY_ENTER(&b), 0);
+            cr_assert_eq(interp_kernels_mca(c.kg, &tw.w, batch, (const double *const *)ind, mc, 0x1p-24,
+                                            seed * 31 + (uint64_t)t, err, sizeof err),
+                         ACTC_OK);
+            boundary_pop(&b);
+            for (int i = 0; i < m->noutputs; i++)
+                for (int64_t q = 0; q < batch * m->outputs[i].type->n; q++)
+                    if (fabs(mc[i][q] - outd[i][q]) > spread[i][q])
+                        spread[i][q] = fabs(mc[i][q] - outd[i][q]);
+        }
+        for (int i = 0; i < m->noutputs; i++)
+            free(mc[i]);
+        free(mc);
     }
+    for (int i = 0; i < m->noutputs; i++)
+        free(outd[i]), free(outf[i]), free(spread[i]);
+    free(spread);
     for (int i = 0; i < m->ninputs; i++)
         free(ind[i]), free(inf[i]);
     for (int i = 0; i < tw.w.count; i++)
@@ -129,8 +187,6 @@ static char *slurp(const char *path) {
     return s;
 }
 
-#define BOUND 2e-5
-
 Test(jit, every_example_matches_the_interpreter, .timeout = 120) {
     const char *ex[] = {"mlp", "ffn", "gates", "geglu_split", "custom_activation", "residual_rmsnorm", "activations"};
     for (size_t i = 0; i < ARRAY_LEN(ex); i++) {
@@ -155,22 +211,29 @@ static uint64_t env_u64(const char *name, uint64_t dflt) {
 
 Test(jit, random_models_match_the_interpreter, .timeout = 300) {
     double worst = 0;
+    int nconditioned = 0;
     uint64_t first = env_u64("ACTC_JIT_FIRST_SEED", 1), count = env_u64("ACTC_JIT_MODELS", 200);
     for (uint64_t seed = first; seed < first + count; seed++) {
         int nout;
         char *src = gen_model(seed, &nout);
         int64_t batch = 1 + (int64_t)(seed * 7919 % 67);
         Outcome o = check_source(src, batch, seed);
-        cr_expect_leq(o.worst, BOUND, "seed %llu batch %lld: error %g\n%s", (unsigned long long)seed, (long long)batch,
-                      o.worst, src);
-        if (o.worst > worst)
-            worst = o.worst;
-        if (getenv("ACTC_JIT_VERBOSE") && o.worst > 2e-6)
-            fprintf(stderr, "seed %llu: %g\n%s\n", (unsigned long long)seed, o.worst, src);
+        /* over the plain bound, an element passes if its error is within
+         * MCA_FACTOR times what random rounding produces at that input */
+        double v = o.conditioned ? o.worst_cond : o.worst;
+        cr_expect_leq(v, BOUND, "seed %llu batch %lld: error %g (%g with the conditioning term)\n%s",
+                      (unsigned long long)seed, (long long)batch, o.worst, o.worst_cond, src);
+        nconditioned += o.conditioned;
+        if (v > worst)
+            worst = v;
+        if (getenv("ACTC_JIT_VERBOSE") && (o.worst > 2e-6 || o.conditioned))
+            fprintf(stderr, "seed %llu: %g%s%.3g\n%s\n", (unsigned long long)seed, o.worst,
+                    o.conditioned ? "; over the plain bound, worst error / MCA spread " : "",
+                    o.conditioned ? o.worst_cond / BOUND * MCA_FACTOR : 0.0, src);
         free(src);
     }
-    fprintf(stderr, "jit: random models %llu..%llu, worst error %.3g (bound %g)\n", (unsigned long long)first,
-            (unsigned long long)(first + count - 1), worst, BOUND);
+    fprintf(stderr, "jit: random models %llu..%llu, worst error %.3g (bound %g), %d over the plain bound within %g x the MCA spread\n",
+            (unsigned long long)first, (unsigned long long)(first + count - 1), worst, BOUND, nconditioned, MCA_FACTOR);
 }
 
 /* ---- concurrency and API misuse ---- */
