@@ -24,13 +24,20 @@ static void init_llvm(void) {
     LLVMInitializeAllAsmParsers();
 }
 
+/* A funnel copy of s, or NULL when out of memory (target_init then returns
+ * ACTC_ERR_NOMEM rather than throwing: LLVM's messages must be disposed). */
 static char *dup(const char *s) {
     size_t n = strlen(s) + 1;
     char *p = mem_alloc(n);
-    if (!p)
-        boundary_throw(ACTC_ERR_NOMEM, "out of memory");
-    memcpy(p, s, n);
+    if (p)
+        memcpy(p, s, n);
     return p;
+}
+
+static int out_of_memory(Target *t, char *err, size_t errlen) {
+    snprintf(err, errlen, "out of memory");
+    target_dispose(t);
+    return ACTC_ERR_NOMEM;
 }
 
 /* Does the feature string enable `feat` ("+avx512f" present, no later "-")? */
@@ -142,6 +149,8 @@ int target_init(Target *t, const char *triple, const char *cpu, const char *feat
     t->triple = dup(norm);
     LLVMDisposeMessage(norm);
     LLVMDisposeMessage(host_triple);
+    if (!t->triple)
+        return out_of_memory(t, err, errlen);
     LLVMTargetRef tgt;
     char *msg = NULL;
     if (LLVMGetTargetFromTriple(t->triple, &tgt, &msg)) {
@@ -172,11 +181,13 @@ int target_init(Target *t, const char *triple, const char *cpu, const char *feat
         LLVMDisposeMessage(host_cpu);
     if (host_feat)
         LLVMDisposeMessage(host_feat);
+    if (!t->cpu || !t->features)
+        return out_of_memory(t, err, errlen);
     if (features && *features) {
         size_t n = strlen(t->features) + strlen(features) + 2;
         char *all = mem_alloc(n);
         if (!all)
-            boundary_throw(ACTC_ERR_NOMEM, "out of memory");
+            return out_of_memory(t, err, errlen);
         snprintf(all, n, "%s%s%s", t->features, *t->features ? "," : "", features);
         mem_free(t->features);
         t->features = all;

@@ -7,7 +7,12 @@
  * is created, bound (from arrays, and from safetensors bytes parsed by
  * jansson through the same funnel), run on two threads and freed with the
  * N-th runtime allocation failing: ACTC_ERR_NOMEM, nothing leaked, and the
- * first run that succeeds is bitwise equal to an unrestricted one.
+ * first run that succeeds is bitwise equal to an unrestricted one.  And the
+ * compiler to the end (check, lower, fuse, codegen; JIT and AOT object +
+ * header) for a gated model and examples/ffn.act: NOMEM, nothing leaked, no
+ * partial output file, and the JIT code of the first success computes the
+ * same bits.  LLVM's own allocations are outside the funnel (it treats out of
+ * memory as fatal), so these loops fail actc's allocations only.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -206,4 +211,98 @@ Test(oom, runtime_fails_cleanly_at_every_allocation) {
         free(w[i]);
     actc_jit_free(j);
     actc_session_free(s);
+}
+
+/* ---- the compiler to the end: check, lower, fuse, codegen (JIT and an
+ * AOT object + header) under an allocation limit.  actc's own allocations
+ * (front end, IR, passes, fusion, the codegen's tables and names, the JIT
+ * wrapper, the AOT header text) go through the funnel and fail here; LLVM's
+ * allocations do not (LLVM treats out of memory as fatal by design,
+ * docs/reliability.md). ---- */
+
+#include <unistd.h>
+
+static int compile_attempt(const char *src, long n, bool aot, const char *obj, const char *hdr, const float *x,
+                           float *y, float *p, float *const *w) {
+    countdown = n;
+    actc_session *s = NULL;
+    actc_jit_model *j = NULL;
+    int st = actc_session_new(&s);
+    if (st == ACTC_OK)
+        st = actc_check_source(s, "c.act", src, strlen(src));
+    if (st == ACTC_OK)
+        st = aot ? actc_compile_object(s, NULL, NULL, "oomt", obj, hdr, NULL) : actc_jit_compile(s, NULL, NULL, &j);
+    countdown = -1;
+    if (st == ACTC_OK && !aot && w) { /* the compiled code works: run it, unrestricted */
+        actrt_model *m = NULL;
+        cr_assert_eq(actrt_model_create(&m, actc_jit_desc(j)), ACTC_OK);
+        cr_assert_eq(actrt_model_load_tensors(m, rt_names, (const float *const *)w, rt_shapes, RT_NT), ACTC_OK);
+        cr_assert_eq(actrt_model_run(m, RT_BATCH, (const float *const[]){x}, (float *const[]){y, p}), ACTC_OK);
+        actrt_model_free(m);
+    }
+    countdown = n; /* freeing allocates nothing, and must not need to */
+    actc_jit_free(j);
+    actc_session_free(s);
+    countdown = -1;
+    return st;
+}
+
+static void compile_oom_loop(const char *src, bool aot, const float *x, float *const *w, const float *y0,
+                             const float *p0) {
+    char obj[64], hdr[64];
+    snprintf(obj, sizeof obj, "/tmp/actc-oom-%d.o", (int)getpid());
+    snprintf(hdr, sizeof hdr, "/tmp/actc-oom-%d.h", (int)getpid());
+    static float y[RT_BATCH * 8], p[RT_BATCH * 8];
+    actc_set_allocator(failing_alloc, NULL);
+    arena_set_min_block(512); /* many small blocks: many failure points */
+    long n;
+    for (n = 0; n < 200000; n++) {
+        memset(y, 0, sizeof y);
+        int st = compile_attempt(src, n, aot, obj, hdr, x, y, p, w);
+        cr_assert_eq(live, 0, "%s: %ld blocks leaked after failing allocation %ld", aot ? "AOT" : "JIT", live, n);
+        if (st == ACTC_OK)
+            break;
+        cr_assert_eq(st, ACTC_ERR_NOMEM, "%s: allocation %ld failed with status %d", aot ? "AOT" : "JIT", n, st);
+        if (aot) /* a failed compile leaves no partial output behind */
+            cr_assert(access(obj, F_OK) != 0 && access(hdr, F_OK) != 0, "allocation %ld: partial output left", n);
+    }
+    actc_set_allocator(NULL, NULL);
+    arena_set_min_block(0);
+    cr_assert_lt(n, 200000);
+    cr_assert_gt(n, 50, "too few failure points (%ld)", n);
+    if (aot) {
+        cr_assert(access(obj, F_OK) == 0 && access(hdr, F_OK) == 0);
+        unlink(obj), unlink(hdr);
+    } else if (w) {
+        cr_assert_eq(memcmp(y, y0, sizeof y), 0, "outputs after the OOM loop differ");
+        cr_assert_eq(memcmp(p, p0, sizeof p), 0);
+    }
+    fprintf(stderr, "compile (%s): %ld failure points\n", aot ? "AOT object + header" : "JIT", n);
+}
+
+Test(oom, compiler_fails_cleanly_at_every_allocation, .timeout = 600) {
+    float *w[RT_NT];
+    for (int i = 0; i < RT_NT; i++) {
+        size_t n = (size_t)(rt_shapes[i][0] * (rt_shapes[i][1] ? rt_shapes[i][1] : 1));
+        w[i] = malloc(4 * n);
+        for (size_t k = 0; k < n; k++)
+            w[i][k] = 0.3f * sinf((float)(k * 5 + (size_t)i));
+    }
+    static float x[RT_BATCH * 24], y0[RT_BATCH * 8], p0[RT_BATCH * 8];
+    for (int i = 0; i < RT_BATCH * 24; i++)
+        x[i] = sinf(0.07f * (float)i);
+    cr_assert_eq(compile_attempt(RT_SRC, -1, false, NULL, NULL, x, y0, p0, w), ACTC_OK);
+    compile_oom_loop(RT_SRC, false, x, w, y0, p0);
+    compile_oom_loop(RT_SRC, true, x, w, y0, p0);
+    for (int i = 0; i < RT_NT; i++)
+        free(w[i]);
+    /* and an example: the SwiGLU FFN block with its RMSNorm and residual */
+    FILE *f = fopen(ACTC_SOURCE_DIR "/examples/ffn.act", "rb");
+    cr_assert(f);
+    static char src[8192];
+    size_t len = fread(src, 1, sizeof src - 1, f);
+    fclose(f);
+    src[len] = '\0';
+    compile_oom_loop(src, false, NULL, NULL, NULL, NULL);
+    compile_oom_loop(src, true, NULL, NULL, NULL, NULL);
 }
