@@ -103,8 +103,12 @@ static int exhaustive(Acc *a, const char *func, const char *state_base) {
     enum { CHUNK = 1 << 24 };
     float *x = malloc(sizeof(float) * CHUNK), *y = malloc(sizeof(float) * CHUNK);
     int bad = 0;
+    /* primitives and activations at their defaults first (the issue-8 set),
+     * then the other parameter sets; gates are their activations times b */
+    for (int pass = 0; pass < 2; pass++)
     for (int fi = 0; fi < a->nfuncs; fi++) {
-        if (!selected(a, fi, func) || a->funcs[fi].gate_act != OP_COUNT)
+        bool variant = !a->funcs[fi].primitive && strchr(a->funcs[fi].name, '(') != NULL;
+        if (!selected(a, fi, func) || a->funcs[fi].gate_act != OP_COUNT || variant != (pass == 1))
             continue;
         char path[512];
         State s = {0};
