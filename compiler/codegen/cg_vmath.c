@@ -53,6 +53,7 @@ void vm_init(VM *vm, CG *cg, int n) {
     vm->ti64 = vec_of(vm, cg->t_i64);
     vm->ti32 = vec_of(vm, cg->t_i32);
     vm->tb = vec_of(vm, cg->t_i1);
+    vm->fast = cg->fast_math;
 }
 
 /* ---- instruction helpers ---- */

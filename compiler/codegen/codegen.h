@@ -51,6 +51,7 @@ typedef struct CG {
     const Target *t;
     LLVMTypeRef t_f32, t_f64, t_i1, t_i32, t_i64, t_ptr;
     Arena *arena_for_slots; /* cg_model: where the weight table grows */
+    bool fast_math;         /* elementwise math in the fast tier (cg_vmath.c) */
 } CG;
 
 void cg_init(CG *cg, const Target *t, const char *module_name);
@@ -75,6 +76,7 @@ typedef struct VM {
     CG *cg;
     int n;
     LLVMTypeRef tf, td, ti64, ti32, tb; /* f32, f64, i64, i32, i1 of n lanes */
+    bool fast;                          /* the fast tier (cg->fast_math) */
 } VM;
 
 void vm_init(VM *vm, CG *cg, int n);

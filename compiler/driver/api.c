@@ -390,6 +390,7 @@ static int generate(actc_session *a, const char *model, const actc_options *o, a
         return fail(a, st, "%s", err);
     j->has_target = true;
     cg_init(&j->cg, &j->target, m->name);
+    j->cg.fast_math = o && o->fast_math;
     j->has_cg = true;
     cg_model(&j->cg, kg, arena_printf(&j->arena, "actc_%s", m->name), mc, &j->arena);
     st = cg_finish(&j->cg, err, errlen);

@@ -50,6 +50,9 @@ static const char usage[] =
     "  --reference              run: use the double-precision reference interpreter\n"
     "  --target TRIPLE, --cpu NAME, --features LIST\n"
     "                           code generation target (default: this machine)\n"
+    "  --fast-math              run, compile, bench: the fast tier of the\n"
+    "                           activations (relative error <= 4e-6, tanh\n"
+    "                           family 4e-5; docs/accuracy.md section 6)\n"
     "  --diagnostics=text|json  diagnostic format (json: one object per line)\n"
     "  -q, --quiet              print errors only (no warnings)\n"
     "  -h, --help               print this help\n"
@@ -146,6 +149,8 @@ static int parse_args(int argc, char **argv, Options *o) {
                 o->threads = n;
             else
                 o->reps = n;
+        } else if (strcmp(a, "--fast-math") == 0) {
+            o->codegen.fast_math = 1;
         } else if (strcmp(a, "--header") == 0 || strcmp(a, "--prefix") == 0 || strcmp(a, "--embed-weights") == 0) {
             if (!(v = value(argc, argv, &i)))
                 return arg_error("option '%s' needs a value", a);

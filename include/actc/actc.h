@@ -73,6 +73,10 @@ typedef struct actc_options {
     const char *target;   /* LLVM target triple, e.g. "aarch64-linux-gnu" */
     const char *cpu;      /* e.g. "znver5", "x86-64-v3", "generic" */
     const char *features; /* e.g. "+avx2,-avx512f" */
+    int fast_math;        /* nonzero: the fast tier of the activations (f32
+                           * arithmetic; relative error <= 4e-6, 4e-5 for
+                           * the tanh family; docs/accuracy.md section 6)
+                           * instead of the precise one (<= 1 ULP / 4 ULP) */
 } actc_options;
 
 /* A model compiled into this process (ORC LLJIT). */
