@@ -30,6 +30,11 @@ typedef struct AccIsa {
     void **fns;           /* per function: void f(const float *x, [const float *b,] float *y, int64_t n) */
 } AccIsa;
 
+/* Errors are in f32 ULP; in the fast tier (Acc.fast) max_ulp and sum_ulp
+ * hold its normalised error instead: |y - ref| / |ref| where |ref| > 1e-5,
+ * else |y - ref|; for a gate act(a)*b, that of act(a) times |b|
+ * (docs/accuracy.md section 6).  (The layout is that of the
+ * exhaustive sweep's state files: do not change it.) */
 typedef struct AccStat {
     double max_ulp;
     float worst_x, worst_b;
@@ -46,19 +51,26 @@ typedef struct Acc {
     int nfuncs;
     AccIsa isas[ACC_MAX_ISAS];
     int nisas;
+    bool fast;            /* the functions are the fast tier's */
 } Acc;
 
 /* The module of every function for one ISA's target, optimised (for
  * inspecting the generated code); the caller disposes it. */
-int acc_build_module(CG *cg, const Target *t, char *err, size_t errlen);
+int acc_build_module(CG *cg, const Target *t, bool fast, char *err, size_t errlen);
 
-/* Build every function for every ISA the host can run (or only `isa`). */
-int acc_init(Acc *a, const char *isa, char *err, size_t errlen);
+/* Build every function for every ISA the host can run (or only `isa`), in
+ * the precise tier or (fast) the fast one. */
+int acc_init(Acc *a, const char *isa, bool fast, char *err, size_t errlen);
 void acc_free(Acc *a);
 
 /* Error of y against the double reference, in f32 ULP; *special set when
  * the reference or the result is NaN, infinite or zero and they disagree. */
 double acc_ulp_error(float y, double ref, bool *special);
+/* The fast tier's normalised error (see AccStat); special as above. */
+double acc_fast_error(float y, double ref, bool *special);
+/* Function fi's bound: 1 ULP for primitives, 4 for activations; in the fast
+ * tier 4e-6, or 4e-5 for the tanh family. */
+double acc_bound(const Acc *a, int fi);
 double acc_reference(const AccFunc *f, float x, float b);
 
 /* Evaluate f on x[0..n) (and b[0..n) for gate products) for each ISA and

@@ -58,7 +58,7 @@ static int64_t max_k(KGraph *kg) {
 }
 
 /* Compile src twice: the interpreter's pipeline and the JIT; run both. */
-static Outcome check_source(const char *src, int64_t batch, uint64_t seed) {
+static Outcome check_source_opts(const char *src, int64_t batch, uint64_t seed, const actc_options *opts) {
     Outcome o = {0};
     Compiled c = compile_string(src);
     cr_assert(c.ok, "does not check:\n%s\n%s", src, diag_render_text(&c.s->diag));
@@ -69,7 +69,7 @@ static Outcome check_source(const char *src, int64_t batch, uint64_t seed) {
     cr_assert_eq(actc_session_new(&s), ACTC_OK);
     cr_assert_eq(actc_check_source(s, "t.act", src, strlen(src)), ACTC_OK);
     actc_jit_model *j;
-    int st = actc_jit_compile(s, NULL, NULL, &j);
+    int st = actc_jit_compile(s, NULL, opts, &j);
     cr_assert_eq(st, ACTC_OK, "%s\n%s", actc_last_error(s), src);
     actrt_model *rm;
     cr_assert_eq(actrt_model_create(&rm, actc_jit_desc(j)), ACTC_OK, "%s", actrt_last_error(NULL));
@@ -174,6 +174,10 @@ static Outcome check_source(const char *src, int64_t batch, uint64_t seed) {
     return o;
 }
 
+static Outcome check_source(const char *src, int64_t batch, uint64_t seed) {
+    return check_source_opts(src, batch, seed, NULL);
+}
+
 static char *slurp(const char *path) {
     FILE *f = fopen(path, "rb");
     cr_assert(f, "%s", path);
@@ -197,6 +201,30 @@ Test(jit, every_example_matches_the_interpreter, .timeout = 120) {
             Outcome o = check_source(src, batch, 100 + i);
             cr_expect_leq(o.worst, BOUND, "%s batch %lld: error %g (bound %g)", ex[i], (long long)batch, o.worst, BOUND);
         }
+        free(src);
+    }
+}
+
+/* The fast tier (docs/accuracy.md section 6): each builtin within 4e-6
+ * relative (4e-5 for the tanh family) instead of 0.5 ULP, well inside the
+ * same bound; and 50 random models. */
+Test(jit, fast_math_models_match_the_interpreter, .timeout = 300) {
+    const char *ex[] = {"mlp", "ffn", "gates", "geglu_split", "custom_activation", "residual_rmsnorm", "activations"};
+    actc_options o = {.fast_math = 1};
+    for (size_t i = 0; i < ARRAY_LEN(ex); i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/examples/%s.act", ACTC_SOURCE_DIR, ex[i]);
+        char *src = slurp(path);
+        Outcome out = check_source_opts(src, 9, 300 + i, &o);
+        cr_expect_leq(out.worst, BOUND, "fast %s: error %g (bound %g)", ex[i], out.worst, BOUND);
+        free(src);
+    }
+    for (uint64_t seed = 5001; seed < 5051; seed++) {
+        int nout;
+        char *src = gen_model(seed, &nout);
+        Outcome out = check_source_opts(src, 1 + (int64_t)(seed % 23), seed, &o);
+        double v = out.conditioned ? out.worst_cond : out.worst;
+        cr_expect_leq(v, BOUND, "fast, seed %llu: error %g\n%s", (unsigned long long)seed, out.worst, src);
         free(src);
     }
 }

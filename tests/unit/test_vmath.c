@@ -6,7 +6,8 @@
  *     products within 4 ULP of the double reference, no special-value
  *     mismatch (NaN, +-inf, zero and its sign where the true result is);
  *   - NaN through every gate and clamp;
- *   - the generated code calls no library function.
+ *   - the generated code calls no library function;
+ *   - the fast tier: its bound and the same special values.
  */
 #include <math.h>
 #include <stdio.h>
@@ -22,7 +23,7 @@ static Boundary bd;
 static void setup(void) {
     char err[512];
     cr_assert_eq(BOUNDARY_ENTER(&bd), 0, "%s", bd.message);
-    cr_assert_eq(acc_init(&acc, NULL, err, sizeof err), ACTC_OK, "%s", err);
+    cr_assert_eq(acc_init(&acc, NULL, false, err, sizeof err), ACTC_OK, "%s", err);
 }
 
 static void teardown(void) {
@@ -107,7 +108,7 @@ Test(vmath, generated_code_calls_no_library_function, .init = setup, .fini = tea
     for (int s = 0; s < acc.nisas; s++) {
         CG cg;
         char err[512];
-        cr_assert_eq(acc_build_module(&cg, &acc.isas[s].target, err, sizeof err), ACTC_OK, "%s", err);
+        cr_assert_eq(acc_build_module(&cg, &acc.isas[s].target, false, err, sizeof err), ACTC_OK, "%s", err);
         Arena a = {0};
         const char *asm_text = cg_print_asm(&cg, &a);
         cr_assert(asm_text);
@@ -116,5 +117,56 @@ Test(vmath, generated_code_calls_no_library_function, .init = setup, .fini = tea
         cr_expect(strstr(asm_text, s == 0 && acc.isas[s].target.vlen == 16 ? "zmm" : "") != NULL);
         arena_free(&a);
         cg_dispose(&cg);
+    }
+}
+
+/* ---- the fast tier (--fast-math, docs/accuracy.md section 6): its own
+ * bound (4e-6 relative where |ref| > 1e-5, else absolute; 4e-5 for the
+ * tanh family; gate products: the activated part's error times |b|), and
+ * the same special values as the precise tier: the edge table against
+ * itself and 2^18 random inputs per function and ISA.  Findings kept
+ * here: tanh(-0) was +0 (the odd polynomial times a negative coefficient),
+ * sigmoid(-89) * inf was NaN (1/(1 + exp(89)) flushed to 0). ---- */
+
+static Acc fast;
+
+static void setup_fast(void) {
+    char err[512];
+    cr_assert_eq(BOUNDARY_ENTER(&bd), 0, "%s", bd.message);
+    cr_assert_eq(acc_init(&fast, NULL, true, err, sizeof err), ACTC_OK, "%s", err);
+}
+
+static void teardown_fast(void) {
+    acc_free(&fast);
+    boundary_pop(&bd);
+}
+
+Test(vmath, fast_tier_bounds_and_special_values, .init = setup_fast, .fini = teardown_fast, .timeout = 300) {
+    enum { N = 1 << 18, M = 64 * 64 };
+    static float x[N], b[N], y[N];
+    for (int fi = 0; fi < fast.nfuncs; fi++) {
+        AccStat st[ACC_MAX_ISAS] = {0};
+        int n = 0;
+        for (int i = 0; i < acc_nedges; i++)
+            for (int j = 0; j < acc_nedges && n < M; j++, n++)
+                x[n] = acc_edges[i], b[n] = acc_edges[j];
+        for (; n < N; n++) {
+            uint32_t u = next_bits(), v = next_bits();
+            memcpy(&x[n], &u, 4);
+            b[n] = (v & 3) ? (float)(int32_t)v * 0x1p-28f : 0;
+            if (!(v & 3))
+                memcpy(&b[n], &v, 4);
+            if (n % 2) /* half of them where activations are not trivial */
+                x[n] = (float)(int32_t)u * 0x1p-27f;
+        }
+        acc_run(&fast, fi, x, b, N, st, y);
+        double bound = acc_bound(&fast, fi);
+        for (int s = 0; s < fast.nisas; s++) {
+            cr_expect_leq(st[s].max_ulp, bound, "fast %s on %s: error %.3g at x = %.9g (b = %.9g): got %.9g, reference %.17g",
+                          fast.funcs[fi].name, fast.isas[s].name, st[s].max_ulp, st[s].worst_x, st[s].worst_b,
+                          st[s].worst_y, st[s].worst_ref);
+            cr_expect_eq(st[s].special, 0, "fast %s on %s: %llu special-value mismatches, first at x = %.9g",
+                         fast.funcs[fi].name, fast.isas[s].name, (unsigned long long)st[s].special, st[s].special_x);
+        }
     }
 }
