@@ -46,8 +46,9 @@ LLVMValueRef cg_intrinsic(CG *cg, const char *name, LLVMTypeRef ty, LLVMTypeRef 
     unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
     if (!id)
         ACTC_BUG("unknown intrinsic %s", name);
-    *fnty = LLVMIntrinsicGetType(cg->ctx, id, &ty, 1);
-    return LLVMGetIntrinsicDeclaration(cg->mod, id, &ty, 1);
+    size_t n = ty ? 1 : 0; /* NULL: not overloaded */
+    *fnty = LLVMIntrinsicGetType(cg->ctx, id, ty ? &ty : NULL, n);
+    return LLVMGetIntrinsicDeclaration(cg->mod, id, ty ? &ty : NULL, n);
 }
 
 int cg_verify(CG *cg, const char *what, char *err, size_t errlen) {

@@ -20,6 +20,7 @@
  * through log1p(exp(-|x|)); x*f(x) forms return -0 at -inf.
  */
 #include <math.h>
+#include <string.h>
 
 #include "codegen.h"
 #include "vmath_coeffs.h"
@@ -402,14 +403,22 @@ static LLVMValueRef exp_f(VM *vm, LLVMValueRef x) {
     const double shifter = 12582912.0; /* 1.5 * 2^23 */
     LLVMValueRef t = fma_(vm, x, cf(vm, LOG2E), cf(vm, shifter));
     LLVMValueRef kf = sub(vm, t, cf(vm, shifter));
-    LLVMValueRef k = LLVMBuildSub(B, as_i32(vm, t), as_i32(vm, cf(vm, shifter)), "");
     LLVMValueRef r = fma_(vm, kf, cf(vm, -LN2F_HI), x);
     r = fma_(vm, kf, cf(vm, -LN2F_LO), r);
+    LLVMValueRef p = horner_f(vm, r, c, 7);
+    if (vm->n == 16 && vm->cg->t->avx512) { /* vscalefps: p 2^kf, subnormals and overflow rounded right */
+        LLVMTypeRef fnty;
+        LLVMValueRef fn = cg_intrinsic(vm->cg, "llvm.x86.avx512.mask.scalef.ps.512", NULL, &fnty);
+        LLVMValueRef args[5] = {p, kf, LLVMGetUndef(vm->tf), LLVMConstInt(LLVMInt16TypeInContext(vm->cg->ctx), 0xFFFF, 0),
+                                LLVMConstInt(vm->cg->t_i32, 4, 0) /* current rounding */};
+        return LLVMBuildCall2(B, fnty, fn, args, 5, "");
+    }
+    LLVMValueRef k = LLVMBuildSub(B, as_i32(vm, t), as_i32(vm, cf(vm, shifter)), "");
     LLVMValueRef k1 = LLVMBuildAShr(B, k, ci32(vm, 1), "");
     LLVMValueRef k2 = LLVMBuildSub(B, k, k1, "");
     LLVMValueRef s1 = as_f32(vm, LLVMBuildShl(B, LLVMBuildAdd(B, k1, ci32(vm, 127), ""), ci32(vm, 23), ""));
     LLVMValueRef s2 = as_f32(vm, LLVMBuildShl(B, LLVMBuildAdd(B, k2, ci32(vm, 127), ""), ci32(vm, 23), ""));
-    return mul(vm, mul(vm, horner_f(vm, r, c, 7), s1), s2);
+    return mul(vm, mul(vm, p, s1), s2);
 }
 
 /* expm1: Taylor to x^8 for |x| < 0.5, exp - 1 beyond */
@@ -468,18 +477,23 @@ static LLVMValueRef sigmoid_f(VM *vm, LLVMValueRef x) {
 }
 
 /* erfc for a >= 0: exp(-a^2) erfcx(a), erfcx by the first 12 terms of the
- * precise tier's Chebyshev series (truncation < 7e-8 relative) */
+ * precise tier's Chebyshev series (truncation < 7e-8 relative), turned
+ * into a polynomial in t for Horner (its coefficients sum to 1.0 in
+ * magnitude: no cancellation on [-1, 1]) */
 static LLVMValueRef erfc_pos_f(VM *vm, LLVMValueRef a) {
     enum { N = 12 };
+    double poly[N] = {0}, tk[N] = {1}, tk1[N] = {0}, tmp[N]; /* T_k and T_{k-1} as power series */
+    for (int k = 0; k < N; k++) {
+        for (int i = 0; i < N; i++)
+            poly[i] += erfcx_cheb[k] * tk[i];
+        for (int i = 0; i < N; i++) /* T_{k+1} = 2t T_k - T_{k-1} (T_1 = t) */
+            tmp[i] = (k == 0 ? 1 : 2) * (i ? tk[i - 1] : 0) - tk1[i];
+        memcpy(tk1, tk, sizeof tk);
+        memcpy(tk, tmp, sizeof tk);
+    }
     a = sel(vm, cmpf(vm, LLVMRealOGT, a, 10.5), cf(vm, 10.5), a);
     LLVMValueRef t = fdiv(vm, sub(vm, a, cf(vm, ERFCX_K)), add(vm, a, cf(vm, ERFCX_K)));
-    LLVMValueRef b1 = cf(vm, 0), b2 = cf(vm, 0), t2 = add(vm, t, t);
-    for (int k = N - 1; k >= 1; k--) {
-        LLVMValueRef nb = fma_(vm, t2, b1, sub(vm, cf(vm, erfcx_cheb[k]), b2));
-        b2 = b1;
-        b1 = nb;
-    }
-    LLVMValueRef y = fma_(vm, t, b1, sub(vm, cf(vm, erfcx_cheb[0]), b2));
+    LLVMValueRef y = horner_f(vm, t, poly, N);
     LLVMValueRef hi = mul(vm, a, a);
     LLVMValueRef lo = fma_(vm, a, a, neg(vm, hi));
     return mul(vm, mul(vm, exp_f(vm, neg(vm, hi)), sub(vm, cf(vm, 1), lo)), y);
@@ -497,11 +511,11 @@ static LLVMValueRef erf_small_f(VM *vm, LLVMValueRef x) {
     return mul(vm, x, horner_f(vm, mul(vm, x, x), c, 10));
 }
 
+/* erfc = exp(-x^2) erfcx(|x|) everywhere (no cancellation near 0 either),
+ * 2 - erfc(-x) for x < 0 */
 static LLVMValueRef erfc_f(VM *vm, LLVMValueRef x) {
-    LLVMValueRef a = fabs_(vm, x);
-    LLVMValueRef r = erfc_pos_f(vm, a);
-    r = sel(vm, cmpf(vm, LLVMRealOLT, x, 0), sub(vm, cf(vm, 2), r), r);
-    return sel(vm, cmpf(vm, LLVMRealOLT, a, 1), sub(vm, cf(vm, 1), erf_small_f(vm, x)), r);
+    LLVMValueRef r = erfc_pos_f(vm, fabs_(vm, x));
+    return sel(vm, cmpf(vm, LLVMRealOLT, x, 0), sub(vm, cf(vm, 2), r), r);
 }
 
 static LLVMValueRef erf_f(VM *vm, LLVMValueRef x) {

@@ -28,6 +28,7 @@ typedef struct Target {
     char *triple, *cpu, *features; /* owned copies (mem_alloc) */
     int vlen;                      /* f32 lanes of the widest useful vector: 16, 8, 4 (or 1) */
     bool has_fma;
+    bool avx512;                   /* x86 with AVX-512F: 16-lane code may use its instructions */
     bool is_host;                  /* code may run in this process */
 } Target;
 
@@ -66,7 +67,8 @@ int cg_finish(CG *cg, char *err, size_t errlen);
 const char *cg_print_module(CG *cg, Arena *a);
 /* The module as target assembly (after cg_finish), in `a`; NULL on error. */
 const char *cg_print_asm(CG *cg, Arena *a);
-/* Look up (or declare) an LLVM intrinsic overloaded on `ty`. */
+/* Look up (or declare) an LLVM intrinsic overloaded on `ty` (NULL: one that
+ * is not overloaded). */
 LLVMValueRef cg_intrinsic(CG *cg, const char *name, LLVMTypeRef ty, LLVMTypeRef *fnty);
 
 /* ---- cg_vmath.c ---- */

@@ -219,6 +219,7 @@ int target_init(Target *t, const char *triple, const char *cpu, const char *feat
         t->vlen = arm ? 4 : 1;
         t->has_fma = arm;
     }
+    t->avx512 = x86 && t->vlen == 16;
     if (vlen_cap > 0 && t->vlen > vlen_cap)
         t->vlen = vlen_cap;
     return ACTC_OK;
