@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Install, on Debian 12, the peers that bench/gemm measures actc against:
-#   OpenBLAS (cblas_sgemm, pthreads build), oneDNN 2.x (dnnl.h C API) and,
-#   optionally, PyTorch CPU (python3-torch) for bench/gemm/bench_torch.py.
+# Install, on Debian 12, the peers that bench/gemm and bench/activations
+# measure actc against:
+#   OpenBLAS (cblas_sgemm, pthreads build), oneDNN 2.x (dnnl.h C API), SLEEF
+#   3.5 (sleef.h, bench/activations) and, optionally, PyTorch CPU
+#   (python3-torch) for bench/gemm/bench_torch.py.
 # Benchmarks only: nothing in the build or the tests needs these.
 # Idempotent: only missing packages are installed. Run as root (or with sudo).
 # Usage: scripts/install-bench-deps.sh [--check] [--no-torch]
@@ -15,7 +17,7 @@ for a in "$@"; do
   case "$a" in
     --check) check_only=1 ;;
     --no-torch) with_torch=0 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "install-bench-deps: unknown option '$a'" >&2; exit 1 ;;
   esac
 done
@@ -23,7 +25,8 @@ done
 # libopenblas-dev brings cblas.h and libopenblas.so; libopenblas0-pthread is
 # named so that the pthreads variant (not the OpenMP or serial one) is the
 # one the bench links.  libdnnl-dev is oneDNN 2.6 with its OpenMP runtime.
-PKGS=(build-essential pkg-config libopenblas-dev libopenblas0-pthread libdnnl-dev)
+# libsleef-dev is SLEEF 3.5.1 (sleef.h, libsleef.so) for bench/activations.
+PKGS=(build-essential pkg-config libopenblas-dev libopenblas0-pthread libdnnl-dev libsleef-dev)
 [ $with_torch -eq 1 ] && PKGS+=(python3 python3-torch python3-numpy)
 
 missing=()
