@@ -11,6 +11,8 @@
 #include <time.h>
 static int omp_get_max_threads(void) { return 1; }
 static int omp_in_parallel(void) { return 0; }
+static int omp_get_thread_num(void) { return 0; }
+static int omp_get_num_threads(void) { return 1; }
 static double omp_get_wtime(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -440,13 +442,37 @@ static int check_run(actrt_model *m, int64_t batch, const float *const *inputs, 
 /* Threads for a run: an explicit setting is followed; by default
  * (OpenMP's count) threads are used only for a few hundred microseconds of
  * work, ~2^22 multiply-adds, where they pay off.  Never inside another
- * parallel region, nor for fewer than two register tiles of rows. */
+ * parallel region.  Fewer rows than a register tile (6) per thread split
+ * columns instead (columns_mode), which needs the kernel table. */
 static int threads_for(const actrt_model *m, int64_t batch) {
     int nth = m->threads > 0 ? m->threads : omp_get_max_threads();
-    if (nth <= 1 || batch < 2 * 6 || omp_in_parallel() ||
-        (m->threads == 0 && m->row_work * (double)batch < 4194304.0))
+    if (nth <= 1 || omp_in_parallel() || (m->threads == 0 && m->row_work * (double)batch < 4194304.0) ||
+        (batch < 2 * 6 && !m->d->kernel_info))
         return 1;
     return nth;
+}
+
+static bool columns_mode(const actrt_model *m, int64_t batch, int nth) {
+    return nth > 1 && batch < 6 * (int64_t)nth && m->d->kernel_info;
+}
+
+/* Thread t of T's share of kernel k over all rows: a contiguous run of its
+ * column steps (whole rows on thread 0 for a kernel that cannot split). */
+static void kernel_part(const actrt_model *m, int k, const float *const *inputs, float *const *outputs, float *buf,
+                        int64_t batch, int t, int T) {
+    const actrt_desc *d = m->d;
+    const actrt_kernel_info *ki = &d->kernel_info[k];
+    int64_t c0 = 0, c1 = INT64_MAX;
+    if (ki->col_step > 0) {
+        int64_t steps = (ki->n + ki->col_step - 1) / ki->col_step;
+        c0 = steps * t / T * ki->col_step;
+        c1 = steps * (t + 1) / T * ki->col_step;
+        if (c0 >= c1)
+            return;
+    } else if (t != 0) {
+        return;
+    }
+    d->kernels[k]((const float *const *)m->packed, inputs, outputs, buf, batch, 0, batch, c0, c1);
 }
 
 /* Rows per thread: a multiple of the 6-row register tile. */
@@ -473,18 +499,29 @@ int actrt_model_run(actrt_model *m, int64_t batch, const float *const *inputs, f
      * on which chunk holds it: results are bitwise identical for any
      * thread count. */
     int nth = threads_for(m, batch);
-    if (nth > 1) {
+    if (columns_mode(m, batch, nth)) {
+        /* A few rows: every kernel's columns are split among the threads,
+         * with a barrier after each kernel (the next reads whole rows). */
+#pragma omp parallel num_threads(nth)
+        {
+            int t = omp_get_thread_num(), T = omp_get_num_threads();
+            for (int k = 0; k < d->nkernels; k++) {
+                kernel_part(m, k, inputs, outputs, s->buf, batch, t, T);
+#pragma omp barrier
+            }
+        }
+    } else if (nth > 1) {
         int64_t chunk = chunk_rows(batch, nth);
         int nchunks = (int)((batch + chunk - 1) / chunk);
 #pragma omp parallel for num_threads(nth) schedule(static)
         for (int c = 0; c < nchunks; c++) {
             int64_t r0 = c * chunk, r1 = r0 + chunk < batch ? r0 + chunk : batch;
             for (int k = 0; k < d->nkernels; k++)
-                d->kernels[k]((const float *const *)m->packed, inputs, outputs, s->buf, batch, r0, r1);
+                d->kernels[k]((const float *const *)m->packed, inputs, outputs, s->buf, batch, r0, r1, 0, INT64_MAX);
         }
     } else {
         for (int k = 0; k < d->nkernels; k++)
-            d->kernels[k]((const float *const *)m->packed, inputs, outputs, s->buf, batch, 0, batch);
+            d->kernels[k]((const float *const *)m->packed, inputs, outputs, s->buf, batch, 0, batch, 0, INT64_MAX);
     }
     give_scratch(m, s);
     return ACTC_OK;
@@ -505,14 +542,20 @@ int actrt_model_profile(actrt_model *m, int64_t batch, const float *const *input
     if (!s)
         return fail(m, ACTC_ERR_NOMEM, "out of memory for %lld bytes of scratch", (long long)need * 4);
     int nth = threads_for(m, batch);
+    bool cols = columns_mode(m, batch, nth);
     int64_t chunk = chunk_rows(batch, nth);
     int nchunks = (int)((batch + chunk - 1) / chunk);
     for (int k = 0; k < d->nkernels; k++) {
         double t0 = omp_get_wtime();
+        if (cols) {
+#pragma omp parallel num_threads(nth)
+            kernel_part(m, k, inputs, outputs, s->buf, batch, omp_get_thread_num(), omp_get_num_threads());
+        } else {
 #pragma omp parallel for num_threads(nth) schedule(static) if (nth > 1)
-        for (int c = 0; c < nchunks; c++) {
-            int64_t r0 = c * chunk, r1 = r0 + chunk < batch ? r0 + chunk : batch;
-            d->kernels[k]((const float *const *)m->packed, inputs, outputs, s->buf, batch, r0, r1);
+            for (int c = 0; c < nchunks; c++) {
+                int64_t r0 = c * chunk, r1 = r0 + chunk < batch ? r0 + chunk : batch;
+                d->kernels[k]((const float *const *)m->packed, inputs, outputs, s->buf, batch, r0, r1, 0, INT64_MAX);
+            }
         }
         seconds[k] = omp_get_wtime() - t0;
     }

@@ -57,7 +57,7 @@ LLVMValueRef aot_emit_desc(CG *cg, const actrt_desc *d, const char *const *kerne
     LLVMTypeRef port_t = named_struct(cg, "actrt_port_desc", (LLVMTypeRef[]){P, I64}, 2);
     LLVMTypeRef tensor_t = named_struct(cg, "actrt_tensor_desc", (LLVMTypeRef[]){P, I64, I64, P}, 4);
     LLVMTypeRef weight_t = named_struct(cg, "actrt_weight_desc", (LLVMTypeRef[]){I32, I32, I64, I64, I64, I64}, 6);
-    LLVMTypeRef info_t = named_struct(cg, "actrt_kernel_info", (LLVMTypeRef[]){I32, I64, I64, P}, 4);
+    LLVMTypeRef info_t = named_struct(cg, "actrt_kernel_info", (LLVMTypeRef[]){I32, I64, I64, P, I64}, 5);
     LLVMTypeRef desc_t = named_struct(
         cg, "actrt_desc", (LLVMTypeRef[]){I32, P, I32, I32, P, P, I64, I32, I32, I32, P, P, P, I64, P}, 15);
     int n = d->ninputs + d->noutputs + d->ntensors + d->nweights + d->nkernels + 4;
@@ -95,8 +95,10 @@ LLVMValueRef aot_emit_desc(CG *cg, const actrt_desc *d, const char *const *kerne
     if (d->kernel_info) {
         for (int i = 0; i < d->nkernels; i++) {
             const actrt_kernel_info *k = &d->kernel_info[i];
-            v[i] = st(cg, info_t, (LLVMValueRef[]){i32c(cg, k->kind), i64c(cg, k->n), i64c(cg, k->k), cstr(cg, k->lines)},
-                      4);
+            v[i] = st(cg, info_t,
+                      (LLVMValueRef[]){i32c(cg, k->kind), i64c(cg, k->n), i64c(cg, k->k), cstr(cg, k->lines),
+                                       i64c(cg, k->col_step)},
+                      5);
         }
         info = array_of(cg, info_t, v, d->nkernels, ".kernel_info");
     }
@@ -303,10 +305,9 @@ static void emit_task(Emb *e, const char *prefix, const char *const *kernel_name
     LLVMValueRef r0 = LLVMBuildMul(B, i, v[5], "");
     LLVMValueRef r1 = LLVMBuildAdd(B, r0, v[5], "");
     r1 = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, r1, v[4], ""), r1, v[4], "");
-    LLVMTypeRef kt = LLVMFunctionType(LLVMVoidTypeInContext(cg->ctx), (LLVMTypeRef[]){P, P, P, P, I64, I64, I64}, 7, 0);
-    for (int k = 0; k < e->d->nkernels; k++)
-        LLVMBuildCall2(B, kt, LLVMGetNamedFunction(cg->mod, kernel_names[k]),
-                       (LLVMValueRef[]){v[0], v[1], v[2], v[3], v[4], r0, r1}, 7, "");
+    for (int k = 0; k < e->d->nkernels; k++) /* whole rows: every column */
+        LLVMBuildCall2(B, cg_kernel_type(cg), LLVMGetNamedFunction(cg->mod, kernel_names[k]),
+                       (LLVMValueRef[]){v[0], v[1], v[2], v[3], v[4], r0, r1, i64c(cg, 0), i64c(cg, INT64_MAX)}, 9, "");
     LLVMBuildRetVoid(B);
 }
 

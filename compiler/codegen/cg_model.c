@@ -1,8 +1,8 @@
 /*
  * cg_model.c — the kernel graph -> LLVM functions (docs/codegen.md).
  *
- * Every kernel becomes  void PREFIX_kI(w, in, out, scratch, batch, r0, r1)
- * (actrt_kernel_fn) computing rows [r0, r1); PREFIX_run(w, in, out,
+ * Every kernel becomes  void PREFIX_kI(w, in, out, scratch, batch, r0, r1, c0, c1)
+ * (actrt_kernel_fn) computing rows [r0, r1) x columns [c0, c1); PREFIX_run(w, in, out,
  * scratch, batch) runs them all in order.  Buffers: model inputs and
  * outputs are the caller's; intermediates live at fixed per-row offsets in
  * the scratch buffer (offset * batch floats).  Weights are packed by the
@@ -37,6 +37,8 @@ typedef struct KC {
     LLVMValueRef acc[2];   /* the accumulators the epilogue reads (allocas or spill slots) */
     LLVMValueRef r;        /* i64 row */
     int mr, nr;            /* register tile: mr rows x nr vectors of columns */
+    int index;             /* the kernel's number in the model */
+    LLVMValueRef c0, c1;   /* the column range parameters */
 } KC;
 
 /* Register tile of a matmul kernel for `lanes` f32 lanes and nacc
@@ -221,11 +223,16 @@ static LLVMValueRef emit_epilogue(KC *kc, VM *vm, LLVMValueRef j, Arena *scratch
 
 /* ---- dense, gated and elementwise kernels ---- */
 
-static void emit_columns(KC *kc, VM *vm, LLVMValueRef jvar, Arena *scratch) {
+/* min(c1, n): the end of the kernel's column range */
+static LLVMValueRef col_end(KC *kc) {
     CG *cg = kc->cg;
-    Kernel *k = kc->k;
+    LLVMValueRef n = ci(cg, kc->k->n);
+    return LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, kc->c1, n, ""), kc->c1, n, "");
+}
+
+static void emit_columns(KC *kc, VM *vm, LLVMValueRef jvar, Arena *scratch) {
     Loop lj;
-    LLVMValueRef j = loop_open(kc, &lj, jvar, ci(cg, k->n), vm->n);
+    LLVMValueRef j = loop_open(kc, &lj, jvar, col_end(kc), vm->n);
     emit_epilogue(kc, vm, j, scratch);
     loop_close(kc, &lj);
 }
@@ -236,7 +243,7 @@ static void emit_map_kernel(KC *kc, Arena *scratch) {
     vm_init(&vv, cg, cg->t->vlen);
     vm_init(&vs, cg, 1);
     LLVMValueRef jvar = var(kc, cg->t_i64, NULL);
-    LLVMBuildStore(B, ci(cg, 0), jvar);
+    LLVMBuildStore(B, kc->c0, jvar); /* c0 is a multiple of the vector width */
     if (vv.n > 1)
         emit_columns(kc, &vv, jvar, scratch);
     emit_columns(kc, &vs, jvar, scratch); /* the tail, from where the vector loop stopped */
@@ -350,15 +357,26 @@ static void emit_matmul_kernel(KC *kc, Arena *scratch) {
     vm_init(&vv, cg, cg->t->vlen);
     vm_init(&vs, cg, 1);
     int64_t P = (int64_t)kc->nr * vv.n, nfull = k->n / P, rest = k->n % P;
+    /* the panels of columns [c0, min(c1, n)); c0 is a multiple of P */
+    LLVMValueRef end = col_end(kc);
     if (nfull > 0) {
-        LLVMValueRef jpvar = var(kc, cg->t_i64, ci(cg, 0));
+        LLVMValueRef jpvar = var(kc, cg->t_i64, LLVMBuildSDiv(B, kc->c0, ci(cg, P), ""));
+        LLVMValueRef last = LLVMBuildSDiv(B, end, ci(cg, P), "");
+        last = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, last, ci(cg, nfull), ""), last, ci(cg, nfull), "");
         Loop lp;
-        LLVMValueRef jp = loop_open(kc, &lp, jpvar, ci(cg, nfull), 1);
+        LLVMValueRef jp = loop_open(kc, &lp, jpvar, last, 1);
         emit_panel(kc, &vv, &vs, (int)P, jp, scratch);
         loop_close(kc, &lp);
     }
-    if (rest)
+    if (rest) { /* the partial last panel, if the range reaches it */
+        LLVMBasicBlockRef then = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "rest");
+        LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "done");
+        LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSGT, end, ci(cg, nfull * P), ""), then, done);
+        LLVMPositionBuilderAtEnd(B, then);
         emit_panel(kc, &vv, &vs, (int)rest, ci(cg, nfull), scratch);
+        LLVMBuildBr(B, done);
+        LLVMPositionBuilderAtEnd(B, done);
+    }
 }
 
 /* ---- row-wise kernels ---- */
@@ -476,14 +494,17 @@ static void emit_row_kernel(KC *kc, Arena *scratch) {
 
 /* ---- functions ---- */
 
-static LLVMTypeRef kernel_type(CG *cg) {
-    LLVMTypeRef args[7] = {cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_i64, cg->t_i64, cg->t_i64};
-    return LLVMFunctionType(LLVMVoidTypeInContext(cg->ctx), args, 7, 0);
+/* (w, in, out, scratch, batch, r0, r1, c0, c1) */
+LLVMTypeRef cg_kernel_type(CG *cg) {
+    LLVMTypeRef args[9] = {cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_i64,
+                           cg->t_i64, cg->t_i64, cg->t_i64, cg->t_i64};
+    return LLVMFunctionType(LLVMVoidTypeInContext(cg->ctx), args, 9, 0);
 }
 
-static void emit_kernel(CG *cg, KGraph *kg, Kernel *k, ModelCode *mc, const char *name, Arena *scratch) {
-    KC kc = {.cg = cg, .kg = kg, .k = k, .mc = mc};
-    kc.fn = LLVMAddFunction(cg->mod, name, kernel_type(cg));
+static void emit_kernel(CG *cg, KGraph *kg, int index, ModelCode *mc, const char *name, Arena *scratch) {
+    Kernel *k = kg->kernels[index];
+    KC kc = {.cg = cg, .kg = kg, .k = k, .mc = mc, .index = index};
+    kc.fn = LLVMAddFunction(cg->mod, name, cg_kernel_type(cg));
     LLVMSetLinkage(kc.fn, LLVMExternalLinkage);
     kc.p_w = LLVMGetParam(kc.fn, 0);
     kc.p_in = LLVMGetParam(kc.fn, 1);
@@ -496,6 +517,11 @@ static void emit_kernel(CG *cg, KGraph *kg, Kernel *k, ModelCode *mc, const char
     kc.vbase = NEW_ARRAY(scratch, LLVMValueRef, (size_t)kg->nvalues + 1);
     kc.lbase = NEW_ARRAY(scratch, LLVMValueRef, (size_t)k->nleaves + 1);
     tile_shape(cg->t->vlen, k->nacc, &kc.mr, &kc.nr);
+    /* column splits: at panel boundaries (matmuls), vector boundaries
+     * (elementwise), never inside a row op */
+    mc->col_step[kc.index] = k->nacc ? (int64_t)kc.nr * cg->t->vlen : k->kind == K_ROW ? 0 : cg->t->vlen;
+    kc.c0 = LLVMGetParam(kc.fn, 7);
+    kc.c1 = LLVMGetParam(kc.fn, 8);
     for (int a = 0; a < k->nacc; a++)
         kc.wbase[a] = ptr_at(cg, kc.p_w, weight_slot(mc, cg->arena_for_slots, &k->w[a], ACTRT_LAYOUT_PANEL,
                                                      (int64_t)kc.nr * cg->t->vlen));
@@ -547,11 +573,12 @@ int cg_model(CG *cg, KGraph *kg, const char *prefix, ModelCode *mc, Arena *a) {
     }
     mc->nkernels = kg->nkernels;
     mc->kernel_names = NEW_ARRAY(a, const char *, (size_t)kg->nkernels + 1);
+    mc->col_step = NEW_ARRAY(a, int64_t, (size_t)kg->nkernels + 1);
     for (int i = 0; i < kg->nkernels; i++) {
         mc->kernel_names[i] = arena_printf(a, "%s_k%d", prefix, i);
         ArenaMark m = arena_mark(a);
         (void)m;
-        emit_kernel(cg, kg, kg->kernels[i], mc, mc->kernel_names[i], a);
+        emit_kernel(cg, kg, i, mc, mc->kernel_names[i], a);
     }
     /* PREFIX_run(w, in, out, scratch, batch): every kernel over all rows */
     LLVMTypeRef args[5] = {cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_i64};
@@ -560,9 +587,10 @@ int cg_model(CG *cg, KGraph *kg, const char *prefix, ModelCode *mc, Arena *a) {
     LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(cg->ctx, run, "entry"));
     for (int i = 0; i < kg->nkernels; i++) {
         LLVMValueRef fn = LLVMGetNamedFunction(cg->mod, mc->kernel_names[i]);
-        LLVMValueRef cargs[7] = {LLVMGetParam(run, 0), LLVMGetParam(run, 1), LLVMGetParam(run, 2),
-                                 LLVMGetParam(run, 3), LLVMGetParam(run, 4), ci(cg, 0), LLVMGetParam(run, 4)};
-        LLVMBuildCall2(B, kernel_type(cg), fn, cargs, 7, "");
+        LLVMValueRef cargs[9] = {LLVMGetParam(run, 0), LLVMGetParam(run, 1), LLVMGetParam(run, 2),
+                                 LLVMGetParam(run, 3), LLVMGetParam(run, 4), ci(cg, 0),
+                                 LLVMGetParam(run, 4), ci(cg, 0), ci(cg, INT64_MAX)};
+        LLVMBuildCall2(B, cg_kernel_type(cg), fn, cargs, 9, "");
     }
     LLVMBuildRetVoid(B);
     return ACTC_OK;

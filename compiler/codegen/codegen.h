@@ -113,8 +113,11 @@ typedef struct ModelCode {
     const char **kernel_names; /* PREFIX_k0, PREFIX_k1, ... */
     int64_t scratch_per_row;   /* floats */
     int64_t *offset;           /* per Value id: scratch offset per row, -1 for inputs/outputs */
+    int64_t *col_step;         /* per kernel: actrt_kernel_info.col_step */
 } ModelCode;
 
+/* The LLVM type of an actrt_kernel_fn. */
+LLVMTypeRef cg_kernel_type(CG *cg);
 /* Emit every kernel of kg, and PREFIX_run, into cg's module. */
 int cg_model(CG *cg, KGraph *kg, const char *prefix, ModelCode *mc, Arena *a);
 

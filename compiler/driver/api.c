@@ -361,14 +361,15 @@ static void build_desc(actc_session *a, actc_jit_model *j, Decl *m, ModelCode *m
  * inside the caller's boundary. */
 /* The description's kernel table for profiling and `actc bench`: kind,
  * output width, K and source lines of every kernel. */
-static actrt_kernel_info *kernel_info(actc_jit_model *j, const KGraph *kg) {
+static actrt_kernel_info *kernel_info(actc_jit_model *j, const KGraph *kg, const ModelCode *mc) {
     actrt_kernel_info *ki = NEW_ARRAY(&j->arena, actrt_kernel_info, (size_t)kg->nkernels + 1);
     for (int i = 0; i < kg->nkernels; i++) {
         const Kernel *kk = kg->kernels[i];
         ki[i] = (actrt_kernel_info){kk->kind == K_DENSE ? 0 : kk->kind == K_GATED ? 1 : kk->kind == K_ELEMENTWISE ? 2 : 3,
                                     kk->n, kk->k,
                                     kk->line_lo == kk->line_hi ? arena_printf(&j->arena, "%u", kk->line_lo)
-                                                               : arena_printf(&j->arena, "%u-%u", kk->line_lo, kk->line_hi)};
+                                                               : arena_printf(&j->arena, "%u-%u", kk->line_lo, kk->line_hi),
+                                    mc->col_step[i]};
     }
     return ki;
 }
@@ -440,7 +441,7 @@ int actc_jit_compile(actc_session *a, const char *model, const actc_options *o, 
                     memcpy(&k[i], &addr, sizeof addr); /* object to function pointer: POSIX, not ISO C */
                 }
                 j->desc.kernels = k;
-                j->desc.kernel_info = kernel_info(j, kg);
+                j->desc.kernel_info = kernel_info(j, kg, &mc);
             }
         }
         if (st)
@@ -571,7 +572,7 @@ static int compile_one(actc_session *a, const char *model, const actc_options *o
         return st; /* generate() recorded the message */
     const char *P = prefix ? prefix : m->name;
     build_desc(a, j, m, &mc, m->name);
-    j->desc.kernel_info = kernel_info(j, kg);
+    j->desc.kernel_info = kernel_info(j, kg, &mc);
     const char *entry = arena_printf(&j->arena, "actc_%s_run", m->name);
     if (embed_weights) {
         actrt_model *rm = NULL;

@@ -31,7 +31,7 @@ ACTRT_API void actrt_set_allocator(actrt_alloc_fn fn, void *ud);
 /* ---- the description of a compiled model (the ABI between generated code
  * and the runtime; the compiler fills it, JIT or AOT) ---- */
 
-#define ACTRT_ABI_VERSION 1u
+#define ACTRT_ABI_VERSION 2u
 
 /* A learned tensor the model reads, with PyTorch's name and shape. */
 typedef struct actrt_tensor_desc {
@@ -60,17 +60,22 @@ typedef struct actrt_port_desc {
     int64_t n;               /* features: the tensor is f32[batch, n] */
 } actrt_port_desc;
 
-/* A kernel computes rows [r0, r1) of its outputs.  w: the packed weights;
- * in / out: the model's inputs and outputs; scratch: scratch_per_row *
- * batch floats for intermediates. */
+/* A kernel computes rows [r0, r1) x columns [c0, min(c1, n)) of its
+ * outputs (n: its output width).  c0 must be a multiple of the kernel's
+ * col_step (actrt_kernel_info); a kernel whose col_step is 0 (row-wise ops)
+ * always computes whole rows.  Every element is computed the same way
+ * whatever the ranges, so any split gives the same bits.  w: the packed
+ * weights; in / out: the model's inputs and outputs; scratch:
+ * scratch_per_row * batch floats for intermediates. */
 typedef void (*actrt_kernel_fn)(const float *const *w, const float *const *in, float *const *out, float *scratch,
-                                int64_t batch, int64_t r0, int64_t r1);
+                                int64_t batch, int64_t r0, int64_t r1, int64_t c0, int64_t c1);
 
-/* What a kernel computes, for profiles and reports. */
+/* What a kernel computes, for profiles, reports and column splits. */
 typedef struct actrt_kernel_info {
     int32_t kind;            /* 0 fused_dense, 1 fused_gated_dense, 2 elementwise, 3 row-wise */
     int64_t n, k;            /* output columns; reduction length (matmuls) */
     const char *lines;       /* source lines it covers, e.g. "12-14" */
+    int64_t col_step;        /* columns may be split at multiples of it; 0: whole rows only */
 } actrt_kernel_info;
 
 typedef struct actrt_desc {

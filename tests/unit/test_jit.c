@@ -107,6 +107,18 @@ static Outcome check_source_opts(const char *src, int64_t batch, uint64_t seed, 
     cr_assert_eq(interp_kernels(c.kg, &tw.w, batch, (const double *const *)ind, outd, err, sizeof err), ACTC_OK);
     boundary_pop(&b);
     cr_assert_eq(actrt_model_run(rm, batch, (const float *const *)inf, outf), ACTC_OK, "%s", actrt_last_error(rm));
+    /* three threads (columns split below 18 rows, rows above): the same bits */
+    cr_assert_eq(actrt_model_set_threads(rm, 3), ACTC_OK);
+    float **out3 = calloc((size_t)m->noutputs + 1, sizeof(float *));
+    for (int i = 0; i < m->noutputs; i++)
+        out3[i] = calloc((size_t)(batch * m->outputs[i].type->n), sizeof(float));
+    cr_assert_eq(actrt_model_run(rm, batch, (const float *const *)inf, out3), ACTC_OK, "%s", actrt_last_error(rm));
+    for (int i = 0; i < m->noutputs; i++) {
+        cr_expect_eq(memcmp(out3[i], outf[i], sizeof(float) * (size_t)(batch * m->outputs[i].type->n)), 0,
+                     "3 threads differ from 1 (output %d, batch %lld)\n%s", i, (long long)batch, src);
+        free(out3[i]);
+    }
+    free(out3);
     double sk = sqrt((double)max_k(c.kg));
     /* spread[i][q]: max |mca - ref| over MCA_TRIALS runs, computed only for
      * a model that exceeds the plain bound somewhere */
@@ -498,6 +510,56 @@ Test(jit, misaligned_buffers_run_correctly) {
     cr_assert_eq(actrt_model_run(r.m, batch, mins, mouts), ACTC_OK);
     cr_expect_eq(memcmp(mout, want, sizeof(float) * (size_t)(batch * n)), 0);
     free(raw_in), free(raw_out), free(in), free(want);
+    ready_free(&r);
+}
+
+/* Batches below 6 rows per thread split every kernel's columns among the
+ * threads (panels of 64 columns, vectors for elementwise kernels, row ops
+ * whole), with a barrier after each kernel: the same bits as one thread,
+ * for widths that are and are not multiples of a panel, and the reference
+ * interpreter agrees.  Also through actrt_model_profile. */
+Test(jit, few_rows_split_columns_bitwise_for_any_thread_count) {
+    static const char SRC[] =
+        "model c(x: f32[batch, 40]) -> (y: f32[batch, 40], p: f32[batch, 77]) {\n"
+        "    h = gelu(dense(x, 300, name = \"a\"))\n"
+        "    g = swiglu(dense(h, 130, name = \"w\"), dense(h, 130, name = \"v\"))\n"
+        "    e = tanh(g) * 0.5 + g\n"
+        "    p = softmax(dense(e, 77, name = \"q\"))\n"
+        "    return x + dense(e, 40, name = \"o\"), p\n"
+        "}\n";
+    Ready r = ready_model(SRC);
+    const actrt_desc *d = actc_jit_desc(r.j);
+    cr_assert_not_null(d->kernel_info);
+    int splittable = 0;
+    for (int k = 0; k < d->nkernels; k++)
+        splittable += d->kernel_info[k].col_step > 0 && d->kernel_info[k].n > 2 * d->kernel_info[k].col_step;
+    cr_expect_geq(splittable, 2, "the model should have kernels wider than two column steps");
+    static float in[11 * 40], y[5][11 * 40], p[5][11 * 77];
+    uint64_t g = 5;
+    for (int q = 0; q < 11 * 40; q++)
+        in[q] = (float)rng_uniform(&g, -2, 2);
+    const int64_t batches[] = {1, 2, 5, 7, 11};
+    for (size_t bi = 0; bi < ARRAY_LEN(batches); bi++) {
+        int64_t batch = batches[bi];
+        for (int t = 1; t <= 4; t++) {
+            cr_assert_eq(actrt_model_set_threads(r.m, t), ACTC_OK);
+            const float *ins[1] = {in};
+            float *outs[2] = {y[t], p[t]};
+            memset(y[t], 0xff, sizeof y[t]), memset(p[t], 0xff, sizeof p[t]);
+            cr_assert_eq(actrt_model_run(r.m, batch, ins, outs), ACTC_OK, "%s", actrt_last_error(r.m));
+            if (t > 1) {
+                cr_expect_eq(memcmp(y[1], y[t], sizeof(float) * (size_t)(batch * 40)), 0, "batch %lld: %d threads",
+                             (long long)batch, t);
+                cr_expect_eq(memcmp(p[1], p[t], sizeof(float) * (size_t)(batch * 77)), 0, "batch %lld: %d threads",
+                             (long long)batch, t);
+            }
+        }
+        double sec[16];
+        float *outs[2] = {y[0], p[0]};
+        cr_assert_eq(actrt_model_profile(r.m, batch, (const float *const[]){in}, outs, sec), ACTC_OK);
+        cr_expect_eq(memcmp(y[1], y[0], sizeof(float) * (size_t)(batch * 40)), 0, "profile, batch %lld",
+                     (long long)batch);
+    }
     ready_free(&r);
 }
 
