@@ -391,6 +391,19 @@ static LLVMValueRef clamp_f(VM *vm, LLVMValueRef x, double lo, double hi) {
     return sel(vm, cmpf(vm, LLVMRealOLT, x, lo), cf(vm, lo), x);
 }
 
+/* 1/d for finite d with |d| in [2^-126, 2^126]: in 16-lane AVX-512 code
+ * vrcp14ps (2^-14) and one Newton step (~2^-27), cheaper than vdivps;
+ * elsewhere a division. */
+static LLVMValueRef recip_f(VM *vm, LLVMValueRef d) {
+    if (!(vm->n == 16 && vm->cg->t->avx512))
+        return fdiv(vm, cf(vm, 1), d);
+    LLVMTypeRef fnty;
+    LLVMValueRef fn = cg_intrinsic(vm->cg, "llvm.x86.avx512.rcp14.ps.512", NULL, &fnty);
+    LLVMValueRef args[3] = {d, LLVMGetUndef(vm->tf), LLVMConstInt(LLVMInt16TypeInContext(vm->cg->ctx), 0xFFFF, 0)};
+    LLVMValueRef y = LLVMBuildCall2(B, fnty, fn, args, 3, "");
+    return mul(vm, y, fma_(vm, neg(vm, d), y, cf(vm, 2)));
+}
+
 /* ln 2 in two f32 parts; k * LN2F_HI is exact for |k| < 512 (15 bits) */
 static const double LN2F_HI = 0.693145751953125;
 static const double LN2F_LO = 1.428606765330187045e-06;
@@ -441,7 +454,7 @@ static LLVMValueRef log_f(VM *vm, LLVMValueRef x) {
     LLVMValueRef big = cmpf(vm, LLVMRealOGT, m, 1.41421356);
     m = sel(vm, big, mul(vm, m, cf(vm, 0.5)), m);
     e = sel(vm, big, LLVMBuildAdd(B, e, ci32(vm, 1), ""), e);
-    LLVMValueRef s = fdiv(vm, sub(vm, m, cf(vm, 1)), add(vm, m, cf(vm, 1)));
+    LLVMValueRef s = mul(vm, sub(vm, m, cf(vm, 1)), recip_f(vm, add(vm, m, cf(vm, 1)))); /* m + 1 in [1.7, 2.5] */
     LLVMValueRef lm = mul(vm, s, horner_f(vm, mul(vm, s, s), c, 5));
     LLVMValueRef ef = LLVMBuildSIToFP(B, e, vm->tf, "");
     LLVMValueRef r = fma_(vm, ef, cf(vm, LN2F_HI), fma_(vm, ef, cf(vm, LN2F_LO), lm));
@@ -464,7 +477,8 @@ static LLVMValueRef tanh_f(VM *vm, LLVMValueRef x) {
     static const double c[] = {-1.0 / 3, 2.0 / 15, -17.0 / 315, 62.0 / 2835};
     LLVMValueRef a = fabs_(vm, x), x2 = mul(vm, x, x);
     LLVMValueRef small = fma_(vm, mul(vm, x, x2), horner_f(vm, x2, c, 4), x);
-    LLVMValueRef big = sub(vm, cf(vm, 1), fdiv(vm, cf(vm, 2), add(vm, exp_f(vm, add(vm, a, a)), cf(vm, 1))));
+    LLVMValueRef a10 = sel(vm, cmpf(vm, LLVMRealOGT, a, 10), cf(vm, 10), a); /* tanh(10) rounds to 1 */
+    LLVMValueRef big = fma_(vm, cf(vm, -2), recip_f(vm, add(vm, exp_f(vm, add(vm, a10, a10)), cf(vm, 1))), cf(vm, 1));
     return copysign_(vm, sel(vm, cmpf(vm, LLVMRealOLT, a, 0.4), small, big), x); /* tanh(-0) = -0 */
 }
 
@@ -472,7 +486,7 @@ static LLVMValueRef tanh_f(VM *vm, LLVMValueRef x) {
  * down to x = -103 stay nonzero; exp never overflows) */
 static LLVMValueRef sigmoid_f(VM *vm, LLVMValueRef x) {
     LLVMValueRef e = exp_f(vm, neg(vm, fabs_(vm, x)));
-    LLVMValueRef r = fdiv(vm, cf(vm, 1), add(vm, cf(vm, 1), e));
+    LLVMValueRef r = recip_f(vm, add(vm, cf(vm, 1), e)); /* 1 + e in [1, 2] */
     return sel(vm, cmpf(vm, LLVMRealOLT, x, 0), mul(vm, e, r), r);
 }
 
@@ -492,7 +506,7 @@ static LLVMValueRef erfc_pos_f(VM *vm, LLVMValueRef a) {
         memcpy(tk, tmp, sizeof tk);
     }
     a = sel(vm, cmpf(vm, LLVMRealOGT, a, 10.5), cf(vm, 10.5), a);
-    LLVMValueRef t = fdiv(vm, sub(vm, a, cf(vm, ERFCX_K)), add(vm, a, cf(vm, ERFCX_K)));
+    LLVMValueRef t = mul(vm, sub(vm, a, cf(vm, ERFCX_K)), recip_f(vm, add(vm, a, cf(vm, ERFCX_K)))); /* a+4 in [4, 14.5]; NaN passes */
     LLVMValueRef y = horner_f(vm, t, poly, N);
     LLVMValueRef hi = mul(vm, a, a);
     LLVMValueRef lo = fma_(vm, a, a, neg(vm, hi));
@@ -524,9 +538,18 @@ static LLVMValueRef erf_f(VM *vm, LLVMValueRef x) {
     return sel(vm, cmpf(vm, LLVMRealOLT, a, 1), erf_small_f(vm, x), big);
 }
 
+/* log1p(e) for e in [0, 1] (NaN passes): log(u) + c/u with u = 1 + e and
+ * c = e - (u - 1) the rounding error of u (exact); c/u as c (2 - u), which
+ * is accurate where c matters (u near 1) and negligible elsewhere */
+static LLVMValueRef log1p_unit_f(VM *vm, LLVMValueRef e) {
+    LLVMValueRef u = add(vm, cf(vm, 1), e);
+    LLVMValueRef c = sub(vm, e, sub(vm, u, cf(vm, 1)));
+    return fma_(vm, c, sub(vm, cf(vm, 2), u), log_f(vm, u));
+}
+
 static LLVMValueRef softplus_f(VM *vm, LLVMValueRef z) {
     LLVMValueRef m = sel(vm, cmpf(vm, LLVMRealOGT, z, 0), z, cf(vm, 0));
-    return add(vm, m, log1p_f(vm, exp_f(vm, neg(vm, fabs_(vm, z)))));
+    return add(vm, m, log1p_unit_f(vm, exp_f(vm, neg(vm, fabs_(vm, z)))));
 }
 
 static LLVMValueRef minus_zero_at_neg_inf_f(VM *vm, LLVMValueRef x, LLVMValueRef r) {
@@ -566,7 +589,7 @@ static LLVMValueRef op_fast(VM *vm, Op op, const double *p, LLVMValueRef x) {
     case OP_MISH: { /* tanh(log1p(e)) = n / (n + 2), n = e (e + 2); x beyond 20: tanh(...) is 1 in f32 */
         LLVMValueRef e = exp_f(vm, x);
         LLVMValueRef n = mul(vm, e, add(vm, e, cf(vm, 2)));
-        LLVMValueRef r = mul(vm, x, fdiv(vm, n, add(vm, n, cf(vm, 2))));
+        LLVMValueRef r = mul(vm, x, mul(vm, n, recip_f(vm, add(vm, n, cf(vm, 2))))); /* n + 2 finite below x = 20 */
         return minus_zero_at_neg_inf_f(vm, x, sel(vm, cmpf(vm, LLVMRealOGT, x, 20), x, r));
     }
     case OP_SOFTPLUS: {
@@ -584,7 +607,7 @@ static LLVMValueRef op_fast(VM *vm, Op op, const double *p, LLVMValueRef x) {
         return op == OP_HARDSIGMOID ? h : minus_zero_at_neg_inf_f(vm, x, mul(vm, x, h));
     }
     case OP_LOGSIGMOID: {
-        LLVMValueRef l = log1p_f(vm, exp_f(vm, neg(vm, fabs_(vm, x))));
+        LLVMValueRef l = log1p_unit_f(vm, exp_f(vm, neg(vm, fabs_(vm, x))));
         return sel(vm, pos, neg(vm, l), sub(vm, x, l));
     }
     case OP_TANHSHRINK: { /* x^3/3 - 2x^5/15 + ... to x^13 below 0.5, x - tanh(x) above */
