@@ -41,7 +41,7 @@
  * shapes.  Run one peer per process (run.sh --scaling T does): OpenBLAS's
  * pthreads and the OpenMP pool of actc and oneDNN must not share a process.
  *
- * Usage: bench_gemm [--quick] [--m 1,8,...] [--shapes KxN,...] [--acts LIST]
+ * Usage: bench_gemm [--quick] [--fast-math] [--m 1,8,...] [--shapes KxN,...] [--acts LIST]
  *                   [--peers LIST] [--threads T | --scaling T] [--reps R]
  *                   [--min-ms X] [--tol E] [--csv FILE] [--seed S] [--verbose]
  */
@@ -75,7 +75,7 @@ static const char *const act_names[NACTS] = {"relu", "gelu_tanh", "gelu", "silu"
 #define MAXLIST 16
 
 static struct {
-    int threads, reps, verbose, quick;
+    int threads, reps, verbose, quick, fast_math;
     int scaling; /* > 1: measure every peer at 1 and at `scaling` threads */
     double min_ms, tol;
     int ms[MAXLIST], nm;
@@ -109,6 +109,7 @@ static void usage(FILE *f) {
             "  --m LIST           batch sizes (default 1,8,64,256,1024)\n"
             "  --shapes LIST      KxN pairs (default 512x2048,1024x4096,4096x1024,2048x2048)\n"
             "  --acts LIST        relu,gelu_tanh,gelu,silu,swiglu,geglu (default all)\n"
+            "  --fast-math        compile actc's models in the fast tier (docs/accuracy.md section 6)\n"
             "  --peers LIST       actc,openblas,dnnl,dnnl-packed (default all)\n"
             "  --threads T        threads for every peer (default 1)\n"
             "  --scaling T        thread scaling: every peer at 1 and at T threads, speedups; default grid\n"
@@ -213,6 +214,8 @@ static void parse_args(int argc, char **argv) {
             exit(0);
         } else if (!strcmp(a, "--quick")) {
             opt.quick = 1;
+        } else if (!strcmp(a, "--fast-math")) {
+            opt.fast_math = 1;
         } else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
             opt.verbose = 1;
         } else if (!strcmp(a, "--m")) {
@@ -700,7 +703,8 @@ static int actc_model_make(ActcModel *a, int K, int N, int act, const float *W, 
         snprintf(a->err, sizeof a->err, "check: %s\n%s%s", actc_last_error(a->s), d ? d : "", src);
         return -1;
     }
-    st = actc_jit_compile(a->s, NULL, NULL, &a->j);
+    actc_options co = {.fast_math = opt.fast_math};
+    st = actc_jit_compile(a->s, NULL, &co, &a->j);
     if (st != ACTC_OK) {
         snprintf(a->err, sizeof a->err, "jit: %s (%s)", actc_last_error(a->s), actc_status_string(st));
         return -1;

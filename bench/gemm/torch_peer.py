@@ -101,6 +101,7 @@ ap.add_argument("--csv")
 ap.add_argument("--peers")
 ap.add_argument("--scaling")
 ap.add_argument("--verbose", "-v", action="store_true")
+ap.add_argument("--fast-math", action="store_true", help="an actc option (bench_gemm); no effect here")
 a = ap.parse_args()
 if a.threads < 1:
     sys.exit("torch_peer: --threads must be >= 1")
