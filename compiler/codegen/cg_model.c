@@ -39,7 +39,18 @@ typedef struct KC {
     int mr, nr;            /* register tile: mr rows x nr vectors of columns */
     int index;             /* the kernel's number in the model */
     LLVMValueRef c0, c1;   /* the column range parameters */
+    LLVMValueRef partial;  /* K-blocked matmuls: [batch][npad * nacc] partial sums in scratch */
+    int64_t npad;          /* n rounded up to whole panels */
 } KC;
+
+/* K blocking: a matmul with K > KC runs its reduction in blocks of KC, all
+ * row tiles of a panel per block, so that the panel's KC x P block of
+ * weights (128 KiB with AVX-512) stays in L2 while every row tile uses it
+ * and a tile's rows of x (6 x KC floats, 12 KiB) stay in L1.  Partial sums
+ * go to scratch between blocks; the order of the additions is unchanged, so
+ * the result is bitwise that of the unblocked loop. */
+enum { KC_BLOCK = 512 };
+enum { TILE_FROM_ZERO = 1, TILE_EPILOGUE = 2 }; /* a tile's start and end */
 
 /* Register tile of a matmul kernel for `lanes` f32 lanes and nacc
  * projections: mr * nr * nacc accumulators, plus nr * nacc weight vectors
@@ -256,8 +267,15 @@ static void emit_map_kernel(KC *kc, Arena *scratch) {
  * epilogue and one store per output element.  Full vectors of columns use
  * the vector epilogue; the lanes of a last partial vector are spilled and
  * finished with the scalar epilogue. */
+/* The partial-sum slot of accumulator a, row r + i, column j0 + v V. */
+static LLVMValueRef partial_at(KC *kc, int a, LLVMValueRef r, int i, LLVMValueRef j0, int off) {
+    CG *cg = kc->cg;
+    LLVMValueRef row = LLVMBuildMul(B, LLVMBuildAdd(B, r, ci(cg, i), ""), ci(cg, kc->npad * kc->k->nacc), "");
+    return gep(cg, kc->partial, LLVMBuildAdd(B, row, LLVMBuildAdd(B, j0, ci(cg, a * kc->npad + off), ""), ""));
+}
+
 static void emit_tile(KC *kc, VM *vm, VM *vs, int m, int ncols, LLVMValueRef j0, LLVMValueRef *wp, LLVMValueRef r,
-                      Arena *scratch) {
+                      LLVMValueRef kbeg, int64_t klen, int mode, Arena *scratch) {
     CG *cg = kc->cg;
     Kernel *k = kc->k;
     int V = vm->n, nvec = (ncols + V - 1) / V, P = kc->nr * V;
@@ -266,11 +284,14 @@ static void emit_tile(KC *kc, VM *vm, VM *vs, int m, int ncols, LLVMValueRef j0,
         for (int i = 0; i < m; i++)
             for (int v = 0; v < nvec; v++) {
                 acc[a][i][v] = var(kc, vm->tf, NULL);
-                LLVMBuildStore(B, vm_splat_f32(vm, 0), acc[a][i][v]);
+                LLVMValueRef init = mode & TILE_FROM_ZERO
+                                        ? vm_splat_f32(vm, 0)
+                                        : load_v(vm, partial_at(kc, a, r, i, j0, v * V));
+                LLVMBuildStore(B, init, acc[a][i][v]);
             }
-    LLVMValueRef kvar = var(kc, cg->t_i64, ci(cg, 0));
+    LLVMValueRef kvar = var(kc, cg->t_i64, kbeg);
     Loop lk;
-    LLVMValueRef kk = loop_open(kc, &lk, kvar, ci(cg, k->k), 1);
+    LLVMValueRef kk = loop_open(kc, &lk, kvar, LLVMBuildAdd(B, kbeg, ci(cg, klen), ""), 1);
     LLVMValueRef wv[2][4];
     for (int a = 0; a < k->nacc; a++)
         for (int v = 0; v < nvec; v++)
@@ -290,6 +311,13 @@ static void emit_tile(KC *kc, VM *vm, VM *vs, int m, int ncols, LLVMValueRef j0,
             }
     }
     loop_close(kc, &lk);
+    if (!(mode & TILE_EPILOGUE)) { /* a block before the last: keep the sums */
+        for (int a = 0; a < k->nacc; a++)
+            for (int i = 0; i < m; i++)
+                for (int v = 0; v < nvec; v++)
+                    store_v(vm, LLVMBuildLoad2(B, vm->tf, acc[a][i][v], ""), partial_at(kc, a, r, i, j0, v * V));
+        return;
+    }
     /* Epilogue: the accumulators go to a tile buffer on the stack and one
      * loop runs the (vector, then scalar) epilogue over it, so its code
      * exists once, not once per register of the tile. */
@@ -335,16 +363,40 @@ static void emit_panel(KC *kc, VM *vm, VM *vs, int ncols, LLVMValueRef jp, Arena
     LLVMValueRef wp[2];
     for (int a = 0; a < k->nacc; a++)
         wp[a] = gep(cg, kc->wbase[a], LLVMBuildMul(B, jp, ci(cg, P * k->k), ""));
-    LLVMValueRef rvar = var(kc, cg->t_i64, LLVMGetParam(kc->fn, 5));
-    Loop lr;
-    LLVMValueRef r = loop_open(kc, &lr, rvar, LLVMGetParam(kc->fn, 6), kc->mr);
-    emit_tile(kc, vm, vs, kc->mr, ncols, j0, wp, r, scratch);
-    loop_close(kc, &lr);
-    if (kc->mr > 1) { /* remaining rows one at a time */
-        Loop l1;
-        LLVMValueRef r1 = loop_open(kc, &l1, rvar, LLVMGetParam(kc->fn, 6), 1);
-        emit_tile(kc, vm, vs, 1, ncols, j0, wp, r1, scratch);
-        loop_close(kc, &l1);
+    int64_t nkb = (k->k + KC_BLOCK - 1) / KC_BLOCK, last = k->k - (nkb - 1) * KC_BLOCK;
+    if (!kc->partial)
+        nkb = 1, last = k->k;
+    LLVMValueRef rvar = var(kc, cg->t_i64, NULL);
+    /* blocks of K: the first from zero, the middle ones in a loop, the last
+     * with the epilogue (one block: both) */
+    for (int phase = 0; phase < 3; phase++) {
+        int mode = phase == 0 ? TILE_FROM_ZERO : phase == 1 ? 0 : TILE_EPILOGUE;
+        if (nkb == 1 && phase > 0)
+            break;
+        if (nkb == 1)
+            mode = TILE_FROM_ZERO | TILE_EPILOGUE;
+        if (phase == 1 && nkb < 3)
+            continue;
+        Loop lb;
+        LLVMValueRef kbeg = ci(cg, phase == 0 ? 0 : (nkb - 1) * KC_BLOCK), kbvar = NULL;
+        int64_t klen = nkb == 1 ? k->k : phase == 2 ? last : KC_BLOCK;
+        if (phase == 1) {
+            kbvar = var(kc, cg->t_i64, ci(cg, 1));
+            kbeg = LLVMBuildMul(B, loop_open(kc, &lb, kbvar, ci(cg, nkb - 1), 1), ci(cg, KC_BLOCK), "");
+        }
+        LLVMBuildStore(B, LLVMGetParam(kc->fn, 5), rvar);
+        Loop lr;
+        LLVMValueRef r = loop_open(kc, &lr, rvar, LLVMGetParam(kc->fn, 6), kc->mr);
+        emit_tile(kc, vm, vs, kc->mr, ncols, j0, wp, r, kbeg, klen, mode, scratch);
+        loop_close(kc, &lr);
+        if (kc->mr > 1) { /* remaining rows one at a time */
+            Loop l1;
+            LLVMValueRef r1 = loop_open(kc, &l1, rvar, LLVMGetParam(kc->fn, 6), 1);
+            emit_tile(kc, vm, vs, 1, ncols, j0, wp, r1, kbeg, klen, mode, scratch);
+            loop_close(kc, &l1);
+        }
+        if (phase == 1)
+            loop_close(kc, &lb);
     }
 }
 
@@ -522,6 +574,11 @@ static void emit_kernel(CG *cg, KGraph *kg, int index, ModelCode *mc, const char
     mc->col_step[kc.index] = k->nacc ? (int64_t)kc.nr * cg->t->vlen : k->kind == K_ROW ? 0 : cg->t->vlen;
     kc.c0 = LLVMGetParam(kc.fn, 7);
     kc.c1 = LLVMGetParam(kc.fn, 8);
+    if (k->nacc && k->k > KC_BLOCK) {
+        int64_t P = (int64_t)kc.nr * cg->t->vlen;
+        kc.npad = (k->n + P - 1) / P * P;
+        kc.partial = gep(cg, kc.p_scratch, LLVMBuildMul(B, ci(cg, mc->partial_offset), kc.p_batch, ""));
+    }
     for (int a = 0; a < k->nacc; a++)
         kc.wbase[a] = ptr_at(cg, kc.p_w, weight_slot(mc, cg->arena_for_slots, &k->w[a], ACTRT_LAYOUT_PANEL,
                                                      (int64_t)kc.nr * cg->t->vlen));
@@ -571,6 +628,20 @@ int cg_model(CG *cg, KGraph *kg, const char *prefix, ModelCode *mc, Arena *a) {
             mc->scratch_per_row += v->n;
         }
     }
+    /* one region for the partial sums of every K-blocked matmul (they run
+     * one after another): the widest, in whole panels */
+    int64_t part = 0;
+    for (int i = 0; i < kg->nkernels; i++) {
+        Kernel *k = kg->kernels[i];
+        if (!k->nacc || k->k <= KC_BLOCK)
+            continue;
+        int mr, nr;
+        tile_shape(cg->t->vlen, k->nacc, &mr, &nr);
+        int64_t P = (int64_t)nr * cg->t->vlen, need = (k->n + P - 1) / P * P * k->nacc;
+        part = need > part ? need : part;
+    }
+    mc->partial_offset = mc->scratch_per_row;
+    mc->scratch_per_row += part;
     mc->nkernels = kg->nkernels;
     mc->kernel_names = NEW_ARRAY(a, const char *, (size_t)kg->nkernels + 1);
     mc->col_step = NEW_ARRAY(a, int64_t, (size_t)kg->nkernels + 1);

@@ -114,6 +114,7 @@ typedef struct ModelCode {
     int64_t scratch_per_row;   /* floats */
     int64_t *offset;           /* per Value id: scratch offset per row, -1 for inputs/outputs */
     int64_t *col_step;         /* per kernel: actrt_kernel_info.col_step */
+    int64_t partial_offset;    /* scratch offset per row of the K-blocked matmuls' partial sums */
 } ModelCode;
 
 /* The LLVM type of an actrt_kernel_fn. */

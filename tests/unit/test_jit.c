@@ -217,6 +217,25 @@ Test(jit, every_example_matches_the_interpreter, .timeout = 120) {
     }
 }
 
+/* K blocking (cg_model.c, KC_BLOCK = 512): K = 1700 is four blocks (the
+ * first, two in the middle loop, a short last one), K = 1100 three, for
+ * dense and gated kernels, partial last panels, 1..13 rows (register tiles
+ * and single rows) -- against the interpreter, and through the column split
+ * on 3 threads (check_source) */
+Test(jit, k_blocked_matmuls_match_the_interpreter, .timeout = 120) {
+    static const char SRC[] =
+        "model kb(x: f32[batch, 1700]) -> (y: f32[batch, 70], z: f32[batch, 40]) {\n"
+        "    h = gelu(dense(x, 1100, name = \"a\"))\n"
+        "    y = swiglu(dense(h, 70, name = \"w\"), dense(h, 70, name = \"v\"))\n"
+        "    return y, silu(dense(x, 40, name = \"o\", bias = false))\n"
+        "}\n";
+    const int64_t batches[] = {1, 6, 13};
+    for (size_t i = 0; i < ARRAY_LEN(batches); i++) {
+        Outcome o = check_source(SRC, batches[i], 77 + i);
+        cr_expect_leq(o.worst, BOUND, "batch %lld: error %g", (long long)batches[i], o.worst);
+    }
+}
+
 /* The fast tier (docs/accuracy.md section 6): each builtin within 4e-6
  * relative (4e-5 for the tanh family) instead of 0.5 ULP, well inside the
  * same bound; and 50 random models. */
