@@ -55,6 +55,7 @@ void vm_init(VM *vm, CG *cg, int n) {
     vm->ti32 = vec_of(vm, cg->t_i32);
     vm->tb = vec_of(vm, cg->t_i1);
     vm->fast = cg->fast_math;
+    vm->act = false;
 }
 
 /* ---- instruction helpers ---- */
@@ -101,6 +102,47 @@ static LLVMValueRef isnan_(VM *vm, LLVMValueRef x) { return cmp(vm, LLVMRealUNO,
 static LLVMValueRef as_i64(VM *vm, LLVMValueRef x) { return LLVMBuildBitCast(B, x, vm->ti64, ""); }
 static LLVMValueRef as_f64(VM *vm, LLVMValueRef x) { return LLVMBuildBitCast(B, x, vm->td, ""); }
 
+/* ---- AVX-512 f64 helpers for the precise tier's activations ----
+ *
+ * An activation's f64 core only needs ~1e-11 relative accuracy (its f32
+ * result is rounded once and may be off by 4 ULP), against 1e-13 for the
+ * primitives (1 ULP, exhaustively checked at 0.500).  So inside an
+ * activation (vm->act) the f64 kernels use shorter polynomials and, with
+ * AVX-512, vscalefpd for 2^k (on each 8-lane half of the vector).  (vrcp14
+ * plus Newton steps instead of divisions was tried, in f32 and f64, and is
+ * slower than vdivps/vdivpd on Zen 4 in every activation.) */
+
+static bool zmm_pd(const VM *vm) { return vm->act && vm->cg->t->avx512 && (vm->n == 8 || vm->n == 16); }
+
+static LLVMValueRef lanes(VM *vm, LLVMValueRef v, int from, int n, LLVMValueRef w) {
+    LLVMValueRef idx[16];
+    for (int i = 0; i < n; i++)
+        idx[i] = LLVMConstInt(vm->cg->t_i32, (unsigned long long)(from + i), 0);
+    return LLVMBuildShuffleVector(B, v, w ? w : LLVMGetUndef(LLVMTypeOf(v)), LLVMConstVector(idx, (unsigned)n), "");
+}
+
+/* intrinsic `name` (an AVX-512 pd.512 op: vector args, then a passthrough
+ * and an all-ones i8 mask, then `rounding` if >= 0) on each 8-lane half */
+static LLVMValueRef pd512(VM *vm, const char *name, LLVMValueRef *args, int nargs, int rounding) {
+    CG *cg = vm->cg;
+    LLVMTypeRef fnty;
+    LLVMValueRef fn = cg_intrinsic(cg, name, NULL, &fnty);
+    LLVMValueRef half[2];
+    int nh = vm->n / 8;
+    for (int h = 0; h < nh; h++) {
+        LLVMValueRef a[6];
+        int k = 0;
+        for (int i = 0; i < nargs; i++)
+            a[k++] = nh == 1 ? args[i] : lanes(vm, args[i], 8 * h, 8, NULL);
+        a[k++] = LLVMGetUndef(LLVMVectorType(cg->t_f64, 8));
+        a[k++] = LLVMConstInt(LLVMInt8TypeInContext(cg->ctx), 0xFF, 0);
+        if (rounding >= 0)
+            a[k++] = LLVMConstInt(cg->t_i32, (unsigned long long)rounding, 0);
+        half[h] = LLVMBuildCall2(B, fnty, fn, a, (unsigned)k, "");
+    }
+    return nh == 1 ? half[0] : lanes(vm, half[0], 0, 16, half[1]);
+}
+
 /* Horner: c[0] + x*(c[1] + x*(... c[n-1])) */
 static LLVMValueRef horner(VM *vm, LLVMValueRef x, const double *c, int n) {
     LLVMValueRef r = cd(vm, c[n - 1]);
@@ -141,6 +183,14 @@ static LLVMValueRef exp_d(VM *vm, LLVMValueRef x) {
     LLVMValueRef k = LLVMBuildSub(B, as_i64(vm, t), as_i64(vm, cd(vm, shifter)), "");
     LLVMValueRef r = fma_(vm, kd, cd(vm, -LN2_HI), x);
     r = fma_(vm, kd, cd(vm, -LN2_LO), r);
+    if (vm->act) { /* to r^9: 7e-12 */
+        LLVMValueRef p = horner(vm, r, c, 10);
+        if (zmm_pd(vm)) {
+            LLVMValueRef args[2] = {p, kd};
+            return pd512(vm, "llvm.x86.avx512.mask.scalef.pd.512", args, 2, 4);
+        }
+        return scale2(vm, p, k);
+    }
     return scale2(vm, horner(vm, r, c, 12), k);
 }
 
@@ -152,7 +202,7 @@ static LLVMValueRef expm1_d(VM *vm, LLVMValueRef x) {
         f *= i + 1;
         c[i] = 1 / f;
     }
-    LLVMValueRef small = mul(vm, x, horner(vm, x, c, 14));
+    LLVMValueRef small = mul(vm, x, horner(vm, x, c, vm->act ? 10 : 14)); /* act: 2e-11 */
     LLVMValueRef big = sub(vm, exp_d(vm, x), cd(vm, 1));
     return sel(vm, cmp(vm, LLVMRealOLT, fabs_(vm, x), cd(vm, 0.5)), small, big);
 }
@@ -174,7 +224,7 @@ static LLVMValueRef log_d(VM *vm, LLVMValueRef x) {
     m = sel(vm, big, mul(vm, m, cd(vm, 0.5)), m);
     e = sel(vm, big, LLVMBuildAdd(B, e, ci64(vm, 1), ""), e);
     LLVMValueRef s = fdiv(vm, sub(vm, m, cd(vm, 1)), add(vm, m, cd(vm, 1)));
-    LLVMValueRef lm = mul(vm, s, horner(vm, mul(vm, s, s), c, 10));
+    LLVMValueRef lm = mul(vm, s, horner(vm, mul(vm, s, s), c, vm->act ? 7 : 10)); /* act: 5e-13 */
     LLVMValueRef ed = LLVMBuildSIToFP(B, e, vm->td, "");
     LLVMValueRef r = fma_(vm, ed, cd(vm, LN2_HI), fma_(vm, ed, cd(vm, LN2_LO), lm));
     /* specials: log(0) = -inf, log(x < 0) = NaN, log(inf) = inf, NaN stays */
@@ -188,7 +238,7 @@ static LLVMValueRef log_d(VM *vm, LLVMValueRef x) {
 static LLVMValueRef log1p_d(VM *vm, LLVMValueRef x) {
     LLVMValueRef u = add(vm, cd(vm, 1), x);
     LLVMValueRef d = sub(vm, u, cd(vm, 1));
-    LLVMValueRef r = mul(vm, log_d(vm, u), fdiv(vm, x, d));
+    LLVMValueRef r = mul(vm, log_d(vm, u), fdiv(vm, x, d)); /* d = 0 is replaced below */
     r = sel(vm, cmp(vm, LLVMRealOEQ, d, cd(vm, 0)), x, r);
     return sel(vm, cmp(vm, LLVMRealOEQ, x, cd(vm, INFINITY)), x, r);
 }
@@ -211,9 +261,9 @@ static LLVMValueRef sigmoid_d(VM *vm, LLVMValueRef x) {
 static LLVMValueRef erfc_pos_d(VM *vm, LLVMValueRef a) {
     a = sel(vm, cmp(vm, LLVMRealOGT, a, cd(vm, 27)), cd(vm, 27), a);
     LLVMValueRef t = fdiv(vm, sub(vm, a, cd(vm, ERFCX_K)), add(vm, a, cd(vm, ERFCX_K)));
-    /* Clenshaw: b_k = 2t b_{k+1} - b_{k+2} + c_k */
+    /* Clenshaw: b_k = 2t b_{k+1} - b_{k+2} + c_k (act: 16 terms, 6e-12) */
     LLVMValueRef b1 = cd(vm, 0), b2 = cd(vm, 0), t2 = add(vm, t, t);
-    for (int k = ERFCX_N - 1; k >= 1; k--) {
+    for (int k = (vm->act ? 16 : ERFCX_N) - 1; k >= 1; k--) {
         LLVMValueRef nb = fma_(vm, t2, b1, sub(vm, cd(vm, erfcx_cheb[k]), b2));
         b2 = b1;
         b1 = nb;
@@ -234,7 +284,7 @@ static LLVMValueRef erf_small_d(VM *vm, LLVMValueRef x) {
             f *= n;
         c[n] = (n % 2 ? -1 : 1) * 1.1283791670955126 / (f * (2 * n + 1));
     }
-    return mul(vm, x, horner(vm, mul(vm, x, x), c, 17));
+    return mul(vm, x, horner(vm, mul(vm, x, x), c, vm->act ? 13 : 17)); /* act: 7e-12 */
 }
 
 /* erfc: 1 - erf(x) for |x| < 1 (so erfc(tiny) is exactly 1, not 1 + the
@@ -254,9 +304,25 @@ static LLVMValueRef erf_d(VM *vm, LLVMValueRef x) {
 }
 
 /* log1p(exp(-|z|)) + max(z, 0): softplus without overflow */
+/* log1p(e) for e in [0, 1] (NaN passes), as log1p_unit_f in f64: log u
+ * for u = 1 + e in [1, 2] without exponent extraction or special cases, plus
+ * c (2 - u) for c/u, c = e - (u - 1) exact (its error, c e^2 / u, is below
+ * 2^-53 e) */
+static LLVMValueRef log1p_unit_d(VM *vm, LLVMValueRef e) {
+    static const double c2[] = {2.0, 2.0 / 3, 2.0 / 5, 2.0 / 7, 2.0 / 9, 2.0 / 11, 2.0 / 13, 2.0 / 15, 2.0 / 17, 2.0 / 19};
+    LLVMValueRef u = add(vm, cd(vm, 1), e);
+    LLVMValueRef c = sub(vm, e, sub(vm, u, cd(vm, 1)));
+    LLVMValueRef big = cmp(vm, LLVMRealOGT, u, cd(vm, 1.4142135623730951));
+    LLVMValueRef m = sel(vm, big, mul(vm, u, cd(vm, 0.5)), u);
+    LLVMValueRef s = fdiv(vm, sub(vm, m, cd(vm, 1)), add(vm, m, cd(vm, 1)));
+    LLVMValueRef lm = mul(vm, s, horner(vm, mul(vm, s, s), c2, vm->act ? 7 : 10));
+    LLVMValueRef lu = add(vm, sel(vm, big, cd(vm, LN2_HI), cd(vm, 0)), add(vm, sel(vm, big, cd(vm, LN2_LO), cd(vm, 0)), lm));
+    return fma_(vm, c, sub(vm, cd(vm, 2), u), lu);
+}
+
 static LLVMValueRef softplus_d(VM *vm, LLVMValueRef z) {
     LLVMValueRef m = sel(vm, cmp(vm, LLVMRealOGT, z, cd(vm, 0)), z, cd(vm, 0));
-    return add(vm, m, log1p_d(vm, exp_d(vm, neg(vm, fabs_(vm, z)))));
+    return add(vm, m, log1p_unit_d(vm, exp_d(vm, neg(vm, fabs_(vm, z)))));
 }
 
 /* x - tanh(x): series near 0 (x^3/3 - 2x^5/15 + ..., to x^17), else direct */
@@ -311,7 +377,21 @@ static LLVMValueRef minus_zero_at_neg_inf(VM *vm, LLVMValueRef d, LLVMValueRef r
 
 /* The f64 formulation of a builtin on d = (double)x; NULL if the op is not
  * computed in f64. */
+static LLVMValueRef op_f64_body(VM *vm, Op op, const double *p, LLVMValueRef d);
+
+/* Primitives are computed as before (exhaustively checked at 0.500 ULP);
+ * activations with the vm->act kernels (see zmm_pd). */
 static LLVMValueRef op_f64(VM *vm, Op op, const double *p, LLVMValueRef d) {
+    bool primitive = op == OP_EXP || op == OP_EXPM1 || op == OP_LOG || op == OP_LOG1P || op == OP_TANH ||
+                     op == OP_SIGMOID || op == OP_ERF || op == OP_ERFC || op == OP_RSQRT || op == OP_POW;
+    bool was = vm->act;
+    vm->act = !primitive;
+    LLVMValueRef r = op_f64_body(vm, op, p, d);
+    vm->act = was;
+    return r;
+}
+
+static LLVMValueRef op_f64_body(VM *vm, Op op, const double *p, LLVMValueRef d) {
     static const double SELU_ALPHA = 1.6732632423543772848170429916717;
     static const double SELU_SCALE = 1.0507009873554804934193349852946;
     LLVMValueRef pos = cmp(vm, LLVMRealOGT, d, cd(vm, 0));
@@ -341,7 +421,12 @@ static LLVMValueRef op_f64(VM *vm, Op op, const double *p, LLVMValueRef d) {
     case OP_QUICK_GELU: return minus_zero_at_neg_inf(vm, d, mul(vm, d, sigmoid_d(vm, mul(vm, cd(vm, 1.702), d))));
     case OP_SILU: return minus_zero_at_neg_inf(vm, d, mul(vm, d, sigmoid_d(vm, d)));
     case OP_SWISH: return minus_zero_at_neg_inf(vm, d, mul(vm, d, sigmoid_d(vm, mul(vm, cd(vm, p[0]), d))));
-    case OP_MISH: return minus_zero_at_neg_inf(vm, d, mul(vm, d, tanh_d(vm, softplus_d(vm, d))));
+    case OP_MISH: { /* tanh(softplus(x)) = n / (n + 2), n = e^x (e^x + 2); 1 in f64 beyond x = 20 */
+        LLVMValueRef e = exp_d(vm, sel(vm, cmp(vm, LLVMRealOGT, d, cd(vm, 20)), cd(vm, 20), d));
+        LLVMValueRef n = mul(vm, e, add(vm, e, cd(vm, 2)));
+        LLVMValueRef r = sel(vm, cmp(vm, LLVMRealOGT, d, cd(vm, 20)), d, mul(vm, d, fdiv(vm, n, add(vm, n, cd(vm, 2)))));
+        return minus_zero_at_neg_inf(vm, d, r);
+    }
     case OP_SOFTPLUS: {
         LLVMValueRef z = mul(vm, cd(vm, p[0]), d);
         LLVMValueRef r = fdiv(vm, softplus_d(vm, z), cd(vm, p[0]));
@@ -358,7 +443,7 @@ static LLVMValueRef op_f64(VM *vm, Op op, const double *p, LLVMValueRef d) {
         return op == OP_HARDSIGMOID ? h : minus_zero_at_neg_inf(vm, d, mul(vm, d, h));
     }
     case OP_LOGSIGMOID: { /* min(x, 0) - log1p(exp(-|x|)); -0 (not +0) where the tail underflows */
-        LLVMValueRef l = log1p_d(vm, exp_d(vm, neg(vm, fabs_(vm, d))));
+        LLVMValueRef l = log1p_unit_d(vm, exp_d(vm, neg(vm, fabs_(vm, d))));
         return sel(vm, cmp(vm, LLVMRealOGT, d, cd(vm, 0)), neg(vm, l), sub(vm, d, l));
     }
     case OP_TANHSHRINK: return tanhshrink_d(vm, d);
@@ -389,19 +474,6 @@ static LLVMValueRef horner_f(VM *vm, LLVMValueRef x, const double *c, int n) {
 static LLVMValueRef clamp_f(VM *vm, LLVMValueRef x, double lo, double hi) {
     x = sel(vm, cmpf(vm, LLVMRealOGT, x, hi), cf(vm, hi), x);
     return sel(vm, cmpf(vm, LLVMRealOLT, x, lo), cf(vm, lo), x);
-}
-
-/* 1/d for finite d with |d| in [2^-126, 2^126]: in 16-lane AVX-512 code
- * vrcp14ps (2^-14) and one Newton step (~2^-27), cheaper than vdivps;
- * elsewhere a division. */
-static LLVMValueRef recip_f(VM *vm, LLVMValueRef d) {
-    if (!(vm->n == 16 && vm->cg->t->avx512))
-        return fdiv(vm, cf(vm, 1), d);
-    LLVMTypeRef fnty;
-    LLVMValueRef fn = cg_intrinsic(vm->cg, "llvm.x86.avx512.rcp14.ps.512", NULL, &fnty);
-    LLVMValueRef args[3] = {d, LLVMGetUndef(vm->tf), LLVMConstInt(LLVMInt16TypeInContext(vm->cg->ctx), 0xFFFF, 0)};
-    LLVMValueRef y = LLVMBuildCall2(B, fnty, fn, args, 3, "");
-    return mul(vm, y, fma_(vm, neg(vm, d), y, cf(vm, 2)));
 }
 
 /* ln 2 in two f32 parts; k * LN2F_HI is exact for |k| < 512 (15 bits) */
@@ -454,7 +526,7 @@ static LLVMValueRef log_f(VM *vm, LLVMValueRef x) {
     LLVMValueRef big = cmpf(vm, LLVMRealOGT, m, 1.41421356);
     m = sel(vm, big, mul(vm, m, cf(vm, 0.5)), m);
     e = sel(vm, big, LLVMBuildAdd(B, e, ci32(vm, 1), ""), e);
-    LLVMValueRef s = mul(vm, sub(vm, m, cf(vm, 1)), recip_f(vm, add(vm, m, cf(vm, 1)))); /* m + 1 in [1.7, 2.5] */
+    LLVMValueRef s = fdiv(vm, sub(vm, m, cf(vm, 1)), add(vm, m, cf(vm, 1)));
     LLVMValueRef lm = mul(vm, s, horner_f(vm, mul(vm, s, s), c, 5));
     LLVMValueRef ef = LLVMBuildSIToFP(B, e, vm->tf, "");
     LLVMValueRef r = fma_(vm, ef, cf(vm, LN2F_HI), fma_(vm, ef, cf(vm, LN2F_LO), lm));
@@ -478,7 +550,7 @@ static LLVMValueRef tanh_f(VM *vm, LLVMValueRef x) {
     LLVMValueRef a = fabs_(vm, x), x2 = mul(vm, x, x);
     LLVMValueRef small = fma_(vm, mul(vm, x, x2), horner_f(vm, x2, c, 4), x);
     LLVMValueRef a10 = sel(vm, cmpf(vm, LLVMRealOGT, a, 10), cf(vm, 10), a); /* tanh(10) rounds to 1 */
-    LLVMValueRef big = fma_(vm, cf(vm, -2), recip_f(vm, add(vm, exp_f(vm, add(vm, a10, a10)), cf(vm, 1))), cf(vm, 1));
+    LLVMValueRef big = sub(vm, cf(vm, 1), fdiv(vm, cf(vm, 2), add(vm, exp_f(vm, add(vm, a10, a10)), cf(vm, 1))));
     return copysign_(vm, sel(vm, cmpf(vm, LLVMRealOLT, a, 0.4), small, big), x); /* tanh(-0) = -0 */
 }
 
@@ -486,7 +558,7 @@ static LLVMValueRef tanh_f(VM *vm, LLVMValueRef x) {
  * down to x = -103 stay nonzero; exp never overflows) */
 static LLVMValueRef sigmoid_f(VM *vm, LLVMValueRef x) {
     LLVMValueRef e = exp_f(vm, neg(vm, fabs_(vm, x)));
-    LLVMValueRef r = recip_f(vm, add(vm, cf(vm, 1), e)); /* 1 + e in [1, 2] */
+    LLVMValueRef r = fdiv(vm, cf(vm, 1), add(vm, cf(vm, 1), e));
     return sel(vm, cmpf(vm, LLVMRealOLT, x, 0), mul(vm, e, r), r);
 }
 
@@ -506,7 +578,7 @@ static LLVMValueRef erfc_pos_f(VM *vm, LLVMValueRef a) {
         memcpy(tk, tmp, sizeof tk);
     }
     a = sel(vm, cmpf(vm, LLVMRealOGT, a, 10.5), cf(vm, 10.5), a);
-    LLVMValueRef t = mul(vm, sub(vm, a, cf(vm, ERFCX_K)), recip_f(vm, add(vm, a, cf(vm, ERFCX_K)))); /* a+4 in [4, 14.5]; NaN passes */
+    LLVMValueRef t = fdiv(vm, sub(vm, a, cf(vm, ERFCX_K)), add(vm, a, cf(vm, ERFCX_K)));
     LLVMValueRef y = horner_f(vm, t, poly, N);
     LLVMValueRef hi = mul(vm, a, a);
     LLVMValueRef lo = fma_(vm, a, a, neg(vm, hi));
@@ -542,9 +614,16 @@ static LLVMValueRef erf_f(VM *vm, LLVMValueRef x) {
  * c = e - (u - 1) the rounding error of u (exact); c/u as c (2 - u), which
  * is accurate where c matters (u near 1) and negligible elsewhere */
 static LLVMValueRef log1p_unit_f(VM *vm, LLVMValueRef e) {
+    static const double c2[] = {2.0, 2.0 / 3, 2.0 / 5, 2.0 / 7, 2.0 / 9};
     LLVMValueRef u = add(vm, cf(vm, 1), e);
     LLVMValueRef c = sub(vm, e, sub(vm, u, cf(vm, 1)));
-    return fma_(vm, c, sub(vm, cf(vm, 2), u), log_f(vm, u));
+    /* log u for u in [1, 2]: no exponent extraction, no special cases */
+    LLVMValueRef big = cmpf(vm, LLVMRealOGT, u, 1.41421356);
+    LLVMValueRef m = sel(vm, big, mul(vm, u, cf(vm, 0.5)), u);
+    LLVMValueRef s = fdiv(vm, sub(vm, m, cf(vm, 1)), add(vm, m, cf(vm, 1)));
+    LLVMValueRef lm = mul(vm, s, horner_f(vm, mul(vm, s, s), c2, 5));
+    LLVMValueRef lu = add(vm, sel(vm, big, cf(vm, LN2F_HI), cf(vm, 0)), add(vm, sel(vm, big, cf(vm, LN2F_LO), cf(vm, 0)), lm));
+    return fma_(vm, c, sub(vm, cf(vm, 2), u), lu);
 }
 
 static LLVMValueRef softplus_f(VM *vm, LLVMValueRef z) {
@@ -589,7 +668,7 @@ static LLVMValueRef op_fast(VM *vm, Op op, const double *p, LLVMValueRef x) {
     case OP_MISH: { /* tanh(log1p(e)) = n / (n + 2), n = e (e + 2); x beyond 20: tanh(...) is 1 in f32 */
         LLVMValueRef e = exp_f(vm, x);
         LLVMValueRef n = mul(vm, e, add(vm, e, cf(vm, 2)));
-        LLVMValueRef r = mul(vm, x, mul(vm, n, recip_f(vm, add(vm, n, cf(vm, 2))))); /* n + 2 finite below x = 20 */
+        LLVMValueRef r = mul(vm, x, fdiv(vm, n, add(vm, n, cf(vm, 2))));
         return minus_zero_at_neg_inf_f(vm, x, sel(vm, cmpf(vm, LLVMRealOGT, x, 20), x, r));
     }
     case OP_SOFTPLUS: {

@@ -79,6 +79,7 @@ typedef struct VM {
     int n;
     LLVMTypeRef tf, td, ti64, ti32, tb; /* f32, f64, i64, i32, i1 of n lanes */
     bool fast;                          /* the fast tier (cg->fast_math) */
+    bool act;                           /* inside a precise-tier activation (cg_vmath.c) */
 } VM;
 
 void vm_init(VM *vm, CG *cg, int n);
