@@ -614,8 +614,8 @@ static int cmd_bench(const Options *o) {
     static const char *const kinds[] = {"fused_dense", "fused_gated_dense", "elementwise", "row"};
     char thr[32];
     snprintf(thr, sizeof thr, o->threads ? "%lld" : "default", o->threads);
-    printf("model %s: batch %lld, %s threads, compile %.1f ms, %d runs (medians)\n", d->name, (long long)batch, thr,
-           tcompile * 1e3, reps);
+    printf("model %s: batch %lld, %s threads, %s tier, compile %.1f ms, %d runs (medians)\n", d->name,
+           (long long)batch, thr, o->codegen.fast_math ? "fast" : "precise", tcompile * 1e3, reps);
     printf("%-6s %-18s %-8s %-22s %10s %9s\n", "kernel", "kind", "lines", "shape (M x K -> N)", "ms", "GFLOP/s");
     double flops_all = 0;
     for (int k = 0; k < d->nkernels; k++) {
