@@ -151,7 +151,7 @@ int aot_link_write(CG *dst, CG *const *srcs, int n, const char *path, char *err,
 
 /* The text of the C header for an object built with aot_emit_api. */
 const char *aot_header(Arena *a, const actrt_desc *d, const char *prefix, const char *source, const Target *t,
-                       const char *version, bool embedded);
+                       const char *version, bool embedded, bool fast_math);
 
 /* ---- jit.c ---- */
 

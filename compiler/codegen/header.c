@@ -48,7 +48,7 @@ static const char *upper(Arena *a, const char *s) {
 }
 
 const char *aot_header(Arena *a, const actrt_desc *d, const char *prefix, const char *source, const Target *t,
-                       const char *version, bool embedded) {
+                       const char *version, bool embedded, bool fast_math) {
     StrBuf sb;
     sb_init(&sb, a);
     const char *P = prefix, *U = upper(a, prefix);
@@ -76,6 +76,8 @@ const char *aot_header(Arena *a, const actrt_desc *d, const char *prefix, const 
     sb_printf(&sb, " *\n * target: %s, cpu %s%s%s\n", t->triple, t->cpu,
               !*t->features ? "" : long_features ? " (with this machine's features)" : ", features ",
               *t->features && !long_features ? t->features : "");
+    sb_puts(&sb, fast_math ? " * math: the fast tier (--fast-math: relative error <= 4e-6, 4e-5 for the tanh family)\n"
+                           : " * math: the precise tier (primitives <= 1 ULP, activations <= 4 ULP)\n");
     if (embedded)
         sb_puts(&sb, " * weights: embedded (prepacked, read-only): the object links with libc alone; create with a\n"
                      " * NULL path.  A path replaces them if the program also links libactrt.\n");
@@ -94,6 +96,7 @@ const char *aot_header(Arena *a, const actrt_desc *d, const char *prefix, const 
     for (int i = 0; i < d->noutputs; i++)
         sb_printf(&sb, "    %s_OUTPUT_%s_FEATURES = %lld,\n", U, upper(a, d->outputs[i].name),
                   (long long)d->outputs[i].n);
+    sb_printf(&sb, "    %s_FAST_MATH = %d, /* 1: compiled with --fast-math */\n", U, fast_math ? 1 : 0);
     sb_printf(&sb, "    %s_ABI_VERSION = %u\n};\n\n", U, d->abi_version);
     sb_printf(&sb, "/* weights_path: a safetensors file%s.  A failed create leaves *out NULL. */\n"
                    "int %s_create(%s_model **out, const char *weights_path);\n",

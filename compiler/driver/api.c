@@ -588,7 +588,8 @@ static int compile_one(actc_session *a, const char *model, const actc_options *o
     }
     if (!st) {
         const Source *src = a->s.diag.sources[m->span.file];
-        *header = aot_header(&j->arena, &j->desc, P, src->name, &j->target, actc_version(), embed_weights != NULL);
+        *header = aot_header(&j->arena, &j->desc, P, src->name, &j->target, actc_version(), embed_weights != NULL,
+                             o && o->fast_math);
     }
     return st;
 }

@@ -268,6 +268,34 @@ for cpu in ["generic", "x86-64-v3"] if failures == 0 else []:
         check(worst <= 1e-5, "ffn --cpu %s differs from the JIT by %g" % (cpu, worst))
     print("ok   ffn --cpu %s" % cpu)
 
+# --fast-math: the object (embedded weights) says so in its header and
+# computes the same bits as `actc run --fast-math`, and not those of the
+# precise tier (the gelu-free ffn's silu is computed differently).
+if failures == 0:
+    ex = "ffn"
+    obj, hdr = os.path.join(tmp, "ffn_fast.o"), os.path.join(tmp, "ffn_fast.h")
+    w = os.path.join(tmp, ex + ".safetensors")
+    sh([actc, "compile", os.path.join(src, "examples", ex + ".act"), "-o", obj, "--header", hdr, "--prefix",
+        "emb_ffn", "--fast-math", "--embed-weights", w], "compile --fast-math")
+    check("EMB_FFN_FAST_MATH = 1," in open(hdr).read(), "the --fast-math header does not say FAST_MATH = 1")
+    jit_fast = os.path.join(tmp, "ffn_jitfast0.npy")
+    sh([actc, "run", os.path.join(src, "examples", ex + ".act"), "-w", w, "-i", os.path.join(tmp, "ffn_in0.npy"),
+        "-o", jit_fast, "--fast-math"], "actc run --fast-math")
+    d = EMB.replace("HEADER", hdr).replace("@U_", "EMB_FFN_").replace("@p_", "emb_ffn_")
+    d = d.replace("FIN", "512").replace("FOUT", "512").replace("RUNARGS", "in[0], out[0]")
+    dc, exe = os.path.join(tmp, "ffn_fast.c"), os.path.join(tmp, "ffn_fast")
+    with open(dc, "w") as f:
+        f.write(d)
+    if sh([*os.environ.get("CC", "cc").split(), "-std=c99", "-O1", dc, obj, "-lpthread", "-o", exe],
+          "build --fast-math").returncode == 0:
+        res = [os.path.join(tmp, "ffn_fast_%d.bin" % i) for i in range(2)]
+        sh([exe, "13", os.path.join(tmp, "ffn_in0.bin"), *res], "run --fast-math")
+        want = npy_data(jit_fast)
+        for r in res:
+            check(os.path.exists(r) and open(r, "rb").read() == want, "ffn --fast-math object differs from actc run --fast-math")
+        check(want != npy_data(os.path.join(tmp, "ffn_jit0.npy")), "--fast-math gave the precise tier's bits")
+        print("ok   ffn --fast-math")
+
 # Cross-compiled: --target aarch64-linux-gnu with embedded weights (NEON, 4
 # lanes, from the same generator), linked with the Debian cross toolchain and
 # run under qemu-user, when those are installed (scripts/install-deps.sh
