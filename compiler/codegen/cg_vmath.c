@@ -482,28 +482,46 @@ static const double LN2F_LO = 1.428606765330187045e-06;
 
 /* exp(x) = 2^k e^r, |r| <= ln2/2, Taylor to r^6 (2.1e-7); 2^k as two
  * normal factors so that results down to the subnormals are right. */
-static LLVMValueRef exp_f(VM *vm, LLVMValueRef x) {
-    static const double c[] = {1, 1, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720};
-    x = clamp_f(vm, x, -104.0, 89.0);
+/* exp(x) = p 2^k for x in [lo, 89] (clamped; NaN passes): p = e^r by
+ * Taylor with nterms terms (7: 2.1e-7, 8: 1e-8), kf = k as a float */
+typedef struct ExpParts {
+    LLVMValueRef p, kf, t; /* t: the shifter sum, whose low bits are k */
+} ExpParts;
+
+static ExpParts exp_parts_f(VM *vm, LLVMValueRef x, int nterms, double lo) {
+    static const double c[] = {1, 1, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040};
+    x = clamp_f(vm, x, lo, 89.0);
     const double shifter = 12582912.0; /* 1.5 * 2^23 */
-    LLVMValueRef t = fma_(vm, x, cf(vm, LOG2E), cf(vm, shifter));
-    LLVMValueRef kf = sub(vm, t, cf(vm, shifter));
-    LLVMValueRef r = fma_(vm, kf, cf(vm, -LN2F_HI), x);
-    r = fma_(vm, kf, cf(vm, -LN2F_LO), r);
-    LLVMValueRef p = horner_f(vm, r, c, 7);
-    if (vm->n == 16 && vm->cg->t->avx512) { /* vscalefps: p 2^kf, subnormals and overflow rounded right */
+    ExpParts e;
+    e.t = fma_(vm, x, cf(vm, LOG2E), cf(vm, shifter));
+    e.kf = sub(vm, e.t, cf(vm, shifter));
+    LLVMValueRef r = fma_(vm, e.kf, cf(vm, -LN2F_HI), x);
+    r = fma_(vm, e.kf, cf(vm, -LN2F_LO), r);
+    e.p = horner_f(vm, r, c, nterms);
+    return e;
+}
+
+/* v 2^k for the k of e, rounded once (subnormal results right): vscalefps
+ * in 16-lane AVX-512 code, else two exact power-of-two factors */
+static LLVMValueRef scale_f(VM *vm, LLVMValueRef v, ExpParts e) {
+    if (vm->n == 16 && vm->cg->t->avx512) {
         LLVMTypeRef fnty;
         LLVMValueRef fn = cg_intrinsic(vm->cg, "llvm.x86.avx512.mask.scalef.ps.512", NULL, &fnty);
-        LLVMValueRef args[5] = {p, kf, LLVMGetUndef(vm->tf), LLVMConstInt(LLVMInt16TypeInContext(vm->cg->ctx), 0xFFFF, 0),
+        LLVMValueRef args[5] = {v, e.kf, LLVMGetUndef(vm->tf), LLVMConstInt(LLVMInt16TypeInContext(vm->cg->ctx), 0xFFFF, 0),
                                 LLVMConstInt(vm->cg->t_i32, 4, 0) /* current rounding */};
         return LLVMBuildCall2(B, fnty, fn, args, 5, "");
     }
-    LLVMValueRef k = LLVMBuildSub(B, as_i32(vm, t), as_i32(vm, cf(vm, shifter)), "");
+    LLVMValueRef k = LLVMBuildSub(B, as_i32(vm, e.t), as_i32(vm, cf(vm, 12582912.0)), "");
     LLVMValueRef k1 = LLVMBuildAShr(B, k, ci32(vm, 1), "");
     LLVMValueRef k2 = LLVMBuildSub(B, k, k1, "");
     LLVMValueRef s1 = as_f32(vm, LLVMBuildShl(B, LLVMBuildAdd(B, k1, ci32(vm, 127), ""), ci32(vm, 23), ""));
     LLVMValueRef s2 = as_f32(vm, LLVMBuildShl(B, LLVMBuildAdd(B, k2, ci32(vm, 127), ""), ci32(vm, 23), ""));
-    return mul(vm, mul(vm, p, s1), s2);
+    return mul(vm, mul(vm, v, s1), s2);
+}
+
+static LLVMValueRef exp_f(VM *vm, LLVMValueRef x) {
+    ExpParts e = exp_parts_f(vm, x, 7, -104.0);
+    return scale_f(vm, e.p, e);
 }
 
 /* expm1: Taylor to x^8 for |x| < 0.5, exp - 1 beyond */
