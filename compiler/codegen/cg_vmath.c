@@ -102,46 +102,13 @@ static LLVMValueRef isnan_(VM *vm, LLVMValueRef x) { return cmp(vm, LLVMRealUNO,
 static LLVMValueRef as_i64(VM *vm, LLVMValueRef x) { return LLVMBuildBitCast(B, x, vm->ti64, ""); }
 static LLVMValueRef as_f64(VM *vm, LLVMValueRef x) { return LLVMBuildBitCast(B, x, vm->td, ""); }
 
-/* ---- AVX-512 f64 helpers for the precise tier's activations ----
- *
- * An activation's f64 core only needs ~1e-11 relative accuracy (its f32
+/* Inside an activation (vm->act) the f64 kernels use shorter polynomials:
+ * an activation's f64 core only needs ~1e-11 relative accuracy (its f32
  * result is rounded once and may be off by 4 ULP), against 1e-13 for the
- * primitives (1 ULP, exhaustively checked at 0.500).  So inside an
- * activation (vm->act) the f64 kernels use shorter polynomials and, with
- * AVX-512, vscalefpd for 2^k (on each 8-lane half of the vector).  (vrcp14
- * plus Newton steps instead of divisions was tried, in f32 and f64, and is
- * slower than vdivps/vdivpd on Zen 4 in every activation.) */
-
-static bool zmm_pd(const VM *vm) { return vm->act && vm->cg->t->avx512 && (vm->n == 8 || vm->n == 16); }
-
-static LLVMValueRef lanes(VM *vm, LLVMValueRef v, int from, int n, LLVMValueRef w) {
-    LLVMValueRef idx[16];
-    for (int i = 0; i < n; i++)
-        idx[i] = LLVMConstInt(vm->cg->t_i32, (unsigned long long)(from + i), 0);
-    return LLVMBuildShuffleVector(B, v, w ? w : LLVMGetUndef(LLVMTypeOf(v)), LLVMConstVector(idx, (unsigned)n), "");
-}
-
-/* intrinsic `name` (an AVX-512 pd.512 op: vector args, then a passthrough
- * and an all-ones i8 mask, then `rounding` if >= 0) on each 8-lane half */
-static LLVMValueRef pd512(VM *vm, const char *name, LLVMValueRef *args, int nargs, int rounding) {
-    CG *cg = vm->cg;
-    LLVMTypeRef fnty;
-    LLVMValueRef fn = cg_intrinsic(cg, name, NULL, &fnty);
-    LLVMValueRef half[2];
-    int nh = vm->n / 8;
-    for (int h = 0; h < nh; h++) {
-        LLVMValueRef a[6];
-        int k = 0;
-        for (int i = 0; i < nargs; i++)
-            a[k++] = nh == 1 ? args[i] : lanes(vm, args[i], 8 * h, 8, NULL);
-        a[k++] = LLVMGetUndef(LLVMVectorType(cg->t_f64, 8));
-        a[k++] = LLVMConstInt(LLVMInt8TypeInContext(cg->ctx), 0xFF, 0);
-        if (rounding >= 0)
-            a[k++] = LLVMConstInt(cg->t_i32, (unsigned long long)rounding, 0);
-        half[h] = LLVMBuildCall2(B, fnty, fn, a, (unsigned)k, "");
-    }
-    return nh == 1 ? half[0] : lanes(vm, half[0], 0, 16, half[1]);
-}
+ * primitives (1 ULP, exhaustively checked at 0.500).  (vscalefpd for 2^k
+ * was tried: 12% faster in elementwise kernels, but it halved the speed of
+ * dense + silu epilogues on Zen 4; vrcp14 plus Newton steps instead of
+ * divisions was slower everywhere.) */
 
 /* Horner: c[0] + x*(c[1] + x*(... c[n-1])) */
 static LLVMValueRef horner(VM *vm, LLVMValueRef x, const double *c, int n) {
@@ -183,14 +150,8 @@ static LLVMValueRef exp_d(VM *vm, LLVMValueRef x) {
     LLVMValueRef k = LLVMBuildSub(B, as_i64(vm, t), as_i64(vm, cd(vm, shifter)), "");
     LLVMValueRef r = fma_(vm, kd, cd(vm, -LN2_HI), x);
     r = fma_(vm, kd, cd(vm, -LN2_LO), r);
-    if (vm->act) { /* to r^9: 7e-12 */
-        LLVMValueRef p = horner(vm, r, c, 10);
-        if (zmm_pd(vm)) {
-            LLVMValueRef args[2] = {p, kd};
-            return pd512(vm, "llvm.x86.avx512.mask.scalef.pd.512", args, 2, 4);
-        }
-        return scale2(vm, p, k);
-    }
+    if (vm->act) /* to r^9: 7e-12 */
+        return scale2(vm, horner(vm, r, c, 10), k);
     return scale2(vm, horner(vm, r, c, 12), k);
 }
 
@@ -304,25 +265,9 @@ static LLVMValueRef erf_d(VM *vm, LLVMValueRef x) {
 }
 
 /* log1p(exp(-|z|)) + max(z, 0): softplus without overflow */
-/* log1p(e) for e in [0, 1] (NaN passes), as log1p_unit_f in f64: log u
- * for u = 1 + e in [1, 2] without exponent extraction or special cases, plus
- * c (2 - u) for c/u, c = e - (u - 1) exact (its error, c e^2 / u, is below
- * 2^-53 e) */
-static LLVMValueRef log1p_unit_d(VM *vm, LLVMValueRef e) {
-    static const double c2[] = {2.0, 2.0 / 3, 2.0 / 5, 2.0 / 7, 2.0 / 9, 2.0 / 11, 2.0 / 13, 2.0 / 15, 2.0 / 17, 2.0 / 19};
-    LLVMValueRef u = add(vm, cd(vm, 1), e);
-    LLVMValueRef c = sub(vm, e, sub(vm, u, cd(vm, 1)));
-    LLVMValueRef big = cmp(vm, LLVMRealOGT, u, cd(vm, 1.4142135623730951));
-    LLVMValueRef m = sel(vm, big, mul(vm, u, cd(vm, 0.5)), u);
-    LLVMValueRef s = fdiv(vm, sub(vm, m, cd(vm, 1)), add(vm, m, cd(vm, 1)));
-    LLVMValueRef lm = mul(vm, s, horner(vm, mul(vm, s, s), c2, vm->act ? 7 : 10));
-    LLVMValueRef lu = add(vm, sel(vm, big, cd(vm, LN2_HI), cd(vm, 0)), add(vm, sel(vm, big, cd(vm, LN2_LO), cd(vm, 0)), lm));
-    return fma_(vm, c, sub(vm, cd(vm, 2), u), lu);
-}
-
 static LLVMValueRef softplus_d(VM *vm, LLVMValueRef z) {
     LLVMValueRef m = sel(vm, cmp(vm, LLVMRealOGT, z, cd(vm, 0)), z, cd(vm, 0));
-    return add(vm, m, log1p_unit_d(vm, exp_d(vm, neg(vm, fabs_(vm, z)))));
+    return add(vm, m, log1p_d(vm, exp_d(vm, neg(vm, fabs_(vm, z)))));
 }
 
 /* x - tanh(x): series near 0 (x^3/3 - 2x^5/15 + ..., to x^17), else direct */
@@ -380,7 +325,7 @@ static LLVMValueRef minus_zero_at_neg_inf(VM *vm, LLVMValueRef d, LLVMValueRef r
 static LLVMValueRef op_f64_body(VM *vm, Op op, const double *p, LLVMValueRef d);
 
 /* Primitives are computed as before (exhaustively checked at 0.500 ULP);
- * activations with the vm->act kernels (see zmm_pd). */
+ * activations with the vm->act kernels (shorter polynomials). */
 static LLVMValueRef op_f64(VM *vm, Op op, const double *p, LLVMValueRef d) {
     bool primitive = op == OP_EXP || op == OP_EXPM1 || op == OP_LOG || op == OP_LOG1P || op == OP_TANH ||
                      op == OP_SIGMOID || op == OP_ERF || op == OP_ERFC || op == OP_RSQRT || op == OP_POW;
@@ -421,12 +366,7 @@ static LLVMValueRef op_f64_body(VM *vm, Op op, const double *p, LLVMValueRef d) 
     case OP_QUICK_GELU: return minus_zero_at_neg_inf(vm, d, mul(vm, d, sigmoid_d(vm, mul(vm, cd(vm, 1.702), d))));
     case OP_SILU: return minus_zero_at_neg_inf(vm, d, mul(vm, d, sigmoid_d(vm, d)));
     case OP_SWISH: return minus_zero_at_neg_inf(vm, d, mul(vm, d, sigmoid_d(vm, mul(vm, cd(vm, p[0]), d))));
-    case OP_MISH: { /* tanh(softplus(x)) = n / (n + 2), n = e^x (e^x + 2); 1 in f64 beyond x = 20 */
-        LLVMValueRef e = exp_d(vm, sel(vm, cmp(vm, LLVMRealOGT, d, cd(vm, 20)), cd(vm, 20), d));
-        LLVMValueRef n = mul(vm, e, add(vm, e, cd(vm, 2)));
-        LLVMValueRef r = sel(vm, cmp(vm, LLVMRealOGT, d, cd(vm, 20)), d, mul(vm, d, fdiv(vm, n, add(vm, n, cd(vm, 2)))));
-        return minus_zero_at_neg_inf(vm, d, r);
-    }
+    case OP_MISH: return minus_zero_at_neg_inf(vm, d, mul(vm, d, tanh_d(vm, softplus_d(vm, d))));
     case OP_SOFTPLUS: {
         LLVMValueRef z = mul(vm, cd(vm, p[0]), d);
         LLVMValueRef r = fdiv(vm, softplus_d(vm, z), cd(vm, p[0]));
@@ -443,7 +383,7 @@ static LLVMValueRef op_f64_body(VM *vm, Op op, const double *p, LLVMValueRef d) 
         return op == OP_HARDSIGMOID ? h : minus_zero_at_neg_inf(vm, d, mul(vm, d, h));
     }
     case OP_LOGSIGMOID: { /* min(x, 0) - log1p(exp(-|x|)); -0 (not +0) where the tail underflows */
-        LLVMValueRef l = log1p_unit_d(vm, exp_d(vm, neg(vm, fabs_(vm, d))));
+        LLVMValueRef l = log1p_d(vm, exp_d(vm, neg(vm, fabs_(vm, d))));
         return sel(vm, cmp(vm, LLVMRealOGT, d, cd(vm, 0)), neg(vm, l), sub(vm, d, l));
     }
     case OP_TANHSHRINK: return tanhshrink_d(vm, d);
