@@ -51,6 +51,11 @@ typedef struct KC {
  * go to scratch between blocks; the order of the additions is unchanged, so
  * the result is bitwise that of the unblocked loop. */
 enum { KC_BLOCK = 512 };
+
+/* Blocked from three blocks up: measured on Zen 4 (dense + silu / gelu_tanh,
+ * batch 64), K = 2048 and 4096 run 10-25% faster blocked, K = 1024 (two
+ * blocks) 25-40% slower. */
+static bool blocked_k(const Kernel *k) { return k->nacc && k->k > 2 * KC_BLOCK; }
 enum { TILE_FROM_ZERO = 1, TILE_EPILOGUE = 2 }; /* a tile's start and end */
 
 /* Register tile of a matmul kernel for `lanes` f32 lanes and nacc
@@ -287,10 +292,15 @@ static void emit_map_kernel(KC *kc, Arena *scratch) {
  * the vector epilogue; the lanes of a last partial vector are spilled and
  * finished with the scalar epilogue. */
 /* The partial-sum slot of accumulator a, row r + i, column j0 + v V. */
-static LLVMValueRef partial_at(KC *kc, int a, LLVMValueRef r, int i, LLVMValueRef j0, int off) {
+/* The partial-sum slot of accumulator a, row r + i, column off of the
+ * current panel.  A call works on one panel at a time, so it needs one
+ * panel's worth, [batch][P * nacc] (16 KiB for 64 rows: L1), at slot c0 / P
+ * of the region, which keeps concurrent calls on other columns apart. */
+static LLVMValueRef partial_at(KC *kc, int a, LLVMValueRef r, int i, int off) {
     CG *cg = kc->cg;
-    LLVMValueRef row = LLVMBuildMul(B, LLVMBuildAdd(B, r, ci(cg, i), ""), ci(cg, kc->npad * kc->k->nacc), "");
-    return gep(cg, kc->partial, LLVMBuildAdd(B, row, LLVMBuildAdd(B, j0, ci(cg, a * kc->npad + off), ""), ""));
+    int64_t P = (int64_t)kc->nr * cg->t->vlen;
+    LLVMValueRef row = LLVMBuildMul(B, LLVMBuildAdd(B, r, ci(cg, i), ""), ci(cg, P * kc->k->nacc), "");
+    return gep(cg, kc->partial, LLVMBuildAdd(B, row, ci(cg, a * P + off), ""));
 }
 
 static void emit_tile(KC *kc, VM *vm, VM *vs, int m, int ncols, LLVMValueRef j0, LLVMValueRef *wp, LLVMValueRef r,
@@ -305,7 +315,7 @@ static void emit_tile(KC *kc, VM *vm, VM *vs, int m, int ncols, LLVMValueRef j0,
                 acc[a][i][v] = var(kc, vm->tf, NULL);
                 LLVMValueRef init = mode & TILE_FROM_ZERO
                                         ? vm_splat_f32(vm, 0)
-                                        : load_v(vm, partial_at(kc, a, r, i, j0, v * V));
+                                        : load_v(vm, partial_at(kc, a, r, i, v * V));
                 LLVMBuildStore(B, init, acc[a][i][v]);
             }
     LLVMValueRef kvar = var(kc, cg->t_i64, kbeg);
@@ -334,7 +344,7 @@ static void emit_tile(KC *kc, VM *vm, VM *vs, int m, int ncols, LLVMValueRef j0,
         for (int a = 0; a < k->nacc; a++)
             for (int i = 0; i < m; i++)
                 for (int v = 0; v < nvec; v++)
-                    store_v(vm, LLVMBuildLoad2(B, vm->tf, acc[a][i][v], ""), partial_at(kc, a, r, i, j0, v * V));
+                    store_v(vm, LLVMBuildLoad2(B, vm->tf, acc[a][i][v], ""), partial_at(kc, a, r, i, v * V));
         return;
     }
     /* Epilogue: the accumulators go to a tile buffer on the stack and one
@@ -593,10 +603,12 @@ static void emit_kernel(CG *cg, KGraph *kg, int index, ModelCode *mc, const char
     mc->col_step[kc.index] = k->nacc ? (int64_t)kc.nr * cg->t->vlen : k->kind == K_ROW ? 0 : cg->t->vlen;
     kc.c0 = LLVMGetParam(kc.fn, 7);
     kc.c1 = LLVMGetParam(kc.fn, 8);
-    if (k->nacc && k->k > KC_BLOCK) {
+    if (blocked_k(k)) {
         int64_t P = (int64_t)kc.nr * cg->t->vlen;
         kc.npad = (k->n + P - 1) / P * P;
-        kc.partial = gep(cg, kc.p_scratch, LLVMBuildMul(B, ci(cg, mc->partial_offset), kc.p_batch, ""));
+        LLVMValueRef slot = LLVMBuildMul(B, LLVMBuildSDiv(B, kc.c0, ci(cg, P), ""), ci(cg, P * k->nacc), "");
+        kc.partial = gep(cg, kc.p_scratch, LLVMBuildMul(B, LLVMBuildAdd(B, ci(cg, mc->partial_offset), slot, ""),
+                                                        kc.p_batch, ""));
     }
     for (int a = 0; a < k->nacc; a++)
         kc.wbase[a] = ptr_at(cg, kc.p_w, weight_slot(mc, cg->arena_for_slots, &k->w[a], ACTRT_LAYOUT_PANEL,
@@ -652,7 +664,7 @@ int cg_model(CG *cg, KGraph *kg, const char *prefix, ModelCode *mc, Arena *a) {
     int64_t part = 0;
     for (int i = 0; i < kg->nkernels; i++) {
         Kernel *k = kg->kernels[i];
-        if (!k->nacc || k->k <= KC_BLOCK)
+        if (!blocked_k(k))
             continue;
         int mr, nr;
         tile_shape(cg->t->vlen, k->nacc, &mr, &nr);
