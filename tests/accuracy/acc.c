@@ -184,11 +184,10 @@ static int build_isa(AccIsa *isa, const char *name, const char *cpu, int vlen, b
     CG cg;
     int nf = (int)(sizeof table / sizeof table[0]);
     st = acc_build_module(&cg, &isa->target, fast, err, errlen);
-    void *tracker;
     if (!st)
         st = jit_create(&isa->jit, &isa->target, err, errlen);
     if (!st)
-        st = jit_add(isa->jit, &cg, &tracker, err, errlen);
+        st = jit_add(isa->jit, &cg, &isa->tracker, err, errlen);
     cg_dispose(&cg);
     if (st)
         return st;
@@ -228,6 +227,8 @@ int acc_init(Acc *a, const char *only, bool fast, char *err, size_t errlen) {
 
 void acc_free(Acc *a) {
     for (int i = 0; i < a->nisas; i++) {
+        if (a->isas[i].tracker)
+            jit_remove(a->isas[i].jit, a->isas[i].tracker);
         jit_dispose(a->isas[i].jit);
         target_dispose(&a->isas[i].target);
         mem_free(a->isas[i].fns);
@@ -257,7 +258,8 @@ void acc_run(Acc *a, int fi, const float *x, const float *b, int64_t n, AccStat 
                 double act = f->gate_act == OP_COUNT + 1 ? x[i] : ref_unary(op_info[f->gate_act].bi, x[i], f->p);
                 double scale = fabs((double)b[i]) * (fabs(act) > 1e-5 ? fabs(act) : 1.0);
                 double d = fabs((double)y[i] - ref[i]), r = fabs(ref[i]);
-                d -= r < FLT_MIN ? 0x1p-149 : ldexp(1.0, ilogb(r) - 23); /* the product's own rounding */
+                if (isfinite(r)) /* the product's own rounding */
+                    d -= r < FLT_MIN ? 0x1p-149 : ldexp(1.0, ilogb(r) - 23);
                 e = special || !(d > 0) || isinf(d) ? 0 : d / scale;
             }
             st->n++;

@@ -27,6 +27,7 @@ typedef struct AccIsa {
     const char *name;     /* "avx512", "avx2", "scalar" */
     Target target;
     Jit *jit;
+    void *tracker;        /* the module's resource tracker, released by acc_free */
     void **fns;           /* per function: void f(const float *x, [const float *b,] float *y, int64_t n) */
 } AccIsa;
 
