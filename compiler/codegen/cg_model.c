@@ -52,11 +52,12 @@ typedef struct KC {
  * the result is bitwise that of the unblocked loop. */
 enum { KC_BLOCK = 512 };
 
-/* Blocked from three blocks up: measured on Zen 4 (dense + silu / gelu_tanh,
+/* Blocked from four blocks up: measured on Zen 4 (dense + silu / gelu_tanh,
  * batch 64), K = 2048 and 4096 run 10-25% faster blocked, K = 1024 (two
- * blocks) 25-40% slower. */
-static bool blocked_k(const Kernel *k) { return k->nacc && k->k > 2 * KC_BLOCK; }
-enum { TILE_FROM_ZERO = 1, TILE_EPILOGUE = 2 }; /* a tile's start and end */
+ * blocks) 25-40% slower; and blocking costs JIT time (examples/ffn.act,
+ * K = 1376: ~18 ms of ~120), so three blocks are not worth it unmeasured. */
+static bool blocked_k(const Kernel *k) { return k->nacc && k->k > 3 * KC_BLOCK; }
+
 
 /* Register tile of a matmul kernel for `lanes` f32 lanes and nacc
  * projections: mr * nr * nacc accumulators, plus nr * nacc weight vectors
@@ -303,8 +304,12 @@ static LLVMValueRef partial_at(KC *kc, int a, LLVMValueRef r, int i, int off) {
     return gep(cg, kc->partial, LLVMBuildAdd(B, row, ci(cg, a * P + off), ""));
 }
 
+/* first / last (i1): this K block starts the sums (else they come from the
+ * partial-sum slots) / ends them (then the epilogue runs, else the sums go
+ * back to the slots).  Constant true for an unblocked kernel: LLVM folds
+ * the other paths away, so there is one copy of each tile either way. */
 static void emit_tile(KC *kc, VM *vm, VM *vs, int m, int ncols, LLVMValueRef j0, LLVMValueRef *wp, LLVMValueRef r,
-                      LLVMValueRef kbeg, int64_t klen, int mode, Arena *scratch) {
+                      LLVMValueRef kbeg, LLVMValueRef kend, LLVMValueRef first, LLVMValueRef last, Arena *scratch) {
     CG *cg = kc->cg;
     Kernel *k = kc->k;
     int V = vm->n, nvec = (ncols + V - 1) / V, P = kc->nr * V;
@@ -313,14 +318,14 @@ static void emit_tile(KC *kc, VM *vm, VM *vs, int m, int ncols, LLVMValueRef j0,
         for (int i = 0; i < m; i++)
             for (int v = 0; v < nvec; v++) {
                 acc[a][i][v] = var(kc, vm->tf, NULL);
-                LLVMValueRef init = mode & TILE_FROM_ZERO
-                                        ? vm_splat_f32(vm, 0)
-                                        : load_v(vm, partial_at(kc, a, r, i, v * V));
+                LLVMValueRef init = vm_splat_f32(vm, 0);
+                if (kc->partial) /* (a first block reads a slot it ignores) */
+                    init = LLVMBuildSelect(B, first, init, load_v(vm, partial_at(kc, a, r, i, v * V)), "");
                 LLVMBuildStore(B, init, acc[a][i][v]);
             }
     LLVMValueRef kvar = var(kc, cg->t_i64, kbeg);
     Loop lk;
-    LLVMValueRef kk = loop_open(kc, &lk, kvar, LLVMBuildAdd(B, kbeg, ci(cg, klen), ""), 1);
+    LLVMValueRef kk = loop_open(kc, &lk, kvar, kend, 1);
     LLVMValueRef wv[2][4];
     for (int a = 0; a < k->nacc; a++)
         for (int v = 0; v < nvec; v++)
@@ -340,12 +345,19 @@ static void emit_tile(KC *kc, VM *vm, VM *vs, int m, int ncols, LLVMValueRef j0,
             }
     }
     loop_close(kc, &lk);
-    if (!(mode & TILE_EPILOGUE)) { /* a block before the last: keep the sums */
+    LLVMBasicBlockRef done = NULL;
+    if (kc->partial) { /* a block before the last: keep the sums */
+        LLVMBasicBlockRef keep = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "keep");
+        LLVMBasicBlockRef epi = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "epilogue");
+        done = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "tile_done");
+        LLVMBuildCondBr(B, last, epi, keep);
+        LLVMPositionBuilderAtEnd(B, keep);
         for (int a = 0; a < k->nacc; a++)
             for (int i = 0; i < m; i++)
                 for (int v = 0; v < nvec; v++)
                     store_v(vm, LLVMBuildLoad2(B, vm->tf, acc[a][i][v], ""), partial_at(kc, a, r, i, v * V));
-        return;
+        LLVMBuildBr(B, done);
+        LLVMPositionBuilderAtEnd(B, epi);
     }
     /* Epilogue: the accumulators go to a tile buffer on the stack and one
      * loop runs the (vector, then scalar) epilogue over it, so its code
@@ -381,6 +393,10 @@ static void emit_tile(KC *kc, VM *vm, VM *vs, int m, int ncols, LLVMValueRef j0,
     }
     LLVMBuildStore(B, ci(cg, 0), jvar);
     loop_close(kc, &li);
+    if (done) {
+        LLVMBuildBr(B, done);
+        LLVMPositionBuilderAtEnd(B, done);
+    }
 }
 
 /* All row tiles of the panel at column j0 with ncols valid columns. */
@@ -392,41 +408,33 @@ static void emit_panel(KC *kc, VM *vm, VM *vs, int ncols, LLVMValueRef jp, Arena
     LLVMValueRef wp[2];
     for (int a = 0; a < k->nacc; a++)
         wp[a] = gep(cg, kc->wbase[a], LLVMBuildMul(B, jp, ci(cg, P * k->k), ""));
-    int64_t nkb = (k->k + KC_BLOCK - 1) / KC_BLOCK, last = k->k - (nkb - 1) * KC_BLOCK;
-    if (!kc->partial)
-        nkb = 1, last = k->k;
-    LLVMValueRef rvar = var(kc, cg->t_i64, NULL);
-    /* blocks of K: the first from zero, the middle ones in a loop, the last
-     * with the epilogue (one block: both) */
-    for (int phase = 0; phase < 3; phase++) {
-        int mode = phase == 0 ? TILE_FROM_ZERO : phase == 1 ? 0 : TILE_EPILOGUE;
-        if (nkb == 1 && phase > 0)
-            break;
-        if (nkb == 1)
-            mode = TILE_FROM_ZERO | TILE_EPILOGUE;
-        if (phase == 1 && nkb < 3)
-            continue;
-        Loop lb;
-        LLVMValueRef kbeg = ci(cg, phase == 0 ? 0 : (nkb - 1) * KC_BLOCK), kbvar = NULL;
-        int64_t klen = nkb == 1 ? k->k : phase == 2 ? last : KC_BLOCK;
-        if (phase == 1) {
-            kbvar = var(kc, cg->t_i64, ci(cg, 1));
-            kbeg = LLVMBuildMul(B, loop_open(kc, &lb, kbvar, ci(cg, nkb - 1), 1), ci(cg, KC_BLOCK), "");
-        }
-        LLVMBuildStore(B, LLVMGetParam(kc->fn, 5), rvar);
-        Loop lr;
-        LLVMValueRef r = loop_open(kc, &lr, rvar, LLVMGetParam(kc->fn, 6), kc->mr);
-        emit_tile(kc, vm, vs, kc->mr, ncols, j0, wp, r, kbeg, klen, mode, scratch);
-        loop_close(kc, &lr);
-        if (kc->mr > 1) { /* remaining rows one at a time */
-            Loop l1;
-            LLVMValueRef r1 = loop_open(kc, &l1, rvar, LLVMGetParam(kc->fn, 6), 1);
-            emit_tile(kc, vm, vs, 1, ncols, j0, wp, r1, kbeg, klen, mode, scratch);
-            loop_close(kc, &l1);
-        }
-        if (phase == 1)
-            loop_close(kc, &lb);
+    /* K blocks (blocked kernels; else one block of all of K), and per block
+     * the row tiles: mr rows, then one at a time */
+    int64_t nkb = kc->partial ? (k->k + KC_BLOCK - 1) / KC_BLOCK : 1;
+    LLVMValueRef kbvar = var(kc, cg->t_i64, ci(cg, 0));
+    Loop lb;
+    LLVMValueRef kb = loop_open(kc, &lb, kbvar, ci(cg, nkb), 1);
+    LLVMValueRef kbeg = nkb == 1 ? ci(cg, 0) : LLVMBuildMul(B, kb, ci(cg, KC_BLOCK), "");
+    LLVMValueRef kend = ci(cg, k->k), first = LLVMConstInt(cg->t_i1, 1, 0), last = first;
+    if (nkb > 1) {
+        LLVMValueRef e = LLVMBuildAdd(B, kbeg, ci(cg, KC_BLOCK), "");
+        kend = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, e, ci(cg, k->k), ""), e, ci(cg, k->k), "");
+        first = LLVMBuildICmp(B, LLVMIntEQ, kb, ci(cg, 0), "");
+        last = LLVMBuildICmp(B, LLVMIntEQ, kb, ci(cg, nkb - 1), "");
     }
+    LLVMValueRef rvar = var(kc, cg->t_i64, NULL);
+    LLVMBuildStore(B, LLVMGetParam(kc->fn, 5), rvar);
+    Loop lr;
+    LLVMValueRef r = loop_open(kc, &lr, rvar, LLVMGetParam(kc->fn, 6), kc->mr);
+    emit_tile(kc, vm, vs, kc->mr, ncols, j0, wp, r, kbeg, kend, first, last, scratch);
+    loop_close(kc, &lr);
+    if (kc->mr > 1) { /* remaining rows one at a time */
+        Loop l1;
+        LLVMValueRef r1 = loop_open(kc, &l1, rvar, LLVMGetParam(kc->fn, 6), 1);
+        emit_tile(kc, vm, vs, 1, ncols, j0, wp, r1, kbeg, kend, first, last, scratch);
+        loop_close(kc, &l1);
+    }
+    loop_close(kc, &lb);
 }
 
 /* Panels of nr vectors of columns: the full ones in a loop, then the last

@@ -217,15 +217,15 @@ Test(jit, every_example_matches_the_interpreter, .timeout = 120) {
     }
 }
 
-/* K blocking (cg_model.c, KC_BLOCK = 512): K = 1700 is four blocks (the
- * first, two in the middle loop, a short last one), K = 1100 three, for
- * dense and gated kernels, partial last panels, 1..13 rows (register tiles
+/* K blocking (cg_model.c, KC_BLOCK = 512, from four blocks): K = 1700 is
+ * four blocks (three of 512 and a short last one) for a dense kernel, and
+ * K = 1800 for a gated one, partial last panels, 1..13 rows (register tiles
  * and single rows) -- against the interpreter, and through the column split
  * on 3 threads (check_source) */
 Test(jit, k_blocked_matmuls_match_the_interpreter, .timeout = 120) {
     static const char SRC[] =
         "model kb(x: f32[batch, 1700]) -> (y: f32[batch, 70], z: f32[batch, 40]) {\n"
-        "    h = gelu(dense(x, 1100, name = \"a\"))\n"
+        "    h = gelu(dense(x, 1800, name = \"a\"))\n"
         "    y = swiglu(dense(h, 70, name = \"w\"), dense(h, 70, name = \"v\"))\n"
         "    return y, silu(dense(x, 40, name = \"o\", bias = false))\n"
         "}\n";
