@@ -39,9 +39,8 @@ typedef struct KC {
     int mr, nr;            /* register tile: mr rows x nr vectors of columns */
     int index;             /* the kernel's number in the model */
     LLVMValueRef c0, c1;   /* the column range parameters */
-    LLVMValueRef partial;  /* K-blocked matmuls: [batch][npad * nacc] partial sums in scratch */
+    LLVMValueRef partial;  /* K-blocked matmuls: this call's [batch][P * nacc] partial sums in scratch */
     bool whole_row;        /* emitting the all-columns copy of an elementwise kernel */
-    int64_t npad;          /* n rounded up to whole panels */
 } KC;
 
 /* K blocking: a matmul with K > KC runs its reduction in blocks of KC, all
@@ -57,7 +56,6 @@ enum { KC_BLOCK = 512 };
  * blocks) 25-40% slower; and blocking costs JIT time (examples/ffn.act,
  * K = 1376: ~18 ms of ~120), so three blocks are not worth it unmeasured. */
 static bool blocked_k(const Kernel *k) { return k->nacc && k->k > 3 * KC_BLOCK; }
-
 
 /* Register tile of a matmul kernel for `lanes` f32 lanes and nacc
  * projections: mr * nr * nacc accumulators, plus nr * nacc weight vectors
@@ -287,12 +285,6 @@ static void emit_map_kernel(KC *kc, Arena *scratch) {
 
 /* ---- register-blocked matmul kernels ---- */
 
-/* One register tile: rows [r, r + m) x the first ncols columns of panel jp
- * (base pointers wp[]), accumulated over all of K in registers, then the
- * epilogue and one store per output element.  Full vectors of columns use
- * the vector epilogue; the lanes of a last partial vector are spilled and
- * finished with the scalar epilogue. */
-/* The partial-sum slot of accumulator a, row r + i, column j0 + v V. */
 /* The partial-sum slot of accumulator a, row r + i, column off of the
  * current panel.  A call works on one panel at a time, so it needs one
  * panel's worth, [batch][P * nacc] (16 KiB for 64 rows: L1), at slot c0 / P
@@ -304,7 +296,11 @@ static LLVMValueRef partial_at(KC *kc, int a, LLVMValueRef r, int i, int off) {
     return gep(cg, kc->partial, LLVMBuildAdd(B, row, ci(cg, a * P + off), ""));
 }
 
-/* first / last (i1): this K block starts the sums (else they come from the
+/* One register tile: rows [r, r + m) x the first ncols columns of panel jp
+ * (base pointers wp[]), accumulated over k in [kbeg, kend) in registers,
+ * then the epilogue and one store per output element.  Full vectors of
+ * columns use the vector epilogue; the lanes of a last partial vector are
+ * spilled and finished with the scalar epilogue.  first / last (i1): this K block starts the sums (else they come from the
  * partial-sum slots) / ends them (then the epilogue runs, else the sums go
  * back to the slots).  Constant true for an unblocked kernel: LLVM folds
  * the other paths away, so there is one copy of each tile either way. */
@@ -606,21 +602,19 @@ static void emit_kernel(CG *cg, KGraph *kg, int index, ModelCode *mc, const char
     kc.vbase = NEW_ARRAY(scratch, LLVMValueRef, (size_t)kg->nvalues + 1);
     kc.lbase = NEW_ARRAY(scratch, LLVMValueRef, (size_t)k->nleaves + 1);
     tile_shape(cg->t->vlen, k->nacc, &kc.mr, &kc.nr);
+    int64_t P = (int64_t)kc.nr * cg->t->vlen; /* panel width */
     /* column splits: at panel boundaries (matmuls), vector boundaries
      * (elementwise), never inside a row op */
-    mc->col_step[kc.index] = k->nacc ? (int64_t)kc.nr * cg->t->vlen : k->kind == K_ROW ? 0 : cg->t->vlen;
+    mc->col_step[kc.index] = k->nacc ? P : k->kind == K_ROW ? 0 : cg->t->vlen;
     kc.c0 = LLVMGetParam(kc.fn, 7);
     kc.c1 = LLVMGetParam(kc.fn, 8);
     if (blocked_k(k)) {
-        int64_t P = (int64_t)kc.nr * cg->t->vlen;
-        kc.npad = (k->n + P - 1) / P * P;
         LLVMValueRef slot = LLVMBuildMul(B, LLVMBuildSDiv(B, kc.c0, ci(cg, P), ""), ci(cg, P * k->nacc), "");
         kc.partial = gep(cg, kc.p_scratch, LLVMBuildMul(B, LLVMBuildAdd(B, ci(cg, mc->partial_offset), slot, ""),
                                                         kc.p_batch, ""));
     }
     for (int a = 0; a < k->nacc; a++)
-        kc.wbase[a] = ptr_at(cg, kc.p_w, weight_slot(mc, cg->arena_for_slots, &k->w[a], ACTRT_LAYOUT_PANEL,
-                                                     (int64_t)kc.nr * cg->t->vlen));
+        kc.wbase[a] = ptr_at(cg, kc.p_w, weight_slot(mc, cg->arena_for_slots, &k->w[a], ACTRT_LAYOUT_PANEL, P));
     if (k->kind == K_ROW) {
         if (k->has_gamma)
             kc.wbase[0] = ptr_at(cg, kc.p_w, weight_slot(mc, cg->arena_for_slots, &k->gamma, ACTRT_LAYOUT_VEC, 0));
