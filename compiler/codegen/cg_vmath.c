@@ -420,48 +420,32 @@ static LLVMValueRef clamp_f(VM *vm, LLVMValueRef x, double lo, double hi) {
 static const double LN2F_HI = 0.693145751953125;
 static const double LN2F_LO = 1.428606765330187045e-06;
 
-/* exp(x) = 2^k e^r, |r| <= ln2/2, Taylor to r^6 (2.1e-7); 2^k as two
- * normal factors so that results down to the subnormals are right. */
-/* exp(x) = p 2^k for x in [lo, 89] (clamped; NaN passes): p = e^r by
- * Taylor with nterms terms (7: 2.1e-7, 8: 1e-8), kf = k as a float */
-typedef struct ExpParts {
-    LLVMValueRef p, kf, t; /* t: the shifter sum, whose low bits are k */
-} ExpParts;
-
-static ExpParts exp_parts_f(VM *vm, LLVMValueRef x, int nterms, double lo) {
-    static const double c[] = {1, 1, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040};
-    x = clamp_f(vm, x, lo, 89.0);
+/* exp(x) = 2^k e^r, x clamped to [-104, 89] (NaN passes), |r| <= ln2/2,
+ * Taylor to r^6 (2.1e-7); 2^k rounded once, so that results down to the
+ * subnormals are right: vscalefps in 16-lane AVX-512 code, else two exact
+ * power-of-two factors. */
+static LLVMValueRef exp_f(VM *vm, LLVMValueRef x) {
+    static const double c[] = {1, 1, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720};
+    x = clamp_f(vm, x, -104.0, 89.0);
     const double shifter = 12582912.0; /* 1.5 * 2^23 */
-    ExpParts e;
-    e.t = fma_(vm, x, cf(vm, LOG2E), cf(vm, shifter));
-    e.kf = sub(vm, e.t, cf(vm, shifter));
-    LLVMValueRef r = fma_(vm, e.kf, cf(vm, -LN2F_HI), x);
-    r = fma_(vm, e.kf, cf(vm, -LN2F_LO), r);
-    e.p = horner_f(vm, r, c, nterms);
-    return e;
-}
-
-/* v 2^k for the k of e, rounded once (subnormal results right): vscalefps
- * in 16-lane AVX-512 code, else two exact power-of-two factors */
-static LLVMValueRef scale_f(VM *vm, LLVMValueRef v, ExpParts e) {
+    LLVMValueRef t = fma_(vm, x, cf(vm, LOG2E), cf(vm, shifter));
+    LLVMValueRef kf = sub(vm, t, cf(vm, shifter));
+    LLVMValueRef r = fma_(vm, kf, cf(vm, -LN2F_HI), x);
+    r = fma_(vm, kf, cf(vm, -LN2F_LO), r);
+    LLVMValueRef p = horner_f(vm, r, c, 7);
     if (vm->n == 16 && vm->cg->t->avx512) {
         LLVMTypeRef fnty;
         LLVMValueRef fn = cg_intrinsic(vm->cg, "llvm.x86.avx512.mask.scalef.ps.512", NULL, &fnty);
-        LLVMValueRef args[5] = {v, e.kf, LLVMGetUndef(vm->tf), LLVMConstInt(LLVMInt16TypeInContext(vm->cg->ctx), 0xFFFF, 0),
+        LLVMValueRef args[5] = {p, kf, LLVMGetUndef(vm->tf), LLVMConstInt(LLVMInt16TypeInContext(vm->cg->ctx), 0xFFFF, 0),
                                 LLVMConstInt(vm->cg->t_i32, 4, 0) /* current rounding */};
         return LLVMBuildCall2(B, fnty, fn, args, 5, "");
     }
-    LLVMValueRef k = LLVMBuildSub(B, as_i32(vm, e.t), as_i32(vm, cf(vm, 12582912.0)), "");
+    LLVMValueRef k = LLVMBuildSub(B, as_i32(vm, t), as_i32(vm, cf(vm, shifter)), "");
     LLVMValueRef k1 = LLVMBuildAShr(B, k, ci32(vm, 1), "");
     LLVMValueRef k2 = LLVMBuildSub(B, k, k1, "");
     LLVMValueRef s1 = as_f32(vm, LLVMBuildShl(B, LLVMBuildAdd(B, k1, ci32(vm, 127), ""), ci32(vm, 23), ""));
     LLVMValueRef s2 = as_f32(vm, LLVMBuildShl(B, LLVMBuildAdd(B, k2, ci32(vm, 127), ""), ci32(vm, 23), ""));
-    return mul(vm, mul(vm, v, s1), s2);
-}
-
-static LLVMValueRef exp_f(VM *vm, LLVMValueRef x) {
-    ExpParts e = exp_parts_f(vm, x, 7, -104.0);
-    return scale_f(vm, e.p, e);
+    return mul(vm, mul(vm, p, s1), s2);
 }
 
 /* expm1: Taylor to x^8 for |x| < 0.5, exp - 1 beyond */
@@ -471,9 +455,17 @@ static LLVMValueRef expm1_f(VM *vm, LLVMValueRef x) {
     return sel(vm, cmpf(vm, LLVMRealOLT, fabs_(vm, x), 0.5), small, sub(vm, exp_f(vm, x), cf(vm, 1)));
 }
 
-/* log: m 2^e, m in [sqrt(1/2), sqrt 2), 2 atanh(s) to s^9 */
-static LLVMValueRef log_f(VM *vm, LLVMValueRef x) {
+/* e ln 2 + log m for m in [sqrt(1/2), sqrt 2): 2 atanh(s), s = (m-1)/(m+1),
+ * to s^9 */
+static LLVMValueRef log_core_f(VM *vm, LLVMValueRef m, LLVMValueRef ef) {
     static const double c[] = {2.0, 2.0 / 3, 2.0 / 5, 2.0 / 7, 2.0 / 9};
+    LLVMValueRef s = fdiv(vm, sub(vm, m, cf(vm, 1)), add(vm, m, cf(vm, 1)));
+    LLVMValueRef lm = mul(vm, s, horner_f(vm, mul(vm, s, s), c, 5));
+    return fma_(vm, ef, cf(vm, LN2F_HI), fma_(vm, ef, cf(vm, LN2F_LO), lm));
+}
+
+/* log: x = m 2^e (subnormals scaled first), then log_core_f */
+static LLVMValueRef log_f(VM *vm, LLVMValueRef x) {
     LLVMValueRef tiny = cmpf(vm, LLVMRealOLT, x, 0x1p-126);
     LLVMValueRef xs = sel(vm, tiny, mul(vm, x, cf(vm, 0x1p23)), x);
     LLVMValueRef bits = as_i32(vm, xs);
@@ -484,10 +476,7 @@ static LLVMValueRef log_f(VM *vm, LLVMValueRef x) {
     LLVMValueRef big = cmpf(vm, LLVMRealOGT, m, 1.41421356);
     m = sel(vm, big, mul(vm, m, cf(vm, 0.5)), m);
     e = sel(vm, big, LLVMBuildAdd(B, e, ci32(vm, 1), ""), e);
-    LLVMValueRef s = fdiv(vm, sub(vm, m, cf(vm, 1)), add(vm, m, cf(vm, 1)));
-    LLVMValueRef lm = mul(vm, s, horner_f(vm, mul(vm, s, s), c, 5));
-    LLVMValueRef ef = LLVMBuildSIToFP(B, e, vm->tf, "");
-    LLVMValueRef r = fma_(vm, ef, cf(vm, LN2F_HI), fma_(vm, ef, cf(vm, LN2F_LO), lm));
+    LLVMValueRef r = log_core_f(vm, m, LLVMBuildSIToFP(B, e, vm->tf, ""));
     r = sel(vm, cmpf(vm, LLVMRealOEQ, x, 0), cf(vm, -INFINITY), r);
     r = sel(vm, cmpf(vm, LLVMRealOLT, x, 0), cf(vm, NAN), r);
     r = sel(vm, cmpf(vm, LLVMRealOEQ, x, INFINITY), x, r);
@@ -572,15 +561,12 @@ static LLVMValueRef erf_f(VM *vm, LLVMValueRef x) {
  * c = e - (u - 1) the rounding error of u (exact); c/u as c (2 - u), which
  * is accurate where c matters (u near 1) and negligible elsewhere */
 static LLVMValueRef log1p_unit_f(VM *vm, LLVMValueRef e) {
-    static const double c2[] = {2.0, 2.0 / 3, 2.0 / 5, 2.0 / 7, 2.0 / 9};
     LLVMValueRef u = add(vm, cf(vm, 1), e);
     LLVMValueRef c = sub(vm, e, sub(vm, u, cf(vm, 1)));
     /* log u for u in [1, 2]: no exponent extraction, no special cases */
     LLVMValueRef big = cmpf(vm, LLVMRealOGT, u, 1.41421356);
     LLVMValueRef m = sel(vm, big, mul(vm, u, cf(vm, 0.5)), u);
-    LLVMValueRef s = fdiv(vm, sub(vm, m, cf(vm, 1)), add(vm, m, cf(vm, 1)));
-    LLVMValueRef lm = mul(vm, s, horner_f(vm, mul(vm, s, s), c2, 5));
-    LLVMValueRef lu = add(vm, sel(vm, big, cf(vm, LN2F_HI), cf(vm, 0)), add(vm, sel(vm, big, cf(vm, LN2F_LO), cf(vm, 0)), lm));
+    LLVMValueRef lu = log_core_f(vm, m, sel(vm, big, cf(vm, 1), cf(vm, 0)));
     return fma_(vm, c, sub(vm, cf(vm, 2), u), lu);
 }
 
