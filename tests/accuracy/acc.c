@@ -104,23 +104,29 @@ double acc_reference(const AccFunc *f, float x, float b) {
     return ref_unary(op_info[f->op].bi, x, f->p);
 }
 
-double acc_ulp_error(float y, double ref, bool *special) {
+/* NaN, an infinite result or a zero on both sides: no error to measure;
+ * *special says whether y is the wrong special value (both tiers). */
+static bool special_value(float y, double ref, bool *special) {
     *special = false;
     if (isnan(ref) || isnan(y)) {
         *special = !(isnan(ref) && isnan(y));
-        return 0;
+        return true;
     }
     float rf = (float)ref;
     if (isinf(rf) || isinf(y)) { /* beyond the f32 range is +-inf, and inf only there */
         *special = y != rf;
+        return true;
+    }
+    if (ref == 0 && y == 0) {
+        *special = !signbit(ref) != !signbit(y); /* signbit returns any nonzero value */
+        return true;
+    }
+    return false;
+}
+
+double acc_ulp_error(float y, double ref, bool *special) {
+    if (special_value(y, ref, special))
         return 0;
-    }
-    if (ref == 0 || y == 0) {
-        if (ref == 0 && y == 0) {
-            *special = !signbit(ref) != !signbit(y); /* signbit returns any nonzero value */
-            return 0;
-        }
-    }
     double a = fabs(ref);
     if (a < FLT_MIN)
         return fabs((double)y - ref) * 0x1p149;
@@ -135,20 +141,8 @@ double acc_ulp_error(float y, double ref, bool *special) {
 }
 
 double acc_fast_error(float y, double ref, bool *special) {
-    *special = false;
-    if (isnan(ref) || isnan(y)) {
-        *special = !(isnan(ref) && isnan(y));
+    if (special_value(y, ref, special))
         return 0;
-    }
-    float rf = (float)ref;
-    if (isinf(rf) || isinf(y)) {
-        *special = y != rf;
-        return 0;
-    }
-    if (ref == 0 && y == 0) {
-        *special = !signbit(ref) != !signbit(y);
-        return 0;
-    }
     double a = fabs(ref);
     return fabs((double)y - ref) / (a > 1e-5 ? a : 1.0);
 }
