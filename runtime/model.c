@@ -456,6 +456,12 @@ static bool columns_mode(const actrt_model *m, int64_t batch, int nth) {
     return nth > 1 && batch < 6 * (int64_t)nth && m->d->kernel_info;
 }
 
+/* Kernel k over rows [r0, r1), every column. */
+static void kernel_rows(const actrt_model *m, int k, const float *const *inputs, float *const *outputs, float *buf,
+                        int64_t batch, int64_t r0, int64_t r1) {
+    m->d->kernels[k]((const float *const *)m->packed, inputs, outputs, buf, batch, r0, r1, 0, INT64_MAX);
+}
+
 /* Thread t of T's share of kernel k over all rows: a contiguous run of its
  * column steps (whole rows on thread 0 for a kernel that cannot split). */
 static void kernel_part(const actrt_model *m, int k, const float *const *inputs, float *const *outputs, float *buf,
@@ -517,11 +523,11 @@ int actrt_model_run(actrt_model *m, int64_t batch, const float *const *inputs, f
         for (int c = 0; c < nchunks; c++) {
             int64_t r0 = c * chunk, r1 = r0 + chunk < batch ? r0 + chunk : batch;
             for (int k = 0; k < d->nkernels; k++)
-                d->kernels[k]((const float *const *)m->packed, inputs, outputs, s->buf, batch, r0, r1, 0, INT64_MAX);
+                kernel_rows(m, k, inputs, outputs, s->buf, batch, r0, r1);
         }
     } else {
         for (int k = 0; k < d->nkernels; k++)
-            d->kernels[k]((const float *const *)m->packed, inputs, outputs, s->buf, batch, 0, batch, 0, INT64_MAX);
+            kernel_rows(m, k, inputs, outputs, s->buf, batch, 0, batch);
     }
     give_scratch(m, s);
     return ACTC_OK;
@@ -554,7 +560,7 @@ int actrt_model_profile(actrt_model *m, int64_t batch, const float *const *input
 #pragma omp parallel for num_threads(nth) schedule(static) if (nth > 1)
             for (int c = 0; c < nchunks; c++) {
                 int64_t r0 = c * chunk, r1 = r0 + chunk < batch ? r0 + chunk : batch;
-                d->kernels[k]((const float *const *)m->packed, inputs, outputs, s->buf, batch, r0, r1, 0, INT64_MAX);
+                kernel_rows(m, k, inputs, outputs, s->buf, batch, r0, r1);
             }
         }
         seconds[k] = omp_get_wtime() - t0;
