@@ -66,6 +66,9 @@ int64_t st_numel(const StTensor *t);
  * dtypes are an error naming the tensor). dst holds st_numel(t) floats. */
 int st_read_f32(const StFile *f, const StTensor *t, float *dst, char *err, size_t errlen);
 const char *st_dtype_name(StDtype d);
+/* Strict UTF-8 (RFC 3629: no overlong forms, no surrogates, <= U+10FFFF):
+ * the offset of the first bad byte, or len (safetensors and .npy headers). */
+size_t rt_utf8_check(const uint8_t *s, size_t len);
 void st_close(StFile *f);
 
 /* ---- npy.c ---- */

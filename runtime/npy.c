@@ -313,38 +313,6 @@ static int descr_size(const Hdr *h, int *size) {
                 "%s: unsupported dtype '%s' (expected '<f4', '<f8' or '<f2')", h->file, d);
 }
 
-/* Strict UTF-8 (RFC 3629); returns the offset of the first bad byte or len. */
-static size_t utf8_check(const uint8_t *s, size_t len) {
-    size_t i = 0;
-    while (i < len) {
-        uint8_t c = s[i], lo = 0x80, hi = 0xBF;
-        size_t n;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            n = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            lo = c == 0xE0 ? 0xA0 : 0x80;
-            hi = c == 0xED ? 0x9F : 0xBF;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            lo = c == 0xF0 ? 0x90 : 0x80;
-            hi = c == 0xF4 ? 0x8F : 0xBF;
-        } else {
-            return i;
-        }
-        if (len - i <= n || s[i + 1] < lo || s[i + 1] > hi)
-            return i;
-        for (size_t k = 2; k <= n; k++)
-            if ((s[i + k] & 0xC0) != 0x80)
-                return i;
-        i += n + 1;
-    }
-    return len;
-}
-
 /* Magic, version, header length and encoding; on success *hoff and *hlen
  * locate the header text. */
 static int check_preamble(const uint8_t *b, size_t len, const char *name, size_t *hoff,
@@ -382,9 +350,9 @@ static int check_preamble(const uint8_t *b, size_t len, const char *name, size_t
                             "%s: header byte 0x%02x at offset %zu is not ASCII (only version 3.0 "
                             "headers are UTF-8)",
                             name, h[i], i);
-    } else if (utf8_check(h, (size_t)n) != n) {
+    } else if (rt_utf8_check(h, (size_t)n) != n) {
         return fail(ACTC_ERR_IO, err, errlen, "%s: header is not valid UTF-8 (byte offset %zu)",
-                    name, utf8_check(h, (size_t)n));
+                    name, rt_utf8_check(h, (size_t)n));
     }
     if (h[n - 1] != '\n')
         return fail(ACTC_ERR_IO, err, errlen, "%s: header does not end with a newline", name);

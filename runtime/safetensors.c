@@ -96,9 +96,7 @@ static const char *show_shape(char out[256], const int64_t *shape, int rank) {
 
 /* ---- the 8-byte prefix and the header's encoding ---- */
 
-/* Strict UTF-8 (RFC 3629: no overlong forms, no surrogates, <= U+10FFFF).
- * Returns the offset of the first bad byte, or len. */
-static size_t utf8_check(const uint8_t *s, size_t len) {
+size_t rt_utf8_check(const uint8_t *s, size_t len) {
     size_t i = 0;
     while (i < len) {
         uint8_t c = s[i], lo = 0x80, hi = 0xBF; /* the range of the second byte */
@@ -158,7 +156,7 @@ static int check_prefix(const StFile *f, uint64_t *hlen, char *err, size_t errle
                     "%s: header length %" PRIu64
                     " extends beyond the end of the file (%zu bytes after the length)",
                     f->name, n, f->size - 8);
-    size_t bad = utf8_check(f->base + 8, (size_t)n);
+    size_t bad = rt_utf8_check(f->base + 8, (size_t)n);
     if (bad != n)
         return fail(ACTC_ERR_WEIGHTS, err, errlen,
                     "%s: header is not valid UTF-8 (bad byte 0x%02x at header offset %zu)", f->name,
