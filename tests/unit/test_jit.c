@@ -203,8 +203,10 @@ static char *slurp(const char *path) {
     return s;
 }
 
+static const char *const ex[] = {"mlp", "ffn", "gates", "geglu_split", "custom_activation", "residual_rmsnorm",
+                                 "activations"};
+
 Test(jit, every_example_matches_the_interpreter, .timeout = 120) {
-    const char *ex[] = {"mlp", "ffn", "gates", "geglu_split", "custom_activation", "residual_rmsnorm", "activations"};
     for (size_t i = 0; i < ARRAY_LEN(ex); i++) {
         char path[512];
         snprintf(path, sizeof path, "%s/examples/%s.act", ACTC_SOURCE_DIR, ex[i]);
@@ -240,7 +242,6 @@ Test(jit, k_blocked_matmuls_match_the_interpreter, .timeout = 120) {
  * relative (4e-5 for the tanh family) instead of 0.5 ULP, well inside the
  * same bound; and 50 random models. */
 Test(jit, fast_math_models_match_the_interpreter, .timeout = 300) {
-    const char *ex[] = {"mlp", "ffn", "gates", "geglu_split", "custom_activation", "residual_rmsnorm", "activations"};
     actc_options o = {.fast_math = 1};
     for (size_t i = 0; i < ARRAY_LEN(ex); i++) {
         char path[512];
