@@ -247,24 +247,21 @@ int actc_dump(actc_session *a, const char *model, actc_dump_kind kind, const cha
         boundary_pop(&b);
         return ACTC_ERR_ARG;
     }
-    Graph *g = lower_model(&a->s, m);
-    if (kind == ACTC_DUMP_GRAPH && stage && strcmp(stage, "lowered") == 0) {
-        *out = graph_print(g);
-    } else if (kind == ACTC_DUMP_GRAPH) {
-        if (!passes_run(g, stage)) {
-            boundary_pop(&b);
-            StrBuf sb;
-            sb_init(&sb, &a->s.perm);
-            for (int i = 0; i < ir_npasses; i++)
-                sb_printf(&sb, ", %s", ir_passes[i].name);
-            return fail(a, ACTC_ERR_ARG, "unknown pass '%s' (stages: lowered%s)", stage, sb_str(&sb));
-        }
-        *out = graph_print(g);
-    } else {
-        passes_run(g, NULL);
-        KGraph *kg = fuse_graph(g);
-        *out = kind == ACTC_DUMP_FUSED ? kgraph_report(kg) : kgraph_dot(kg);
+    Pipeline pl;
+    /* --graph without a stage: after the last pass, before fusion */
+    const char *stop = kind != ACTC_DUMP_GRAPH ? NULL : stage ? stage : ir_passes[ir_npasses - 1].name;
+    if (!ir_pipeline(&a->s, m, stop, &pl)) {
+        boundary_pop(&b);
+        StrBuf sb;
+        sb_init(&sb, &a->s.perm);
+        for (int i = 0; i < ir_npasses; i++)
+            sb_printf(&sb, ", %s", ir_passes[i].name);
+        return fail(a, ACTC_ERR_ARG, "unknown pass '%s' (stages: lowered%s)", stage, sb_str(&sb));
     }
+    if (kind == ACTC_DUMP_GRAPH)
+        *out = graph_print(pl.graph);
+    else
+        *out = kind == ACTC_DUMP_FUSED ? kgraph_report(pl.kernels) : kgraph_dot(pl.kernels);
     boundary_pop(&b);
     return ACTC_OK;
 }
@@ -381,9 +378,9 @@ static int generate(actc_session *a, const char *model, const actc_options *o, a
     Decl *m = pick_model(a, model);
     if (!m)
         return ACTC_ERR_ARG;
-    Graph *g = lower_model(&a->s, m);
-    passes_run(g, NULL);
-    KGraph *kg = fuse_graph(g);
+    Pipeline pl;
+    ir_pipeline(&a->s, m, NULL, &pl);
+    KGraph *kg = pl.kernels;
     *kgout = kg;
     int st = target_init(&j->target, o ? o->target : NULL, o ? o->cpu : NULL, o ? o->features : NULL, 0, err,
                          errlen);
@@ -499,9 +496,9 @@ int actc_reference_run(actc_session *a, const char *model, const char *const *na
         boundary_pop(&b);
         return ACTC_ERR_ARG;
     }
-    Graph *g = lower_model(&a->s, m);
-    passes_run(g, NULL);
-    KGraph *kg = fuse_graph(g);
+    Pipeline pl;
+    ir_pipeline(&a->s, m, NULL, &pl);
+    KGraph *kg = pl.kernels;
     /* f32 arrays -> f64 for the interpreter */
     IrWeights w = {ntensors, NEW_ARRAY(&a->s.perm, const char *, (size_t)ntensors + 1),
                    NEW_ARRAY(&a->s.perm, const double *, (size_t)ntensors + 1), shapes};

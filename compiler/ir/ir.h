@@ -268,4 +268,17 @@ int interp_kernels(KGraph *kg, const IrWeights *w, int64_t batch, const double *
 int interp_kernels_mca(KGraph *kg, const IrWeights *w, int64_t batch, const double *const *inputs,
                        double *const *outputs, double rel, uint64_t seed, char *err, size_t errlen);
 
+/* ---- pipeline.c: checked model -> graph -> kernel graph ---- */
+
+typedef struct Pipeline {
+    Decl *model;
+    Graph *graph;     /* after the passes run (or after lowering / the pass named `stop`) */
+    KGraph *kernels;  /* the fused kernel graph; NULL when stopped early */
+} Pipeline;
+
+/* Lower `model`, run the passes and fuse.  `stop`: NULL for the whole
+ * pipeline, "lowered" for the graph as lowered, or a pass name to stop after
+ * that pass (no kernel graph then).  Returns false for an unknown stop. */
+bool ir_pipeline(Session *s, Decl *model, const char *stop, Pipeline *out);
+
 #endif

@@ -35,14 +35,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 Decl *d = prog->decls[i];
                 if (d->kind != DECL_MODEL)
                     continue;
-                Graph *g = lower_model(&s, d);
-                (void)graph_print(g);
-                if (!passes_run(g, NULL))
-                    abort(); /* NULL means all passes: cannot fail */
-                (void)graph_print(g);
-                KGraph *kg = fuse_graph(g);
-                (void)kgraph_report(kg);
-                (void)kgraph_dot(kg);
+                Pipeline pl;
+                if (!ir_pipeline(&s, d, "lowered", &pl))
+                    abort(); /* "lowered" is a valid stop */
+                (void)graph_print(pl.graph);
+                if (!ir_pipeline(&s, d, NULL, &pl))
+                    abort(); /* NULL means the whole pipeline: cannot fail */
+                (void)graph_print(pl.graph);
+                (void)kgraph_report(pl.kernels);
+                (void)kgraph_dot(pl.kernels);
             }
         }
         (void)diag_render_text(&s.diag);
