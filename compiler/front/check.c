@@ -135,53 +135,18 @@ static const char *suggest_name(Checker *c, const Env *env, const char *target, 
 
 /* ---- constant arithmetic ---- */
 
+/* language.md §3.2: fold a op b when both are known, reporting the errors. */
 static Type fold_arith(Checker *c, Span sp, BinOp op, Type a, Type b) {
     if (!a.known || !b.known)
         return (Type){.kind = TY_NUM};
-    if (a.is_int && b.is_int) {
-        int64_t x = (int64_t)a.value, y = (int64_t)b.value, r = 0;
-        bool ovf = false;
-        switch (op) {
-        case BIN_ADD: ovf = __builtin_add_overflow(x, y, &r); break;
-        case BIN_SUB: ovf = __builtin_sub_overflow(x, y, &r); break;
-        case BIN_MUL: ovf = __builtin_mul_overflow(x, y, &r); break;
-        case BIN_DIV:
-            if (y == 0) {
-                diag_error(c->d, sp, "division by zero in constant expression");
-                return ty_error;
-            }
-            if (x % y == 0 && !(x == INT64_MIN && y == -1))
-                return ty_num((double)(x / y), true);
-            Type t = ty_num((double)x / (double)y, false);
-            t.inexact = true;
-            return t;
-        default: break;
-        }
-        if (ovf || r > (int64_t)1 << 53 || r < -((int64_t)1 << 53)) {
-            diag_error(c->d, sp, "integer overflow in constant expression");
-            return ty_error;
-        }
-        return ty_num((double)r, true);
+    Type r;
+    switch (const_arith(op, a, b, &r)) {
+    case CE_OK: return r;
+    case CE_DIV_ZERO: diag_error(c->d, sp, "division by zero in constant expression"); break;
+    case CE_INT_OVERFLOW: diag_error(c->d, sp, "integer overflow in constant expression"); break;
+    case CE_OVERFLOW: diag_error(c->d, sp, "constant expression overflows"); break;
     }
-    double x = a.value, y = b.value, r = 0;
-    switch (op) {
-    case BIN_ADD: r = x + y; break;
-    case BIN_SUB: r = x - y; break;
-    case BIN_MUL: r = x * y; break;
-    case BIN_DIV:
-        if (y == 0) {
-            diag_error(c->d, sp, "division by zero in constant expression");
-            return ty_error;
-        }
-        r = x / y;
-        break;
-    default: break;
-    }
-    if (!isfinite(r)) {
-        diag_error(c->d, sp, "constant expression overflows");
-        return ty_error;
-    }
-    return ty_num(r, false);
+    return ty_error;
 }
 
 /* ---- expressions ---- */
@@ -492,6 +457,11 @@ static bool check_const_arg(Checker *c, Env *env, const Sig *sig, int j, Arg *a,
             diag_error(c->d, a->value->span, "argument '%s' of '%s' must be a compile-time constant", pn, sig->name);
             return false;
         }
+        if (!t.known && !const_expr_plain(a->value)) { /* language.md §3.5 */
+            diag_error(c->d, a->value->span, "argument '%s' of '%s' must be a constant expression of numbers, "
+                       "constants and parameters (+ - * /)", pn, sig->name);
+            return false;
+        }
         if (pt == PT_INT && !t.is_int) {
             if (t.inexact)
                 diag_error(c->d, a->value->span, "argument '%s' of '%s' must be an integer; the division does not "
@@ -717,91 +687,95 @@ static bool check_param_values(Checker *c, Expr *e, const Builtin *b) {
     return false;
 }
 
-/* Value of a constant expression inside function f whose constant
- * parameters are `consts`; false if it is not a plain constant expression. */
-static bool eval_in(const Expr *e, const Decl *f, const double *consts, double *out) {
-    double a, b;
-    switch (e->kind) {
-    case EX_NUM: *out = e->num; return true;
-    case EX_NAME:
-        if (e->param_index >= f->ninputs_elem) {
-            *out = consts[e->param_index - f->ninputs_elem];
-            return true;
-        }
-        if (e->const_name && e->type.kind == TY_NUM && e->type.known) {
-            *out = e->type.value;
-            return true;
-        }
-        return false;
-    case EX_NEG:
-        if (!eval_in(e->lhs, f, consts, &a))
-            return false;
-        *out = -a;
-        return true;
-    case EX_BIN:
-        if (e->op >= BIN_LT || !eval_in(e->lhs, f, consts, &a) || !eval_in(e->rhs, f, consts, &b))
-            return false;
-        *out = e->op == BIN_ADD ? a + b : e->op == BIN_SUB ? a - b : e->op == BIN_MUL ? a * b : a / b;
-        return true;
-    default: return false;
-    }
-}
+/* ---- instances (language.md §3.5) ---- */
 
-static void check_instance_expr(Checker *c, const Expr *site, const Decl *f, const double *consts, const Expr *e,
-                                int depth);
+static Instance *instantiate(Checker *c, Decl *f, const double *consts);
 
-/* The body of f instantiated with `consts` at call `site`: every builtin
- * call whose parameters depend on f's parameters is checked with the values
- * they take here (language.md §3.5). */
-static void check_instance(Checker *c, const Expr *site, const Decl *f, const double *consts, int depth) {
-    if (depth < 32) /* bodies cannot recurse; this only bounds pathological chains */
-        check_instance_expr(c, site, f, consts, f->value, depth);
-}
+static void instance_walk(Checker *c, Instance *in, const Expr *e);
 
-static void check_instance_expr(Checker *c, const Expr *site, const Decl *f, const double *consts, const Expr *e,
-                                int depth) {
-    if (!e)
-        return;
-    if (e->kind == EX_NEG || e->kind == EX_BIN) {
-        check_instance_expr(c, site, f, consts, e->lhs, depth);
-        check_instance_expr(c, site, f, consts, e->rhs, depth);
-        return;
-    }
-    if (e->kind != EX_CALL || !e->bound || !e->consts)
-        return;
+/* Body call e at instance `in`: its constant parameters with in's values,
+ * the instance of a user callee, and the parameter rules a builtin breaks
+ * with these values (the body check saw only the values it does not take
+ * from in's parameters). */
+static void instance_call(Checker *c, Instance *in, const Expr *e) {
     const Builtin *b = e->callee.builtin;
-    const Decl *u = e->callee.user;
+    Decl *u = e->callee.user;
     int nin = b ? b->ninputs : u ? u->ninputs_elem : 0;
     int np = b ? b->nparams : u ? u->nparams - u->ninputs_elem : 0;
     for (int i = 0; i < nin; i++)
         if (e->bound[i])
-            check_instance_expr(c, site, f, consts, e->bound[i]->value, depth);
-    double vals[NODE_PARAMS_MAX];
-    bool depends = false; /* on f's parameters; otherwise the body check saw it */
-    for (int j = 0; j < np && j < NODE_PARAMS_MAX; j++) {
+            instance_walk(c, in, e->bound[i]->value);
+    double *vals = NEW_ARRAY(&c->s->perm, double, (size_t)np + 1);
+    bool depends = false; /* on in's parameters */
+    for (int j = 0; j < np; j++) {
         Arg *a = e->bound[nin + j];
         vals[j] = e->consts[j];
         if (!a || a->value->type.kind != TY_NUM || a->value->type.known)
             continue;
         depends = true;
-        if (!eval_in(a->value, f, consts, &vals[j]))
-            return; /* not a plain constant: nothing more to check */
+        if (!const_eval(a->value, in->func, in->consts, &vals[j]))
+            return; /* not a plain constant: the body check reported it */
     }
-    if (!depends && !u)
-        return;
+    in->call_consts[e->call_index] = vals;
     if (u) {
-        check_instance(c, site, u, vals, depth + 1);
+        Instance *sub = instantiate(c, u, vals);
+        in->calls[e->call_index] = sub;
+        for (int i = 0; i < sub->nerrors; i++)
+            VEC_PUSH(&c->s->perm, in->errors, in->nerrors, in->caperrors, sub->errors[i]);
         return;
     }
     int blame, other;
-    const char *msg = b ? param_rule(c, b, vals, e, &blame, &other) : NULL;
+    const char *msg = depends ? param_rule(c, b, vals, e, &blame, &other) : NULL;
     if (msg) {
-        Diagnostic *dg = diag_error(c->d, site->span, "in this call of '%s': %s", site->str, msg);
-        diag_note(c->d, dg, param_span(e, b, blame), "in the body of '%s'", f->name);
+        InstanceError err = {msg, param_span(e, b, blame), in->func->name};
+        VEC_PUSH(&c->s->perm, in->errors, in->nerrors, in->caperrors, err);
+    }
+}
+
+static void instance_walk(Checker *c, Instance *in, const Expr *e) {
+    if (!e)
+        return;
+    if (e->kind == EX_NEG || e->kind == EX_BIN) {
+        instance_walk(c, in, e->lhs);
+        instance_walk(c, in, e->rhs);
+    } else if (e->kind == EX_CALL && e->bound && e->consts) {
+        instance_call(c, in, e);
+    }
+}
+
+/* The instance of f at `consts`, made once per distinct set of values.
+ * Bodies cannot recurse (check_call), so this terminates. */
+static Instance *instantiate(Checker *c, Decl *f, const double *consts) {
+    int np = f->nparams - f->ninputs_elem;
+    for (int i = 0; i < f->ninstances; i++)
+        if (np <= 0 || memcmp(f->instances[i]->consts, consts, sizeof(double) * (size_t)np) == 0)
+            return f->instances[i];
+    Instance *in = NEW(&c->s->perm, Instance);
+    double *v = NEW_ARRAY(&c->s->perm, double, (size_t)(np > 0 ? np : 0) + 1);
+    if (np > 0)
+        memcpy(v, consts, sizeof(double) * (size_t)np);
+    *in = (Instance){.func = f, .consts = v};
+    in->call_consts = NEW_ARRAY(&c->s->perm, const double *, (size_t)f->ncalls + 1);
+    in->calls = NEW_ARRAY(&c->s->perm, Instance *, (size_t)f->ncalls + 1);
+    instance_walk(c, in, f->value);
+    VEC_PUSH(&c->s->perm, f->instances, f->ninstances, f->capinstances, in);
+    return in;
+}
+
+/* Model call e of user function f: its instance, and the rules its values
+ * break anywhere in the bodies it reaches, reported at e. */
+static void instance_at(Checker *c, Expr *e, Decl *f) {
+    e->inst = instantiate(c, f, e->consts);
+    for (int i = 0; i < e->inst->nerrors; i++) {
+        const InstanceError *err = &e->inst->errors[i];
+        Diagnostic *dg = diag_error(c->d, e->span, "in this call of '%s': %s", e->str, err->message);
+        diag_note(c->d, dg, err->blame, "in the body of '%s'", err->func);
     }
 }
 
 static Type check_call(Checker *c, Env *env, Expr *e) {
+    if (env->func)
+        e->call_index = env->func->ncalls++;
     /* Resolve the callee. */
     Decl *user = find_global(c, e->str, c->cur);
     if (user && user->kind != DECL_ACT && user->kind != DECL_GATE)
@@ -939,7 +913,7 @@ static Type check_call(Checker *c, Env *env, Expr *e) {
     if (bi && all_known && !check_param_values(c, e, bi))
         return ty_error;
     if (user && env->model)
-        check_instance(c, e, user, e->consts, 0);
+        instance_at(c, e, user);
 
     if (user) {
         if (user->kind == DECL_GATE && in[0].kind == TY_TENSOR && in[1].kind == TY_TENSOR &&
@@ -1140,7 +1114,8 @@ static Binding *bind(Checker *c, Decl *m, const char *name, Span sp, int64_t n, 
     }
     bool reserved = reserved_name(c, sp, name);
     Binding *b = NEW(&c->s->perm, Binding);
-    *b = (Binding){.name = name, .span = sp, .n = n, .is_input = is_input, .index = index, .stmt = st};
+    *b = (Binding){.name = name, .span = sp, .n = n, .is_input = is_input, .index = index, .stmt = st,
+                   .index_in_model = m->nbindings};
     if (reserved) { /* keep it, so that uses are not reported again */
         b->error = true;
         b->uses = 1;

@@ -132,6 +132,8 @@ struct Expr {
     Binding *ref;          /* EX_NAME in a model: the binding it reads */
     int param_index;       /* EX_NAME in a body: index of the parameter, or -1 */
     const char *const_name;/* EX_NAME naming a const */
+    int call_index;        /* EX_CALL in a function body: its index among the body's calls */
+    struct Instance *inst; /* EX_CALL of a user function in a model: the instance called */
 };
 
 typedef struct Param {
@@ -185,7 +187,7 @@ struct Binding {
     int index;     /* input index, or the part of a tuple assignment */
     Stmt *stmt;    /* the defining statement for assignments */
     int uses;
-    int index_in_model; /* position in Decl.bindings (set by lower.c) */
+    int index_in_model; /* position in Decl.bindings */
 };
 
 /* A learned tensor the model reads from the weights (language.md §7). */
@@ -223,7 +225,28 @@ struct Decl {
     int ntensors, captensors;
     const char *batch_name; /* symbolic batch name, or NULL */
     int64_t batch_value;    /* constant batch when batch_name == NULL */
+    int ncalls;             /* DECL_ACT / DECL_GATE: calls in the body (Expr.call_index) */
+    struct Instance **instances; /* DECL_ACT / DECL_GATE: instances made so far (check.c) */
+    int ninstances, capinstances;
 };
+
+/* A user activation or gate at one set of values of its constant parameters
+ * (language.md §3.5), made once by the checker for every distinct set of
+ * values it is called with, and lowered once (lower.c). */
+typedef struct InstanceError {
+    const char *message; /* reported at every model call that reaches this instance */
+    Span blame;          /* the argument in the body */
+    const char *func;    /* the function whose body holds it */
+} InstanceError;
+
+typedef struct Instance {
+    Decl *func;
+    const double *consts;       /* values of its constant parameters */
+    const double **call_consts; /* per call of the body (Expr.call_index): its constant parameters here */
+    struct Instance **calls;    /* per call of the body: the instance of a user callee, else NULL */
+    InstanceError *errors;      /* parameter rules broken here or in a callee */
+    int nerrors, caperrors;
+} Instance;
 
 typedef struct Program {
     Decl **decls;
@@ -294,6 +317,21 @@ const char *ast_dump(Session *s, const Program *prog);
 Program *parse_source(Session *s, Source *src);
 /* The token stream, one "LINE:COL kind [text]" per line (actc dump --tokens). */
 const char *lex_dump(Session *s, Source *src);
+
+/* ---- consteval.c: the one constant evaluator ---- */
+
+typedef enum { CE_OK, CE_DIV_ZERO, CE_INT_OVERFLOW, CE_OVERFLOW } ConstStatus;
+
+/* a op b (+ - * /) for known numbers with the language's rules; *out holds
+ * the IEEE result even when the status is an error. */
+ConstStatus const_arith(BinOp op, Type a, Type b, Type *out);
+/* A checked number expression built only from numbers, constants,
+ * parameters and + - * / (what const_eval can evaluate). */
+bool const_expr_plain(const Expr *e);
+/* Value of checked constant expression e inside function f whose constant
+ * parameters have the values `consts` (f NULL: no parameters).  False if e
+ * is not a plain constant expression. */
+bool const_eval(const Expr *e, const Decl *f, const double *consts, double *out);
 
 /* ---- check.c: names, arity, constants, shapes, layer names ---- */
 

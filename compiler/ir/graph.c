@@ -94,6 +94,33 @@ Node **graph_begin_rewrite(Graph *g, int *count) {
 
 void graph_emit(Graph *g, Node *n) { VEC_PUSH(&g->s->perm, g->nodes, g->nnodes, g->capnodes, n); }
 
+Node *graph_inline(Graph *g, const Body *b, Node *const *args) {
+    const Graph *t = b->g;
+    ArenaMark mark = arena_mark(&g->s->scratch);
+    Node **map = NEW_ARRAY(&g->s->scratch, Node *, (size_t)t->next_id + 1);
+    for (int i = 0; i < t->nnodes; i++) {
+        const Node *o = t->nodes[i];
+        if (o->op == OP_INPUT) {
+            map[o->id] = args[o->index];
+            continue;
+        }
+        if (o->op != OP_CONST && !op_is_elementwise(o->op))
+            ACTC_BUG("'%s' node in the body of '%s'", op_info[o->op].name, t->name);
+        Node *in[3] = {NULL, NULL, NULL};
+        for (int k = 0; k < o->nin; k++)
+            in[k] = map[o->in[k]->id];
+        Node *n = node_new(g, o->op, o->span, o->nin, in[0], in[1], in[2]);
+        memcpy(n->p, o->p, sizeof n->p);
+        n->np = o->np;
+        n->name = o->name;
+        n->origin = o->origin;
+        map[o->id] = n;
+    }
+    Node *r = map[b->result->id];
+    arena_reset(&g->s->scratch, mark);
+    return r;
+}
+
 void graph_resolve_operands(Node *n) {
     for (int i = 0; i < n->nin; i++)
         n->in[i] = node_resolve(n->in[i]);

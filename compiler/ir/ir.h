@@ -64,7 +64,7 @@ struct Node {
     int index;                     /* INPUT / OUTPUT index */
     int64_t rows, cols;            /* PARAM: full shape (cols == 0: a vector) */
     int64_t lo, cnt;               /* PARAM: visible rows [lo, lo + cnt) */
-    Decl *callee;                  /* CALL */
+    const struct Body *body;       /* CALL: the callee's body at this instance (lower.c) */
     const char *origin;            /* what the user wrote, when it differs (gate or user function) */
     const char *hint;              /* the model variable bound to this value, if any */
     Span site;                     /* inlined from a user function: the call in the model */
@@ -96,6 +96,10 @@ void node_replace(Node *old, Node *new_node);
  * while visiting are emitted at that point, so order stays topological. */
 Node **graph_begin_rewrite(Graph *g, int *count);
 void graph_emit(Graph *g, Node *n);
+/* A copy of body b in g, after g's last node, with its operands bound to
+ * args; returns the node of its value.  Only elementwise nodes and
+ * constants occur in bodies. */
+Node *graph_inline(Graph *g, const struct Body *b, Node *const *args);
 void graph_resolve_operands(Node *n);
 void graph_resolve_outputs(Graph *g);
 void graph_count_uses(Graph *g);
@@ -104,21 +108,33 @@ const char *graph_type_str(Graph *g, const Node *n);
 
 /* ---- lower.c: checked AST -> graph ---- */
 
-/* Lower one checked model.  User functions stay as OP_CALL (pass_inline). */
+/* Lower one checked model.  Calls of user functions stay OP_CALL nodes
+ * that point at the callee's Body (pass_inline copies it in). */
 Graph *lower_model(Session *s, Decl *model);
 
-/* Expression lowering, shared with pass_inline: in a function body, operand
- * and constant parameters are bound to `args` / `consts`. */
+/* A user function's body lowered once for one instance: a graph whose
+ * OP_INPUT nodes stand for the operands, and the node of its value. */
+typedef struct Body {
+    const Instance *inst;
+    Graph *g;
+    Node *result;
+} Body;
+
+typedef struct Bodies {
+    Body **items;
+    int n, cap;
+} Bodies;
+
+/* Expression lowering: in a body (inst != NULL), operands are `args` and
+ * constant parameters take the instance's values. */
 typedef struct LowerEnv {
     Graph *g;
-    Node **args;           /* operands of the function being inlined */
-    const double *consts;  /* its constant parameters (after the operands) */
-    Decl *func;
-    Node **bindings;       /* model: node of each Binding (by index in model->bindings) */
-    bool inline_calls;     /* expand user calls instead of emitting OP_CALL */
+    const Instance *inst;  /* the instance whose body is lowered, or NULL in a model */
+    Node **args;           /* its operands */
+    Node **bindings;       /* model: node of each Binding (Binding.index_in_model) */
+    Bodies *bodies;        /* bodies lowered so far (one per instance) */
 } LowerEnv;
 Node *lower_expr(LowerEnv *env, Expr *e);
-Node *lower_call_user(LowerEnv *env, Decl *f, Span sp, Node **args, const double *consts);
 
 /* ---- passes.c and pass_*.c ---- */
 

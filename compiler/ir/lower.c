@@ -5,8 +5,10 @@
  * is matmul (+ add of the bias vector), gates are written out by their
  * definition (glu(a, b) = sigmoid(a) * b, swiglu(a, b) = silu(a) * b, ...),
  * so that the fusion pass recognises builtin and user-written gates alike.
- * User activations and gates stay OP_CALL nodes; pass_inline expands them
- * with lower_call_user(), which lowers the body with the operands bound.
+ * A user activation or gate is lowered once per instance (the values of its
+ * constant parameters, made by the checker) into a body graph; a call in the
+ * model is an OP_CALL node that points at it, which pass_inline replaces by
+ * a copy of the body.  The AST is read, never written.
  * Every node keeps the span of the source it came from.
  */
 #include <string.h>
@@ -134,61 +136,31 @@ static Node *lower_builtin(LowerEnv *env, Expr *e, Node **in, const double *cons
     ACTC_BUG("cannot lower builtin '%s' here", b->name);
 }
 
-Node *lower_call_user(LowerEnv *env, Decl *f, Span sp, Node **args, const double *consts) {
-    (void)sp; /* the body keeps its own spans: the report points at the definition */
-    LowerEnv inner = {.g = env->g, .args = args, .consts = consts, .func = f, .inline_calls = true};
+/* The body of instance `in` lowered once into its own graph, whose inputs
+ * stand for the operands (pass_inline copies it into every call).  Calls of
+ * user functions in the body are copies of their own bodies already. */
+static Body *lower_body(LowerEnv *env, const Instance *in) {
+    Bodies *memo = env->bodies;
+    for (int i = 0; i < memo->n; i++)
+        if (memo->items[i]->inst == in)
+            return memo->items[i];
+    Decl *f = in->func;
+    Graph *t = NEW(&env->g->s->perm, Graph);
+    *t = (Graph){.s = env->g->s, .name = f->name};
+    Node *args[3] = {NULL, NULL, NULL};
+    for (int i = 0; i < f->ninputs_elem && i < 3; i++) {
+        args[i] = node_new(t, OP_INPUT, f->params[i].span, 0, NULL, NULL, NULL);
+        args[i]->index = i;
+        args[i]->name = f->params[i].name;
+    }
+    LowerEnv inner = {.g = t, .inst = in, .args = args, .bodies = memo};
     Node *r = lower_expr(&inner, f->value);
-    if (r->origin == NULL && r->span.start == f->value->span.start)
+    if (r->op != OP_INPUT && r->origin == NULL && r->span.start == f->value->span.start)
         r->origin = f->name;
-    return r;
-}
-
-/* Value of a constant argument where it is lowered: inside an inlined body
- * it may name the function's own constant parameters (language.md §3.5),
- * whose values are known only here. */
-static bool const_value(LowerEnv *env, const Expr *e, double *out) {
-    double a, b;
-    switch (e->kind) {
-    case EX_NUM: *out = e->num; return true;
-    case EX_BOOL: *out = e->b; return true;
-    case EX_NAME:
-        if (e->param_index >= 0 && env->func) {
-            int i = e->param_index - env->func->ninputs_elem;
-            if (i < 0)
-                return false;
-            *out = env->consts[i];
-            return true;
-        }
-        if (e->type.kind == TY_NUM && e->type.known) {
-            *out = e->type.value;
-            return true;
-        }
-        return false;
-    case EX_NEG:
-        if (!const_value(env, e->lhs, &a))
-            return false;
-        *out = -a;
-        return true;
-    case EX_BIN:
-        if (e->op >= BIN_LT || !const_value(env, e->lhs, &a) || !const_value(env, e->rhs, &b))
-            return false;
-        *out = e->op == BIN_ADD ? a + b : e->op == BIN_SUB ? a - b : e->op == BIN_MUL ? a * b : a / b;
-        return true;
-    default: return false;
-    }
-}
-
-/* The constant parameters of call e: defaults from the checker, arguments
- * evaluated here. */
-static double *call_consts(LowerEnv *env, Expr *e, int nin, int np) {
-    double *v = NEW_ARRAY(&env->g->s->perm, double, (size_t)np + 1);
-    for (int j = 0; j < np; j++) {
-        v[j] = e->consts[j];
-        Arg *a = e->bound[nin + j];
-        if (a && a->value->type.kind == TY_NUM && !const_value(env, a->value, &v[j]))
-            ACTC_BUG("argument %d of '%s' is not a constant", j, e->str);
-    }
-    return v;
+    Body *b = NEW(&env->g->s->perm, Body);
+    *b = (Body){.inst = in, .g = t, .result = r};
+    VEC_PUSH(&env->g->s->perm, memo->items, memo->n, memo->cap, b);
+    return b;
 }
 
 static Node *lower_call(LowerEnv *env, Expr *e) {
@@ -200,15 +172,18 @@ static Node *lower_call(LowerEnv *env, Expr *e) {
     for (int i = 0; i < nin && i < 3; i++)
         if (e->bound[i])
             in[i] = lower_expr(env, e->bound[i]->value);
+    /* constant parameters: the checker's values, or the instance's in a body */
+    const double *consts = env->inst ? env->inst->call_consts[e->call_index] : e->consts;
+    if (!consts)
+        ACTC_BUG("call of '%s' has no constant parameters at this instance", e->str);
     if (e->callee.builtin)
-        return lower_builtin(env, e, in, call_consts(env, e, nin, e->callee.builtin->nparams));
+        return lower_builtin(env, e, in, consts);
     Decl *f = e->callee.user;
+    if (env->inst) /* inside a body: a copy of the callee's body */
+        return graph_inline(g, lower_body(env, env->inst->calls[e->call_index]), in);
     int nconst = f->nparams - f->ninputs_elem;
-    double *consts = call_consts(env, e, nin, nconst);
-    if (env->inline_calls)
-        return lower_call_user(env, f, e->span, in, consts);
     Node *c = node_new(g, OP_CALL, e->span, nin, in[0], in[1], NULL);
-    c->callee = f;
+    c->body = lower_body(env, e->inst);
     c->name = f->name;
     for (int i = 0; i < nconst && i < NODE_MAX_PARAMS; i++)
         c->p[i] = consts[i];
@@ -222,9 +197,9 @@ Node *lower_expr(LowerEnv *env, Expr *e) {
     case EX_NUM: return node_const(g, e->span, e->num);
     case EX_BOOL: return node_const(g, e->span, e->b ? 1 : 0);
     case EX_NAME:
-        if (e->param_index >= 0 && env->func) {
-            int i = e->param_index, nin = env->func->ninputs_elem;
-            return i < nin ? env->args[i] : node_const(g, e->span, env->consts[i - nin]);
+        if (e->param_index >= 0 && env->inst) {
+            int i = e->param_index, nin = env->inst->func->ninputs_elem;
+            return i < nin ? env->args[i] : node_const(g, e->span, env->inst->consts[i - nin]);
         }
         if (e->ref)
             return env->bindings[e->ref->index_in_model];
@@ -254,14 +229,13 @@ Graph *lower_model(Session *s, Decl *m) {
     g->name = m->name;
     g->batch_name = m->batch_name;
     g->batch_value = m->batch_value;
-    LowerEnv env = {.g = g};
+    Bodies bodies = {0};
+    LowerEnv env = {.g = g, .bodies = &bodies};
     env.bindings = NEW_ARRAY(&s->perm, Node *, (size_t)m->nbindings + 1);
     g->inputs = NEW_ARRAY(&s->perm, Node *, (size_t)m->ninputs + 1);
     g->outputs = NEW_ARRAY(&s->perm, Node *, (size_t)m->noutputs + 1);
     g->ninputs = m->ninputs;
     g->noutputs = m->noutputs;
-    for (int i = 0; i < m->nbindings; i++)
-        m->bindings[i]->index_in_model = i;
     for (int i = 0; i < m->ninputs; i++) {
         Node *n = node_new(g, OP_INPUT, m->inputs[i].span, 0, NULL, NULL, NULL);
         n->name = m->inputs[i].name;

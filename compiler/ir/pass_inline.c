@@ -1,10 +1,9 @@
 /*
- * pass_inline.c — expand every OP_CALL of a user activation or gate into the
- * expression tree of its body, with the operands bound to the call's operand
- * nodes and the constant parameters substituted as constants
- * (language.md §5.2).  Calls inside bodies are expanded recursively; there
- * is no recursion between user functions (check.c rejects it), so this
- * terminates.
+ * pass_inline.c — replace every OP_CALL of a user activation or gate by a
+ * copy of the callee's body (language.md §5.2): the Body that lower.c made
+ * once for the call's instance, with the constant parameters already
+ * substituted and the calls inside it already copied in.  IR into IR: the
+ * pass does not look at the AST.
  *
  * Requires: the graph from lower_model().  Mutates: replaces every OP_CALL;
  * afterwards the graph has no OC_CALL node.  Dead CALL nodes are dropped.
@@ -21,10 +20,9 @@ void pass_inline(Graph *g) {
             graph_emit(g, node);
             continue;
         }
-        LowerEnv env = {.g = g, .inline_calls = true};
         Node *args[3] = {node->in[0], node->in[1], node->in[2]};
         int first = g->nnodes;
-        node_replace(node, lower_call_user(&env, node->callee, node->span, args, node->p));
+        node_replace(node, graph_inline(g, node->body, args));
         for (int j = first; j < g->nnodes; j++) /* the body's nodes: remember the call */
             if (g->nodes[j]->site.end == 0)
                 g->nodes[j]->site = node->site.end ? node->site : node->span;
