@@ -17,6 +17,7 @@
 #include "front.h"
 
 typedef struct Env {
+    Scope *scope;      /* names visible here (scope.c) */
     Decl *func;        /* activation or gate whose body is checked, or NULL */
     Decl *model;       /* model whose statements are checked, or NULL */
     const Expr *outer; /* the outermost call of `v = call(...)`: it may be named v */
@@ -27,6 +28,7 @@ typedef struct Checker {
     Session *s;
     Diag *d;
     Program *prog;
+    Scope file;  /* the declarations checked so far */
     int cur; /* index of the declaration being checked */
     const char **early; /* names used before their definition (already reported) */
     int nearly, capearly;
@@ -67,8 +69,16 @@ static const char *ty_str(Checker *c, const Env *env, Type t) {
 
 /* ---- lookup ---- */
 
-static Decl *find_global(Checker *c, const char *name, int limit) {
-    for (int i = 0; i < limit && i < c->prog->ndecls; i++) {
+/* A declaration checked before this point (a constant, function or model). */
+static Decl *lookup_decl(Checker *c, const char *name) {
+    const Symbol *sym = scope_lookup_here(&c->file, name);
+    return sym ? sym->decl : NULL;
+}
+
+/* Any declaration of the file, also a later one (for "used before its
+ * definition"). */
+static Decl *find_in_program(Checker *c, const char *name) {
+    for (int i = 0; i < c->prog->ndecls; i++) {
         Decl *d = c->prog->decls[i];
         if (d->name && strcmp(d->name, name) == 0)
             return d;
@@ -76,18 +86,14 @@ static Decl *find_global(Checker *c, const char *name, int limit) {
     return NULL;
 }
 
-static Binding *find_binding(Decl *model, const char *name) {
-    for (int i = model->nbindings - 1; i >= 0; i--)
-        if (strcmp(model->bindings[i]->name, name) == 0)
-            return model->bindings[i];
-    return NULL;
+static Binding *lookup_binding(const Env *env, const char *name) {
+    const Symbol *sym = scope_lookup(env->scope, name);
+    return sym && sym->kind == SYM_BINDING ? sym->binding : NULL;
 }
 
-static int find_param(Decl *f, const char *name) {
-    for (int i = 0; i < f->nparams; i++)
-        if (strcmp(f->params[i].name, name) == 0)
-            return i;
-    return -1;
+static int lookup_param(const Env *env, const char *name) {
+    const Symbol *sym = scope_lookup(env->scope, name);
+    return sym && sym->kind == SYM_PARAM ? sym->param : -1;
 }
 
 typedef struct Suggest {
@@ -109,31 +115,25 @@ static void suggest(Suggest *sg, const char *cand) {
     }
 }
 
-/* Closest name to `target` among values (want_values) or functions. */
+/* Closest name to `target` among the values (want_values) or the functions
+ * visible from env, innermost scope first, then the builtins. */
 static const char *suggest_name(Checker *c, const Env *env, const char *target, bool want_values) {
+    (void)c;
     Suggest sg = {NULL, 1 << 30, target};
-    if (want_values) {
-        if (env->func)
-            for (int i = 0; i < env->func->nparams; i++)
-                suggest(&sg, env->func->params[i].name);
-        if (env->model)
-            for (int i = 0; i < env->model->nbindings; i++)
-                suggest(&sg, env->model->bindings[i]->name);
-    }
-    for (int i = 0; i < c->cur && i < c->prog->ndecls; i++) {
-        Decl *d = c->prog->decls[i];
-        bool is_value = d->kind == DECL_CONST;
-        bool is_func = d->kind == DECL_ACT || d->kind == DECL_GATE;
-        if ((want_values && is_value) || (!want_values && is_func))
-            suggest(&sg, d->name);
-    }
+    for (const Scope *sc = env->scope; sc; sc = sc->up)
+        for (int i = 0; i < sc->nsyms; i++) {
+            const Symbol *sym = &sc->syms[i];
+            Decl *d = sym->decl;
+            bool is_value = sym->kind != SYM_DECL || d->kind == DECL_CONST;
+            bool is_func = sym->kind == SYM_DECL && (d->kind == DECL_ACT || d->kind == DECL_GATE);
+            if ((want_values && is_value) || (!want_values && is_func))
+                suggest(&sg, sym->name);
+        }
     if (!want_values)
         for (int i = 0; i < BI_COUNT; i++)
             suggest(&sg, builtin_get((BuiltinId)i)->name);
     return sg.best;
 }
-
-/* ---- constant arithmetic ---- */
 
 /* language.md §3.2: fold a op b when both are known, reporting the errors. */
 static Type fold_arith(Checker *c, Span sp, BinOp op, Type a, Type b) {
@@ -155,7 +155,7 @@ static Type check_expr(Checker *c, Env *env, Expr *e);
 
 static Type check_name(Checker *c, Env *env, Expr *e) {
     if (env->func) {
-        int i = find_param(env->func, e->str);
+        int i = lookup_param(env, e->str);
         if (i >= 0) {
             e->param_index = i;
             if (i < env->func->ninputs_elem)
@@ -164,14 +164,14 @@ static Type check_name(Checker *c, Env *env, Expr *e) {
         }
     }
     if (env->model) {
-        Binding *b = find_binding(env->model, e->str);
+        Binding *b = lookup_binding(env, e->str);
         if (b) {
             b->uses++;
             e->ref = b;
             return b->error ? ty_error : ty_tensor(b->n);
         }
     }
-    Decl *g = find_global(c, e->str, c->cur);
+    Decl *g = lookup_decl(c, e->str);
     if (g && g->kind == DECL_CONST) {
         e->const_name = g->name;
         return g->const_value;
@@ -187,7 +187,7 @@ static Type check_name(Checker *c, Env *env, Expr *e) {
                    builtin_kind_name(bi->kind), e->str);
         return ty_error;
     }
-    Decl *later = find_global(c, e->str, c->prog->ndecls);
+    Decl *later = find_in_program(c, e->str);
     if (later && later->kind == DECL_CONST) {
         Diagnostic *dg = diag_error(c->d, e->span, "'%s' is used before its definition", e->str);
         diag_note(c->d, dg, later->name_span, "'%s' is defined here", e->str);
@@ -209,7 +209,7 @@ static Type check_name(Checker *c, Env *env, Expr *e) {
     const char *hint = suggest_name(c, env, e->str, true);
     if (hint) {
         diag_error(c->d, e->span, "use of undeclared identifier '%s'; did you mean '%s'?", e->str, hint);
-        Binding *b = env->model ? find_binding(env->model, hint) : NULL;
+        Binding *b = env->model ? lookup_binding(env, hint) : NULL;
         if (b)
             b->uses++; /* the user meant it: no "never used" warning on top */
     } else {
@@ -777,7 +777,7 @@ static Type check_call(Checker *c, Env *env, Expr *e) {
     if (env->func)
         e->call_index = env->func->ncalls++;
     /* Resolve the callee. */
-    Decl *user = find_global(c, e->str, c->cur);
+    Decl *user = lookup_decl(c, e->str);
     if (user && user->kind != DECL_ACT && user->kind != DECL_GATE)
         user = NULL;
     const Builtin *bi = user ? NULL : builtin_find(e->str);
@@ -785,20 +785,20 @@ static Type check_call(Checker *c, Env *env, Expr *e) {
         if (env->func && strcmp(env->func->name, e->str) == 0) {
             diag_error(c->d, e->name_span, "%s '%s' calls itself; recursion is not allowed",
                        env->func->kind == DECL_ACT ? "activation" : "gate", e->str);
-        } else if (env->model && find_binding(env->model, e->str)) {
-            Binding *b = find_binding(env->model, e->str);
+        } else if (env->model && lookup_binding(env, e->str)) {
+            Binding *b = lookup_binding(env, e->str);
             b->uses++;
             Diagnostic *dg = diag_error(c->d, e->name_span, "'%s' is a tensor, not a function", e->str);
             diag_note(c->d, dg, b->span, "'%s' is defined here", e->str);
-        } else if ((env->func && find_param(env->func, e->str) >= 0) ||
-                   (find_global(c, e->str, c->cur) && find_global(c, e->str, c->cur)->kind == DECL_CONST)) {
+        } else if ((env->func && lookup_param(env, e->str) >= 0) ||
+                   (lookup_decl(c, e->str) && lookup_decl(c, e->str)->kind == DECL_CONST)) {
             diag_error(c->d, e->name_span, "'%s' is a value, not a function", e->str);
-        } else if (find_global(c, e->str, c->prog->ndecls) &&
-                   find_global(c, e->str, c->prog->ndecls)->kind == DECL_MODEL) {
+        } else if (find_in_program(c, e->str) &&
+                   find_in_program(c, e->str)->kind == DECL_MODEL) {
             Diagnostic *dg = diag_error(c->d, e->name_span, "'%s' is a model; models cannot be called", e->str);
-            diag_note(c->d, dg, find_global(c, e->str, c->prog->ndecls)->name_span, "'%s' is defined here", e->str);
+            diag_note(c->d, dg, find_in_program(c, e->str)->name_span, "'%s' is defined here", e->str);
         } else {
-            Decl *later = find_global(c, e->str, c->prog->ndecls);
+            Decl *later = find_in_program(c, e->str);
             if (later && (later->kind == DECL_ACT || later->kind == DECL_GATE)) {
                 Diagnostic *dg = diag_error(c->d, e->name_span, "'%s' is used before its definition", e->str);
                 diag_note(c->d, dg, later->name_span, "'%s' is defined here", e->str);
@@ -841,7 +841,7 @@ static Type check_call(Checker *c, Env *env, Expr *e) {
     /* A split(...) passed straight to a function: say so before arity. */
     for (int i = 0; i < e->nargs; i++) {
         Expr *v = e->args[i].value;
-        if (v->kind == EX_CALL && strcmp(v->str, "split") == 0 && !find_global(c, "split", c->cur)) {
+        if (v->kind == EX_CALL && strcmp(v->str, "split") == 0 && !lookup_decl(c, "split")) {
             for (int j = 0; j < e->nargs; j++)
                 check_expr(c, env, e->args[j].value);
             diag_error(c->d, v->span, "split(...) produces several tensors; bind them first, e.g. 'g, u = split(...)'");
@@ -935,7 +935,7 @@ static Type check_call(Checker *c, Env *env, Expr *e) {
 /* ---- declarations ---- */
 
 static void check_redefinition(Checker *c, Decl *d) {
-    Decl *prev = find_global(c, d->name, c->cur);
+    Decl *prev = lookup_decl(c, d->name);
     if (prev) {
         Diagnostic *dg = diag_error(c->d, d->name_span, "redefinition of '%s'", d->name);
         diag_note(c->d, dg, prev->name_span, "previous definition is here");
@@ -951,7 +951,7 @@ static void check_redefinition(Checker *c, Decl *d) {
 }
 
 static void check_const(Checker *c, Decl *d) {
-    Env env = {0};
+    Env env = {.scope = &c->file};
     Type t = check_expr(c, &env, d->value);
     if (t.kind == TY_NUM && t.known) {
         d->const_value = t;
@@ -995,7 +995,7 @@ static void check_func(Checker *c, Decl *d) {
             continue;
         }
         if (p->dflt) {
-            Env env = {0};
+            Env env = {.scope = &c->file};
             Type t = check_expr(c, &env, p->dflt);
             if (t.kind == TY_NUM && t.known)
                 p->type = t;
@@ -1006,7 +1006,10 @@ static void check_func(Checker *c, Decl *d) {
             diag_error(c->d, p->span, "parameter '%s' without a default follows a parameter with one", p->name);
         }
     }
-    Env env = {.func = d};
+    Scope fs = {.up = &c->file, .owner = d};
+    for (int i = 0; i < d->nparams; i++)
+        scope_add(&c->s->perm, &fs, (Symbol){.name = d->params[i].name, .kind = SYM_PARAM, .param = i});
+    Env env = {.scope = &fs, .func = d};
     Type t = check_expr(c, &env, d->value);
     if (t.kind == TY_COND)
         diag_error(c->d, d->value->span, "the body of '%s' is a comparison; use where(cond, a, b)", d->name);
@@ -1046,7 +1049,7 @@ static bool check_dim(Checker *c, Env *env, Expr *e, int64_t *out) {
 /* language.md §3.1: f32[batch, n]; all ports share one batch dimension. */
 static bool check_port_type(Checker *c, Decl *m, Port *port, Span *batch_span, bool *have_batch) {
     TypeExpr *t = port->type;
-    Env env = {0};
+    Env env = {.scope = &c->file};
     if (strcmp(t->elem, "f32") != 0) {
         diag_error(c->d, t->elem_span, "unsupported element type '%s'; tensors are f32", t->elem);
         return false;
@@ -1059,7 +1062,7 @@ static bool check_port_type(Checker *c, Decl *m, Port *port, Span *batch_span, b
     Expr *b = t->dims[0];
     const char *bname = NULL;
     int64_t bval = 0;
-    if (b->kind == EX_NAME && !find_global(c, b->str, c->cur)) {
+    if (b->kind == EX_NAME && !lookup_decl(c, b->str)) {
         bname = b->str;
         b->type = (Type){.kind = TY_NUM};
     } else if (!check_dim(c, &env, b, &bval)) {
@@ -1079,7 +1082,7 @@ static bool check_port_type(Checker *c, Decl *m, Port *port, Span *batch_span, b
     t->batch = bname;
     t->batch_value = bval;
     Expr *f = t->dims[1];
-    if (f->kind == EX_NAME && !find_global(c, f->str, c->cur)) {
+    if (f->kind == EX_NAME && !lookup_decl(c, f->str)) {
         Diagnostic *dg = diag_error(c->d, f->span, "use of undeclared identifier '%s'", f->str);
         diag_note(c->d, dg, f->span, "only the first (batch) dimension may be a name; the feature dimension "
                                      "must be a constant");
@@ -1089,7 +1092,7 @@ static bool check_port_type(Checker *c, Decl *m, Port *port, Span *batch_span, b
 }
 
 static bool reserved_name(Checker *c, Span sp, const char *name) {
-    Decl *g = find_global(c, name, c->cur);
+    Decl *g = lookup_decl(c, name);
     if (g && g->kind != DECL_MODEL) {
         Diagnostic *dg = diag_error(c->d, sp, "'%s' is already defined as %s", name,
                                     g->kind == DECL_CONST ? "a constant" : g->kind == DECL_ACT ? "an activation" : "a gate");
@@ -1104,9 +1107,12 @@ static bool reserved_name(Checker *c, Span sp, const char *name) {
     return false;
 }
 
-static Binding *bind(Checker *c, Decl *m, const char *name, Span sp, int64_t n, bool is_input, int index,
+/* Bind `name` in model scope ms (language.md §3.4: single assignment). */
+static Binding *bind(Checker *c, Scope *ms, const char *name, Span sp, int64_t n, bool is_input, int index,
                      Stmt *st) {
-    Binding *prev = find_binding(m, name);
+    Decl *m = ms->owner;
+    const Symbol *sym = scope_lookup_here(ms, name);
+    Binding *prev = sym ? sym->binding : NULL;
     if (prev) {
         Diagnostic *dg = diag_error(c->d, sp, "redefinition of '%s'", name);
         diag_note(c->d, dg, prev->span, "previous definition is here");
@@ -1124,12 +1130,13 @@ static Binding *bind(Checker *c, Decl *m, const char *name, Span sp, int64_t n, 
         if (strcmp(c->early[i], name) == 0)
             b->uses++;
     VEC_PUSH(&c->s->perm, m->bindings, m->nbindings, m->capbindings, b);
+    scope_add(&c->s->perm, ms, (Symbol){.name = name, .kind = SYM_BINDING, .binding = b});
     return b;
 }
 
-static void check_assign(Checker *c, Decl *m, Stmt *st) {
+static void check_assign(Checker *c, Scope *ms, Stmt *st) {
     Expr *v = st->values[0];
-    Env env = {.model = m};
+    Env env = {.scope = ms, .model = ms->owner};
     if (st->ntargets == 1 && v->kind == EX_CALL) {
         env.outer = v;
         env.outer_name = st->targets[0].name;
@@ -1150,7 +1157,7 @@ static void check_assign(Checker *c, Decl *m, Stmt *st) {
     }
     /* Bind even after errors, so later uses do not cascade. */
     for (int i = 0; i < st->ntargets; i++) {
-        Binding *b = bind(c, m, st->targets[i].name, st->targets[i].span, n, false, i, st);
+        Binding *b = bind(c, ms, st->targets[i].name, st->targets[i].span, n, false, i, st);
         if (b && bad) {
             b->error = true;
             b->uses = 1; /* its error was reported: no "never used" on top */
@@ -1158,7 +1165,8 @@ static void check_assign(Checker *c, Decl *m, Stmt *st) {
     }
 }
 
-static void check_return(Checker *c, Decl *m, Stmt *st) {
+static void check_return(Checker *c, Scope *ms, Stmt *st) {
+    Decl *m = ms->owner;
     m->returns = st->values;
     if (st->nvalues != m->noutputs) {
         Diagnostic *dg = diag_error(c->d, st->span, "model '%s' returns %d value%s but declares %d output%s", m->name,
@@ -1166,7 +1174,7 @@ static void check_return(Checker *c, Decl *m, Stmt *st) {
         diag_note(c->d, dg, m->outputs_span, "outputs are declared here");
     }
     for (int i = 0; i < st->nvalues; i++) {
-        Env env = {.model = m};
+        Env env = {.scope = ms, .model = m};
         Type t = check_expr(c, &env, st->values[i]);
         if (t.kind == TY_ERROR || i >= m->noutputs)
             continue;
@@ -1183,12 +1191,13 @@ static void check_return(Checker *c, Decl *m, Stmt *st) {
 }
 
 static void check_model(Checker *c, Decl *m) {
+    Scope ms = {.up = &c->file, .owner = m};
     Span batch_span = {0};
     bool have_batch = false;
     for (int i = 0; i < m->ninputs; i++) {
         Port *p = &m->inputs[i];
         bool ok = check_port_type(c, m, p, &batch_span, &have_batch);
-        Binding *b = bind(c, m, p->name, p->span, p->type->n > 0 ? p->type->n : 1, true, i, NULL);
+        Binding *b = bind(c, &ms, p->name, p->span, p->type->n > 0 ? p->type->n : 1, true, i, NULL);
         if (b && !ok) {
             b->error = true; /* uses stay silent */
             b->uses = 1;
@@ -1216,9 +1225,9 @@ static void check_model(Checker *c, Decl *m) {
             break;
         }
         if (st->kind == ST_ASSIGN) {
-            check_assign(c, m, st);
+            check_assign(c, &ms, st);
         } else {
-            check_return(c, m, st);
+            check_return(c, &ms, st);
             returned = true;
         }
     }
@@ -1268,6 +1277,8 @@ bool check_program(Session *s, Program *prog) {
         }
         d->checked = true;
         d->ok = s->diag.nerrors == before_decl;
+        if (d->name)
+            scope_add(&s->perm, &c.file, (Symbol){.name = d->name, .kind = SYM_DECL, .decl = d});
     }
     if (diag_full(c.d))
         c.d->too_many = true; /* the rest of the program was not checked */

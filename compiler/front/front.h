@@ -333,6 +333,36 @@ bool const_expr_plain(const Expr *e);
  * is not a plain constant expression. */
 bool const_eval(const Expr *e, const Decl *f, const double *consts, double *out);
 
+/* ---- scope.c: the scope chain ---- */
+
+typedef enum { SYM_DECL, SYM_PARAM, SYM_BINDING } SymbolKind;
+
+typedef struct Symbol {
+    const char *name;
+    SymbolKind kind;
+    Decl *decl;       /* SYM_DECL: a constant, function or model of the file */
+    int param;        /* SYM_PARAM: index in the function's parameters */
+    Binding *binding; /* SYM_BINDING: a model's input or assigned value */
+} Symbol;
+
+typedef struct Scope {
+    struct Scope *up;   /* the enclosing scope; NULL for the file's */
+    Decl *owner;        /* the function or model of this scope; NULL for the file */
+    const char *prefix; /* layer names given here become PREFIX.NAME; NULL: none */
+    Symbol *syms;       /* in binding order */
+    int nsyms, capsyms;
+} Scope;
+
+void scope_add(Arena *a, Scope *s, Symbol sym);
+/* The first symbol called `name` in s itself, or NULL. */
+const Symbol *scope_lookup_here(const Scope *s, const char *name);
+/* The innermost symbol called `name` in s or around it, or NULL. */
+const Symbol *scope_lookup(const Scope *s, const char *name);
+/* The outermost scope (the file's). */
+const Scope *scope_file(const Scope *s);
+/* Layer `name` given inside s, with the innermost prefix around it. */
+const char *scope_layer_name(Arena *a, const Scope *s, const char *name);
+
 /* ---- check.c: names, arity, constants, shapes, layer names ---- */
 
 /* Check the whole program; errors go to s->diag.  Returns true if clean. */
