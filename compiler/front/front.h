@@ -1,6 +1,6 @@
 /*
  * front.h — the front end: source text -> AST (grammar/ + parse.c + ast.c)
- * -> checked AST with types and shapes (check.c), driven by one table of
+ * -> checked AST with types and shapes (check_*.c, check.h), driven by one table of
  * builtins (builtins.c).  Consumes base.h; produces the Program that the IR
  * layer lowers.  docs/language.md is the specification; sections are cited
  * as "language.md §N".
@@ -81,7 +81,7 @@ typedef struct Arg {
     Expr *value;
 } Arg;
 
-/* Types (check.c).  Tensors are f32[batch, n] (language.md §4); inside an
+/* Types (the checker).  Tensors are f32[batch, n] (language.md §4); inside an
  * activation or gate body the operand is elementwise with unknown width
  * (n == -1).  A number is known when its value is a compile-time constant. */
 typedef enum { TY_ERROR, TY_NUM, TY_BOOL, TY_STR, TY_COND, TY_TENSOR, TY_TUPLE } TyKind;
@@ -97,7 +97,7 @@ typedef struct Type {
     const char *str; /* TY_STR */
 } Type;
 
-/* What a call resolved to (check.c). */
+/* What a call resolved to (check_call.c). */
 typedef struct Callee {
     const Builtin *builtin; /* or */
     Decl *user;             /* a user activation or gate */
@@ -123,7 +123,7 @@ struct Expr {
     Span name_span; /* the callee's name */
     Arg *args;
     int nargs, capargs;
-    /* filled in by check.c */
+    /* filled in by the checker */
     Type type;
     Callee callee;
     Arg **bound;           /* EX_CALL: argument bound to each input then parameter, or NULL */
@@ -140,7 +140,7 @@ typedef struct Param {
     const char *name;
     Span span;
     Expr *dflt; /* NULL: no default (required) */
-    Type type;  /* check.c: default's value */
+    Type type;  /* the checker: default's value */
 } Param;
 
 typedef struct TypeExpr {
@@ -149,7 +149,7 @@ typedef struct TypeExpr {
     Span elem_span;
     Expr **dims;
     int ndims, capdims;
-    /* check.c */
+    /* the checker */
     int64_t n;           /* features */
     const char *batch;   /* symbolic batch name, or NULL when constant */
     int64_t batch_value; /* constant batch, when batch == NULL */
@@ -214,7 +214,7 @@ struct Decl {
     Span outputs_span;
     Stmt **stmts;
     int nstmts, capstmts;
-    /* check.c */
+    /* the checker */
     Type const_value;    /* DECL_CONST */
     bool checked, ok;
     int ninputs_elem;    /* DECL_ACT: 1, DECL_GATE: 2 — elementwise operands */
@@ -226,7 +226,7 @@ struct Decl {
     const char *batch_name; /* symbolic batch name, or NULL */
     int64_t batch_value;    /* constant batch when batch_name == NULL */
     int ncalls;             /* DECL_ACT / DECL_GATE: calls in the body (Expr.call_index) */
-    struct Instance **instances; /* DECL_ACT / DECL_GATE: instances made so far (check.c) */
+    struct Instance **instances; /* DECL_ACT / DECL_GATE: instances made so far (check_instance.c) */
     int ninstances, capinstances;
 };
 
@@ -363,7 +363,7 @@ const Scope *scope_file(const Scope *s);
 /* Layer `name` given inside s, with the innermost prefix around it. */
 const char *scope_layer_name(Arena *a, const Scope *s, const char *name);
 
-/* ---- check.c: names, arity, constants, shapes, layer names ---- */
+/* ---- the checker (check_*.c): names, arity, constants, shapes, layer names ---- */
 
 /* Check the whole program; errors go to s->diag.  Returns true if clean. */
 bool check_program(Session *s, Program *prog);

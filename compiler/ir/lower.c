@@ -95,7 +95,7 @@ static Node *lower_builtin(LowerEnv *env, Expr *e, Node **in, const double *cons
         }
         if (b->id == BI_IDENTITY)
             return in[0];
-        if (b->id == BI_GELU) /* approximate = "none" (check.c rewrote "tanh") */
+        if (b->id == BI_GELU) /* approximate = "none" (the checker rewrote "tanh") */
             return unary(g, OP_GELU, sp, in[0], NULL, 0);
         return unary(g, builtin_op(e->callee.builtin->id), sp, in[0], consts, b->nparams);
     case BK_GATE:

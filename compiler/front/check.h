@@ -1,0 +1,91 @@
+/*
+ * check.h — the checker's internal interface (docs/language.md §3–§8), shared
+ * by its files, one per seam:
+ *   check_decl.c      declarations, models, statements, check_program()
+ *   check_expr.c      names (through scope.c) and expressions, type strings
+ *   check_call.c      calls: callee, argument binding, constant arguments
+ *   check_rules.c     per-builtin rules: layers and their tensors, result
+ *                     types, PyTorch's parameter rules
+ *   check_instance.c  instances of user functions (§3.5)
+ * Only front.h's check_program() and program_find_model() are seen outside.
+ */
+#ifndef ACTC_CHECK_H
+#define ACTC_CHECK_H
+
+#include "front.h"
+
+/* Where an expression is checked. */
+typedef struct Env {
+    Scope *scope;      /* names visible here (scope.c) */
+    Decl *func;        /* activation or gate whose body is checked, or NULL */
+    Decl *model;       /* model whose statements are checked, or NULL */
+    const Expr *outer; /* the outermost call of `v = call(...)`: it may be named v */
+    const char *outer_name;
+} Env;
+
+typedef struct Checker {
+    Session *s;
+    Diag *d;
+    Program *prog;
+    Scope file;         /* the declarations checked so far */
+    int cur;            /* index of the declaration being checked */
+    const char **early; /* names used before their definition (already reported) */
+    int nearly, capearly;
+} Checker;
+
+static const Type ty_error = {.kind = TY_ERROR};
+
+/* Largest feature dimension; keeps every size product far from overflow. */
+enum { MAX_DIM = 1 << 30 };
+/* Largest weight matrix (elements): 64 GiB of f32. */
+#define MAX_WEIGHTS ((int64_t)1 << 34)
+
+static inline Type ty_num(double v, bool is_int) {
+    return (Type){.kind = TY_NUM, .known = true, .is_int = is_int, .value = v};
+}
+static inline Type ty_tensor(int64_t n) { return (Type){.kind = TY_TENSOR, .n = n}; }
+
+/* A uniform view of a callee's signature (check_call.c). */
+typedef struct Sig {
+    const char *name;
+    int ninputs, nparams;
+    const char *pnames[8];
+    bool required[8];
+    const Builtin *bi;
+    Decl *user;
+} Sig;
+
+/* Closest-name search for "did you mean" hints. */
+typedef struct Suggest {
+    const char *best;
+    int dist;
+    const char *target;
+} Suggest;
+
+/* check_expr.c */
+const char *ty_str(Checker *c, const Env *env, Type t);
+Decl *lookup_decl(Checker *c, const char *name);
+Decl *find_in_program(Checker *c, const char *name);
+Binding *lookup_binding(const Env *env, const char *name);
+int lookup_param(const Env *env, const char *name);
+void suggest(Suggest *sg, const char *cand);
+const char *suggest_name(Checker *c, const Env *env, const char *target, bool want_values);
+Type check_expr(Checker *c, Env *env, Expr *e);
+Type broadcast(Checker *c, Env *env, Span sp, const char *what, Type a, Type b);
+bool arith_operand(Checker *c, Env *env, const Expr *e, Type t, const char *op);
+
+/* check_call.c */
+Type check_call(Checker *c, Env *env, Expr *e);
+const char *sig_str(Checker *c, const Sig *s);
+
+/* check_rules.c */
+bool name_layer(Checker *c, Env *env, Expr *e, const Sig *sig);
+Type builtin_result(Checker *c, Env *env, Expr *e, const Builtin *b, Type *in, int nin);
+const char *param_rule(Checker *c, const Builtin *b, const double *vals, const Expr *e, int *blame, int *other);
+Span param_span(const Expr *e, const Builtin *b, int j);
+bool check_param_values(Checker *c, Expr *e, const Builtin *b);
+
+/* check_instance.c */
+void instance_at(Checker *c, Expr *e, Decl *f);
+
+#endif

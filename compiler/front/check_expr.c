@@ -1,0 +1,258 @@
+/*
+ * check_expr.c — names and expressions (docs/language.md §3.4, §4.1–§4.4).
+ *
+ * Types every expression node (Expr.type), resolves every name through the
+ * scope chain (Expr.ref, Expr.param_index, Expr.const_name) and folds the
+ * constant sub-expressions with consteval.c.  Operands broadcast [batch, n]
+ * with [n]-free numbers (§4.2); a comparison is only a where() condition.
+ * An error gives TY_ERROR, which silences follow-on errors.
+ */
+#include <string.h>
+
+#include "check.h"
+
+/* Render a type for messages. */
+const char *ty_str(Checker *c, const Env *env, Type t) {
+    switch (t.kind) {
+    case TY_NUM: return "a number";
+    case TY_BOOL: return "a boolean";
+    case TY_STR: return "a string";
+    case TY_COND: return "a comparison";
+    case TY_TUPLE: return arena_printf(&c->s->perm, "%d tensors", t.count);
+    case TY_TENSOR:
+        if (t.n < 0)
+            return "a tensor";
+        if (env && env->model && env->model->batch_name)
+            return arena_printf(&c->s->perm, "f32[%s, %lld]", env->model->batch_name, (long long)t.n);
+        if (env && env->model && env->model->batch_value > 0)
+            return arena_printf(&c->s->perm, "f32[%lld, %lld]", (long long)env->model->batch_value, (long long)t.n);
+        return arena_printf(&c->s->perm, "f32[batch, %lld]", (long long)t.n);
+    case TY_ERROR: return "an error";
+    }
+    return "?";
+}
+
+/* ---- lookup ---- */
+
+/* A declaration checked before this point (a constant, function or model). */
+Decl *lookup_decl(Checker *c, const char *name) {
+    const Symbol *sym = scope_lookup_here(&c->file, name);
+    return sym ? sym->decl : NULL;
+}
+
+/* Any declaration of the file, also a later one (for "used before its
+ * definition"). */
+Decl *find_in_program(Checker *c, const char *name) {
+    for (int i = 0; i < c->prog->ndecls; i++) {
+        Decl *d = c->prog->decls[i];
+        if (d->name && strcmp(d->name, name) == 0)
+            return d;
+    }
+    return NULL;
+}
+
+Binding *lookup_binding(const Env *env, const char *name) {
+    const Symbol *sym = scope_lookup(env->scope, name);
+    return sym && sym->kind == SYM_BINDING ? sym->binding : NULL;
+}
+
+int lookup_param(const Env *env, const char *name) {
+    const Symbol *sym = scope_lookup(env->scope, name);
+    return sym && sym->kind == SYM_PARAM ? sym->param : -1;
+}
+
+void suggest(Suggest *sg, const char *cand) {
+    if (!cand || strcmp(cand, sg->target) == 0)
+        return;
+    int cap = ((int)strlen(sg->target) + 1) / 3;
+    if (cap > 3)
+        cap = 3;
+    int dist = edit_distance(sg->target, cand, cap);
+    if (dist <= cap && dist < sg->dist) {
+        sg->best = cand;
+        sg->dist = dist;
+    }
+}
+
+/* Closest name to `target` among the values (want_values) or the functions
+ * visible from env, innermost scope first, then the builtins. */
+const char *suggest_name(Checker *c, const Env *env, const char *target, bool want_values) {
+    (void)c;
+    Suggest sg = {NULL, 1 << 30, target};
+    for (const Scope *sc = env->scope; sc; sc = sc->up)
+        for (int i = 0; i < sc->nsyms; i++) {
+            const Symbol *sym = &sc->syms[i];
+            Decl *d = sym->decl;
+            bool is_value = sym->kind != SYM_DECL || d->kind == DECL_CONST;
+            bool is_func = sym->kind == SYM_DECL && (d->kind == DECL_ACT || d->kind == DECL_GATE);
+            if ((want_values && is_value) || (!want_values && is_func))
+                suggest(&sg, sym->name);
+        }
+    if (!want_values)
+        for (int i = 0; i < BI_COUNT; i++)
+            suggest(&sg, builtin_get((BuiltinId)i)->name);
+    return sg.best;
+}
+
+/* language.md §3.2: fold a op b when both are known, reporting the errors. */
+static Type fold_arith(Checker *c, Span sp, BinOp op, Type a, Type b) {
+    if (!a.known || !b.known)
+        return (Type){.kind = TY_NUM};
+    Type r;
+    switch (const_arith(op, a, b, &r)) {
+    case CE_OK: return r;
+    case CE_DIV_ZERO: diag_error(c->d, sp, "division by zero in constant expression"); break;
+    case CE_INT_OVERFLOW: diag_error(c->d, sp, "integer overflow in constant expression"); break;
+    case CE_OVERFLOW: diag_error(c->d, sp, "constant expression overflows"); break;
+    }
+    return ty_error;
+}
+
+/* ---- expressions ---- */
+
+
+static Type check_name(Checker *c, Env *env, Expr *e) {
+    if (env->func) {
+        int i = lookup_param(env, e->str);
+        if (i >= 0) {
+            e->param_index = i;
+            if (i < env->func->ninputs_elem)
+                return ty_tensor(-1);
+            return (Type){.kind = TY_NUM}; /* a constant parameter: value known per call */
+        }
+    }
+    if (env->model) {
+        Binding *b = lookup_binding(env, e->str);
+        if (b) {
+            b->uses++;
+            e->ref = b;
+            return b->error ? ty_error : ty_tensor(b->n);
+        }
+    }
+    Decl *g = lookup_decl(c, e->str);
+    if (g && g->kind == DECL_CONST) {
+        e->const_name = g->name;
+        return g->const_value;
+    }
+    if (g && (g->kind == DECL_ACT || g->kind == DECL_GATE)) {
+        diag_error(c->d, e->span, "'%s' is %s; call it as %s(...)", e->str,
+                   g->kind == DECL_ACT ? "an activation" : "a gate", e->str);
+        return ty_error;
+    }
+    const Builtin *bi = builtin_find(e->str);
+    if (bi) {
+        diag_error(c->d, e->span, "'%s' is a builtin %s; call it as %s(...)", e->str,
+                   builtin_kind_name(bi->kind), e->str);
+        return ty_error;
+    }
+    Decl *later = find_in_program(c, e->str);
+    if (later && later->kind == DECL_CONST) {
+        Diagnostic *dg = diag_error(c->d, e->span, "'%s' is used before its definition", e->str);
+        diag_note(c->d, dg, later->name_span, "'%s' is defined here", e->str);
+        return ty_error;
+    }
+    if (env->model) {
+        /* assigned by a later statement (or by this one) */
+        for (int i = 0; i < env->model->nstmts; i++) {
+            Stmt *st = env->model->stmts[i];
+            for (int j = 0; j < st->ntargets; j++)
+                if (strcmp(st->targets[j].name, e->str) == 0) {
+                    Diagnostic *dg = diag_error(c->d, e->span, "'%s' is used before its definition", e->str);
+                    diag_note(c->d, dg, st->targets[j].span, "'%s' is defined here", e->str);
+                    VEC_PUSH(&c->s->perm, c->early, c->nearly, c->capearly, e->str);
+                    return ty_error;
+                }
+        }
+    }
+    const char *hint = suggest_name(c, env, e->str, true);
+    if (hint) {
+        diag_error(c->d, e->span, "use of undeclared identifier '%s'; did you mean '%s'?", e->str, hint);
+        Binding *b = env->model ? lookup_binding(env, hint) : NULL;
+        if (b)
+            b->uses++; /* the user meant it: no "never used" warning on top */
+    } else {
+        diag_error(c->d, e->span, "use of undeclared identifier '%s'", e->str);
+    }
+    return ty_error;
+}
+
+/* Shape of an elementwise combination of a and b, or TY_ERROR (reported). */
+Type broadcast(Checker *c, Env *env, Span sp, const char *what, Type a, Type b) {
+    if (a.kind == TY_ERROR || b.kind == TY_ERROR)
+        return ty_error;
+    if (a.kind == TY_NUM && b.kind == TY_NUM)
+        return (Type){.kind = TY_NUM};
+    if (a.kind == TY_NUM)
+        return ty_tensor(b.n);
+    if (b.kind == TY_NUM)
+        return ty_tensor(a.n);
+    if (a.n == b.n || a.n < 0 || b.n < 0)
+        return ty_tensor(a.n >= 0 ? a.n : b.n);
+    diag_error(c->d, sp, "shape mismatch in %s: %s and %s", what, ty_str(c, env, a),
+               ty_str(c, env, b));
+    return ty_error;
+}
+
+/* An operand of arithmetic must be a number or a tensor. */
+bool arith_operand(Checker *c, Env *env, const Expr *e, Type t, const char *op) {
+    switch (t.kind) {
+    case TY_NUM:
+    case TY_TENSOR: return true;
+    case TY_ERROR: return false;
+    case TY_COND:
+        diag_error(c->d, e->span, "a comparison can only be used as the condition of where()");
+        return false;
+    case TY_TUPLE:
+        diag_error(c->d, e->span,
+                   "this expression produces %d tensors; bind them first, e.g. 'a, b = ...'",
+                   t.count);
+        return false;
+    default:
+        diag_error(c->d, e->span, "invalid operand to '%s': %s", op, ty_str(c, env, t));
+        return false;
+    }
+}
+
+static Type check_bin(Checker *c, Env *env, Expr *e) {
+    Type a = check_expr(c, env, e->lhs);
+    Type b = check_expr(c, env, e->rhs);
+    const char *op = binop_str(e->op);
+    bool ok = arith_operand(c, env, e->lhs, a, op);
+    ok = arith_operand(c, env, e->rhs, b, op) && ok;
+    if (!ok)
+        return ty_error;
+    const char *what = arena_printf(&c->s->perm, "'%s'", op);
+    Type r = broadcast(c, env, e->span, what, a, b);
+    if (r.kind == TY_ERROR)
+        return r;
+    if (e->op >= BIN_LT)
+        return (Type){.kind = TY_COND, .n = r.kind == TY_TENSOR ? r.n : -1};
+    if (r.kind == TY_NUM)
+        return fold_arith(c, e->span, e->op, a, b);
+    return r;
+}
+
+
+Type check_expr(Checker *c, Env *env, Expr *e) {
+    Type t = ty_error;
+    switch (e->kind) {
+    case EX_NUM: t = ty_num(e->num, e->num_is_int); break;
+    case EX_STR: t = (Type){.kind = TY_STR, .str = e->str}; break;
+    case EX_BOOL: t = (Type){.kind = TY_BOOL, .value = e->b}; break;
+    case EX_NAME: t = check_name(c, env, e); break;
+    case EX_NEG: {
+        Type a = check_expr(c, env, e->lhs);
+        if (!arith_operand(c, env, e->lhs, a, "-"))
+            break;
+        t = a;
+        if (a.kind == TY_NUM && a.known)
+            t.value = -a.value;
+        break;
+    }
+    case EX_BIN: t = check_bin(c, env, e); break;
+    case EX_CALL: t = check_call(c, env, e); break;
+    case EX_ERROR: break;
+    }
+    e->type = t;
+    return t;
+}

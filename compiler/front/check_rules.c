@@ -1,0 +1,220 @@
+/*
+ * check_rules.c — what is particular to one builtin (docs/language.md §5–§8):
+ * layer names (§7.1) and the learned tensors each layer declares, the result
+ * type of each builtin kind, and the parameter rules PyTorch enforces on
+ * the same values (hardtanh min <= max, celu alpha != 0, ...).
+ */
+#include <string.h>
+
+#include "check.h"
+
+/* Valid characters of a layer name (language.md §7.1). */
+static bool valid_layer_name(const char *s) {
+    if (!*s || *s == '.')
+        return false;
+    for (const char *p = s; *p; p++) {
+        bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                  *p == '_' || *p == '-' || *p == '.';
+        if (!ok || (*p == '.' && (p[1] == '.' || p[1] == '\0')))
+            return false;
+    }
+    return true;
+}
+
+static void add_tensor(Checker *c, Env *env, Expr *e, const char *suffix, int rank, int64_t d0, int64_t d1) {
+    Decl *m = env->model;
+    ParamTensor t = {.name = arena_printf(&c->s->perm, "%s.%s", e->layer, suffix),
+                     .rank = rank, .shape = {d0, d1}, .span = e->span};
+    VEC_PUSH(&c->s->perm, m->tensors, m->ntensors, m->captensors, t);
+}
+
+/* language.md §7.1: a layer is named by name = "..." or by the variable of
+ * `v = layer(...)` when it is the outermost call. */
+bool name_layer(Checker *c, Env *env, Expr *e, const Sig *sig) {
+    int slot = -1;
+    for (int j = 0; j < sig->nparams; j++)
+        if (strcmp(sig->pnames[j], "name") == 0)
+            slot = sig->ninputs + j;
+    Arg *a = slot >= 0 ? e->bound[slot] : NULL;
+    if (a) {
+        if (a->value->type.kind != TY_STR)
+            return false;
+        if (!valid_layer_name(a->value->str)) {
+            StrBuf q;
+            sb_init(&q, &c->s->perm);
+            for (const char *p = a->value->str; *p && q.len < 64; p++)
+                if ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\')
+                    sb_printf(&q, "\\x%02x", (unsigned char)*p);
+                else
+                    sb_putc(&q, *p);
+            diag_error(c->d, a->value->span,
+                       "invalid layer name \"%s\": use letters, digits, '_', '-' and single inner dots",
+                       sb_str(&q));
+            return false;
+        }
+        e->layer = a->value->str;
+    } else if (env->outer == e && env->outer_name) {
+        e->layer = env->outer_name;
+    } else {
+        diag_error(c->d, e->span, "this '%s' layer has parameters and needs a name; add name = \"...\"",
+                   sig->name);
+        return false;
+    }
+    Decl *m = env->model;
+    for (int i = 0; i < m->ntensors; i++) {
+        const char *tn = m->tensors[i].name;
+        size_t ln = strlen(e->layer);
+        if (strncmp(tn, e->layer, ln) == 0 && tn[ln] == '.' && strchr(tn + ln + 1, '.') == NULL) {
+            Diagnostic *dg = diag_error(c->d, a ? a->value->span : e->span, "duplicate layer name '%s'", e->layer);
+            diag_note(c->d, dg, m->tensors[i].span, "'%s' is first used here", e->layer);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Type of a builtin call, once its arguments are checked. */
+Type builtin_result(Checker *c, Env *env, Expr *e, const Builtin *b, Type *in, int nin) {
+    const Type x = in[0];
+    switch (b->kind) {
+    case BK_PRIM:
+        if (b->id == BI_WHERE) {
+            if (in[0].kind != TY_COND) {
+                diag_error(c->d, e->bound[0]->value->span, "the condition of where() must be a comparison, got %s",
+                           ty_str(c, env, in[0]));
+                return ty_error;
+            }
+            Type cond = in[0].n >= 0 ? ty_tensor(in[0].n) : (Type){.kind = TY_NUM};
+            Type r = broadcast(c, env, e->span, "where()", cond, in[1]);
+            return broadcast(c, env, e->span, "where()", r, in[2]);
+        }
+        if (nin == 2)
+            return broadcast(c, env, e->span, arena_printf(&c->s->perm, "%s()", b->name), in[0], in[1]);
+        return x.kind == TY_NUM ? (Type){.kind = TY_NUM} : x;
+    case BK_ACT:
+        if (b->id == BI_PRELU && env->model) {
+            int64_t np = (int64_t)e->consts[0];
+            if (np != 1 && np != x.n) {
+                diag_error(c->d, e->bound[1] ? e->bound[1]->span : e->span,
+                           "prelu num_parameters must be 1 or the number of features (%lld), got %lld",
+                           (long long)x.n, (long long)np);
+                return ty_error;
+            }
+            add_tensor(c, env, e, "weight", 1, np, 0);
+        }
+        return x.kind == TY_NUM ? (Type){.kind = TY_NUM} : x;
+    case BK_GATE:
+        if (nin == 1) { /* glu(t): torch.nn.functional.glu, first half * sigmoid(second) */
+            if (x.n < 0) {
+                diag_error(c->d, e->span, "glu(t) splits its operand in half; inside an activation use glu(a, b)");
+                return ty_error;
+            }
+            if (x.n % 2) {
+                diag_error(c->d, e->span, "glu(t) needs an even number of features, got %s", ty_str(c, env, x));
+                return ty_error;
+            }
+            return ty_tensor(x.n / 2);
+        }
+        if (in[0].kind == TY_TENSOR && in[1].kind == TY_TENSOR && in[0].n >= 0 && in[1].n >= 0 &&
+            in[0].n != in[1].n) {
+            diag_error(c->d, e->span, "operands of gate '%s' must have the same shape: %s and %s", b->name,
+                       ty_str(c, env, in[0]), ty_str(c, env, in[1]));
+            return ty_error;
+        }
+        return broadcast(c, env, e->span, b->name, in[0], in[1]);
+    case BK_ROW:
+        if (b->id == BI_LAYERNORM || b->id == BI_RMSNORM) {
+            if (!(e->consts[0] > 0)) {
+                diag_error(c->d, e->bound[1] ? e->bound[1]->value->span : e->span, "%s eps must be positive, got %g",
+                           b->name, e->consts[0]);
+                return ty_error;
+            }
+            add_tensor(c, env, e, "weight", 1, x.n, 0);
+            if (b->id == BI_LAYERNORM && e->consts[1] != 0)
+                add_tensor(c, env, e, "bias", 1, x.n, 0);
+        }
+        return x;
+    case BK_LAYER: {
+        int64_t units = (int64_t)e->consts[0];
+        if (units <= 0 || units > MAX_DIM) {
+            diag_error(c->d, e->bound[1]->value->span, "dense units must be between 1 and %d, got %lld", MAX_DIM,
+                       (long long)units);
+            return ty_error;
+        }
+        if (units > MAX_WEIGHTS / x.n) {
+            diag_error(c->d, e->span, "layer '%s' is too large: %lld x %lld weights (the limit is %lld elements)",
+                       e->layer, (long long)units, (long long)x.n, (long long)MAX_WEIGHTS);
+            return ty_error;
+        }
+        add_tensor(c, env, e, "weight", 2, units, x.n);
+        if (e->consts[1] != 0)
+            add_tensor(c, env, e, "bias", 1, units, 0);
+        return ty_tensor(units);
+    }
+    case BK_SPLIT: {
+        int64_t k = (int64_t)e->consts[0];
+        if (k < 2 || k > 64) {
+            diag_error(c->d, e->bound[1]->value->span, "split needs between 2 and 64 sections, got %lld", (long long)k);
+            return ty_error;
+        }
+        if (x.n % k) {
+            diag_error(c->d, e->span, "cannot split %s into %lld equal parts", ty_str(c, env, x), (long long)k);
+            return ty_error;
+        }
+        return (Type){.kind = TY_TUPLE, .n = x.n / k, .count = (int)k};
+    }
+    }
+    return ty_error;
+}
+
+/* Builtin-specific parameter rules (PyTorch raises on the same values).
+ * Returns NULL if `vals` (the constant parameters, builtins.c order) are
+ * valid, else the message; *blame is the index of the parameter to point at
+ * (-1: the call) and *other the one to mention in a note (-1: none). */
+const char *param_rule(Checker *c, const Builtin *b, const double *vals, const Expr *e, int *blame,
+                              int *other) {
+    *blame = 0;
+    *other = -1;
+    switch (b->id) {
+    case BI_HARDTANH:
+    case BI_CLAMP:
+        if (vals[0] > vals[1]) {
+            *other = 1;
+            return arena_printf(&c->s->perm, "%s %s (%g) must not exceed %s (%g)", b->name, b->params[0].name,
+                                vals[0], b->params[1].name, vals[1]);
+        }
+        return NULL;
+    case BI_SOFTSHRINK:
+    case BI_HARDSHRINK:
+        return vals[0] < 0 ? arena_printf(&c->s->perm, "%s lambd must be non-negative, got %g", b->name, vals[0])
+                           : NULL;
+    case BI_CELU: return vals[0] == 0 ? "celu alpha must not be zero" : NULL;
+    case BI_SOFTPLUS: return vals[0] == 0 ? "softplus beta must not be zero" : NULL;
+    case BI_GELU: {
+        Arg *a = e->bound[1];
+        if (a && a->value->type.kind == TY_STR && strcmp(a->value->str, "none") != 0 &&
+            strcmp(a->value->str, "tanh") != 0)
+            return arena_printf(&c->s->perm, "gelu approximate must be \"none\" or \"tanh\", got \"%s\"",
+                                a->value->str);
+        return NULL;
+    }
+    default: return NULL;
+    }
+}
+
+/* Span of constant parameter j of call e (its argument, or the call). */
+Span param_span(const Expr *e, const Builtin *b, int j) {
+    Arg *a = j >= 0 ? e->bound[b->ninputs + j] : NULL;
+    return a ? a->value->span : e->span;
+}
+
+bool check_param_values(Checker *c, Expr *e, const Builtin *b) {
+    int blame, other;
+    const char *msg = param_rule(c, b, e->consts, e, &blame, &other);
+    if (!msg)
+        return true;
+    Diagnostic *dg = diag_error(c->d, param_span(e, b, blame), "%s", msg);
+    if (other >= 0)
+        diag_note(c->d, dg, param_span(e, b, other), "%s is %g here", b->params[other].name, e->consts[other]);
+    return false;
+}
