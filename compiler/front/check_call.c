@@ -176,6 +176,115 @@ static bool check_const_arg(Checker *c, Env *env, const Sig *sig, int j, Arg *a,
     return false;
 }
 
+/* language.md §4.5: no function is called e->str; say what the name is. */
+static void unknown_callee(Checker *c, Env *env, Expr *e) {
+    if (env->func && strcmp(env->func->name, e->str) == 0) {
+        diag_error(c->d, e->name_span, "%s '%s' calls itself; recursion is not allowed",
+                   env->func->kind == DECL_ACT ? "activation" : "gate", e->str);
+    } else if (env->model && lookup_binding(env, e->str)) {
+        Binding *b = lookup_binding(env, e->str);
+        b->uses++;
+        Diagnostic *dg = diag_error(c->d, e->name_span, "'%s' is a tensor, not a function", e->str);
+        diag_note(c->d, dg, b->span, "'%s' is defined here", e->str);
+    } else if ((env->func && lookup_param(env, e->str) >= 0) ||
+               (lookup_decl(c, e->str) && lookup_decl(c, e->str)->kind == DECL_CONST)) {
+        diag_error(c->d, e->name_span, "'%s' is a value, not a function", e->str);
+    } else if (find_in_program(c, e->str) &&
+               find_in_program(c, e->str)->kind == DECL_MODEL) {
+        Diagnostic *dg = diag_error(c->d, e->name_span, "'%s' is a model; models cannot be called", e->str);
+        diag_note(c->d, dg, find_in_program(c, e->str)->name_span, "'%s' is defined here", e->str);
+    } else {
+        Decl *later = find_in_program(c, e->str);
+        if (later && (later->kind == DECL_ACT || later->kind == DECL_GATE)) {
+            Diagnostic *dg = diag_error(c->d, e->name_span, "'%s' is used before its definition", e->str);
+            diag_note(c->d, dg, later->name_span, "'%s' is defined here", e->str);
+        } else {
+            const char *hint = suggest_name(c, env, e->str, false);
+            if (hint)
+                diag_error(c->d, e->name_span, "unknown function '%s'; did you mean '%s'?", e->str, hint);
+            else
+                diag_error(c->d, e->name_span, "unknown function '%s'", e->str);
+        }
+    }
+}
+
+static Sig sig_user(Decl *user) {
+    Sig sig = {.name = user->name, .ninputs = user->ninputs_elem, .user = user};
+    sig.nparams = user->nparams - user->ninputs_elem;
+    if (sig.nparams > 8)
+        sig.nparams = 8;
+    for (int j = 0; j < sig.nparams; j++) {
+        sig.pnames[j] = user->params[user->ninputs_elem + j].name;
+        sig.required[j] = user->params[user->ninputs_elem + j].dflt == NULL;
+    }
+    return sig;
+}
+
+/* The operands of call e (the first ninputs_used slots) into in[]; false if
+ * one is wrong (reported). */
+static bool check_operands(Checker *c, Env *env, Expr *e, const Sig *sig, int ninputs_used, Type *in) {
+    const Builtin *bi = sig->bi;
+    bool ok = true;
+    for (int i = 0; i < ninputs_used; i++) {
+        Expr *v = e->bound[i]->value;
+        in[i] = check_expr(c, env, v);
+        if (bi && bi->id == BI_WHERE && i == 0) {
+            if (in[0].kind == TY_ERROR)
+                ok = false;
+            continue;
+        }
+        if (!arith_operand(c, env, v, in[i], sig->name))
+            ok = false;
+        else if (in[i].kind == TY_NUM && bi && (bi->kind == BK_ROW || bi->kind == BK_LAYER || bi->kind == BK_SPLIT ||
+                                                  bi->learned || (bi->id == BI_GLU && ninputs_used == 1))) {
+            diag_error(c->d, v->span, "the operand of '%s' must be a tensor, got a number", bi->name);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+/* The constant parameters of call e into e->consts, defaults filled in;
+ * *all_known is false when one is known per call only (a parameter of the
+ * enclosing function).  False if one is wrong (reported). */
+static bool check_consts(Checker *c, Env *env, Expr *e, const Sig *sig, bool *all_known) {
+    bool ok = true;
+    e->consts = NEW_ARRAY(&c->s->perm, double, (size_t)sig->nparams + 1);
+    *all_known = true;
+    for (int j = 0; j < sig->nparams; j++) {
+        Arg *a = e->bound[sig->ninputs + j];
+        if (!a) {
+            if (sig->bi)
+                e->consts[j] = sig->bi->params[j].dflt;
+            else
+                e->consts[j] = sig->user->params[sig->user->ninputs_elem + j].type.value;
+            continue;
+        }
+        Type t = check_expr(c, env, a->value);
+        if (!check_const_arg(c, env, sig, j, a, t))
+            ok = false;
+        else
+            e->consts[j] = t.value;
+        if (t.kind == TY_NUM && !t.known)
+            *all_known = false;
+    }
+    return ok;
+}
+
+/* Type of a call of user function `user` with operands in[]. */
+static Type user_result(Checker *c, Env *env, Expr *e, Decl *user, const Type *in) {
+    if (user->kind == DECL_GATE && in[0].kind == TY_TENSOR && in[1].kind == TY_TENSOR &&
+        in[0].n >= 0 && in[1].n >= 0 && in[0].n != in[1].n) {
+        Diagnostic *dg = diag_error(c->d, e->span, "operands of gate '%s' must have the same shape: %s and %s",
+                                    user->name, ty_str(c, env, in[0]), ty_str(c, env, in[1]));
+        diag_note(c->d, dg, user->name_span, "'%s' is defined here", user->name);
+        return ty_error;
+    }
+    Type r = user->kind == DECL_GATE ? broadcast(c, env, e->span, user->name, in[0], in[1]) : in[0];
+    return r.kind == TY_NUM ? (Type){.kind = TY_NUM} : r;
+}
+
+/* language.md §4.5: check call e (any callee) and give its type. */
 Type check_call(Checker *c, Env *env, Expr *e) {
     if (env->func)
         e->call_index = env->func->ncalls++;
@@ -185,52 +294,13 @@ Type check_call(Checker *c, Env *env, Expr *e) {
         user = NULL;
     const Builtin *bi = user ? NULL : builtin_find(e->str);
     if (!user && !bi) {
-        if (env->func && strcmp(env->func->name, e->str) == 0) {
-            diag_error(c->d, e->name_span, "%s '%s' calls itself; recursion is not allowed",
-                       env->func->kind == DECL_ACT ? "activation" : "gate", e->str);
-        } else if (env->model && lookup_binding(env, e->str)) {
-            Binding *b = lookup_binding(env, e->str);
-            b->uses++;
-            Diagnostic *dg = diag_error(c->d, e->name_span, "'%s' is a tensor, not a function", e->str);
-            diag_note(c->d, dg, b->span, "'%s' is defined here", e->str);
-        } else if ((env->func && lookup_param(env, e->str) >= 0) ||
-                   (lookup_decl(c, e->str) && lookup_decl(c, e->str)->kind == DECL_CONST)) {
-            diag_error(c->d, e->name_span, "'%s' is a value, not a function", e->str);
-        } else if (find_in_program(c, e->str) &&
-                   find_in_program(c, e->str)->kind == DECL_MODEL) {
-            Diagnostic *dg = diag_error(c->d, e->name_span, "'%s' is a model; models cannot be called", e->str);
-            diag_note(c->d, dg, find_in_program(c, e->str)->name_span, "'%s' is defined here", e->str);
-        } else {
-            Decl *later = find_in_program(c, e->str);
-            if (later && (later->kind == DECL_ACT || later->kind == DECL_GATE)) {
-                Diagnostic *dg = diag_error(c->d, e->name_span, "'%s' is used before its definition", e->str);
-                diag_note(c->d, dg, later->name_span, "'%s' is defined here", e->str);
-            } else {
-                const char *hint = suggest_name(c, env, e->str, false);
-                if (hint)
-                    diag_error(c->d, e->name_span, "unknown function '%s'; did you mean '%s'?", e->str, hint);
-                else
-                    diag_error(c->d, e->name_span, "unknown function '%s'", e->str);
-            }
-        }
+        unknown_callee(c, env, e);
         for (int i = 0; i < e->nargs; i++) /* still resolve names inside */
             check_expr(c, env, e->args[i].value);
         return ty_error;
     }
     e->callee = (Callee){bi, user};
-    Sig sig;
-    if (bi) {
-        sig = sig_builtin(bi);
-    } else {
-        sig = (Sig){.name = user->name, .ninputs = user->ninputs_elem, .user = user};
-        sig.nparams = user->nparams - user->ninputs_elem;
-        if (sig.nparams > 8)
-            sig.nparams = 8;
-        for (int j = 0; j < sig.nparams; j++) {
-            sig.pnames[j] = user->params[user->ninputs_elem + j].name;
-            sig.required[j] = user->params[user->ninputs_elem + j].dflt == NULL;
-        }
-    }
+    Sig sig = bi ? sig_builtin(bi) : sig_user(user);
 
     /* Structural builtins are not elementwise: not allowed inside bodies. */
     if (bi && env->func && (bi->learned || bi->kind == BK_ROW || bi->kind == BK_SPLIT || bi->kind == BK_LAYER)) {
@@ -267,46 +337,10 @@ Type check_call(Checker *c, Env *env, Expr *e) {
         return ty_error;
     }
 
-    /* Operands. */
     Type in[3] = {ty_error, ty_error, ty_error};
-    bool ok = true;
-    for (int i = 0; i < ninputs_used; i++) {
-        Expr *v = e->bound[i]->value;
-        in[i] = check_expr(c, env, v);
-        if (bi && bi->id == BI_WHERE && i == 0) {
-            if (in[0].kind == TY_ERROR)
-                ok = false;
-            continue;
-        }
-        if (!arith_operand(c, env, v, in[i], sig.name))
-            ok = false;
-        else if (in[i].kind == TY_NUM && bi && (bi->kind == BK_ROW || bi->kind == BK_LAYER || bi->kind == BK_SPLIT ||
-                                                  bi->learned || (bi->id == BI_GLU && ninputs_used == 1))) {
-            diag_error(c->d, v->span, "the operand of '%s' must be a tensor, got a number", bi->name);
-            ok = false;
-        }
-    }
-
-    /* Constant parameters, with defaults filled in. */
-    e->consts = NEW_ARRAY(&c->s->perm, double, (size_t)sig.nparams + 1);
-    bool all_known = true; /* inside a body, a parameter's value is known per call only */
-    for (int j = 0; j < sig.nparams; j++) {
-        Arg *a = e->bound[sig.ninputs + j];
-        if (!a) {
-            if (bi)
-                e->consts[j] = bi->params[j].dflt;
-            else
-                e->consts[j] = user->params[user->ninputs_elem + j].type.value;
-            continue;
-        }
-        Type t = check_expr(c, env, a->value);
-        if (!check_const_arg(c, env, &sig, j, a, t))
-            ok = false;
-        else
-            e->consts[j] = t.value;
-        if (t.kind == TY_NUM && !t.known)
-            all_known = false;
-    }
+    bool all_known;
+    bool ok = check_operands(c, env, e, &sig, ninputs_used, in);
+    ok = check_consts(c, env, e, &sig, &all_known) && ok;
     /* Name learned layers even when an operand is wrong: the name rule is
      * independent and worth reporting in the same run. */
     if (bi && bi->learned && env->model && !name_layer(c, env, e, &sig))
@@ -318,17 +352,8 @@ Type check_call(Checker *c, Env *env, Expr *e) {
     if (user && env->model)
         instance_at(c, e, user);
 
-    if (user) {
-        if (user->kind == DECL_GATE && in[0].kind == TY_TENSOR && in[1].kind == TY_TENSOR &&
-            in[0].n >= 0 && in[1].n >= 0 && in[0].n != in[1].n) {
-            Diagnostic *dg = diag_error(c->d, e->span, "operands of gate '%s' must have the same shape: %s and %s",
-                                        user->name, ty_str(c, env, in[0]), ty_str(c, env, in[1]));
-            diag_note(c->d, dg, user->name_span, "'%s' is defined here", user->name);
-            return ty_error;
-        }
-        Type r = user->kind == DECL_GATE ? broadcast(c, env, e->span, user->name, in[0], in[1]) : in[0];
-        return r.kind == TY_NUM ? (Type){.kind = TY_NUM} : r;
-    }
+    if (user)
+        return user_result(c, env, e, user, in);
     /* gelu(x, approximate = "tanh") is gelu_tanh. */
     if (bi->id == BI_GELU && e->bound[1] && strcmp(e->bound[1]->value->str, "tanh") == 0)
         e->callee.builtin = builtin_get(BI_GELU_TANH);
