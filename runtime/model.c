@@ -239,6 +239,54 @@ static void prefix_hint(const Source *src, const char *bare, const char *prefix,
         }
 }
 
+/* Where tensor ti of the description was found in a source. */
+typedef struct Found {
+    char name[1024];     /* prefix + the tensor's name: what was looked up */
+    const StFile *file;  /* the file that holds it (with st), or NULL: */
+    const StTensor *st;
+    const float *arr;    /* an array in memory */
+} Found;
+
+/* The one lookup behind every load and actrt_model_read_tensors: tensor ti
+ * of the description as prefix + its name, in the first file that holds it,
+ * then among the arrays, with its shape checked.  A missing tensor (with a
+ * prefix hint) or a wrong shape is an error naming the tensor, the file and
+ * the model line that declared it. */
+static int find_tensor(actrt_model *m, const Source *src, const char *prefix, int ti, Found *f) {
+    const actrt_tensor_desc *t = &m->d->tensors[ti];
+    snprintf(f->name, sizeof f->name, "%s%s", prefix ? prefix : "", t->name);
+    int64_t have_shape[ST_MAX_RANK];
+    int have_rank;
+    const char *where = src->nfiles ? src->files[0].name : "the tensors given";
+    if (!source_find(src, f->name, &have_rank, have_shape, &f->file, &f->st, &f->arr)) {
+        char hint[600];
+        prefix_hint(src, t->name, prefix, hint, sizeof hint);
+        return fail(m, ACTC_ERR_WEIGHTS, "missing tensor '%s' (declared at %s) in %s%s%s", f->name, t->declared_at,
+                    where, src->nfiles > 1 ? " and the other shards" : "", hint);
+    }
+    int64_t want[2] = {t->rows, t->cols};
+    int rank = t->cols ? 2 : 1;
+    bool same = have_rank == rank;
+    for (int i = 0; same && i < rank; i++)
+        same = have_shape[i] == want[i];
+    if (!same) {
+        char have[128], need[128];
+        shape_str(have, sizeof have, have_shape, have_rank);
+        shape_str(need, sizeof need, want, rank);
+        return fail(m, ACTC_ERR_WEIGHTS, "%s: tensor '%s' has shape %s, expected %s (declared at %s)",
+                    f->file ? f->file->name : where, f->name, have, need, t->declared_at);
+    }
+    return ACTC_OK;
+}
+
+/* A tensor find_tensor found in a file, as f32 into dst (numel floats); a
+ * dtype that does not convert is an error naming the tensor and the line. */
+static int read_tensor(actrt_model *m, const Found *f, int ti, float *dst) {
+    char err[512];
+    int st = st_read_f32(f->file, f->st, dst, err, sizeof err);
+    return st == ACTC_OK ? ACTC_OK : fail(m, st, "%s (declared at %s)", err, m->d->tensors[ti].declared_at);
+}
+
 /* Bind every tensor of the description from the source. */
 static int bind_all(actrt_model *m, const Source *src, const char *prefix) {
     const actrt_desc *d = m->d;
@@ -246,49 +294,22 @@ static int bind_all(actrt_model *m, const Source *src, const char *prefix) {
     if (!packed)
         return fail(m, ACTC_ERR_NOMEM, "out of memory");
     int st = ACTC_OK;
-    char name[1024], err[512];
     for (int ti = 0; ti < d->ntensors && st == ACTC_OK; ti++) {
         const actrt_tensor_desc *t = &d->tensors[ti];
-        snprintf(name, sizeof name, "%s%s", prefix ? prefix : "", t->name);
-        const StTensor *found = NULL;
-        const StFile *ff = NULL;
-        const float *arr = NULL;
-        int64_t have_shape[ST_MAX_RANK];
-        int have_rank;
-        const char *where = src->nfiles ? src->files[0].name : "the tensors given";
-        if (!source_find(src, name, &have_rank, have_shape, &ff, &found, &arr)) {
-            char hint[600];
-            prefix_hint(src, t->name, prefix, hint, sizeof hint);
-            st = fail(m, ACTC_ERR_WEIGHTS, "missing tensor '%s' (declared at %s) in %s%s%s", name, t->declared_at,
-                      where, src->nfiles > 1 ? " and the other shards" : "", hint);
+        Found f;
+        if ((st = find_tensor(m, src, prefix, ti, &f)) != ACTC_OK)
             break;
-        }
-        int64_t want[2] = {t->rows, t->cols};
-        int rank = t->cols ? 2 : 1;
-        bool same = have_rank == rank;
-        for (int i = 0; same && i < rank; i++)
-            same = have_shape[i] == want[i];
-        if (!same) {
-            char have[128], need[128];
-            shape_str(have, sizeof have, have_shape, have_rank);
-            shape_str(need, sizeof need, want, rank);
-            st = fail(m, ACTC_ERR_WEIGHTS, "%s: tensor '%s' has shape %s, expected %s (declared at %s)",
-                      ff ? ff->name : where, name, have, need, t->declared_at);
-            break;
-        }
-        if (arr) { /* arrays in memory: pack straight from them */
-            st = pack_tensor(m, packed, ti, arr);
+        if (f.arr) { /* arrays in memory: pack straight from them */
+            st = pack_tensor(m, packed, ti, f.arr);
             continue;
         }
         float *tmp = rt_calloc((size_t)(numel(t) ? numel(t) : 1), sizeof(float));
         if (!tmp) {
-            st = fail(m, ACTC_ERR_NOMEM, "out of memory reading '%s'", name);
+            st = fail(m, ACTC_ERR_NOMEM, "out of memory reading '%s'", f.name);
             break;
         }
-        int rst = st_read_f32(ff, found, tmp, err, sizeof err);
-        if (rst != ACTC_OK)
-            st = fail(m, rst, "%s (declared at %s)", err, t->declared_at);
-        else
+        st = read_tensor(m, &f, ti, tmp);
+        if (st == ACTC_OK)
             st = pack_tensor(m, packed, ti, tmp);
         rt_free(tmp);
     }
@@ -304,11 +325,11 @@ static int bind_all(actrt_model *m, const Source *src, const char *prefix) {
     return ACTC_OK;
 }
 
-int actrt_model_load_weights(actrt_model *m, const char *const *paths, int npaths, const char *prefix) {
-    if (!m)
-        return fail(NULL, ACTC_ERR_ARG, "actrt_model_load_weights: model is NULL");
-    if (!paths || npaths <= 0)
-        return fail(m, ACTC_ERR_ARG, "actrt_model_load_weights: no weights file given");
+/* Open (and validate) the safetensors files paths[0 .. npaths) as the
+ * source's files; `who` names the public function in messages.  The caller
+ * has checked paths and npaths.  On failure nothing stays open. */
+static int open_files(actrt_model *m, const char *who, const char *const *paths, int npaths, Source *src) {
+    *src = (Source){0};
     StFile *files = rt_calloc((size_t)npaths, sizeof(StFile));
     if (!files)
         return fail(m, ACTC_ERR_NOMEM, "out of memory");
@@ -316,7 +337,7 @@ int actrt_model_load_weights(actrt_model *m, const char *const *paths, int npath
     char err[512];
     for (; opened < npaths && st == ACTC_OK; opened++) {
         if (!paths[opened]) {
-            st = fail(m, ACTC_ERR_ARG, "actrt_model_load_weights: path %d is NULL", opened);
+            st = fail(m, ACTC_ERR_ARG, "%s: path %d is NULL", who, opened);
             break;
         }
         int ost = st_open(&files[opened], paths[opened], err, sizeof err); /* IO, NOMEM or WEIGHTS */
@@ -325,13 +346,84 @@ int actrt_model_load_weights(actrt_model *m, const char *const *paths, int npath
             break;
         }
     }
-    Source src = {.files = files, .nfiles = npaths};
-    if (st == ACTC_OK)
-        st = bind_all(m, &src, prefix);
-    for (int i = 0; i < opened; i++)
-        st_close(&files[i]);
-    rt_free(files);
+    if (st != ACTC_OK) {
+        for (int i = 0; i < opened; i++)
+            st_close(&files[i]);
+        rt_free(files);
+        return st;
+    }
+    *src = (Source){.files = files, .nfiles = npaths};
+    return ACTC_OK;
+}
+
+static void close_files(Source *src) {
+    for (int i = 0; i < src->nfiles; i++)
+        st_close(&src->files[i]);
+    rt_free(src->files);
+    *src = (Source){0};
+}
+
+int actrt_model_load_weights(actrt_model *m, const char *const *paths, int npaths, const char *prefix) {
+    if (!m)
+        return fail(NULL, ACTC_ERR_ARG, "actrt_model_load_weights: model is NULL");
+    if (!paths || npaths <= 0)
+        return fail(m, ACTC_ERR_ARG, "actrt_model_load_weights: no weights file given");
+    Source src;
+    int st = open_files(m, "actrt_model_load_weights", paths, npaths, &src);
+    if (st != ACTC_OK)
+        return st;
+    st = bind_all(m, &src, prefix);
+    close_files(&src);
     return st;
+}
+
+int actrt_model_read_tensors(actrt_model *m, const char *const *paths, int npaths, const char *prefix,
+                             float ***data) {
+    static const char who[] = "actrt_model_read_tensors";
+    if (!m)
+        return fail(NULL, ACTC_ERR_ARG, "%s: model is NULL", who);
+    if (!data)
+        return fail(m, ACTC_ERR_ARG, "%s: data is NULL", who);
+    *data = NULL;
+    if (!paths)
+        return fail(m, ACTC_ERR_ARG, "%s: paths is NULL", who);
+    if (npaths <= 0)
+        return fail(m, ACTC_ERR_ARG, "%s: npaths must be at least 1, got %d", who, npaths);
+    const actrt_desc *d = m->d;
+    /* One block: the ntensors pointers, then every tensor's floats. */
+    size_t bytes = sizeof(float *) * (size_t)d->ntensors;
+    bool overflow = false;
+    for (int ti = 0; ti < d->ntensors; ti++) {
+        const actrt_tensor_desc *t = &d->tensors[ti];
+        size_t n;
+        if (t->rows < 0 || t->cols < 0)
+            return fail(m, ACTC_ERR_ARG, "the model description is malformed (tensor %d)", ti);
+        overflow |= __builtin_mul_overflow((size_t)t->rows, (size_t)(t->cols ? t->cols : 1), &n) ||
+                    __builtin_mul_overflow(n, sizeof(float), &n) || __builtin_add_overflow(bytes, n, &bytes);
+    }
+    Source src;
+    int st = open_files(m, who, paths, npaths, &src);
+    if (st != ACTC_OK)
+        return st;
+    float **out = overflow ? NULL : rt_alloc(bytes);
+    if (!out)
+        st = fail(m, ACTC_ERR_NOMEM, "out of memory reading the tensors of model '%s'", d->name);
+    float *next = out ? (float *)(out + d->ntensors) : NULL;
+    for (int ti = 0; ti < d->ntensors && st == ACTC_OK; ti++) {
+        Found f;
+        if ((st = find_tensor(m, &src, prefix, ti, &f)) != ACTC_OK)
+            break;
+        out[ti] = next;
+        st = read_tensor(m, &f, ti, next);
+        next += numel(&d->tensors[ti]);
+    }
+    close_files(&src);
+    if (st != ACTC_OK) {
+        rt_free(out);
+        return st;
+    }
+    *data = out;
+    return ACTC_OK;
 }
 
 int actrt_model_load_weights_memory(actrt_model *m, const void *data, size_t len, const char *prefix) {

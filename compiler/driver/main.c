@@ -13,7 +13,6 @@
 #include "actc/actc.h"
 #include "actc/runtime.h"
 #include "driver/internal.h"
-#include "runtime/internal.h"
 
 static const char usage[] =
     "usage: actc <command> [options] FILE...\n"
@@ -337,17 +336,16 @@ static int read_inputs(const Options *o, Run *r) {
         return 1;
     r->in = calloc((size_t)d->ninputs + 1, sizeof(float *));
     r->batch = -1;
-    char err[512];
     for (int i = 0; i < d->ninputs; i++) {
         const NamedFile *f = port_file(o->in, o->nin, &d->inputs[i], i);
         if (!f) {
             fprintf(stderr, "actc: error: no file for input '%s' (use -i %s=FILE)\n", d->inputs[i].name, d->inputs[i].name);
             return 1;
         }
-        int64_t shape[NPY_MAX_RANK];
+        int64_t shape[ACTRT_NPY_MAX_RANK];
         int rank;
-        if (npy_read(f->path, &r->in[i], shape, &rank, err, sizeof err) != ACTC_OK) {
-            fprintf(stderr, "actc: error: %s\n", err);
+        if (actrt_npy_read(f->path, &r->in[i], shape, &rank) != ACTC_OK) {
+            fprintf(stderr, "actc: error: %s\n", actrt_last_error(NULL));
             return 1;
         }
         if (rank != 2 || shape[1] != d->inputs[i].n) {
@@ -374,59 +372,47 @@ static int read_inputs(const Options *o, Run *r) {
 
 static int write_outputs(const Options *o, Run *r) {
     const actrt_desc *d = r->d;
-    char err[512];
     for (int i = 0; i < d->noutputs; i++) {
         const NamedFile *f = port_file(o->out, o->nout, &d->outputs[i], i);
         if (!f)
             continue; /* an output nobody asked for */
         int64_t shape[2] = {r->batch, d->outputs[i].n};
-        if (npy_write(f->path, r->out[i], shape, 2, err, sizeof err) != ACTC_OK) {
-            fprintf(stderr, "actc: error: %s\n", err);
+        if (actrt_npy_write(f->path, r->out[i], shape, 2) != ACTC_OK) {
+            fprintf(stderr, "actc: error: %s\n", actrt_last_error(NULL));
             return 1;
         }
     }
     return 0;
 }
 
-/* --reference: every tensor of the model as f32 arrays (already validated
- * by actrt_model_load_weights). */
-static int reference_run(actc_session *s, const Options *o, Run *r) {
+/* --reference: every tensor of the model as f32 arrays, read by the runtime
+ * with the lookup and checks of actrt_model_load_weights (which has already
+ * accepted them into m). */
+static int reference_run(actc_session *s, actrt_model *m, const Options *o, Run *r) {
     const actrt_desc *d = r->d;
-    StFile files[MAX_FILES];
-    char err[512], name[1024];
-    int st = 0, opened = 0;
-    for (; opened < o->nweights && !st; opened++)
-        if (st_open(&files[opened], o->weights[opened], err, sizeof err))
-            st = 1;
+    float **data = NULL;
     const char **names = calloc((size_t)d->ntensors + 1, sizeof *names);
-    float **data = calloc((size_t)d->ntensors + 1, sizeof *data);
     int64_t(*shapes)[2] = calloc((size_t)d->ntensors + 1, sizeof *shapes);
+    int st = 0;
+    if (!names || !shapes) {
+        fprintf(stderr, "actc: error: out of memory\n");
+        st = 1;
+    } else if (o->nweights && actrt_model_read_tensors(m, o->weights, o->nweights, o->prefix, &data)) {
+        fprintf(stderr, "actc: error: %s\n", actrt_last_error(m));
+        st = 1;
+    }
     for (int t = 0; t < d->ntensors && !st; t++) {
-        snprintf(name, sizeof name, "%s%s", o->prefix ? o->prefix : "", d->tensors[t].name);
-        const StTensor *found = NULL;
-        const StFile *ff = NULL;
-        for (int f = 0; f < opened && !found; f++)
-            if ((found = st_find(&files[f], name)))
-                ff = &files[f];
         names[t] = d->tensors[t].name;
         shapes[t][0] = d->tensors[t].rows;
         shapes[t][1] = d->tensors[t].cols;
-        data[t] = malloc(sizeof(float) * (size_t)(st_numel(found) + 1));
-        if (!data[t] || st_read_f32(ff, found, data[t], err, sizeof err))
-            st = 1;
     }
     if (!st && actc_reference_run(s, o->model, names, (const float *const *)data, (const int64_t(*)[2])shapes,
                                   d->ntensors, r->batch, (const float *const *)r->in, r->out)) {
-        snprintf(err, sizeof err, "%s", actc_last_error(s));
+        fprintf(stderr, "actc: error: %s\n", actc_last_error(s));
         st = 1;
     }
-    if (st)
-        fprintf(stderr, "actc: error: %s\n", err);
-    for (int t = 0; t < d->ntensors; t++)
-        free(data[t]);
-    free(names), free(data), free(shapes);
-    for (int f = 0; f < opened; f++)
-        st_close(&files[f]);
+    actrt_free(data);
+    free(names), free(shapes);
     return st;
 }
 
@@ -467,7 +453,7 @@ static int cmd_run(const Options *o) {
         goto done;
     }
     if (o->reference) {
-        if (reference_run(s, o, &r))
+        if (reference_run(s, m, o, &r))
             goto done;
     } else if ((st = actrt_model_run(m, r.batch, (const float *const *)r.in, r.out))) {
         fprintf(stderr, "actc: error: %s\n", actrt_last_error(m));
@@ -478,7 +464,7 @@ static int cmd_run(const Options *o) {
 done:
     if (r.d) {
         for (int i = 0; r.in && i < r.d->ninputs; i++)
-            rt_free(r.in[i]);
+            actrt_free(r.in[i]);
         for (int i = 0; r.out && i < r.d->noutputs; i++)
             free(r.out[i]);
     }

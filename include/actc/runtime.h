@@ -113,6 +113,14 @@ ACTRT_API int actrt_model_load_weights_memory(actrt_model *m, const void *data, 
  * (cols == 0 for a vector), row-major. */
 ACTRT_API int actrt_model_load_tensors(actrt_model *m, const char *const *names, const float *const *data,
                                        const int64_t (*shapes)[2], int n);
+/* Read the tensors the model reads (desc->tensors, in that order) from
+ * safetensors files as f32, without packing them or changing the model:
+ * the same lookup, checks and messages as actrt_model_load_weights.
+ * (*data)[t] holds tensor t's rows * (cols ? cols : 1) floats, row-major;
+ * *data is one block from the runtime's allocator: release it with
+ * actrt_free.  On failure *data is NULL and actrt_last_error(m) says why. */
+ACTRT_API int actrt_model_read_tensors(actrt_model *m, const char *const *paths, int npaths, const char *prefix,
+                                       float ***data);
 /* For generated AOT code: create a model and load its weights from a file
  * (path != NULL) or from safetensors bytes (data != NULL), in one call.  On
  * failure *out is NULL and actrt_last_error(NULL) says why. */

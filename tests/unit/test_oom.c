@@ -5,7 +5,9 @@
  * or check), free everything it allocated (live count back to zero), and the
  * next attempt must work.  The runtime likewise: a JIT-compiled gated model
  * is created, bound (from arrays, and from safetensors bytes parsed by
- * jansson through the same funnel), run on two threads and freed with the
+ * jansson through the same funnel, and from two safetensors shards on disk,
+ * whose tensors are also read back with actrt_model_read_tensors), run on
+ * two threads and freed with the
  * N-th runtime allocation failing: ACTC_ERR_NOMEM, nothing leaked, and the
  * first run that succeeds is bitwise equal to an unrestricted one.  And the
  * compiler to the end (check, lower, fuse, codegen; JIT and AOT object +
@@ -100,11 +102,13 @@ Test(oom, erroneous_program_fails_cleanly) {
     oom_loop(ACTC_SOURCE_DIR "/examples/errors/typo.act", ACTC_ERR_CHECK);
 }
 
-/* ---- the runtime: create, bind weights (arrays, and safetensors bytes
- * through jansson), run, free — failing the N-th allocation ---- */
+/* ---- the runtime: create, bind weights (arrays, safetensors bytes
+ * through jansson, shard files), read tensors, run, free — failing the N-th
+ * allocation ---- */
 
 #include <math.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include "actc/runtime.h"
 
@@ -117,20 +121,20 @@ enum { RT_NT = 6, RT_BATCH = 37 };
 static const char *const rt_names[RT_NT] = {"g.weight", "g.bias", "u.weight", "u.bias", "o.weight", "o.bias"};
 static const int64_t rt_shapes[RT_NT][2] = {{40, 24}, {40, 0}, {40, 24}, {40, 0}, {8, 40}, {8, 0}};
 
-/* The weights as safetensors bytes (F32, little-endian host). */
-static uint8_t *rt_safetensors(float *const *w, size_t *len) {
+/* Weights lo .. hi-1 as safetensors bytes (F32, little-endian host). */
+static uint8_t *rt_safetensors(float *const *w, int lo, int hi, size_t *len) {
     char hdr[1024];
     size_t hl = 0, off = 0;
     hl += (size_t)snprintf(hdr + hl, sizeof hdr - hl, "{");
-    for (int i = 0; i < RT_NT; i++) {
+    for (int i = lo; i < hi; i++) {
         size_t n = (size_t)(rt_shapes[i][0] * (rt_shapes[i][1] ? rt_shapes[i][1] : 1));
         if (rt_shapes[i][1])
             hl += (size_t)snprintf(hdr + hl, sizeof hdr - hl, "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%lld,%lld],"
-                                   "\"data_offsets\":[%zu,%zu]}", i ? "," : "", rt_names[i],
+                                   "\"data_offsets\":[%zu,%zu]}", i > lo ? "," : "", rt_names[i],
                                    (long long)rt_shapes[i][0], (long long)rt_shapes[i][1], off, off + 4 * n);
         else
             hl += (size_t)snprintf(hdr + hl, sizeof hdr - hl, "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%lld],"
-                                   "\"data_offsets\":[%zu,%zu]}", i ? "," : "", rt_names[i],
+                                   "\"data_offsets\":[%zu,%zu]}", i > lo ? "," : "", rt_names[i],
                                    (long long)rt_shapes[i][0], off, off + 4 * n);
         off += 4 * n;
     }
@@ -140,7 +144,7 @@ static uint8_t *rt_safetensors(float *const *w, size_t *len) {
         buf[k] = (uint8_t)((uint64_t)hl >> (8 * k));
     memcpy(buf + 8, hdr, hl);
     size_t o = 8 + hl;
-    for (int i = 0; i < RT_NT; i++) {
+    for (int i = lo; i < hi; i++) {
         size_t n = (size_t)(rt_shapes[i][0] * (rt_shapes[i][1] ? rt_shapes[i][1] : 1));
         memcpy(buf + o, w[i], 4 * n);
         o += 4 * n;
@@ -149,16 +153,31 @@ static uint8_t *rt_safetensors(float *const *w, size_t *len) {
     return buf;
 }
 
-/* One create + bind + run + free under an allocation limit. */
-static int rt_attempt(const actrt_desc *d, long n, bool from_bytes, float *const *w, const uint8_t *st, size_t stlen,
-                      const float *x, float *y, float *p) {
+enum { RT_ARRAYS, RT_BYTES, RT_FILES };
+static const char *const rt_source_name[] = {"arrays", "safetensors bytes", "shard files + read_tensors"};
+
+/* One create + bind + run + free under an allocation limit.  RT_FILES binds
+ * from the shard files and reads the tensors back with
+ * actrt_model_read_tensors, which must give exactly w. */
+static int rt_attempt(const actrt_desc *d, long n, int source, float *const *w, const uint8_t *st, size_t stlen,
+                      const char *const *shards, const float *x, float *y, float *p) {
     countdown = n;
     actrt_set_allocator(failing_alloc, NULL);
     actrt_model *m = NULL;
     int s = actrt_model_create(&m, d);
     if (s == ACTC_OK)
-        s = from_bytes ? actrt_model_load_weights_memory(m, st, stlen, NULL)
-                       : actrt_model_load_tensors(m, rt_names, (const float *const *)w, rt_shapes, RT_NT);
+        s = source == RT_BYTES   ? actrt_model_load_weights_memory(m, st, stlen, NULL)
+            : source == RT_FILES ? actrt_model_load_weights(m, shards, 2, NULL)
+                                 : actrt_model_load_tensors(m, rt_names, (const float *const *)w, rt_shapes, RT_NT);
+    if (s == ACTC_OK && source == RT_FILES) {
+        float **data = NULL;
+        s = actrt_model_read_tensors(m, shards, 2, NULL, &data);
+        cr_assert(s == ACTC_OK ? data != NULL : data == NULL);
+        for (int i = 0; s == ACTC_OK && i < RT_NT; i++)
+            cr_assert_eq(memcmp(data[i], w[i], 4 * (size_t)(rt_shapes[i][0] * (rt_shapes[i][1] ? rt_shapes[i][1] : 1))),
+                         0, "tensor %d read back differs", i);
+        actrt_free(data);
+    }
     if (s == ACTC_OK)
         s = actrt_model_set_threads(m, 2);
     if (s == ACTC_OK)
@@ -184,18 +203,31 @@ Test(oom, runtime_fails_cleanly_at_every_allocation) {
             w[i][k] = 0.3f * sinf((float)(k * 7 + (size_t)i));
     }
     size_t stlen;
-    uint8_t *st = rt_safetensors(w, &stlen);
+    uint8_t *st = rt_safetensors(w, 0, RT_NT, &stlen);
+    /* the same weights as two shards on disk: o.*, then g.* and u.* */
+    char shard_path[2][64];
+    const char *shards[2] = {shard_path[0], shard_path[1]};
+    for (int k = 0; k < 2; k++) {
+        snprintf(shard_path[k], sizeof shard_path[k], "/tmp/actc-oom-%d-%d.safetensors", (int)getpid(), k);
+        size_t len;
+        uint8_t *bytes = k == 0 ? rt_safetensors(w, 4, RT_NT, &len) : rt_safetensors(w, 0, 4, &len);
+        FILE *f = fopen(shard_path[k], "wb");
+        cr_assert(f);
+        cr_assert_eq(fwrite(bytes, 1, len, f), len);
+        cr_assert_eq(fclose(f), 0);
+        free(bytes);
+    }
     static float x[RT_BATCH * 24], y0[RT_BATCH * 8], p0[RT_BATCH * 8], y[RT_BATCH * 8], p[RT_BATCH * 8];
     for (int i = 0; i < RT_BATCH * 24; i++)
         x[i] = cosf(0.1f * (float)i);
-    cr_assert_eq(rt_attempt(actc_jit_desc(j), -1, false, w, st, stlen, x, y0, p0), ACTC_OK);
-    for (int from_bytes = 0; from_bytes < 2; from_bytes++) {
+    cr_assert_eq(rt_attempt(actc_jit_desc(j), -1, RT_ARRAYS, w, st, stlen, shards, x, y0, p0), ACTC_OK);
+    for (int source = RT_ARRAYS; source <= RT_FILES; source++) {
         long n;
         for (n = 0; n < 100000; n++) {
             memset(y, 0, sizeof y);
-            int r = rt_attempt(actc_jit_desc(j), n, from_bytes, w, st, stlen, x, y, p);
+            int r = rt_attempt(actc_jit_desc(j), n, source, w, st, stlen, shards, x, y, p);
             cr_assert_eq(live, 0, "%ld blocks leaked after failing allocation %ld (%s)", live, n,
-                         from_bytes ? "safetensors bytes" : "arrays");
+                         rt_source_name[source]);
             if (r == ACTC_OK)
                 break;
             cr_assert_eq(r, ACTC_ERR_NOMEM, "allocation %ld failed with status %d: %s", n, r, actrt_last_error(NULL));
@@ -204,8 +236,9 @@ Test(oom, runtime_fails_cleanly_at_every_allocation) {
         cr_assert_lt(n, 100000);
         cr_assert_eq(memcmp(y, y0, sizeof y), 0, "outputs after the OOM loop differ");
         cr_assert_eq(memcmp(p, p0, sizeof p), 0);
-        fprintf(stderr, "runtime (%s): %ld failure points\n", from_bytes ? "safetensors bytes" : "arrays", n);
+        fprintf(stderr, "runtime (%s): %ld failure points\n", rt_source_name[source], n);
     }
+    unlink(shard_path[0]), unlink(shard_path[1]);
     free(st);
     for (int i = 0; i < RT_NT; i++)
         free(w[i]);
@@ -219,8 +252,6 @@ Test(oom, runtime_fails_cleanly_at_every_allocation) {
  * wrapper, the AOT header text) go through the funnel and fail here; LLVM's
  * allocations do not (LLVM treats out of memory as fatal by design,
  * docs/reliability.md). ---- */
-
-#include <unistd.h>
 
 static int compile_attempt(const char *src, long n, bool aot, const char *obj, const char *hdr, const float *x,
                            float *y, float *p, float *const *w) {

@@ -1,0 +1,249 @@
+/*
+ * test_runtime.c — libactrt through its public header alone
+ * (include/actc/runtime.h), with a description written by hand (no
+ * compiler): actrt_model_read_tensors reads a model's tensors from sharded
+ * safetensors files as f32, with the lookup, checks and messages of
+ * actrt_model_load_weights — each error case is compared with what the
+ * load reports for the same files — and leaves the model as it was.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "actc/runtime.h"
+
+/* ---- a model described by hand: fc.weight [2, 3], fc.bias [2], ln.weight [3] ---- */
+
+static void no_kernel(const float *const *w, const float *const *in, float *const *out, float *scratch,
+                      int64_t batch, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+    (void)w, (void)in, (void)out, (void)scratch, (void)batch, (void)r0, (void)r1, (void)c0, (void)c1;
+}
+
+static const actrt_port_desc ports[] = {{"x", 3}, {"y", 2}};
+static const actrt_tensor_desc tensors[] = {
+    {"fc.weight", 2, 3, "t.act:2"}, {"fc.bias", 2, 0, "t.act:2"}, {"ln.weight", 3, 0, "t.act:3"}};
+static const actrt_weight_desc weights[] = {
+    {.tensor = 0, .layout = ACTRT_LAYOUT_KN, .lo = 0, .n = 2, .k = 3},
+    {.tensor = 1, .layout = ACTRT_LAYOUT_VEC, .lo = 0, .n = 2},
+    {.tensor = 2, .layout = ACTRT_LAYOUT_VEC, .lo = 0, .n = 3}};
+static const actrt_kernel_fn kernels[] = {no_kernel};
+static const actrt_desc desc = {.abi_version = ACTRT_ABI_VERSION, .name = "t", .ninputs = 1, .noutputs = 1,
+                                .inputs = &ports[0], .outputs = &ports[1], .ntensors = 3, .nweights = 3,
+                                .nkernels = 1, .tensors = tensors, .weights = weights, .kernels = kernels,
+                                .scratch_per_row = 0};
+
+static const float fc_w[6] = {1, -2, 3, 0.5f, -0.25f, 8}, fc_b[2] = {-1, 2}, ln_w[3] = {1.5f, 0, -3};
+
+/* ---- safetensors files ---- */
+
+typedef struct Entry {
+    const char *name, *dtype;
+    int rank;
+    int64_t shape[3];
+    const void *bytes;
+    size_t n;
+} Entry;
+
+static char dir[64];
+
+static void setup(void) {
+    snprintf(dir, sizeof dir, "/tmp/actc-test-runtime-XXXXXX");
+    cr_assert(mkdtemp(dir));
+}
+
+static void teardown(void) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* Write a safetensors file dir/name holding the entries; returns its path (static per slot). */
+static const char *write_st(int slot, const char *name, const Entry *e, int n) {
+    static char paths[4][128];
+    char hdr[2048];
+    size_t hl = 0, off = 0;
+    hl += (size_t)snprintf(hdr + hl, sizeof hdr - hl, "{");
+    for (int i = 0; i < n; i++) {
+        hl += (size_t)snprintf(hdr + hl, sizeof hdr - hl, "%s\"%s\":{\"dtype\":\"%s\",\"shape\":[", i ? "," : "",
+                               e[i].name, e[i].dtype);
+        for (int k = 0; k < e[i].rank; k++)
+            hl += (size_t)snprintf(hdr + hl, sizeof hdr - hl, "%s%lld", k ? "," : "", (long long)e[i].shape[k]);
+        hl += (size_t)snprintf(hdr + hl, sizeof hdr - hl, "],\"data_offsets\":[%zu,%zu]}", off, off + e[i].n);
+        off += e[i].n;
+    }
+    hl += (size_t)snprintf(hdr + hl, sizeof hdr - hl, "}");
+    snprintf(paths[slot], sizeof paths[slot], "%s/%s", dir, name);
+    FILE *f = fopen(paths[slot], "wb");
+    cr_assert(f);
+    for (int k = 0; k < 8; k++)
+        fputc((int)(((uint64_t)hl >> (8 * k)) & 0xff), f);
+    fwrite(hdr, 1, hl, f);
+    for (int i = 0; i < n; i++)
+        fwrite(e[i].bytes, 1, e[i].n, f);
+    cr_assert_eq(fclose(f), 0);
+    return paths[slot];
+}
+
+/* The checkpoint as two shards under the prefix "model.", ln.weight as F16
+ * (1.5, 0, -3 are exact), plus a tensor the model does not read. */
+static const uint16_t ln_f16[3] = {0x3e00, 0x0000, 0xc200};
+static const float unused[4] = {9, 9, 9, 9};
+
+static void two_shards(const char *paths[2]) {
+    Entry a[] = {{"model.fc.bias", "F32", 1, {2}, fc_b, sizeof fc_b},
+                 {"model.other.weight", "F32", 2, {2, 2}, unused, sizeof unused}};
+    Entry b[] = {{"model.ln.weight", "F16", 1, {3}, ln_f16, sizeof ln_f16},
+                 {"model.fc.weight", "F32", 2, {2, 3}, fc_w, sizeof fc_w}};
+    paths[0] = write_st(0, "ckpt-00001-of-00002.safetensors", a, 2);
+    paths[1] = write_st(1, "ckpt-00002-of-00002.safetensors", b, 2);
+}
+
+static float *sentinel[1]; /* *data before a call that must clear it */
+
+static actrt_model *new_model(void) {
+    actrt_model *m = NULL;
+    cr_assert_eq(actrt_model_create(&m, &desc), ACTC_OK, "%s", actrt_last_error(NULL));
+    return m;
+}
+
+/* The read fails with status st and exactly the message load_weights gives
+ * for the same arguments (and `want`, when given); *data stays NULL. */
+static void expect_same_failure(const char *const *paths, int n, const char *prefix, int st, const char *want) {
+    actrt_model *m = new_model();
+    float **data = sentinel;
+    cr_assert_eq(actrt_model_read_tensors(m, paths, n, prefix, &data), st, "%s", actrt_last_error(m));
+    cr_expect_null(data);
+    char got[512];
+    snprintf(got, sizeof got, "%s", actrt_last_error(m));
+    if (want)
+        cr_expect_str_eq(got, want);
+    cr_assert_eq(actrt_model_load_weights(m, paths, n, prefix), st);
+    cr_expect_str_eq(got, actrt_last_error(m), "read_tensors and load_weights disagree");
+    actrt_model_free(m);
+}
+
+TestSuite(runtime, .init = setup, .fini = teardown);
+
+Test(runtime, read_tensors_from_two_shards_in_descriptor_order) {
+    const char *paths[2];
+    two_shards(paths);
+    actrt_model *m = new_model();
+    float **data = NULL;
+    cr_assert_eq(actrt_model_read_tensors(m, paths, 2, "model.", &data), ACTC_OK, "%s", actrt_last_error(m));
+    cr_assert_not_null(data);
+    cr_expect_eq(memcmp(data[0], fc_w, sizeof fc_w), 0);
+    cr_expect_eq(memcmp(data[1], fc_b, sizeof fc_b), 0);
+    cr_expect_eq(memcmp(data[2], ln_w, sizeof ln_w), 0, "F16 converted: %g %g %g", data[2][0], data[2][1],
+                 data[2][2]);
+    /* the model is unchanged: still without weights */
+    float x[3] = {0}, y[2];
+    cr_expect_eq(actrt_model_run(m, 1, (const float *const[]){x}, (float *const[]){y}), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(m), "model 't' has no weights: call actrt_model_load_weights first");
+    cr_expect_null(actrt_model_packed_weight(m, 1, NULL));
+    /* shards in the other order give the same values; loading packs them */
+    const char *rev[2] = {paths[1], paths[0]};
+    float **again = NULL;
+    cr_assert_eq(actrt_model_read_tensors(m, rev, 2, "model.", &again), ACTC_OK, "%s", actrt_last_error(m));
+    for (int t = 0; t < 3; t++)
+        cr_expect_eq(memcmp(again[t], data[t], sizeof(float) * (size_t)(tensors[t].rows *
+                                                                         (tensors[t].cols ? tensors[t].cols : 1))),
+                     0, "tensor %d", t);
+    actrt_free(again);
+    cr_assert_eq(actrt_model_load_weights(m, paths, 2, "model."), ACTC_OK, "%s", actrt_last_error(m));
+    int64_t count;
+    const float *bias = actrt_model_packed_weight(m, 1, &count);
+    cr_assert_eq(count, 2);
+    cr_expect_eq(memcmp(bias, data[1], sizeof fc_b), 0);
+    actrt_free(data);
+    actrt_model_free(m);
+}
+
+Test(runtime, read_tensors_missing_tensor) {
+    const char *paths[2];
+    two_shards(paths);
+    char want[512];
+    /* without the prefix: named with a hint */
+    snprintf(want, sizeof want,
+             "missing tensor 'fc.weight' (declared at t.act:2) in %s and the other shards; the file has "
+             "'model.fc.weight': use the weights prefix 'model.'",
+             paths[0]);
+    expect_same_failure(paths, 2, NULL, ACTC_ERR_WEIGHTS, want);
+    /* one shard only: the other shard's tensor is missing */
+    snprintf(want, sizeof want, "missing tensor 'model.fc.weight' (declared at t.act:2) in %s", paths[0]);
+    expect_same_failure(paths, 1, "model.", ACTC_ERR_WEIGHTS, want);
+}
+
+Test(runtime, read_tensors_wrong_shape_and_dtype) {
+    Entry bad[] = {{"fc.weight", "F32", 2, {3, 2}, fc_w, sizeof fc_w},
+                   {"fc.bias", "F32", 1, {2}, fc_b, sizeof fc_b},
+                   {"ln.weight", "F32", 1, {3}, ln_w, sizeof ln_w}};
+    const char *p = write_st(0, "shape.safetensors", bad, 3);
+    char want[512];
+    snprintf(want, sizeof want,
+             "%s: tensor 'fc.weight' has shape [3, 2], expected [2, 3] (declared at t.act:2)", p);
+    expect_same_failure(&p, 1, NULL, ACTC_ERR_WEIGHTS, want);
+    /* [1, 2] does not bind to [2] */
+    bad[0].shape[0] = 2, bad[0].shape[1] = 3;
+    bad[1].rank = 2, bad[1].shape[0] = 1, bad[1].shape[1] = 2;
+    p = write_st(0, "rank.safetensors", bad, 3);
+    snprintf(want, sizeof want, "%s: tensor 'fc.bias' has shape [1, 2], expected [2] (declared at t.act:2)", p);
+    expect_same_failure(&p, 1, NULL, ACTC_ERR_WEIGHTS, want);
+    /* an integer tensor */
+    static const int32_t ints[3] = {1, 2, 3};
+    bad[1].rank = 1, bad[1].shape[0] = 2;
+    bad[2].dtype = "I32", bad[2].bytes = ints, bad[2].n = sizeof ints;
+    p = write_st(0, "dtype.safetensors", bad, 3);
+    snprintf(want, sizeof want,
+             "%s: tensor 'ln.weight' has dtype I32; weights must be F32, F16, BF16 or F64 (declared at t.act:3)", p);
+    expect_same_failure(&p, 1, NULL, ACTC_ERR_WEIGHTS, want);
+    /* a file that is not there */
+    char nope[128];
+    snprintf(nope, sizeof nope, "%s/nope.safetensors", dir);
+    const char *np = nope;
+    snprintf(want, sizeof want, "%s: cannot open: No such file or directory", nope);
+    expect_same_failure(&np, 1, NULL, ACTC_ERR_IO, want);
+}
+
+Test(runtime, read_tensors_bad_arguments) {
+    const char *paths[2];
+    two_shards(paths);
+    actrt_model *m = new_model();
+    float **data = sentinel;
+    cr_expect_eq(actrt_model_read_tensors(NULL, paths, 2, NULL, &data), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(NULL), "actrt_model_read_tensors: model is NULL");
+    cr_expect_eq(actrt_model_read_tensors(m, paths, 2, NULL, NULL), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(m), "actrt_model_read_tensors: data is NULL");
+    cr_expect_eq(actrt_model_read_tensors(m, NULL, 2, NULL, &data), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(m), "actrt_model_read_tensors: paths is NULL");
+    cr_expect_null(data);
+    data = sentinel;
+    cr_expect_eq(actrt_model_read_tensors(m, paths, -1, NULL, &data), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(m), "actrt_model_read_tensors: npaths must be at least 1, got -1");
+    cr_expect_null(data);
+    cr_expect_eq(actrt_model_read_tensors(m, paths, 0, NULL, &data), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(m), "actrt_model_read_tensors: npaths must be at least 1, got 0");
+    const char *with_null[2] = {paths[0], NULL};
+    cr_expect_eq(actrt_model_read_tensors(m, with_null, 2, "model.", &data), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(m), "actrt_model_read_tensors: path 1 is NULL");
+    cr_expect_null(data);
+    actrt_model_free(m);
+}
+
+Test(runtime, read_tensors_of_a_model_without_tensors) {
+    const char *paths[2];
+    two_shards(paths);
+    actrt_desc none = desc;
+    none.ntensors = 0, none.nweights = 0;
+    actrt_model *m = NULL;
+    cr_assert_eq(actrt_model_create(&m, &none), ACTC_OK, "%s", actrt_last_error(NULL));
+    float **data = NULL;
+    cr_expect_eq(actrt_model_read_tensors(m, paths, 2, NULL, &data), ACTC_OK, "%s", actrt_last_error(m));
+    cr_expect_not_null(data);
+    actrt_free(data);
+    actrt_model_free(m);
+}
