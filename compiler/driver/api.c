@@ -340,13 +340,7 @@ static void build_desc(actc_session *a, actc_jit_model *j, Decl *m, ModelCode *m
     actrt_weight_desc *w = NEW_ARRAY(ar, actrt_weight_desc, (size_t)mc->nweights + 1);
     for (int i = 0; i < mc->nweights; i++) {
         WeightSlot *ws = &mc->weights[i];
-        int ti = -1;
-        for (int k = 0; k < m->ntensors && ti < 0; k++)
-            if (strcmp(m->tensors[k].name, ws->ref.name) == 0)
-                ti = k;
-        if (ti < 0)
-            ACTC_BUG("weight '%s' is not a tensor of the model", ws->ref.name);
-        w[i] = (actrt_weight_desc){ti, ws->layout, ws->ref.lo, ws->ref.rows, ws->ref.cols, ws->panel};
+        w[i] = (actrt_weight_desc){ws->ref.tensor, ws->layout, ws->ref.lo, ws->ref.rows, ws->ref.cols, ws->panel};
     }
     d->nweights = mc->nweights;
     d->weights = w;

@@ -21,11 +21,22 @@ static bool valid_layer_name(const char *s) {
     return true;
 }
 
-static void add_tensor(Checker *c, Env *env, Expr *e, const char *suffix, int rank, int64_t d0, int64_t d1) {
+/* Declare the learned tensors of layer call e (named e->layer, operand
+ * features in_features) from the layer table, once: lowering and the
+ * runtime descriptor read them from Decl.tensors (e->first_tensor on). */
+static void declare_layer(Checker *c, Env *env, Expr *e, int64_t in_features) {
     Decl *m = env->model;
-    ParamTensor t = {.name = arena_printf(&c->s->perm, "%s.%s", e->layer, suffix),
-                     .rank = rank, .shape = {d0, d1}, .span = e->span};
-    VEC_PUSH(&c->s->perm, m->tensors, m->ntensors, m->captensors, t);
+    const LayerKind *k = layer_of_builtin(e->callee.builtin->id);
+    e->first_tensor = m->ntensors;
+    for (int i = 0; i < k->ntensors; i++) {
+        if (!layer_tensor_present(k, i, e->consts))
+            continue;
+        const LayerTensorSpec *ts = &k->tensors[i];
+        ParamTensor t = {.name = arena_printf(&c->s->perm, "%s.%s", e->layer, ts->suffix), .layer = e->layer,
+                         .elem = ts->elem, .rank = ts->rank, .span = e->span};
+        layer_tensor_shape(k, i, in_features, e->consts, t.shape);
+        VEC_PUSH(&c->s->perm, m->tensors, m->ntensors, m->captensors, t);
+    }
 }
 
 /* language.md §7.1: a layer is named by name = "..." or by the variable of
@@ -52,9 +63,9 @@ bool name_layer(Checker *c, Env *env, Expr *e, const Sig *sig) {
                        sb_str(&q));
             return false;
         }
-        e->layer = a->value->str;
+        e->layer = scope_layer_name(&c->s->perm, env->scope, a->value->str);
     } else if (env->outer == e && env->outer_name) {
-        e->layer = env->outer_name;
+        e->layer = scope_layer_name(&c->s->perm, env->scope, env->outer_name);
     } else {
         diag_error(c->d, e->span, "this '%s' layer has parameters and needs a name; add name = \"...\"",
                    sig->name);
@@ -62,9 +73,7 @@ bool name_layer(Checker *c, Env *env, Expr *e, const Sig *sig) {
     }
     Decl *m = env->model;
     for (int i = 0; i < m->ntensors; i++) {
-        const char *tn = m->tensors[i].name;
-        size_t ln = strlen(e->layer);
-        if (strncmp(tn, e->layer, ln) == 0 && tn[ln] == '.' && strchr(tn + ln + 1, '.') == NULL) {
+        if (strcmp(m->tensors[i].layer, e->layer) == 0) {
             Diagnostic *dg = diag_error(c->d, a ? a->value->span : e->span, "duplicate layer name '%s'", e->layer);
             diag_note(c->d, dg, m->tensors[i].span, "'%s' is first used here", e->layer);
             return false;
@@ -100,7 +109,7 @@ Type builtin_result(Checker *c, Env *env, Expr *e, const Builtin *b, Type *in, i
                            (long long)x.n, (long long)np);
                 return ty_error;
             }
-            add_tensor(c, env, e, "weight", 1, np, 0);
+            declare_layer(c, env, e, x.n);
         }
         return x.kind == TY_NUM ? (Type){.kind = TY_NUM} : x;
     case BK_GATE:
@@ -129,9 +138,7 @@ Type builtin_result(Checker *c, Env *env, Expr *e, const Builtin *b, Type *in, i
                            b->name, e->consts[0]);
                 return ty_error;
             }
-            add_tensor(c, env, e, "weight", 1, x.n, 0);
-            if (b->id == BI_LAYERNORM && e->consts[1] != 0)
-                add_tensor(c, env, e, "bias", 1, x.n, 0);
+            declare_layer(c, env, e, x.n);
         }
         return x;
     case BK_LAYER: {
@@ -146,10 +153,8 @@ Type builtin_result(Checker *c, Env *env, Expr *e, const Builtin *b, Type *in, i
                        e->layer, (long long)units, (long long)x.n, (long long)MAX_WEIGHTS);
             return ty_error;
         }
-        add_tensor(c, env, e, "weight", 2, units, x.n);
-        if (e->consts[1] != 0)
-            add_tensor(c, env, e, "bias", 1, units, 0);
-        return ty_tensor(units);
+        declare_layer(c, env, e, x.n);
+        return ty_tensor(layer_result_features(layer_of_builtin(b->id), x.n, e->consts));
     }
     case BK_SPLIT: {
         int64_t k = (int64_t)e->consts[0];

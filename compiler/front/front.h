@@ -64,6 +64,43 @@ const Builtin *builtin_find(const char *name);
 const Builtin *builtin_get(BuiltinId id);
 const char *builtin_kind_name(BuiltinKind k);
 
+/* ---- layers.c: the layer table (layers.def) ---- */
+
+typedef enum {
+#define LAYER(id, bi, name) LAYER_##id,
+#include "layers.def"
+#undef LAYER
+    LAYER_COUNT
+} LayerId;
+
+typedef enum { ELEM_F32 } ElemType; /* element type of a learned tensor */
+
+typedef struct LayerTensorSpec {
+    const char *suffix; /* the tensor is <layer name>.<suffix> */
+    int rank;           /* 1 or 2 */
+    int dims[2];        /* per dimension: -1 = the operand's features, k = constant parameter k */
+    int when;           /* constant parameter that switches it on (bias = true), or -1: always */
+    ElemType elem;
+} LayerTensorSpec;
+
+typedef struct LayerKind {
+    LayerId id;
+    BuiltinId builtin;
+    const char *name;
+    int ntensors;
+    LayerTensorSpec tensors[2];
+    int result;         /* the result's features: -1 = the operand's, k = constant parameter k */
+} LayerKind;
+
+const LayerKind *layer_kind(LayerId id);
+const LayerKind *layer_of_builtin(BuiltinId bi); /* NULL: not a layer */
+/* Whether tensor t of a layer of kind k exists, and its shape ([rows, 0]
+ * for a vector), for an operand with in_features and the call's constant
+ * parameters. */
+bool layer_tensor_present(const LayerKind *k, int t, const double *consts);
+void layer_tensor_shape(const LayerKind *k, int t, int64_t in_features, const double *consts, int64_t shape[2]);
+int64_t layer_result_features(const LayerKind *k, int64_t in_features, const double *consts);
+
 /* ---- ast.c: the syntax tree (arena-owned, never freed singly) ---- */
 
 typedef enum { EX_NUM, EX_STR, EX_BOOL, EX_NAME, EX_NEG, EX_BIN, EX_CALL, EX_ERROR } ExprKind;
@@ -129,6 +166,7 @@ struct Expr {
     Arg **bound;           /* EX_CALL: argument bound to each input then parameter, or NULL */
     double *consts;        /* EX_CALL: value of each constant parameter (builtin order) */
     const char *layer;     /* EX_CALL of a learned builtin: the layer name */
+    int first_tensor;      /* EX_CALL of a layer: index of its first tensor in Decl.tensors */
     Binding *ref;          /* EX_NAME in a model: the binding it reads */
     int param_index;       /* EX_NAME in a body: index of the parameter, or -1 */
     const char *const_name;/* EX_NAME naming a const */
@@ -193,6 +231,8 @@ struct Binding {
 /* A learned tensor the model reads from the weights (language.md §7). */
 typedef struct ParamTensor {
     const char *name; /* e.g. "layers.0.mlp.gate_proj.weight" */
+    const char *layer;/* the layer it belongs to, e.g. "layers.0.mlp.gate_proj" */
+    ElemType elem;
     int64_t shape[2];
     int rank;
     Span span;        /* the call that declared it */

@@ -63,6 +63,7 @@ struct Node {
     const char *name;              /* INPUT / OUTPUT / PARAM name; CALL callee name */
     int index;                     /* INPUT / OUTPUT index */
     int64_t rows, cols;            /* PARAM: full shape (cols == 0: a vector) */
+    int tensor;                    /* PARAM: index in the model's Decl.tensors */
     int64_t lo, cnt;               /* PARAM: visible rows [lo, lo + cnt) */
     const struct Body *body;       /* CALL: the callee's body at this instance (lower.c) */
     const char *origin;            /* what the user wrote, when it differs (gate or user function) */
@@ -177,6 +178,7 @@ typedef struct Value {
  * or elements [lo, lo + rows) of a vector (cols == 0). */
 typedef struct WeightRef {
     const char *name;
+    int tensor;           /* index in the model's Decl.tensors */
     int64_t lo, rows, cols;
     int64_t full_rows;    /* rows of the whole tensor */
     Span span;

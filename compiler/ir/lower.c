@@ -15,15 +15,21 @@
 
 #include "ir.h"
 
-static Node *param_node(Graph *g, Span sp, const char *layer, const char *suffix, int64_t rows, int64_t cols) {
-    Node *p = node_new(g, OP_PARAM, sp, 0, NULL, NULL, NULL);
-    p->name = arena_printf(&g->s->perm, "%s.%s", layer, suffix);
-    p->rows = rows;
-    p->cols = cols;
+/* The OP_PARAM node of tensor t (0, 1: in the order the layer table lists
+ * the present ones) of layer call e, as the checker declared it. */
+static Node *layer_param(LowerEnv *env, const Expr *e, int t) {
+    Graph *g = env->g;
+    int ti = e->first_tensor + t;
+    const ParamTensor *pt = &g->model->tensors[ti];
+    Node *p = node_new(g, OP_PARAM, e->span, 0, NULL, NULL, NULL);
+    p->name = pt->name;
+    p->tensor = ti;
+    p->rows = pt->shape[0];
+    p->cols = pt->rank == 2 ? pt->shape[1] : 0;
     p->lo = 0;
-    p->cnt = rows;
+    p->cnt = p->rows;
     p->shape = SH_VEC;
-    p->n = rows;
+    p->n = p->rows;
     return p;
 }
 
@@ -76,10 +82,59 @@ static Node *split_part(Graph *g, Span sp, Node *t, int parts, int index) {
     return s;
 }
 
+/* ---- layers (front/layers.def): one lowering per kind ---- */
+
+/* language.md §7.2: x W^T (+ b) */
+static Node *lower_dense(LowerEnv *env, Expr *e, Node *x, const double *consts) {
+    Graph *g = env->g;
+    Node *w = layer_param(env, e, 0);
+    Node *mm = node_new(g, OP_MATMUL, e->span, 2, x, w, NULL);
+    mm->shape = SH_ROWS;
+    mm->n = w->rows;
+    if (consts[1] == 0)
+        return mm;
+    return node_new(g, OP_ADD, e->span, 2, mm, layer_param(env, e, 1), NULL);
+}
+
+/* language.md §5: max(0, x) + weight * min(0, x) */
+static Node *lower_prelu(LowerEnv *env, Expr *e, Node *x, const double *consts) {
+    (void)consts;
+    return node_new(env->g, OP_PRELU, e->span, 2, x, layer_param(env, e, 0), NULL);
+}
+
+static Node *lower_norm(LowerEnv *env, Expr *e, Op op, Node *x, double eps, bool bias) {
+    Node *w = layer_param(env, e, 0);
+    Node *b = bias ? layer_param(env, e, 1) : NULL;
+    Node *r = node_new(env->g, op, e->span, b ? 3 : 2, x, w, b);
+    r->p[0] = eps;
+    r->np = 1;
+    return r;
+}
+
+/* language.md §8 */
+static Node *lower_layernorm(LowerEnv *env, Expr *e, Node *x, const double *consts) {
+    return lower_norm(env, e, OP_LAYERNORM, x, consts[0], consts[1] != 0);
+}
+
+static Node *lower_rmsnorm(LowerEnv *env, Expr *e, Node *x, const double *consts) {
+    return lower_norm(env, e, OP_RMSNORM, x, consts[0], false);
+}
+
+typedef Node *LowerLayerFn(LowerEnv *env, Expr *e, Node *x, const double *consts);
+
+static LowerLayerFn *const lower_layer[LAYER_COUNT] = {
+#define LAYER(id, bi, name) [LAYER_##id] = lower_##name,
+#include "layers.def"
+#undef LAYER
+};
+
 static Node *lower_builtin(LowerEnv *env, Expr *e, Node **in, const double *consts) {
     Graph *g = env->g;
     const Builtin *b = e->callee.builtin;
     Span sp = e->span;
+    const LayerKind *lk = layer_of_builtin(b->id);
+    if (lk)
+        return lower_layer[lk->id](env, e, in[0], consts);
     switch (b->kind) {
     case BK_PRIM:
         if (b->id == BI_WHERE)
@@ -88,11 +143,6 @@ static Node *lower_builtin(LowerEnv *env, Expr *e, Node **in, const double *cons
             return node_new(g, b->id == BI_MIN ? OP_MIN : OP_MAX, sp, 2, in[0], in[1], NULL);
         return unary(g, builtin_op(b->id), sp, in[0], consts, b->nparams);
     case BK_ACT:
-        if (b->id == BI_PRELU) {
-            int64_t np = (int64_t)consts[0];
-            Node *w = param_node(g, sp, e->layer, "weight", np, 0);
-            return node_new(g, OP_PRELU, sp, 2, in[0], w, NULL);
-        }
         if (b->id == BI_IDENTITY)
             return in[0];
         if (b->id == BI_GELU) /* approximate = "none" (the checker rewrote "tanh") */
@@ -106,31 +156,9 @@ static Node *lower_builtin(LowerEnv *env, Expr *e, Node **in, const double *cons
             return r;
         }
         return lower_gate(g, b->id, sp, in[0], in[1]);
-    case BK_ROW: {
-        Op op = b->id == BI_SOFTMAX ? OP_SOFTMAX : b->id == BI_LOG_SOFTMAX ? OP_LOG_SOFTMAX
-              : b->id == BI_LAYERNORM ? OP_LAYERNORM : OP_RMSNORM;
-        Node *x = in[0];
-        if (op == OP_SOFTMAX || op == OP_LOG_SOFTMAX)
-            return node_new(g, op, sp, 1, x, NULL, NULL);
-        Node *w = param_node(g, sp, e->layer, "weight", x->n, 0);
-        Node *bias = op == OP_LAYERNORM && consts[1] != 0 ? param_node(g, sp, e->layer, "bias", x->n, 0) : NULL;
-        Node *r = node_new(g, op, sp, bias ? 3 : 2, x, w, bias);
-        r->p[0] = consts[0]; /* eps */
-        r->np = 1;
-        return r;
-    }
-    case BK_LAYER: {
-        int64_t units = (int64_t)consts[0];
-        Node *x = in[0];
-        Node *w = param_node(g, sp, e->layer, "weight", units, x->n);
-        Node *mm = node_new(g, OP_MATMUL, sp, 2, x, w, NULL);
-        mm->shape = SH_ROWS;
-        mm->n = units;
-        if (consts[1] == 0)
-            return mm;
-        Node *bias = param_node(g, sp, e->layer, "bias", units, 0);
-        return node_new(g, OP_ADD, sp, 2, mm, bias, NULL);
-    }
+    case BK_ROW:
+        return node_new(g, b->id == BI_SOFTMAX ? OP_SOFTMAX : OP_LOG_SOFTMAX, sp, 1, in[0], NULL, NULL);
+    case BK_LAYER: break; /* lower_layer */
     case BK_SPLIT: break; /* handled by the assignment */
     }
     ACTC_BUG("cannot lower builtin '%s' here", b->name);

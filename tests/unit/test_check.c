@@ -1,5 +1,5 @@
 /*
- * test_check.c — semantic rules of check.c (language.md §3–§8): shapes,
+ * test_check.c — semantic rules of the checker (check_*.c) (language.md §3–§8): shapes,
  * constants, layer naming and the learned tensors each model declares.
  */
 #include <stdio.h>
@@ -164,4 +164,59 @@ Test(check, unused_bindings_warn) {
     cr_expect_eq(r.status, ACTC_OK);
     cr_expect(strstr(r.text, "t.act:3:1: warning: 'h' is assigned but never used"), "%s", r.text);
     free(r.text);
+}
+
+/* The layer table (front/layers.def, layers.c) and the builtin table agree:
+ * a builtin has learned parameters exactly when it is a layer kind, every
+ * layer kind names its builtin and declares at least one tensor, and only
+ * optional tensors follow the first. */
+Test(check, layer_table_agrees_with_builtins) {
+    for (int i = 0; i < BI_COUNT; i++) {
+        const Builtin *b = builtin_get((BuiltinId)i);
+        const LayerKind *k = layer_of_builtin(b->id);
+        cr_expect_eq(b->learned, k != NULL, "builtin '%s': learned %d, layer kind %p", b->name, b->learned,
+                     (const void *)k);
+        if (k)
+            cr_expect_str_eq(k->name, b->name);
+    }
+    for (int i = 0; i < LAYER_COUNT; i++) {
+        const LayerKind *k = layer_kind((LayerId)i);
+        cr_assert(k);
+        cr_expect_eq(k->id, (LayerId)i);
+        cr_expect(k->ntensors >= 1 && k->tensors[0].when < 0, "layer '%s'", k->name);
+        for (int t = 0; t < k->ntensors; t++) {
+            const LayerTensorSpec *ts = &k->tensors[t];
+            cr_expect(ts->rank == 1 || ts->rank == 2, "%s.%s", k->name, ts->suffix);
+            for (int d = 0; d < ts->rank; d++)
+                cr_expect(ts->dims[d] < builtin_get(k->builtin)->nparams, "%s.%s", k->name, ts->suffix);
+        }
+    }
+}
+
+/* Each layer call records its first tensor; an optional tensor switched off
+ * is not declared (layernorm bias = false, dense bias = false). */
+Test(check, layer_calls_record_their_tensors) {
+    Program *prog;
+    bool ok;
+    Session *s = checked("model m(x: f32[b, 4]) -> f32[b, 3] {\n"
+                         "  p = prelu(x, num_parameters = 4)\n"
+                         "  n = layernorm(p, bias = false)\n"
+                         "  return dense(n, 3, bias = false, name = \"out\")\n}\n",
+                         &prog, &ok);
+    cr_assert(ok, "%s", diag_render_text(&s->diag));
+    Decl *m = program_find_model(prog, NULL);
+    const char *want[] = {"p.weight", "n.weight", "out.weight"};
+    const char *layer[] = {"p", "n", "out"};
+    cr_assert_eq(m->ntensors, 3);
+    for (int i = 0; i < 3; i++) {
+        cr_expect_str_eq(m->tensors[i].name, want[i]);
+        cr_expect_str_eq(m->tensors[i].layer, layer[i]);
+        cr_expect_eq(m->tensors[i].elem, ELEM_F32);
+    }
+    cr_expect_eq(m->tensors[0].shape[0], 4);
+    cr_expect_eq(m->tensors[2].shape[0], 3);
+    cr_expect_eq(m->tensors[2].shape[1], 4);
+    Expr *ret = m->returns[0];
+    cr_expect_eq(ret->first_tensor, 2);
+    release(s);
 }
