@@ -68,6 +68,41 @@ Node *node_resolve(Node *n) {
     return n;
 }
 
+/* ---- provenance ---- */
+
+int prov_depth(const Prov *p) {
+    int n = 0;
+    for (; p; p = p->up)
+        n++;
+    return n;
+}
+
+bool prov_equal(const Prov *a, const Prov *b) {
+    for (; a && b; a = a->up, b = b->up)
+        if (a->call.file != b->call.file || a->call.start != b->call.start || a->call.end != b->call.end)
+            return false;
+    return a == b; /* both NULL */
+}
+
+Span node_site(const Node *n) {
+    const Prov *p = n->prov;
+    if (!p)
+        return (Span){0};
+    while (p->up)
+        p = p->up;
+    return p->call;
+}
+
+/* chain followed by tail: a fresh copy of chain's links ending in tail */
+static const Prov *prov_append(Arena *a, const Prov *chain, const Prov *tail) {
+    if (!chain)
+        return tail;
+    Prov *p = NEW(a, Prov);
+    p->call = chain->call;
+    p->up = prov_append(a, chain->up, tail);
+    return p;
+}
+
 void node_replace(Node *old, Node *new_node) {
     if (old == new_node)
         return;
@@ -77,8 +112,8 @@ void node_replace(Node *old, Node *new_node) {
     /* Where the code came from passes only to a node made to replace old,
      * never to an older operand it folds into (x*1 -> x keeps x's line). */
     if (new_node->id > old->id) {
-        if (new_node->site.end == 0)
-            new_node->site = old->site;
+        if (!new_node->prov)
+            new_node->prov = old->prov;
         if (!new_node->origin)
             new_node->origin = old->origin;
     }
@@ -94,10 +129,16 @@ Node **graph_begin_rewrite(Graph *g, int *count) {
 
 void graph_emit(Graph *g, Node *n) { VEC_PUSH(&g->s->perm, g->nodes, g->nnodes, g->capnodes, n); }
 
-Node *graph_inline(Graph *g, const Body *b, Node *const *args) {
+Node *graph_inline(Graph *g, const Body *b, Node *const *args, Span call, const Prov *up) {
     const Graph *t = b->g;
+    Prov *site = NEW(&g->s->perm, Prov);
+    *site = (Prov){.call = call, .up = up};
     ArenaMark mark = arena_mark(&g->s->scratch);
     Node **map = NEW_ARRAY(&g->s->scratch, Node *, (size_t)t->next_id + 1);
+    /* body chain -> extended chain, so nodes of one inner call share theirs */
+    const Prov **from = NEW_ARRAY(&g->s->scratch, const Prov *, (size_t)t->nnodes + 1);
+    const Prov **to = NEW_ARRAY(&g->s->scratch, const Prov *, (size_t)t->nnodes + 1);
+    int nchains = 0;
     for (int i = 0; i < t->nnodes; i++) {
         const Node *o = t->nodes[i];
         if (o->op == OP_INPUT) {
@@ -114,6 +155,15 @@ Node *graph_inline(Graph *g, const Body *b, Node *const *args) {
         n->np = o->np;
         n->name = o->name;
         n->origin = o->origin;
+        int c = 0;
+        while (c < nchains && from[c] != o->prov)
+            c++;
+        if (c == nchains) {
+            from[c] = o->prov;
+            to[c] = prov_append(&g->s->perm, o->prov, site);
+            nchains++;
+        }
+        n->prov = to[c];
         map[o->id] = n;
     }
     Node *r = map[b->result->id];

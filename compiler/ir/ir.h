@@ -49,6 +49,20 @@ typedef enum {
     SH_SCALAR  /* a number, broadcast everywhere */
 } ShapeKind;
 
+/* Provenance: the chain of user-function calls a node was inlined through,
+ * innermost call first, ending at the call in the model (docs/ir.md
+ * "Provenance").  Chains live in the session's perm arena and are never
+ * changed once made; nodes and epilogue expressions share them.  NULL: the
+ * node was written directly in the model (or, in a Body, directly in that
+ * body). */
+typedef struct Prov Prov;
+struct Prov {
+    Span call;            /* the call's span */
+    const Prov *up;       /* the call that call came from, or NULL */
+};
+int prov_depth(const Prov *p);
+bool prov_equal(const Prov *a, const Prov *b); /* same calls, compared by span */
+
 typedef struct Node Node;
 struct Node {
     Op op;
@@ -68,7 +82,7 @@ struct Node {
     const struct Body *body;       /* CALL: the callee's body at this instance (lower.c) */
     const char *origin;            /* what the user wrote, when it differs (gate or user function) */
     const char *hint;              /* the model variable bound to this value, if any */
-    Span site;                     /* inlined from a user function: the call in the model */
+    const Prov *prov;              /* inlined from user functions: the calls, innermost first */
     /* pass bookkeeping */
     Node *repl;                    /* forwarding: this node was replaced */
     int uses;
@@ -91,7 +105,11 @@ typedef struct Graph {
 Node *node_new(Graph *g, Op op, Span sp, int nin, Node *a, Node *b, Node *c);
 Node *node_const(Graph *g, Span sp, double v);
 Node *node_resolve(Node *n);       /* follow repl */
-/* old is replaced by new: forwards its users, keeps its variable name and origin. */
+/* Inlined from a user function: the call in the model it came from (the
+ * outermost call of n->prov); else an empty span. */
+Span node_site(const Node *n);
+/* old is replaced by new: forwards its users, keeps its variable name, origin
+ * and provenance. */
 void node_replace(Node *old, Node *new_node);
 /* Rewriting: passes visit the old list in order and re-emit; nodes created
  * while visiting are emitted at that point, so order stays topological. */
@@ -99,8 +117,10 @@ Node **graph_begin_rewrite(Graph *g, int *count);
 void graph_emit(Graph *g, Node *n);
 /* A copy of body b in g, after g's last node, with its operands bound to
  * args; returns the node of its value.  Only elementwise nodes and
- * constants occur in bodies. */
-Node *graph_inline(Graph *g, const struct Body *b, Node *const *args);
+ * constants occur in bodies.  `call` is the span of the call being expanded
+ * and `up` that call's own provenance: every copied node's chain is its
+ * chain in the body followed by {call, up}. */
+Node *graph_inline(Graph *g, const struct Body *b, Node *const *args, Span call, const Prov *up);
 void graph_resolve_operands(Node *n);
 void graph_resolve_outputs(Graph *g);
 void graph_count_uses(Graph *g);
@@ -163,6 +183,15 @@ typedef enum { V_INPUT, V_TEMP, V_OUTPUT } ValueKind;
 
 typedef struct Kernel Kernel;
 
+/* One source a kernel was made from: the span of a graph node it absorbed
+ * and that node's call chain.  Kernel.srcs lists the distinct (span, chain)
+ * pairs in graph node order. */
+typedef struct KSource {
+    Span span;
+    const Prov *prov;
+    int node;             /* the graph node's id (the order) */
+} KSource;
+
 /* A buffer f32[batch, n] in memory: a model input or output, or an
  * intermediate in the scratch arena. */
 typedef struct Value {
@@ -205,7 +234,8 @@ struct Ep {
     int np;
     int leaf;             /* OP_LEAF: index into Kernel.leaves */
     Span span;
-    Span site;            /* the model line it came from (Node.site or span) */
+    Span site;            /* the model line it came from (node_site() or span) */
+    const Prov *prov;     /* its node's call chain (Node.prov) */
     const char *origin;
     int id;               /* 1..Kernel.neps, unique within the kernel */
     unsigned stamp;       /* traversal mark (ep_postorder) */
@@ -240,6 +270,8 @@ struct Kernel {
     /* report */
     uint32_t line_lo, line_hi;
     const char *fused;    /* what was fused, for the report */
+    KSource *srcs;        /* provenance: the distinct sources of its nodes */
+    int nsrcs, capsrcs;
 };
 
 typedef struct KGraph {

@@ -208,7 +208,7 @@ static Node *lower_call(LowerEnv *env, Expr *e) {
         return lower_builtin(env, e, in, consts);
     Decl *f = e->callee.user;
     if (env->inst) /* inside a body: a copy of the callee's body */
-        return graph_inline(g, lower_body(env, env->inst->calls[e->call_index]), in);
+        return graph_inline(g, lower_body(env, env->inst->calls[e->call_index]), in, e->span, NULL);
     int nconst = f->nparams - f->ninputs_elem;
     Node *c = node_new(g, OP_CALL, e->span, nin, in[0], in[1], NULL);
     c->body = lower_body(env, e->inst);

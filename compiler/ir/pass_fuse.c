@@ -224,6 +224,38 @@ static void cover(Fuser *f, Kernel *k, Span sp) {
         k->line_hi = line;
 }
 
+/* Provenance: k absorbed a node from `sp` with call chain `prov`.  Kept in
+ * node order; a (span, chain) already listed keeps the earlier node. */
+static void add_src(Fuser *f, Kernel *k, KSource src) {
+    for (int i = 0; i < k->nsrcs; i++) {
+        KSource *o = &k->srcs[i];
+        if (o->span.file == src.span.file && o->span.start == src.span.start && o->span.end == src.span.end &&
+            prov_equal(o->prov, src.prov)) {
+            if (src.node >= o->node)
+                return;
+            memmove(o, o + 1, sizeof *o * (size_t)(k->nsrcs - i - 1));
+            k->nsrcs--;
+            break;
+        }
+    }
+    VEC_PUSH(&f->s->perm, k->srcs, k->nsrcs, k->capsrcs, src);
+    int i = k->nsrcs - 1;
+    for (; i > 0 && k->srcs[i - 1].node > src.node; i--)
+        k->srcs[i] = k->srcs[i - 1];
+    k->srcs[i] = src;
+}
+
+static void absorb(Fuser *f, Kernel *k, const Node *n) {
+    cover(f, k, node_site(n).end ? node_site(n) : n->span);
+    add_src(f, k, (KSource){.span = n->span, .prov = n->prov, .node = n->id});
+}
+
+/* dst takes over src's sources (src is merged into dst) */
+static void take_srcs(Fuser *f, Kernel *dst, const Kernel *src) {
+    for (int i = 0; i < src->nsrcs; i++)
+        add_src(f, dst, src->srcs[i]);
+}
+
 static int add_leaf(Fuser *f, Kernel *k, Leaf lf) {
     for (int i = 0; i < k->nleaves; i++) {
         Leaf *o = &k->leaves[i];
@@ -261,6 +293,7 @@ typedef struct Memo {
 } Memo;
 
 static Ep *build_ep(Fuser *f, Kernel *k, Memo *m, Node *r, const Node *n);
+static Ep *build_ep_node(Fuser *f, Kernel *k, Memo *m, Node *r, const Node *n);
 
 static Ep *build_operand(Fuser *f, Kernel *k, Memo *m, Node *r, const Node *o) {
     for (int i = 0; i < m->n; i++)
@@ -281,7 +314,13 @@ static Ep *build_operand(Fuser *f, Kernel *k, Memo *m, Node *r, const Node *o) {
 
 static Ep *build_ep(Fuser *f, Kernel *k, Memo *m, Node *r, const Node *n) {
     if (n == r || !is_leaf_node(f, n))
-        cover(f, k, n->site.end ? n->site : n->span);
+        absorb(f, k, n);
+    Ep *e = build_ep_node(f, k, m, r, n);
+    e->prov = n->prov;
+    return e;
+}
+
+static Ep *build_ep_node(Fuser *f, Kernel *k, Memo *m, Node *r, const Node *n) {
     if (n->op == OP_CONST) {
         Ep *e = ep_new(f, OP_CONST, n->span);
         e->p[0] = n->p[0];
@@ -313,8 +352,8 @@ static Ep *build_ep(Fuser *f, Kernel *k, Memo *m, Node *r, const Node *n) {
         return ep_leaf(f, k, (Leaf){.kind = LF_ACC, .acc = a}, n->span);
     }
     Ep *e = ep_new(f, n->op, n->span);
-    if (n->site.end)
-        e->site = n->site;
+    if (node_site(n).end)
+        e->site = node_site(n);
     e->nin = n->nin;
     e->np = n->np;
     memcpy(e->p, n->p, sizeof e->p);
@@ -340,7 +379,7 @@ static void build_row_kernel(Fuser *f, Node *r) {
     Kernel *k = new_kernel(f, K_ROW, r->n);
     k->row_op = r->op;
     k->eps = r->np ? r->p[0] : 0;
-    cover(f, k, r->span);
+    absorb(f, k, r);
     if (r->nin > 1) {
         k->gamma = weight_of(r->in[1]);
         k->has_gamma = true;
@@ -350,6 +389,7 @@ static void build_row_kernel(Fuser *f, Node *r) {
         k->has_beta = true;
     }
     Ep *in = ep_leaf(f, k, (Leaf){.kind = LF_TENSOR, .val = I(f, r->in[0])->val}, r->in[0]->span);
+    in->prov = r->in[0]->prov;
     add_out(f, k, in, I(f, r)->val);
 }
 
@@ -396,7 +436,7 @@ static void bind_outputs(Fuser *f) {
             Kernel *k = new_kernel(f, K_ELEMENTWISE, v->n);
             Value *copy = new_value(f, v->n, o->name);
             add_out(f, k, ep_leaf(f, k, (Leaf){.kind = LF_TENSOR, .val = v}, o->span), copy);
-            cover(f, k, o->span);
+            absorb(f, k, o);
             v = copy;
         }
         v->kind = V_OUTPUT;
@@ -449,8 +489,10 @@ static Ep *copy_ep(Fuser *f, Kernel *dst, const Kernel *src, const Ep *e, const 
             for (int j = 0; j < target->nouts; j++)
                 if (target->out_vals[j] == lf.val)
                     c = target->outs[j];
-        if (!c)
+        if (!c) {
             c = ep_leaf(f, dst, lf, e->span);
+            c->prov = e->prov;
+        }
     } else {
         c = ep_new(f, e->op, e->span);
         *c = *e;
@@ -535,6 +577,7 @@ static void merge_into(Fuser *f, Kernel *e, Kernel *k) {
         k->line_lo = e->line_lo;
     if (e->line_hi > k->line_hi)
         k->line_hi = e->line_hi;
+    take_srcs(f, k, e);
     remove_kernel(f->kg, e);
 }
 
@@ -658,6 +701,7 @@ static void absorb_prologues(Fuser *f) {
         r->outs[0] = e->outs[0];
         if (e->line_lo < r->line_lo)
             r->line_lo = e->line_lo;
+        take_srcs(f, r, e);
         remove_kernel(kg, e);
         i = -1;
     }

@@ -21,11 +21,8 @@ void pass_inline(Graph *g) {
             continue;
         }
         Node *args[3] = {node->in[0], node->in[1], node->in[2]};
-        int first = g->nnodes;
-        node_replace(node, graph_inline(g, node->body, args));
-        for (int j = first; j < g->nnodes; j++) /* the body's nodes: remember the call */
-            if (g->nodes[j]->site.end == 0)
-                g->nodes[j]->site = node->site.end ? node->site : node->span;
+        /* the body's nodes remember the call (Node.prov) */
+        node_replace(node, graph_inline(g, node->body, args, node->span, node->prov));
     }
     graph_resolve_outputs(g);
 }
