@@ -43,7 +43,10 @@ enum { MAX_DIM = 1 << 30 };
 static inline Type ty_num(double v, bool is_int) {
     return (Type){.kind = TY_NUM, .known = true, .is_int = is_int, .value = v};
 }
-static inline Type ty_tensor(int64_t n) { return (Type){.kind = TY_TENSOR, .n = n}; }
+/* A tensor [batch, n]; n = DIM_ANY inside a body. */
+static inline Type ty_tensor(int64_t n) { return (Type){.kind = TY_TENSOR, .shape = shape_rows(n)}; }
+/* Elements per row of a tensor type (DIM_ANY: not known, inside a body). */
+static inline int64_t ty_width(Type t) { return shape_width(t.shape); }
 
 /* A uniform view of a callee's signature (check_call.c). */
 typedef struct Sig {

@@ -274,7 +274,7 @@ static bool check_consts(Checker *c, Env *env, Expr *e, const Sig *sig, bool *al
 /* Type of a call of user function `user` with operands in[]. */
 static Type user_result(Checker *c, Env *env, Expr *e, Decl *user, const Type *in) {
     if (user->kind == DECL_GATE && in[0].kind == TY_TENSOR && in[1].kind == TY_TENSOR &&
-        in[0].n >= 0 && in[1].n >= 0 && in[0].n != in[1].n) {
+        ty_width(in[0]) >= 0 && ty_width(in[1]) >= 0 && ty_width(in[0]) != ty_width(in[1])) {
         Diagnostic *dg = diag_error(c->d, e->span, "operands of gate '%s' must have the same shape: %s and %s",
                                     user->name, ty_str(c, env, in[0]), ty_str(c, env, in[1]));
         diag_note(c->d, dg, user->name_span, "'%s' is defined here", user->name);

@@ -220,7 +220,7 @@ static void check_assign(Checker *c, Scope *ms, Stmt *st) {
         env.outer_name = st->targets[0].name;
     }
     Type t = check_expr(c, &env, v);
-    int64_t n = t.kind == TY_TENSOR || t.kind == TY_TUPLE ? t.n : 1;
+    int64_t n = t.kind == TY_TENSOR || t.kind == TY_TUPLE ? ty_width(t) : 1;
     bool bad = t.kind != TY_TENSOR && t.kind != TY_TUPLE;
     if (t.kind == TY_TUPLE && st->ntargets != t.count) {
         diag_error(c->d, st->span, "the right side produces %d tensors but %d name%s bound", t.count,
@@ -260,7 +260,7 @@ static void check_return(Checker *c, Scope *ms, Stmt *st) {
         if (t.kind != TY_TENSOR) {
             if (arith_operand(c, &env, st->values[i], t, "return"))
                 diag_error(c->d, st->values[i]->span, "output '%s' must be a tensor, got %s", o->name, ty_str(c, &env, t));
-        } else if (o->type->n > 0 && t.n != o->type->n) {
+        } else if (o->type->n > 0 && ty_width(t) != o->type->n) {
             Diagnostic *dg = diag_error(c->d, st->values[i]->span, "output '%s' is declared %s but the value returned is %s",
                                         o->name, ty_str(c, &env, ty_tensor(o->type->n)), ty_str(c, &env, t));
             diag_note(c->d, dg, o->type->span, "declared here");

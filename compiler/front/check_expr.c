@@ -19,14 +19,22 @@ const char *ty_str(Checker *c, const Env *env, Type t) {
     case TY_STR: return "a string";
     case TY_COND: return "a comparison";
     case TY_TUPLE: return arena_printf(&c->s->perm, "%d tensors", t.count);
-    case TY_TENSOR:
-        if (t.n < 0)
+    case TY_TENSOR: {
+        if (ty_width(t) < 0)
             return "a tensor";
+        StrBuf sb;
+        sb_init(&sb, &c->s->perm);
         if (env && env->model && env->model->batch_name)
-            return arena_printf(&c->s->perm, "f32[%s, %lld]", env->model->batch_name, (long long)t.n);
-        if (env && env->model && env->model->batch_value > 0)
-            return arena_printf(&c->s->perm, "f32[%lld, %lld]", (long long)env->model->batch_value, (long long)t.n);
-        return arena_printf(&c->s->perm, "f32[batch, %lld]", (long long)t.n);
+            sb_printf(&sb, "f32[%s", env->model->batch_name);
+        else if (env && env->model && env->model->batch_value > 0)
+            sb_printf(&sb, "f32[%lld", (long long)env->model->batch_value);
+        else
+            sb_puts(&sb, "f32[batch");
+        for (int i = 1; i < t.shape.rank; i++)
+            sb_printf(&sb, ", %lld", (long long)t.shape.dim[i]);
+        sb_putc(&sb, ']');
+        return sb_str(&sb);
+    }
     case TY_ERROR: return "an error";
     }
     return "?";
@@ -182,12 +190,13 @@ Type broadcast(Checker *c, Env *env, Span sp, const char *what, Type a, Type b) 
         return ty_error;
     if (a.kind == TY_NUM && b.kind == TY_NUM)
         return (Type){.kind = TY_NUM};
+    /* the result has the tensor operand's shape (the known one, in a body) */
     if (a.kind == TY_NUM)
-        return ty_tensor(b.n);
+        return (Type){.kind = TY_TENSOR, .shape = b.shape};
     if (b.kind == TY_NUM)
-        return ty_tensor(a.n);
-    if (a.n == b.n || a.n < 0 || b.n < 0)
-        return ty_tensor(a.n >= 0 ? a.n : b.n);
+        return (Type){.kind = TY_TENSOR, .shape = a.shape};
+    if (ty_width(a) == ty_width(b) || ty_width(a) < 0 || ty_width(b) < 0)
+        return (Type){.kind = TY_TENSOR, .shape = ty_width(a) >= 0 ? a.shape : b.shape};
     diag_error(c->d, sp, "shape mismatch in %s: %s and %s", what, ty_str(c, env, a),
                ty_str(c, env, b));
     return ty_error;
@@ -226,7 +235,7 @@ static Type check_bin(Checker *c, Env *env, Expr *e) {
     if (r.kind == TY_ERROR)
         return r;
     if (e->op >= BIN_LT)
-        return (Type){.kind = TY_COND, .n = r.kind == TY_TENSOR ? r.n : -1};
+        return (Type){.kind = TY_COND, .shape = r.kind == TY_TENSOR ? r.shape : shape_rows(DIM_ANY)};
     if (r.kind == TY_NUM)
         return fold_arith(c, e->span, e->op, a, b);
     return r;

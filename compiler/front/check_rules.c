@@ -93,7 +93,7 @@ Type builtin_result(Checker *c, Env *env, Expr *e, const Builtin *b, Type *in, i
                            ty_str(c, env, in[0]));
                 return ty_error;
             }
-            Type cond = in[0].n >= 0 ? ty_tensor(in[0].n) : (Type){.kind = TY_NUM};
+            Type cond = ty_width(in[0]) >= 0 ? ty_tensor(ty_width(in[0])) : (Type){.kind = TY_NUM};
             Type r = broadcast(c, env, e->span, "where()", cond, in[1]);
             return broadcast(c, env, e->span, "where()", r, in[2]);
         }
@@ -103,29 +103,29 @@ Type builtin_result(Checker *c, Env *env, Expr *e, const Builtin *b, Type *in, i
     case BK_ACT:
         if (b->id == BI_PRELU && env->model) {
             int64_t np = (int64_t)e->consts[0];
-            if (np != 1 && np != x.n) {
+            if (np != 1 && np != ty_width(x)) {
                 diag_error(c->d, e->bound[1] ? e->bound[1]->span : e->span,
                            "prelu num_parameters must be 1 or the number of features (%lld), got %lld",
-                           (long long)x.n, (long long)np);
+                           (long long)ty_width(x), (long long)np);
                 return ty_error;
             }
-            declare_layer(c, env, e, x.n);
+            declare_layer(c, env, e, ty_width(x));
         }
         return x.kind == TY_NUM ? (Type){.kind = TY_NUM} : x;
     case BK_GATE:
         if (nin == 1) { /* glu(t): torch.nn.functional.glu, first half * sigmoid(second) */
-            if (x.n < 0) {
+            if (ty_width(x) < 0) {
                 diag_error(c->d, e->span, "glu(t) splits its operand in half; inside an activation use glu(a, b)");
                 return ty_error;
             }
-            if (x.n % 2) {
+            if (ty_width(x) % 2) {
                 diag_error(c->d, e->span, "glu(t) needs an even number of features, got %s", ty_str(c, env, x));
                 return ty_error;
             }
-            return ty_tensor(x.n / 2);
+            return ty_tensor(ty_width(x) / 2);
         }
-        if (in[0].kind == TY_TENSOR && in[1].kind == TY_TENSOR && in[0].n >= 0 && in[1].n >= 0 &&
-            in[0].n != in[1].n) {
+        if (in[0].kind == TY_TENSOR && in[1].kind == TY_TENSOR && ty_width(in[0]) >= 0 && ty_width(in[1]) >= 0 &&
+            ty_width(in[0]) != ty_width(in[1])) {
             diag_error(c->d, e->span, "operands of gate '%s' must have the same shape: %s and %s", b->name,
                        ty_str(c, env, in[0]), ty_str(c, env, in[1]));
             return ty_error;
@@ -138,7 +138,7 @@ Type builtin_result(Checker *c, Env *env, Expr *e, const Builtin *b, Type *in, i
                            b->name, e->consts[0]);
                 return ty_error;
             }
-            declare_layer(c, env, e, x.n);
+            declare_layer(c, env, e, ty_width(x));
         }
         return x;
     case BK_LAYER: {
@@ -148,13 +148,13 @@ Type builtin_result(Checker *c, Env *env, Expr *e, const Builtin *b, Type *in, i
                        (long long)units);
             return ty_error;
         }
-        if (units > MAX_WEIGHTS / x.n) {
+        if (units > MAX_WEIGHTS / ty_width(x)) {
             diag_error(c->d, e->span, "layer '%s' is too large: %lld x %lld weights (the limit is %lld elements)",
-                       e->layer, (long long)units, (long long)x.n, (long long)MAX_WEIGHTS);
+                       e->layer, (long long)units, (long long)ty_width(x), (long long)MAX_WEIGHTS);
             return ty_error;
         }
-        declare_layer(c, env, e, x.n);
-        return ty_tensor(layer_result_features(layer_of_builtin(b->id), x.n, e->consts));
+        declare_layer(c, env, e, ty_width(x));
+        return ty_tensor(layer_result_features(layer_of_builtin(b->id), ty_width(x), e->consts));
     }
     case BK_SPLIT: {
         int64_t k = (int64_t)e->consts[0];
@@ -162,11 +162,11 @@ Type builtin_result(Checker *c, Env *env, Expr *e, const Builtin *b, Type *in, i
             diag_error(c->d, e->bound[1]->value->span, "split needs between 2 and 64 sections, got %lld", (long long)k);
             return ty_error;
         }
-        if (x.n % k) {
+        if (ty_width(x) % k) {
             diag_error(c->d, e->span, "cannot split %s into %lld equal parts", ty_str(c, env, x), (long long)k);
             return ty_error;
         }
-        return (Type){.kind = TY_TUPLE, .n = x.n / k, .count = (int)k};
+        return (Type){.kind = TY_TUPLE, .shape = shape_rows(ty_width(x) / k), .count = (int)k};
     }
     }
     return ty_error;

@@ -123,13 +123,40 @@ typedef struct Arg {
  * (n == -1).  A number is known when its value is a compile-time constant. */
 typedef enum { TY_ERROR, TY_NUM, TY_BOOL, TY_STR, TY_COND, TY_TENSOR, TY_TUPLE } TyKind;
 
+/* A tensor shape of rank 1..4 (language.md §3.1).  The first dimension of
+ * a model value is the batch (DIM_BATCH); inside a function body the width
+ * is not known (DIM_ANY).  Every tensor of the language is [batch, n] today;
+ * the rank is here so that rank-3 and rank-4 tensors need no new field. */
+enum { SHAPE_MAX_RANK = 4 };
+#define DIM_BATCH ((int64_t)-2)
+#define DIM_ANY ((int64_t)-1)
+
+typedef struct Shape {
+    int rank;
+    int64_t dim[SHAPE_MAX_RANK];
+} Shape;
+
+/* [batch, n] (n may be DIM_ANY). */
+static inline Shape shape_rows(int64_t n) { return (Shape){.rank = 2, .dim = {DIM_BATCH, n}}; }
+/* Elements of one batch row: the product of the dimensions after the
+ * first, or DIM_ANY when one of them is not known. */
+static inline int64_t shape_width(Shape s) {
+    int64_t w = 1;
+    for (int i = 1; i < s.rank; i++) {
+        if (s.dim[i] < 0)
+            return DIM_ANY;
+        w *= s.dim[i];
+    }
+    return w;
+}
+
 typedef struct Type {
     TyKind kind;
     bool known;    /* TY_NUM: value known at compile time */
     bool is_int;   /* TY_NUM: value is an integer */
     bool inexact;  /* TY_NUM: came from an integer division with a remainder */
     double value;  /* TY_NUM */
-    int64_t n;     /* TY_TENSOR: features; -1 = any (elementwise in a body); TY_TUPLE: per part */
+    Shape shape;   /* TY_TENSOR; TY_COND: its tensor operand's (width DIM_ANY for numbers); TY_TUPLE: each part's */
     int count;     /* TY_TUPLE: number of parts */
     const char *str; /* TY_STR */
 } Type;
