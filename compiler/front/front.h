@@ -418,6 +418,8 @@ typedef struct Scope {
     const char *prefix; /* layer names given here become PREFIX.NAME; NULL: none */
     Symbol *syms;       /* in binding order */
     int nsyms, capsyms;
+    int *slots;         /* scope.c's index: symbol index + 1 by name hash, 0 empty */
+    int nslots;         /* a power of two, > 2 * nsyms */
 } Scope;
 
 void scope_add(Arena *a, Scope *s, Symbol sym);

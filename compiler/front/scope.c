@@ -14,13 +14,51 @@
 
 #include "front.h"
 
-void scope_add(Arena *a, Scope *s, Symbol sym) { VEC_PUSH(a, s->syms, s->nsyms, s->capsyms, sym); }
+/* Names are found through an open-addressing index over syms (slot =
+ * symbol index + 1, 0 empty), holding the first symbol of each name, so a
+ * model of 10^4 statements checks in linear time. */
+static uint32_t name_hash(const char *s) {
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+static int *slot_of(const Scope *s, const char *name) {
+    uint32_t mask = (uint32_t)s->nslots - 1;
+    for (uint32_t i = name_hash(name) & mask;; i = (i + 1) & mask) {
+        int *slot = &s->slots[i];
+        if (*slot == 0 || strcmp(s->syms[*slot - 1].name, name) == 0)
+            return slot;
+    }
+}
+
+static void reindex(Arena *a, Scope *s) {
+    s->nslots = s->nslots ? s->nslots * 2 : 16;
+    s->slots = NEW_ARRAY(a, int, (size_t)s->nslots);
+    for (int i = 0; i < s->nsyms; i++) {
+        int *slot = slot_of(s, s->syms[i].name);
+        if (*slot == 0)
+            *slot = i + 1;
+    }
+}
+
+void scope_add(Arena *a, Scope *s, Symbol sym) {
+    VEC_PUSH(a, s->syms, s->nsyms, s->capsyms, sym);
+    if (2 * s->nsyms > s->nslots) {
+        reindex(a, s);
+        return;
+    }
+    int *slot = slot_of(s, sym.name);
+    if (*slot == 0) /* the first symbol of a name stays the one found */
+        *slot = s->nsyms;
+}
 
 const Symbol *scope_lookup_here(const Scope *s, const char *name) {
-    for (int i = 0; i < s->nsyms; i++)
-        if (strcmp(s->syms[i].name, name) == 0)
-            return &s->syms[i];
-    return NULL;
+    if (s->nslots == 0)
+        return NULL;
+    int slot = *slot_of(s, name);
+    return slot ? &s->syms[slot - 1] : NULL;
 }
 
 const Symbol *scope_lookup(const Scope *s, const char *name) {
