@@ -32,6 +32,20 @@ bool op_is_activation(Op op) {
     return op == OP_TANH || op == OP_SIGMOID || (bi != BI_COUNT && builtin_get(bi)->kind == BK_ACT);
 }
 
+int64_t node_width(const Node *n) {
+    switch (n->shape) {
+    case SH_ROWS: return shape_width(n->dims);
+    case SH_VEC: return n->dims.dim[0];
+    case SH_SCALAR: break;
+    }
+    return 1;
+}
+
+void node_set_shape(Node *n, ShapeKind k, int64_t w) {
+    n->shape = k;
+    n->dims = k == SH_ROWS ? shape_rows(w) : k == SH_VEC ? (Shape){.rank = 1, .dim = {w}} : (Shape){.rank = 0};
+}
+
 Node *node_new(Graph *g, Op op, Span sp, int nin, Node *a, Node *b, Node *c) {
     Node *n = NEW(&g->s->perm, Node);
     n->op = op;
@@ -42,13 +56,12 @@ Node *node_new(Graph *g, Op op, Span sp, int nin, Node *a, Node *b, Node *c) {
     n->in[1] = b;
     n->in[2] = c;
     /* Shape: the widest operand; rows win over vectors over scalars. */
-    n->shape = SH_SCALAR;
-    n->n = 1;
+    node_set_shape(n, SH_SCALAR, 1);
     for (int i = 0; i < nin; i++) {
         Node *o = n->in[i];
-        if (o->shape < n->shape || (o->shape == n->shape && o->n > n->n)) {
+        if (o->shape < n->shape || (o->shape == n->shape && node_width(o) > node_width(n))) {
             n->shape = o->shape;
-            n->n = o->n;
+            n->dims = o->dims;
         }
     }
     graph_emit(g, n);
@@ -197,9 +210,9 @@ const char *graph_type_str(Graph *g, const Node *n) {
     switch (n->shape) {
     case SH_ROWS:
         if (g->batch_name)
-            return arena_printf(&g->s->perm, "[%s, %lld]", g->batch_name, (long long)n->n);
-        return arena_printf(&g->s->perm, "[%lld, %lld]", (long long)g->batch_value, (long long)n->n);
-    case SH_VEC: return arena_printf(&g->s->perm, "[%lld]", (long long)n->n);
+            return arena_printf(&g->s->perm, "[%s, %lld]", g->batch_name, (long long)node_width(n));
+        return arena_printf(&g->s->perm, "[%lld, %lld]", (long long)g->batch_value, (long long)node_width(n));
+    case SH_VEC: return arena_printf(&g->s->perm, "[%lld]", (long long)node_width(n));
     case SH_SCALAR: return "scalar";
     }
     return "?";

@@ -156,8 +156,8 @@ int interp_graph(Graph *g, const IrWeights *w, int64_t batch, const double *cons
     for (int i = 0; i < g->nnodes && st == ACTC_OK; i++) {
         Node *n = g->nodes[i];
         Buf *b = &bufs[n->id];
-        b->n = n->n;
-        b->stride = n->shape == SH_ROWS ? n->n : 0;
+        b->n = node_width(n);
+        b->stride = n->shape == SH_ROWS ? node_width(n) : 0;
         if (n->op == OP_INPUT) {
             b->v = (double *)inputs[n->index];
             continue;
@@ -172,37 +172,37 @@ int interp_graph(Graph *g, const IrWeights *w, int64_t batch, const double *cons
         if (n->op == OP_OUTPUT) {
             const Buf *x = &bufs[n->in[0]->id];
             for (int64_t r = 0; r < batch; r++)
-                for (int64_t c = 0; c < n->n; c++)
-                    outputs[n->index][r * n->n + c] = at(x, r, c);
+                for (int64_t c = 0; c < node_width(n); c++)
+                    outputs[n->index][r * node_width(n) + c] = at(x, r, c);
             continue;
         }
         int64_t rows = n->shape == SH_ROWS ? batch : 1;
-        b->v = owned[nowned++] = alloc_doubles(rows * n->n);
+        b->v = owned[nowned++] = alloc_doubles(rows * node_width(n));
         const Buf *a = n->nin > 0 ? &bufs[n->in[0]->id] : NULL;
         switch (op_info[n->op].cls) {
         case OC_SOURCE: b->v[0] = n->p[0]; break; /* CONST */
         case OC_MATMUL: {
             const Buf *wt = &bufs[n->in[1]->id];
-            int64_t k = n->in[0]->n;
+            int64_t k = node_width(n->in[0]);
             for (int64_t r = 0; r < batch; r++)
-                for (int64_t c = 0; c < n->n; c++) {
+                for (int64_t c = 0; c < node_width(n); c++) {
                     double acc = 0;
                     for (int64_t j = 0; j < k; j++)
                         acc += a->v[r * k + j] * wt->v[c * k + j];
-                    b->v[r * n->n + c] = acc;
+                    b->v[r * node_width(n) + c] = acc;
                 }
             break;
         }
         case OC_SPLIT: {
-            int64_t off = (int64_t)n->p[1] * n->n;
+            int64_t off = (int64_t)n->p[1] * node_width(n);
             for (int64_t r = 0; r < batch; r++)
-                for (int64_t c = 0; c < n->n; c++)
-                    b->v[r * n->n + c] = at(a, r, off + c);
+                for (int64_t c = 0; c < node_width(n); c++)
+                    b->v[r * node_width(n) + c] = at(a, r, off + c);
             break;
         }
         case OC_ROW:
             for (int64_t r = 0; r < batch; r++)
-                row_op(n->op, a->v + r * n->n, b->v + r * n->n, n->n, n->p[0],
+                row_op(n->op, a->v + r * node_width(n), b->v + r * node_width(n), node_width(n), n->p[0],
                        n->nin > 1 ? bufs[n->in[1]->id].v : NULL, n->nin > 2 ? bufs[n->in[2]->id].v : NULL, NULL);
             break;
         case OC_UNARY:
@@ -210,7 +210,7 @@ int interp_graph(Graph *g, const IrWeights *w, int64_t batch, const double *cons
         case OC_CMP:
         case OC_SELECT:
             for (int64_t r = 0; r < rows; r++)
-                for (int64_t c = 0; c < n->n; c++) {
+                for (int64_t c = 0; c < node_width(n); c++) {
                     double x[3] = {0, 0, 0};
                     for (int j = 0; j < n->nin; j++)
                         x[j] = at(&bufs[n->in[j]->id], r, c);

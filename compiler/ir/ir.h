@@ -71,7 +71,7 @@ struct Node {
     Node *in[3];
     int nin;
     ShapeKind shape;
-    int64_t n;                     /* width (features) */
+    Shape dims;                    /* SH_ROWS: [batch, ...]; SH_VEC: [n]; SH_SCALAR: rank 0 (node_width) */
     double p[NODE_MAX_PARAMS];     /* op constants; CONST: p[0]; SPLIT: p[0] = parts, p[1] = index */
     int np;                        /* number of meaningful p[] */
     const char *name;              /* INPUT / OUTPUT / PARAM name; CALL callee name */
@@ -102,6 +102,11 @@ typedef struct Graph {
     int next_id;
 } Graph;
 
+/* Elements per row (SH_ROWS), length (SH_VEC) or 1 (SH_SCALAR): the width
+ * that every pass and the kernel graph work with. */
+int64_t node_width(const Node *n);
+/* Make n a value of kind k and width w: [batch, w], [w] or a scalar. */
+void node_set_shape(Node *n, ShapeKind k, int64_t w);
 Node *node_new(Graph *g, Op op, Span sp, int nin, Node *a, Node *b, Node *c);
 Node *node_const(Graph *g, Span sp, double v);
 Node *node_resolve(Node *n);       /* follow repl */

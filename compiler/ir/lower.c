@@ -28,8 +28,7 @@ static Node *layer_param(LowerEnv *env, const Expr *e, int t) {
     p->cols = pt->rank == 2 ? pt->shape[1] : 0;
     p->lo = 0;
     p->cnt = p->rows;
-    p->shape = SH_VEC;
-    p->n = p->rows;
+    node_set_shape(p, SH_VEC, p->rows);
     return p;
 }
 
@@ -78,7 +77,7 @@ static Node *split_part(Graph *g, Span sp, Node *t, int parts, int index) {
     s->p[0] = parts;
     s->p[1] = index;
     s->np = 2;
-    s->n = t->n / parts;
+    node_set_shape(s, t->shape, node_width(t) / parts);
     return s;
 }
 
@@ -89,8 +88,7 @@ static Node *lower_dense(LowerEnv *env, Expr *e, Node *x, const double *consts) 
     Graph *g = env->g;
     Node *w = layer_param(env, e, 0);
     Node *mm = node_new(g, OP_MATMUL, e->span, 2, x, w, NULL);
-    mm->shape = SH_ROWS;
-    mm->n = w->rows;
+    node_set_shape(mm, SH_ROWS, w->rows);
     if (consts[1] == 0)
         return mm;
     return node_new(g, OP_ADD, e->span, 2, mm, layer_param(env, e, 1), NULL);
@@ -268,8 +266,7 @@ Graph *lower_model(Session *s, Decl *m) {
         Node *n = node_new(g, OP_INPUT, m->inputs[i].span, 0, NULL, NULL, NULL);
         n->name = m->inputs[i].name;
         n->index = i;
-        n->shape = SH_ROWS;
-        n->n = m->inputs[i].type->n;
+        node_set_shape(n, SH_ROWS, m->inputs[i].type->n);
         g->inputs[i] = n;
         env.bindings[i] = n; /* inputs are the first bindings */
     }

@@ -56,7 +56,7 @@ static bool same_operands(const Node *a, const Node *b) {
 }
 
 static bool node_equal(const Node *a, const Node *b) {
-    if (a->op != b->op || a->np != b->np || a->shape != b->shape || a->n != b->n || !same_operands(a, b))
+    if (a->op != b->op || a->np != b->np || a->shape != b->shape || node_width(a) != node_width(b) || !same_operands(a, b))
         return false;
     /* bitwise: -0.0 and 0.0 differ, NaN constants are equal to themselves */
     if (memcmp(a->p, b->p, sizeof(double) * (size_t)a->np) != 0)

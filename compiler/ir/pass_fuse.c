@@ -331,7 +331,7 @@ static Ep *build_ep_node(Fuser *f, Kernel *k, Memo *m, Node *r, const Node *n) {
         return ep_leaf(f, k, (Leaf){.kind = LF_VEC, .vec = weight_of(n)}, n->span);
     if (n->op == OP_SPLIT) {
         const Node *t = n->in[0];
-        return ep_leaf(f, k, (Leaf){.kind = LF_TENSOR, .val = I(f, t)->val, .col0 = (int64_t)n->p[1] * n->n},
+        return ep_leaf(f, k, (Leaf){.kind = LF_TENSOR, .val = I(f, t)->val, .col0 = (int64_t)n->p[1] * node_width(n)},
                        n->span);
     }
     if (n != r && is_leaf_node(f, n))
@@ -346,7 +346,7 @@ static Ep *build_ep_node(Fuser *f, Kernel *k, Memo *m, Node *r, const Node *n) {
                 ACTC_BUG("more than two matmuls in one kernel");
             k->w[a] = weight_of(n->in[1]);
             k->x = I(f, n->in[0])->val;
-            k->k = n->in[0]->n;
+            k->k = node_width(n->in[0]);
             k->nacc++;
         }
         return ep_leaf(f, k, (Leaf){.kind = LF_ACC, .acc = a}, n->span);
@@ -376,7 +376,7 @@ static void add_out(Fuser *f, Kernel *k, Ep *e, Value *v) {
 }
 
 static void build_row_kernel(Fuser *f, Node *r) {
-    Kernel *k = new_kernel(f, K_ROW, r->n);
+    Kernel *k = new_kernel(f, K_ROW, node_width(r));
     k->row_op = r->op;
     k->eps = r->np ? r->p[0] : 0;
     absorb(f, k, r);
@@ -396,7 +396,7 @@ static void build_row_kernel(Fuser *f, Node *r) {
 static void build_kernels(Fuser *f) {
     Graph *g = f->g;
     for (int i = 0; i < g->ninputs; i++) {
-        Value *v = new_value(f, g->inputs[i]->n, g->inputs[i]->name);
+        Value *v = new_value(f, node_width(g->inputs[i]), g->inputs[i]->name);
         v->kind = V_INPUT;
         v->index = i;
         I(f, g->inputs[i])->val = v;
@@ -406,7 +406,7 @@ static void build_kernels(Fuser *f) {
         Node *r = g->nodes[i];
         if (I(f, r)->root)
             /* unnamed values print as %N, which no identifier can spell */
-            I(f, r)->val = new_value(f, r->n, r->hint ? r->hint : arena_printf(&f->s->perm, "%%%d", r->id));
+            I(f, r)->val = new_value(f, node_width(r), r->hint ? r->hint : arena_printf(&f->s->perm, "%%%d", r->id));
     }
     for (int i = 0; i < g->nnodes; i++) {
         Node *r = g->nodes[i];
@@ -416,7 +416,7 @@ static void build_kernels(Fuser *f) {
             build_row_kernel(f, r);
             continue;
         }
-        Kernel *k = new_kernel(f, K_ELEMENTWISE, r->n);
+        Kernel *k = new_kernel(f, K_ELEMENTWISE, node_width(r));
         Memo m = {0};
         Ep *e = build_ep(f, k, &m, r, r);
         k->kind = k->nacc == 2 ? K_GATED : k->nacc == 1 ? K_DENSE : K_ELEMENTWISE;

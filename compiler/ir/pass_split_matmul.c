@@ -21,7 +21,7 @@ static Node *slice_param(Graph *g, Node *p, int parts, int index) {
     s->repl = NULL;
     s->cnt = p->cnt / parts;
     s->lo = p->lo + s->cnt * index;
-    s->n = s->cnt;
+    node_set_shape(s, SH_VEC, s->cnt);
     return s;
 }
 
@@ -61,7 +61,7 @@ static bool split_once(Graph *g) {
         int parts = (int)n->p[0], index = (int)n->p[1];
         Node *w = slice_param(g, mm->in[1], parts, index);
         Node *part = node_new(g, OP_MATMUL, n->span, 2, mm->in[0], w, NULL);
-        part->n = n->n;
+        node_set_shape(part, n->shape, node_width(n));
         part->origin = "split";
         if (t != mm) {
             Node *b = slice_param(g, t->in[1], parts, index);
