@@ -323,9 +323,9 @@ static void build_desc(actc_session *a, actc_jit_model *j, Decl *m, ModelCode *m
     actrt_port_desc *in = NEW_ARRAY(ar, actrt_port_desc, (size_t)m->ninputs + 1);
     actrt_port_desc *out = NEW_ARRAY(ar, actrt_port_desc, (size_t)m->noutputs + 1);
     for (int i = 0; i < m->ninputs; i++)
-        in[i] = (actrt_port_desc){arena_strdup(ar, m->inputs[i].name), m->inputs[i].type->n};
+        in[i] = (actrt_port_desc){arena_strdup(ar, m->inputs[i].name), shape_width(m->inputs[i].type->shape)};
     for (int i = 0; i < m->noutputs; i++)
-        out[i] = (actrt_port_desc){arena_strdup(ar, m->outputs[i].name), m->outputs[i].type->n};
+        out[i] = (actrt_port_desc){arena_strdup(ar, m->outputs[i].name), shape_width(m->outputs[i].type->shape)};
     d->inputs = in;
     d->outputs = out;
     d->fixed_batch = m->batch_name ? 0 : m->batch_value;
@@ -507,19 +507,19 @@ int actc_reference_run(actc_session *a, const char *model, const char *const *na
     const double **in = NEW_ARRAY(&a->s.perm, const double *, (size_t)m->ninputs + 1);
     double **out = NEW_ARRAY(&a->s.perm, double *, (size_t)m->noutputs + 1);
     for (int i = 0; i < m->ninputs; i++) {
-        int64_t n = batch * m->inputs[i].type->n;
+        int64_t n = batch * shape_width(m->inputs[i].type->shape);
         double *d = NEW_ARRAY(&a->s.perm, double, (size_t)n + 1);
         for (int64_t k = 0; k < n; k++)
             d[k] = inputs[i][k];
         in[i] = d;
     }
     for (int i = 0; i < m->noutputs; i++)
-        out[i] = NEW_ARRAY(&a->s.perm, double, (size_t)(batch * m->outputs[i].type->n) + 1);
+        out[i] = NEW_ARRAY(&a->s.perm, double, (size_t)(batch * shape_width(m->outputs[i].type->shape)) + 1);
     char err[256];
     st = interp_kernels(kg, &w, batch, in, out, err, sizeof err);
     if (st == ACTC_OK)
         for (int i = 0; i < m->noutputs; i++)
-            for (int64_t k = 0; k < batch * m->outputs[i].type->n; k++)
+            for (int64_t k = 0; k < batch * shape_width(m->outputs[i].type->shape); k++)
                 outputs[i][k] = (float)out[i][k];
     boundary_pop(&b);
     return st ? fail(a, st, "%s", err) : ACTC_OK;

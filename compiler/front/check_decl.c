@@ -166,7 +166,11 @@ static bool check_port_type(Checker *c, Decl *m, Port *port, Span *batch_span, b
                                      "must be a constant");
         return false;
     }
-    return check_dim(c, &env, f, &t->n);
+    int64_t n;
+    if (!check_dim(c, &env, f, &n))
+        return false;
+    t->shape = shape_rows(n);
+    return true;
 }
 
 static bool reserved_name(Checker *c, Span sp, const char *name) {
@@ -186,7 +190,7 @@ static bool reserved_name(Checker *c, Span sp, const char *name) {
 }
 
 /* Bind `name` in model scope ms (language.md §3.4: single assignment). */
-static Binding *bind(Checker *c, Scope *ms, const char *name, Span sp, int64_t n, bool is_input, int index,
+static Binding *bind(Checker *c, Scope *ms, const char *name, Span sp, Shape shape, bool is_input, int index,
                      Stmt *st) {
     Decl *m = ms->owner;
     const Symbol *sym = scope_lookup_here(ms, name);
@@ -198,7 +202,7 @@ static Binding *bind(Checker *c, Scope *ms, const char *name, Span sp, int64_t n
     }
     bool reserved = reserved_name(c, sp, name);
     Binding *b = NEW(&c->s->perm, Binding);
-    *b = (Binding){.name = name, .span = sp, .n = n, .is_input = is_input, .index = index, .stmt = st,
+    *b = (Binding){.name = name, .span = sp, .shape = shape, .is_input = is_input, .index = index, .stmt = st,
                    .index_in_model = m->nbindings};
     if (reserved) { /* keep it, so that uses are not reported again */
         b->error = true;
@@ -220,7 +224,7 @@ static void check_assign(Checker *c, Scope *ms, Stmt *st) {
         env.outer_name = st->targets[0].name;
     }
     Type t = check_expr(c, &env, v);
-    int64_t n = t.kind == TY_TENSOR || t.kind == TY_TUPLE ? ty_width(t) : 1;
+    Shape shape = t.kind == TY_TENSOR || t.kind == TY_TUPLE ? t.shape : shape_rows(1);
     bool bad = t.kind != TY_TENSOR && t.kind != TY_TUPLE;
     if (t.kind == TY_TUPLE && st->ntargets != t.count) {
         diag_error(c->d, st->span, "the right side produces %d tensors but %d name%s bound", t.count,
@@ -235,7 +239,7 @@ static void check_assign(Checker *c, Scope *ms, Stmt *st) {
     }
     /* Bind even after errors, so later uses do not cascade. */
     for (int i = 0; i < st->ntargets; i++) {
-        Binding *b = bind(c, ms, st->targets[i].name, st->targets[i].span, n, false, i, st);
+        Binding *b = bind(c, ms, st->targets[i].name, st->targets[i].span, shape, false, i, st);
         if (b && bad) {
             b->error = true;
             b->uses = 1; /* its error was reported: no "never used" on top */
@@ -260,9 +264,9 @@ static void check_return(Checker *c, Scope *ms, Stmt *st) {
         if (t.kind != TY_TENSOR) {
             if (arith_operand(c, &env, st->values[i], t, "return"))
                 diag_error(c->d, st->values[i]->span, "output '%s' must be a tensor, got %s", o->name, ty_str(c, &env, t));
-        } else if (o->type->n > 0 && ty_width(t) != o->type->n) {
+        } else if (shape_width(o->type->shape) > 0 && ty_width(t) != shape_width(o->type->shape)) {
             Diagnostic *dg = diag_error(c->d, st->values[i]->span, "output '%s' is declared %s but the value returned is %s",
-                                        o->name, ty_str(c, &env, ty_tensor(o->type->n)), ty_str(c, &env, t));
+                                        o->name, ty_str(c, &env, ty_tensor(shape_width(o->type->shape))), ty_str(c, &env, t));
             diag_note(c->d, dg, o->type->span, "declared here");
         }
     }
@@ -275,7 +279,7 @@ static void check_model(Checker *c, Decl *m) {
     for (int i = 0; i < m->ninputs; i++) {
         Port *p = &m->inputs[i];
         bool ok = check_port_type(c, m, p, &batch_span, &have_batch);
-        Binding *b = bind(c, &ms, p->name, p->span, p->type->n > 0 ? p->type->n : 1, true, i, NULL);
+        Binding *b = bind(c, &ms, p->name, p->span, shape_width(p->type->shape) > 0 ? p->type->shape : shape_rows(1), true, i, NULL);
         if (b && !ok) {
             b->error = true; /* uses stay silent */
             b->uses = 1;

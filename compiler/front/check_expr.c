@@ -134,7 +134,7 @@ static Type check_name(Checker *c, Env *env, Expr *e) {
         if (b) {
             b->uses++;
             e->ref = b;
-            return b->error ? ty_error : ty_tensor(b->n);
+            return b->error ? ty_error : (Type){.kind = TY_TENSOR, .shape = b->shape};
         }
     }
     Decl *g = lookup_decl(c, e->str);

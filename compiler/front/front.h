@@ -138,9 +138,12 @@ typedef struct Shape {
 
 /* [batch, n] (n may be DIM_ANY). */
 static inline Shape shape_rows(int64_t n) { return (Shape){.rank = 2, .dim = {DIM_BATCH, n}}; }
-/* Elements of one batch row: the product of the dimensions after the
- * first, or DIM_ANY when one of them is not known. */
+/* Elements of one batch row of a batch-first shape: the product of the
+ * dimensions after the first, DIM_ANY when one of them is not known, 0 for
+ * rank 0 (no shape: a port whose type had an error). */
 static inline int64_t shape_width(Shape s) {
+    if (s.rank == 0)
+        return 0;
     int64_t w = 1;
     for (int i = 1; i < s.rank; i++) {
         if (s.dim[i] < 0)
@@ -215,7 +218,7 @@ typedef struct TypeExpr {
     Expr **dims;
     int ndims, capdims;
     /* the checker */
-    int64_t n;           /* features */
+    Shape shape;         /* [DIM_BATCH, features] once checked (rank 0 while not) */
     const char *batch;   /* symbolic batch name, or NULL when constant */
     int64_t batch_value; /* constant batch, when batch == NULL */
 } TypeExpr;
@@ -246,7 +249,7 @@ typedef struct Stmt {
 struct Binding {
     const char *name;
     Span span;
-    int64_t n;     /* features */
+    Shape shape;   /* of its value: [DIM_BATCH, features] */
     bool is_input;
     bool error;    /* its value had an error: uses stay silent */
     int index;     /* input index, or the part of a tuple assignment */

@@ -266,7 +266,7 @@ Graph *lower_model(Session *s, Decl *m) {
         Node *n = node_new(g, OP_INPUT, m->inputs[i].span, 0, NULL, NULL, NULL);
         n->name = m->inputs[i].name;
         n->index = i;
-        node_set_shape(n, SH_ROWS, m->inputs[i].type->n);
+        node_set_shape(n, SH_ROWS, shape_width(m->inputs[i].type->shape));
         g->inputs[i] = n;
         env.bindings[i] = n; /* inputs are the first bindings */
     }

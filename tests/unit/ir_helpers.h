@@ -113,13 +113,15 @@ static inline double compare_interpreters(Compiled *c, const TestWeights *w, int
     double **o1 = calloc((size_t)m->noutputs + 1, sizeof(double *));
     double **o2 = calloc((size_t)m->noutputs + 1, sizeof(double *));
     for (int i = 0; i < m->ninputs; i++) {
-        int64_t n = m->inputs[i].type->n;
+        int64_t n = shape_width(m->inputs[i].type->shape);
+        cr_assert(n > 0);
         in[i] = malloc(sizeof(double) * (size_t)(batch * n));
         for (int64_t j = 0; j < batch * n; j++)
             in[i][j] = (float)rng_uniform(&s, -3, 3);
     }
     for (int i = 0; i < m->noutputs; i++) {
-        int64_t n = m->outputs[i].type->n;
+        int64_t n = shape_width(m->outputs[i].type->shape);
+        cr_assert(n > 0);
         o1[i] = calloc((size_t)(batch * n), sizeof(double));
         o2[i] = calloc((size_t)(batch * n), sizeof(double));
     }
@@ -133,7 +135,7 @@ static inline double compare_interpreters(Compiled *c, const TestWeights *w, int
     boundary_pop(&b);
     double worst = 0;
     for (int i = 0; i < m->noutputs; i++) {
-        int64_t n = m->outputs[i].type->n;
+        int64_t n = shape_width(m->outputs[i].type->shape);
         for (int64_t j = 0; j < batch * n; j++) {
             double r = o1[i][j], f = o2[i][j];
             if (isnan(r) || isnan(f) || isinf(r) || isinf(f)) {

@@ -88,7 +88,7 @@ static Outcome check_source_opts(const char *src, int64_t batch, uint64_t seed, 
     double **ind = calloc((size_t)m->ninputs + 1, sizeof(double *));
     float **inf = calloc((size_t)m->ninputs + 1, sizeof(float *));
     for (int i = 0; i < m->ninputs; i++) {
-        int64_t n = batch * m->inputs[i].type->n;
+        int64_t n = batch * shape_width(m->inputs[i].type->shape);
         ind[i] = malloc(sizeof(double) * (size_t)n);
         inf[i] = malloc(sizeof(float) * (size_t)n);
         for (int64_t q = 0; q < n; q++)
@@ -97,7 +97,7 @@ static Outcome check_source_opts(const char *src, int64_t batch, uint64_t seed, 
     double **outd = calloc((size_t)m->noutputs + 1, sizeof(double *));
     float **outf = calloc((size_t)m->noutputs + 1, sizeof(float *));
     for (int i = 0; i < m->noutputs; i++) {
-        int64_t n = batch * m->outputs[i].type->n;
+        int64_t n = batch * shape_width(m->outputs[i].type->shape);
         outd[i] = calloc((size_t)n, sizeof(double));
         outf[i] = calloc((size_t)n, sizeof(float));
     }
@@ -111,10 +111,10 @@ static Outcome check_source_opts(const char *src, int64_t batch, uint64_t seed, 
     cr_assert_eq(actrt_model_set_threads(rm, 3), ACTC_OK);
     float **out3 = calloc((size_t)m->noutputs + 1, sizeof(float *));
     for (int i = 0; i < m->noutputs; i++)
-        out3[i] = calloc((size_t)(batch * m->outputs[i].type->n), sizeof(float));
+        out3[i] = calloc((size_t)(batch * shape_width(m->outputs[i].type->shape)), sizeof(float));
     cr_assert_eq(actrt_model_run(rm, batch, (const float *const *)inf, out3), ACTC_OK, "%s", actrt_last_error(rm));
     for (int i = 0; i < m->noutputs; i++) {
-        cr_expect_eq(memcmp(out3[i], outf[i], sizeof(float) * (size_t)(batch * m->outputs[i].type->n)), 0,
+        cr_expect_eq(memcmp(out3[i], outf[i], sizeof(float) * (size_t)(batch * shape_width(m->outputs[i].type->shape))), 0,
                      "3 threads differ from 1 (output %d, batch %lld)\n%s", i, (long long)batch, src);
         free(out3[i]);
     }
@@ -126,7 +126,7 @@ static Outcome check_source_opts(const char *src, int64_t batch, uint64_t seed, 
     for (int pass = 0; pass < 2; pass++) {
         double worst = 0;
         for (int i = 0; i < m->noutputs; i++) {
-            int64_t n = batch * m->outputs[i].type->n;
+            int64_t n = batch * shape_width(m->outputs[i].type->shape);
             for (int64_t q = 0; q < n; q++) {
                 double ref = outd[i][q], got = outf[i][q];
                 if (isnan(ref) || isinf(ref) || fabs(ref) > 3e38) {
@@ -151,7 +151,7 @@ static Outcome check_source_opts(const char *src, int64_t batch, uint64_t seed, 
         /* over the plain bound: measure the model's conditioning here */
         double **mc = calloc((size_t)m->noutputs + 1, sizeof(double *));
         for (int i = 0; i < m->noutputs; i++) {
-            int64_t n = batch * m->outputs[i].type->n;
+            int64_t n = batch * shape_width(m->outputs[i].type->shape);
             spread[i] = calloc((size_t)n, sizeof(double));
             mc[i] = calloc((size_t)n, sizeof(double));
         }
@@ -162,7 +162,7 @@ static Outcome check_source_opts(const char *src, int64_t batch, uint64_t seed, 
                          ACTC_OK);
             boundary_pop(&b);
             for (int i = 0; i < m->noutputs; i++)
-                for (int64_t q = 0; q < batch * m->outputs[i].type->n; q++)
+                for (int64_t q = 0; q < batch * shape_width(m->outputs[i].type->shape); q++)
                     if (fabs(mc[i][q] - outd[i][q]) > spread[i][q])
                         spread[i][q] = fabs(mc[i][q] - outd[i][q]);
         }
