@@ -72,7 +72,7 @@ Decl *find_in_program(Checker *c, const char *name);
 Binding *lookup_binding(const Env *env, const char *name);
 int lookup_param(const Env *env, const char *name);
 void suggest(Suggest *sg, const char *cand);
-const char *suggest_name(Checker *c, const Env *env, const char *target, bool want_values);
+const char *suggest_name(const Env *env, const char *target, bool want_values);
 Type check_expr(Checker *c, Env *env, Expr *e);
 Type broadcast(Checker *c, Env *env, Span sp, const char *what, Type a, Type b);
 bool arith_operand(Checker *c, Env *env, const Expr *e, Type t, const char *op);

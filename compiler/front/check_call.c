@@ -199,7 +199,7 @@ static void unknown_callee(Checker *c, Env *env, Expr *e) {
             Diagnostic *dg = diag_error(c->d, e->name_span, "'%s' is used before its definition", e->str);
             diag_note(c->d, dg, later->name_span, "'%s' is defined here", e->str);
         } else {
-            const char *hint = suggest_name(c, env, e->str, false);
+            const char *hint = suggest_name(env, e->str, false);
             if (hint)
                 diag_error(c->d, e->name_span, "unknown function '%s'; did you mean '%s'?", e->str, hint);
             else

@@ -84,8 +84,7 @@ void suggest(Suggest *sg, const char *cand) {
 
 /* Closest name to `target` among the values (want_values) or the functions
  * visible from env, innermost scope first, then the builtins. */
-const char *suggest_name(Checker *c, const Env *env, const char *target, bool want_values) {
-    (void)c;
+const char *suggest_name(const Env *env, const char *target, bool want_values) {
     Suggest sg = {NULL, 1 << 30, target};
     for (const Scope *sc = env->scope; sc; sc = sc->up)
         for (int i = 0; i < sc->nsyms; i++) {
@@ -172,7 +171,7 @@ static Type check_name(Checker *c, Env *env, Expr *e) {
                 }
         }
     }
-    const char *hint = suggest_name(c, env, e->str, true);
+    const char *hint = suggest_name(env, e->str, true);
     if (hint) {
         diag_error(c->d, e->span, "use of undeclared identifier '%s'; did you mean '%s'?", e->str, hint);
         Binding *b = env->model ? lookup_binding(env, hint) : NULL;
