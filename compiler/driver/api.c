@@ -332,7 +332,7 @@ static void build_desc(actc_session *a, actc_jit_model *j, Decl *m, ModelCode *m
     actrt_tensor_desc *t = NEW_ARRAY(ar, actrt_tensor_desc, (size_t)m->ntensors + 1);
     for (int i = 0; i < m->ntensors; i++) {
         ParamTensor *p = &m->tensors[i];
-        t[i] = (actrt_tensor_desc){arena_strdup(ar, p->name), p->shape[0], p->rank == 2 ? p->shape[1] : 0,
+        t[i] = (actrt_tensor_desc){arena_strdup(ar, p->name), p->shape.dim[0], p->shape.rank == 2 ? p->shape.dim[1] : 0,
                                    where(a, ar, p->span)};
     }
     d->ntensors = m->ntensors;

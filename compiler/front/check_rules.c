@@ -33,8 +33,8 @@ static void declare_layer(Checker *c, Env *env, Expr *e, int64_t in_features) {
             continue;
         const LayerTensorSpec *ts = &k->tensors[i];
         ParamTensor t = {.name = arena_printf(&c->s->perm, "%s.%s", e->layer, ts->suffix), .layer = e->layer,
-                         .elem = ts->elem, .rank = ts->rank, .span = e->span};
-        layer_tensor_shape(k, i, in_features, e->consts, t.shape);
+                         .elem = ts->elem, .shape = layer_tensor_shape(k, i, in_features, e->consts),
+                         .span = e->span};
         VEC_PUSH(&c->s->perm, m->tensors, m->ntensors, m->captensors, t);
     }
 }

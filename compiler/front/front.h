@@ -64,64 +64,7 @@ const Builtin *builtin_find(const char *name);
 const Builtin *builtin_get(BuiltinId id);
 const char *builtin_kind_name(BuiltinKind k);
 
-/* ---- layers.c: the layer table (layers.def) ---- */
-
-typedef enum {
-#define LAYER(id, bi, name) LAYER_##id,
-#include "layers.def"
-#undef LAYER
-    LAYER_COUNT
-} LayerId;
-
-typedef enum { ELEM_F32 } ElemType; /* element type of a learned tensor */
-
-typedef struct LayerTensorSpec {
-    const char *suffix; /* the tensor is <layer name>.<suffix> */
-    int rank;           /* 1 or 2 */
-    int dims[2];        /* per dimension: -1 = the operand's features, k = constant parameter k */
-    int when;           /* constant parameter that switches it on (bias = true), or -1: always */
-    ElemType elem;
-} LayerTensorSpec;
-
-typedef struct LayerKind {
-    LayerId id;
-    BuiltinId builtin;
-    const char *name;
-    int ntensors;
-    LayerTensorSpec tensors[2];
-    int result;         /* the result's features: -1 = the operand's, k = constant parameter k */
-} LayerKind;
-
-const LayerKind *layer_kind(LayerId id);
-const LayerKind *layer_of_builtin(BuiltinId bi); /* NULL: not a layer */
-/* Whether tensor t of a layer of kind k exists, and its shape ([rows, 0]
- * for a vector), for an operand with in_features and the call's constant
- * parameters. */
-bool layer_tensor_present(const LayerKind *k, int t, const double *consts);
-void layer_tensor_shape(const LayerKind *k, int t, int64_t in_features, const double *consts, int64_t shape[2]);
-int64_t layer_result_features(const LayerKind *k, int64_t in_features, const double *consts);
-
-/* ---- ast.c: the syntax tree (arena-owned, never freed singly) ---- */
-
-typedef enum { EX_NUM, EX_STR, EX_BOOL, EX_NAME, EX_NEG, EX_BIN, EX_CALL, EX_ERROR } ExprKind;
-
-typedef enum { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_LT, BIN_LE, BIN_GT, BIN_GE, BIN_EQ, BIN_NE }
-    BinOp;
-
-typedef struct Expr Expr;
-typedef struct Decl Decl;
-
-typedef struct Arg {
-    Span span;
-    const char *name; /* NULL for a positional argument */
-    Span name_span;
-    Expr *value;
-} Arg;
-
-/* Types (the checker).  Tensors are f32[batch, n] (language.md §4); inside an
- * activation or gate body the operand is elementwise with unknown width
- * (n == -1).  A number is known when its value is a compile-time constant. */
-typedef enum { TY_ERROR, TY_NUM, TY_BOOL, TY_STR, TY_COND, TY_TENSOR, TY_TUPLE } TyKind;
+/* ---- shapes ---- */
 
 /* A tensor shape of rank 1..4 (language.md §3.1).  The first dimension of
  * a model value is the batch (DIM_BATCH); inside a function body the width
@@ -152,6 +95,66 @@ static inline int64_t shape_width(Shape s) {
     }
     return w;
 }
+
+/* ---- layers.c: the layer table (layers.def) ---- */
+
+typedef enum {
+#define LAYER(id, bi, name) LAYER_##id,
+#include "layers.def"
+#undef LAYER
+    LAYER_COUNT
+} LayerId;
+
+typedef enum { ELEM_F32 } ElemType; /* element type of a learned tensor */
+
+typedef struct LayerTensorSpec {
+    const char *suffix; /* the tensor is <layer name>.<suffix> */
+    int rank;           /* 1 or 2 today; up to SHAPE_MAX_RANK */
+    int dims[SHAPE_MAX_RANK]; /* per dimension: -1 = the operand's features, k = constant parameter k */
+    int when;           /* constant parameter that switches it on (bias = true), or -1: always */
+    ElemType elem;
+} LayerTensorSpec;
+
+typedef struct LayerKind {
+    LayerId id;
+    BuiltinId builtin;
+    const char *name;
+    int ntensors;
+    LayerTensorSpec tensors[2];
+    int result;         /* the result's features: -1 = the operand's, k = constant parameter k */
+} LayerKind;
+
+const LayerKind *layer_kind(LayerId id);
+const LayerKind *layer_of_builtin(BuiltinId bi); /* NULL: not a layer */
+/* Whether tensor t of a layer of kind k exists, and its shape (rank 1 for
+ * a vector), for an operand with in_features and the call's constant
+ * parameters. */
+bool layer_tensor_present(const LayerKind *k, int t, const double *consts);
+Shape layer_tensor_shape(const LayerKind *k, int t, int64_t in_features, const double *consts);
+int64_t layer_result_features(const LayerKind *k, int64_t in_features, const double *consts);
+
+/* ---- ast.c: the syntax tree (arena-owned, never freed singly) ---- */
+
+typedef enum { EX_NUM, EX_STR, EX_BOOL, EX_NAME, EX_NEG, EX_BIN, EX_CALL, EX_ERROR } ExprKind;
+
+typedef enum { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_LT, BIN_LE, BIN_GT, BIN_GE, BIN_EQ, BIN_NE }
+    BinOp;
+
+typedef struct Expr Expr;
+typedef struct Decl Decl;
+
+typedef struct Arg {
+    Span span;
+    const char *name; /* NULL for a positional argument */
+    Span name_span;
+    Expr *value;
+} Arg;
+
+/* Types (the checker).  Tensors are f32[batch, n] (language.md §4); inside an
+ * activation or gate body the operand is elementwise with unknown width
+ * (n == -1).  A number is known when its value is a compile-time constant. */
+typedef enum { TY_ERROR, TY_NUM, TY_BOOL, TY_STR, TY_COND, TY_TENSOR, TY_TUPLE } TyKind;
+
 
 typedef struct Type {
     TyKind kind;
@@ -263,8 +266,7 @@ typedef struct ParamTensor {
     const char *name; /* e.g. "layers.0.mlp.gate_proj.weight" */
     const char *layer;/* the layer it belongs to, e.g. "layers.0.mlp.gate_proj" */
     ElemType elem;
-    int64_t shape[2];
-    int rank;
+    Shape shape;      /* [rows, cols] for a matrix, [n] for a vector */
     Span span;        /* the call that declared it */
 } ParamTensor;
 

@@ -39,10 +39,12 @@ bool layer_tensor_present(const LayerKind *k, int t, const double *consts) {
     return k->tensors[t].when < 0 || consts[k->tensors[t].when] != 0;
 }
 
-void layer_tensor_shape(const LayerKind *k, int t, int64_t in_features, const double *consts, int64_t shape[2]) {
+Shape layer_tensor_shape(const LayerKind *k, int t, int64_t in_features, const double *consts) {
     const LayerTensorSpec *ts = &k->tensors[t];
-    shape[0] = dim(ts->dims[0], in_features, consts);
-    shape[1] = ts->rank == 2 ? dim(ts->dims[1], in_features, consts) : 0;
+    Shape s = {.rank = ts->rank};
+    for (int i = 0; i < ts->rank; i++)
+        s.dim[i] = dim(ts->dims[i], in_features, consts);
+    return s;
 }
 
 int64_t layer_result_features(const LayerKind *k, int64_t in_features, const double *consts) {

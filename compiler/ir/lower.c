@@ -24,8 +24,8 @@ static Node *layer_param(LowerEnv *env, const Expr *e, int t) {
     Node *p = node_new(g, OP_PARAM, e->span, 0, NULL, NULL, NULL);
     p->name = pt->name;
     p->tensor = ti;
-    p->rows = pt->shape[0];
-    p->cols = pt->rank == 2 ? pt->shape[1] : 0;
+    p->rows = pt->shape.dim[0];
+    p->cols = pt->shape.rank == 2 ? pt->shape.dim[1] : 0;
     p->lo = 0;
     p->cnt = p->rows;
     node_set_shape(p, SH_VEC, p->rows);

@@ -84,12 +84,12 @@ static inline TestWeights make_weights(Decl *m, uint64_t seed, double scale) {
     for (int i = 0; i < n; i++) {
         ParamTensor *p = &m->tensors[i];
         t.w.names[i] = p->name;
-        t.shapes[i][0] = p->shape[0];
-        t.shapes[i][1] = p->rank == 2 ? p->shape[1] : 0;
-        int64_t cnt = p->shape[0] * (p->rank == 2 ? p->shape[1] : 1);
+        t.shapes[i][0] = p->shape.dim[0];
+        t.shapes[i][1] = p->shape.rank == 2 ? p->shape.dim[1] : 0;
+        int64_t cnt = p->shape.dim[0] * (p->shape.rank == 2 ? p->shape.dim[1] : 1);
         t.bufs[i] = malloc(sizeof(double) * (size_t)cnt);
-        bool is_norm = strstr(p->name, "norm") != NULL || (p->rank == 1 && strstr(p->name, ".weight"));
-        double a = p->rank == 2 ? 2 * scale * sqrt(3.0 / (double)p->shape[1]) : scale;
+        bool is_norm = strstr(p->name, "norm") != NULL || (p->shape.rank == 1 && strstr(p->name, ".weight"));
+        double a = p->shape.rank == 2 ? 2 * scale * sqrt(3.0 / (double)p->shape.dim[1]) : scale;
         for (int64_t j = 0; j < cnt; j++)
             t.bufs[i][j] = (float)(is_norm ? rng_uniform(&s, 0.5, 1.5) : rng_uniform(&s, -a, a));
     }

@@ -48,9 +48,10 @@ Test(check, learned_tensors_have_pytorch_names_and_shapes) {
     cr_assert_eq(m->ntensors, 6);
     for (int i = 0; i < 6; i++) {
         cr_expect_str_eq(m->tensors[i].name, want[i]);
-        cr_expect_eq(m->tensors[i].shape[0], shapes[i][0], "%s", want[i]);
-        cr_expect_eq(m->tensors[i].shape[1], shapes[i][1], "%s", want[i]);
-        cr_expect_eq(m->tensors[i].rank, shapes[i][1] ? 2 : 1);
+        const Shape *sh = &m->tensors[i].shape;
+        cr_expect_eq(sh->rank, shapes[i][1] ? 2 : 1, "%s", want[i]);
+        cr_expect_eq(sh->dim[0], shapes[i][0], "%s", want[i]);
+        cr_expect_eq(sh->rank == 2 ? sh->dim[1] : 0, shapes[i][1], "%s", want[i]);
     }
     release(s);
 }
@@ -213,9 +214,10 @@ Test(check, layer_calls_record_their_tensors) {
         cr_expect_str_eq(m->tensors[i].layer, layer[i]);
         cr_expect_eq(m->tensors[i].elem, ELEM_F32);
     }
-    cr_expect_eq(m->tensors[0].shape[0], 4);
-    cr_expect_eq(m->tensors[2].shape[0], 3);
-    cr_expect_eq(m->tensors[2].shape[1], 4);
+    cr_expect_eq(m->tensors[0].shape.dim[0], 4);
+    cr_expect_eq(m->tensors[2].shape.rank, 2);
+    cr_expect_eq(m->tensors[2].shape.dim[0], 3);
+    cr_expect_eq(m->tensors[2].shape.dim[1], 4);
     Expr *ret = m->returns[0];
     cr_expect_eq(ret->first_tensor, 2);
     release(s);
