@@ -73,6 +73,23 @@ const char *actrt_last_error(const actrt_model *m) {
     return last.m == m ? last.msg : m->error;
 }
 
+static const actrt_kernel_kind kernel_kinds[] = {
+#define ACTRT_KERNEL(id, name, projections, row_ops) {name, projections, row_ops},
+#include "actc/kernels.def"
+#undef ACTRT_KERNEL
+};
+
+const actrt_kernel_kind *actrt_kernel_kind_of(int kind) {
+    return kind >= 0 && kind < ACTRT_KERNEL_COUNT ? &kernel_kinds[kind] : NULL;
+}
+
+double actrt_kernel_row_work(const actrt_kernel_info *ki) {
+    const actrt_kernel_kind *kk = ki ? actrt_kernel_kind_of(ki->kind) : NULL;
+    if (!kk)
+        return 0;
+    return (double)ki->n * ((double)kk->projections * (double)(ki->k > 0 ? ki->k : 0) + (double)kk->row_ops);
+}
+
 static bool desc_ok(const actrt_desc *d, char *why, size_t n) {
     if (d->abi_version != ACTRT_ABI_VERSION) {
         snprintf(why, n, "the model was compiled for runtime ABI %u, this libactrt is ABI %u", d->abi_version,
@@ -84,6 +101,11 @@ static bool desc_ok(const actrt_desc *d, char *why, size_t n) {
         snprintf(why, n, "the model description is malformed");
         return false;
     }
+    for (int k = 0; d->kernel_info && k < d->nkernels; k++)
+        if (!actrt_kernel_kind_of(d->kernel_info[k].kind)) {
+            snprintf(why, n, "the model description is malformed (kernel %d has kind %d)", k, d->kernel_info[k].kind);
+            return false;
+        }
     for (int i = 0; i < d->nweights; i++) {
         const actrt_weight_desc *w = &d->weights[i];
         if (w->tensor < 0 || w->tensor >= d->ntensors || (w->layout == ACTRT_LAYOUT_PANEL && w->panel <= 0)) {
@@ -115,7 +137,7 @@ int actrt_model_create(actrt_model **out, const actrt_desc *desc) {
     m->loaded = desc->nweights == 0;
     for (int k = 0; k < desc->nkernels; k++) {
         const actrt_kernel_info *ki = desc->kernel_info ? &desc->kernel_info[k] : NULL;
-        m->row_work += ki ? (double)ki->n * (double)(ki->k > 0 ? ki->k : 8) * (ki->kind == 1 ? 2 : 1) : 1e4;
+        m->row_work += ki ? actrt_kernel_row_work(ki) : 1e4;
     }
     pthread_mutex_init(&m->lock, NULL);
     *out = m;

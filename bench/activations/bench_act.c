@@ -914,7 +914,7 @@ int main(int argc, char **argv) {
             kind = actc[a][fast].kind;
         }
         printf("- %s: precise %.0f ms, fast %.0f ms; %d kernel%s%s\n", act_names[a], ms[0], ms[1], nk,
-               nk == 1 ? "" : "s", kind == 2 ? " (elementwise)" : "");
+               nk == 1 ? "" : "s", kind == ACTRT_KERNEL_ELEMENTWISE ? " (elementwise)" : "");
     }
     fflush(stdout);
     int threads0 = proc_threads(); /* LLVM may have started threads of its own by now */

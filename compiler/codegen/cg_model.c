@@ -55,7 +55,7 @@ enum { KC_BLOCK = 512 };
  * batch 64), K = 2048 and 4096 run 10-25% faster blocked, K = 1024 (two
  * blocks) 25-40% slower; and blocking costs JIT time (examples/ffn.act,
  * K = 1376: ~18 ms of ~120), so three blocks are not worth it unmeasured. */
-static bool blocked_k(const Kernel *k) { return k->nacc && k->k > 3 * KC_BLOCK; }
+static bool blocked_k(const Kernel *k) { return kernel_is_matmul(k->kind) && k->k > 3 * KC_BLOCK; }
 
 /* Register tile of a matmul kernel for `lanes` f32 lanes and nacc
  * projections: mr * nr * nacc accumulators, plus nr * nacc weight vectors
@@ -605,7 +605,13 @@ static void emit_kernel(CG *cg, KGraph *kg, int index, ModelCode *mc, const char
     int64_t P = (int64_t)kc.nr * cg->t->vlen; /* panel width */
     /* column splits: at panel boundaries (matmuls), vector boundaries
      * (elementwise), never inside a row op */
-    mc->col_step[kc.index] = k->nacc ? P : k->kind == K_ROW ? 0 : cg->t->vlen;
+    switch (k->kind) {
+    case K_DENSE:
+    case K_GATED: mc->col_step[kc.index] = P; break;
+    case K_ELEMENTWISE: mc->col_step[kc.index] = cg->t->vlen; break;
+    case K_ROW:
+    case K_COUNT: mc->col_step[kc.index] = 0; break;
+    }
     kc.c0 = LLVMGetParam(kc.fn, 7);
     kc.c1 = LLVMGetParam(kc.fn, 8);
     if (blocked_k(k)) {
@@ -632,9 +638,9 @@ static void emit_kernel(CG *cg, KGraph *kg, int index, ModelCode *mc, const char
         value_base(&kc, k->out_vals[o]);
     if (k->x)
         value_base(&kc, k->x);
-    if (k->nacc) {
+    if (kernel_is_matmul(k->kind)) {
         emit_matmul_kernel(&kc, scratch);
-    } else {
+    } else { /* one row at a time */
         LLVMValueRef rvar = var(&kc, cg->t_i64, LLVMGetParam(kc.fn, 5));
         Loop lr;
         kc.r = loop_open(&kc, &lr, rvar, LLVMGetParam(kc.fn, 6), 1);

@@ -356,8 +356,7 @@ static actrt_kernel_info *kernel_info(actc_jit_model *j, const KGraph *kg, const
     actrt_kernel_info *ki = NEW_ARRAY(&j->arena, actrt_kernel_info, (size_t)kg->nkernels + 1);
     for (int i = 0; i < kg->nkernels; i++) {
         const Kernel *kk = kg->kernels[i];
-        ki[i] = (actrt_kernel_info){kk->kind == K_DENSE ? 0 : kk->kind == K_GATED ? 1 : kk->kind == K_ELEMENTWISE ? 2 : 3,
-                                    kk->n, kk->k,
+        ki[i] = (actrt_kernel_info){(int32_t)kk->kind, kk->n, kk->k,
                                     kk->line_lo == kk->line_hi ? arena_printf(&j->arena, "%u", kk->line_lo)
                                                                : arena_printf(&j->arena, "%u-%u", kk->line_lo, kk->line_hi),
                                     mc->col_step[i]};

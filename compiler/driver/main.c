@@ -597,7 +597,6 @@ static int cmd_bench(const Options *o) {
         for (int k = 0; k < d->nkernels; k++)
             per[(size_t)k * (size_t)reps + (size_t)r] = ks[k];
     }
-    static const char *const kinds[] = {"fused_dense", "fused_gated_dense", "elementwise", "row"};
     char thr[32];
     snprintf(thr, sizeof thr, o->threads ? "%lld" : "default", o->threads);
     printf("model %s: batch %lld, %s threads, %s tier, compile %.1f ms, %d runs (medians)\n", d->name,
@@ -607,14 +606,16 @@ static int cmd_bench(const Options *o) {
     for (int k = 0; k < d->nkernels; k++) {
         const actrt_kernel_info *ki = d->kernel_info ? &d->kernel_info[k] : NULL;
         double t = median(per + (size_t)k * (size_t)reps, reps);
-        double fl = ki && ki->kind <= 1 ? 2.0 * (double)batch * (double)ki->n * (double)ki->k * (ki->kind + 1) : 0;
+        const actrt_kernel_kind *kind = ki ? actrt_kernel_kind_of(ki->kind) : NULL;
+        int proj = kind ? kind->projections : 0;
+        double fl = 2.0 * (double)batch * (double)(proj ? ki->n : 0) * (double)ki->k * proj;
         flops_all += fl;
         char shape[64] = "";
-        if (ki && ki->kind <= 1)
+        if (proj)
             snprintf(shape, sizeof shape, "%lld x %lld -> %lld", (long long)batch, (long long)ki->k, (long long)ki->n);
         else if (ki)
             snprintf(shape, sizeof shape, "%lld x %lld", (long long)batch, (long long)ki->n);
-        printf("%-6d %-18s %-8s %-22s %10.4f", k, ki ? kinds[ki->kind] : "?", ki ? ki->lines : "", shape, t * 1e3);
+        printf("%-6d %-18s %-8s %-22s %10.4f", k, kind ? kind->name : "?", ki ? ki->lines : "", shape, t * 1e3);
         if (fl > 0)
             printf(" %9.1f", fl / t * 1e-9);
         printf("\n");

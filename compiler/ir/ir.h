@@ -13,6 +13,7 @@
 #ifndef ACTC_IR_H
 #define ACTC_IR_H
 
+#include "actc/runtime.h"
 #include "front/front.h"
 
 /* ---- ops.def: the opcode table ---- */
@@ -183,7 +184,19 @@ void pass_split_matmul(Graph *g);
 
 /* ---- pass_fuse.c: graph -> kernel graph ---- */
 
-typedef enum { K_DENSE, K_GATED, K_ELEMENTWISE, K_ROW } KernelKind;
+/* Kernel kinds: one per row of include/actc/kernels.def, with the values of
+ * the public ACTRT_KERNEL_* (they cross the ABI as actrt_kernel_info.kind). */
+typedef enum {
+#define ACTRT_KERNEL(id, name, projections, row_ops) K_##id = ACTRT_KERNEL_##id,
+#include "actc/kernels.def"
+#undef ACTRT_KERNEL
+    K_COUNT
+} KernelKind;
+/* The kind's row of the table (kept by libactrt): its name and projections
+ * (the matmuls a kernel of the kind runs; Kernel.nacc equals it). */
+static inline const char *kernel_kind_name(KernelKind k) { return actrt_kernel_kind_of((int)k)->name; }
+static inline int kernel_projections(KernelKind k) { return actrt_kernel_kind_of((int)k)->projections; }
+static inline bool kernel_is_matmul(KernelKind k) { return kernel_projections(k) > 0; }
 typedef enum { V_INPUT, V_TEMP, V_OUTPUT } ValueKind;
 
 typedef struct Kernel Kernel;

@@ -419,7 +419,7 @@ static void build_kernels(Fuser *f) {
         Kernel *k = new_kernel(f, K_ELEMENTWISE, node_width(r));
         Memo m = {0};
         Ep *e = build_ep(f, k, &m, r, r);
-        k->kind = k->nacc == 2 ? K_GATED : k->nacc == 1 ? K_DENSE : K_ELEMENTWISE;
+        k->kind = k->nacc == 2 ? K_GATED : k->nacc == 1 ? K_DENSE : K_ELEMENTWISE; /* by its matmuls found */
         add_out(f, k, e, I(f, r)->val);
     }
 }
@@ -563,7 +563,7 @@ static void merge_into(Fuser *f, Kernel *e, Kernel *k) {
     number_kernel(&f->s->scratch, e);
     Ep **memo = NEW_ARRAY(&f->s->scratch, Ep *, (size_t)e->neps + 1);
     int acc_base = 0;
-    if (e->nacc == 1) { /* pairing two dense kernels: e's matmul is k's second */
+    if (e->kind == K_DENSE) { /* pairing two dense kernels: e's matmul is k's second */
         k->w[1] = e->w[0];
         k->nacc = 2;
         k->kind = K_GATED;

@@ -24,7 +24,7 @@ static void put_weight(StrBuf *sb, const WeightRef *w) {
 
 static void put_leaf(StrBuf *sb, const Kernel *k, const Leaf *lf) {
     switch (lf->kind) {
-    case LF_ACC: sb_puts(sb, k->nacc == 1 ? "acc" : lf->acc == 0 ? "a" : "b"); break;
+    case LF_ACC: sb_puts(sb, k->kind == K_DENSE ? "acc" : lf->acc == 0 ? "a" : "b"); break;
     case LF_TENSOR:
         sb_puts(sb, lf->val->name);
         if (lf->col0 || lf->val->n != k->n)
@@ -86,16 +86,6 @@ const char *ep_print(Session *s, const Kernel *k, const Ep *e) {
     return sb_str(&sb);
 }
 
-static const char *kind_name(KernelKind k) {
-    switch (k) {
-    case K_DENSE: return "fused_dense";
-    case K_GATED: return "fused_gated_dense";
-    case K_ELEMENTWISE: return "elementwise";
-    case K_ROW: return "row";
-    }
-    return "?";
-}
-
 static void put_value(StrBuf *sb, KGraph *kg, const Value *v) {
     Graph *g = kg->g;
     if (g->batch_name)
@@ -106,7 +96,7 @@ static void put_value(StrBuf *sb, KGraph *kg, const Value *v) {
 
 static void report_kernel(StrBuf *sb, KGraph *kg, Kernel *k) {
     Session *s = kg->g->s;
-    sb_printf(sb, "kernel %d: %s", k->id, kind_name(k->kind));
+    sb_printf(sb, "kernel %d: %s", k->id, kernel_kind_name(k->kind));
     if (k->kind == K_ROW)
         sb_printf(sb, " %s", op_info[k->row_op].name);
     if (k->line_lo == k->line_hi)
@@ -115,12 +105,12 @@ static void report_kernel(StrBuf *sb, KGraph *kg, Kernel *k) {
         sb_printf(sb, "    lines %u-%u\n", k->line_lo, k->line_hi);
     else
         sb_putc(sb, '\n');
-    if (k->nacc) {
+    if (kernel_is_matmul(k->kind)) {
         sb_puts(sb, "  input   ");
         put_value(sb, kg, k->x);
         sb_printf(sb, "  (K = %lld)\n", (long long)k->k);
         for (int a = 0; a < k->nacc; a++) {
-            sb_puts(sb, k->nacc == 1 ? "  weight  " : a == 0 ? "  a       " : "  b       ");
+            sb_puts(sb, k->kind == K_DENSE ? "  weight  " : a == 0 ? "  a       " : "  b       ");
             put_weight(sb, &k->w[a]);
             sb_putc(sb, '\n');
         }
@@ -172,8 +162,9 @@ const char *kgraph_report(KGraph *kg) {
         ndense += kg->kernels[i]->kind == K_DENSE;
         ngated += kg->kernels[i]->kind == K_GATED;
     }
-    sb_printf(&sb, "model %s: %d kernel%s (%d fused_dense, %d fused_gated_dense, %d other)\n", kg->g->name,
-              kg->nkernels, kg->nkernels == 1 ? "" : "s", ndense, ngated, kg->nkernels - ndense - ngated);
+    sb_printf(&sb, "model %s: %d kernel%s (%d %s, %d %s, %d other)\n", kg->g->name, kg->nkernels,
+              kg->nkernels == 1 ? "" : "s", ndense, kernel_kind_name(K_DENSE), ngated, kernel_kind_name(K_GATED),
+              kg->nkernels - ndense - ngated);
     for (int i = 0; i < kg->nkernels; i++)
         report_kernel(&sb, kg, kg->kernels[i]);
     if (kg->nnotes == 0) {
@@ -212,7 +203,7 @@ const char *kgraph_dot(KGraph *kg) {
     for (int i = 0; i < kg->nkernels; i++) {
         Kernel *k = kg->kernels[i];
         sb_printf(&sb, "  subgraph cluster_k%d {\n    label=\"kernel %d: %s\"; style=rounded; color=blue;\n", k->id,
-                  k->id, kind_name(k->kind));
+                  k->id, kernel_kind_name(k->kind));
         for (int a = 0; a < k->nacc; a++) {
             sb_printf(&sb, "    k%d_w%d [shape=box, style=filled, fillcolor=lightyellow, label=\"matmul ", k->id, a);
             dot_escape(&sb, k->w[a].name);

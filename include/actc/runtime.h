@@ -70,9 +70,17 @@ typedef struct actrt_port_desc {
 typedef void (*actrt_kernel_fn)(const float *const *w, const float *const *in, float *const *out, float *scratch,
                                 int64_t batch, int64_t r0, int64_t r1, int64_t c0, int64_t c1);
 
+/* Kernel kinds (actrt_kernel_info.kind), from actc/kernels.def. */
+typedef enum actrt_kernel_kind_id {
+#define ACTRT_KERNEL(id, name, projections, row_ops) ACTRT_KERNEL_##id,
+#include "actc/kernels.def"
+#undef ACTRT_KERNEL
+    ACTRT_KERNEL_COUNT
+} actrt_kernel_kind_id;
+
 /* What a kernel computes, for profiles, reports and column splits. */
 typedef struct actrt_kernel_info {
-    int32_t kind;            /* 0 fused_dense, 1 fused_gated_dense, 2 elementwise, 3 row-wise */
+    int32_t kind;            /* ACTRT_KERNEL_* */
     int64_t n, k;            /* output columns; reduction length (matmuls) */
     const char *lines;       /* source lines it covers, e.g. "12-14" */
     int64_t col_step;        /* columns may be split at multiples of it; 0: whole rows only */
@@ -91,6 +99,17 @@ typedef struct actrt_desc {
     int64_t scratch_per_row; /* floats of scratch per batch row */
     const actrt_kernel_info *kernel_info; /* nkernels entries, or NULL */
 } actrt_desc;
+
+/* A kernel kind's row of actc/kernels.def: its name ("fused_dense", ...)
+ * and weight matrices per output; NULL for an unknown kind. */
+typedef struct actrt_kernel_kind {
+    const char *name;
+    int32_t projections;     /* matmuls feeding the epilogue (0: none) */
+    int32_t row_ops;         /* other arithmetic per output, for estimates */
+} actrt_kernel_kind;
+ACTRT_API const actrt_kernel_kind *actrt_kernel_kind_of(int kind);
+/* Multiply-adds per batch row of one kernel: n * (projections * k + row_ops). */
+ACTRT_API double actrt_kernel_row_work(const actrt_kernel_info *ki);
 
 /* ---- models ---- */
 

@@ -1,0 +1,86 @@
+/*
+ * test_abi.c — the tables behind the runtime ABI agree with their users:
+ * the kernel table (include/actc/kernels.def) with the IR's KernelKind, the
+ * report, the public ACTRT_KERNEL_* enum, the descriptions the code
+ * generator fills, and the runtime's work estimate.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ir_helpers.h"
+
+/* Every row: the IR kind has the public value, the name is unique and is
+ * what the report prints. */
+Test(abi, kernel_table_agrees_with_the_ir_and_the_runtime) {
+    int ids[] = {
+#define ACTRT_KERNEL(id, name, projections, row_ops) K_##id,
+#include "actc/kernels.def"
+#undef ACTRT_KERNEL
+    };
+    int pub[] = {
+#define ACTRT_KERNEL(id, name, projections, row_ops) ACTRT_KERNEL_##id,
+#include "actc/kernels.def"
+#undef ACTRT_KERNEL
+    };
+    const char *names[] = {
+#define ACTRT_KERNEL(id, name, projections, row_ops) name,
+#include "actc/kernels.def"
+#undef ACTRT_KERNEL
+    };
+    int n = (int)(sizeof ids / sizeof ids[0]);
+    cr_assert_eq(n, K_COUNT);
+    cr_assert_eq(n, ACTRT_KERNEL_COUNT);
+    for (int i = 0; i < n; i++) {
+        cr_expect_eq(ids[i], i, "kind %s", names[i]);
+        cr_expect_eq(pub[i], i, "kind %s", names[i]);
+        const actrt_kernel_kind *k = actrt_kernel_kind_of(i);
+        cr_assert(k, "kind %d has no row", i);
+        cr_expect_str_eq(k->name, names[i]);
+        cr_expect_str_eq(kernel_kind_name((KernelKind)i), names[i]);
+        for (int j = 0; j < i; j++)
+            cr_expect_str_neq(names[j], names[i]);
+    }
+    cr_expect_null(actrt_kernel_kind_of(-1));
+    cr_expect_null(actrt_kernel_kind_of(n));
+    cr_expect_eq(kernel_projections(K_DENSE), 1);
+    cr_expect_eq(kernel_projections(K_GATED), 2);
+    cr_expect(!kernel_is_matmul(K_ELEMENTWISE) && !kernel_is_matmul(K_ROW));
+}
+
+/* Each kind built by fusion: its accumulator count is the table's
+ * projections, and the report names it by the table's name. */
+Test(abi, fused_kernels_have_their_kinds_projections) {
+    Compiled c = compile_string("const D = 8\nconst H = 12\n"
+                                "model m(x: f32[b, D]) -> f32[b, D] {\n"
+                                "  h = swiglu(dense(x, H, name = \"g\"), dense(x, H, name = \"u\"))\n"
+                                "  y = dense(h, D, name = \"d\") + x\n"
+                                "  z = relu(layernorm(y, name = \"n\"))\n"
+                                "  return softmax(z * 2.0 + x) \n}");
+    cr_assert(c.ok, "%s", diag_render_text(&c.s->diag));
+    int seen[K_COUNT] = {0};
+    const char *report = kgraph_report(c.kg);
+    for (int i = 0; i < c.kg->nkernels; i++) {
+        const Kernel *k = c.kg->kernels[i];
+        cr_assert(k->kind >= 0 && k->kind < K_COUNT);
+        seen[k->kind]++;
+        cr_expect_eq(k->nacc, kernel_projections(k->kind), "kernel %d (%s)", i, kernel_kind_name(k->kind));
+        char line[64];
+        snprintf(line, sizeof line, "kernel %d: %s", k->id, kernel_kind_name(k->kind));
+        cr_expect(strstr(report, line), "report lacks '%s':\n%s", line, report);
+    }
+    cr_expect(seen[K_GATED] >= 1 && seen[K_DENSE] >= 1 && seen[K_ROW] >= 1, "%s", report);
+    compiled_free(&c);
+}
+
+/* The runtime's estimate, from the table: n * (projections * k + row_ops). */
+Test(abi, work_estimate_follows_the_table) {
+    actrt_kernel_info d = {.kind = ACTRT_KERNEL_DENSE, .n = 100, .k = 30};
+    actrt_kernel_info g = {.kind = ACTRT_KERNEL_GATED, .n = 100, .k = 30};
+    actrt_kernel_info e = {.kind = ACTRT_KERNEL_ELEMENTWISE, .n = 100};
+    actrt_kernel_info bad = {.kind = 77, .n = 100, .k = 30};
+    cr_expect_eq(actrt_kernel_row_work(&d), 3000.0);
+    cr_expect_eq(actrt_kernel_row_work(&g), 6000.0);
+    cr_expect_eq(actrt_kernel_row_work(&e), 800.0);
+    cr_expect_eq(actrt_kernel_row_work(&bad), 0.0);
+    cr_expect_eq(actrt_kernel_row_work(NULL), 0.0);
+}
