@@ -57,21 +57,6 @@ enum { KC_BLOCK = 512 };
  * K = 1376: ~18 ms of ~120), so three blocks are not worth it unmeasured. */
 static bool blocked_k(const Kernel *k) { return kernel_is_matmul(k->kind) && k->k > 3 * KC_BLOCK; }
 
-/* Register tile of a matmul kernel for `lanes` f32 lanes and nacc
- * projections: mr * nr * nacc accumulators, plus nr * nacc weight vectors
- * and one broadcast, must fit the vector registers (32 with AVX-512, 16 with
- * AVX2 and SSE). */
-static void tile_shape(int lanes, int nacc, int *mr, int *nr) {
-    if (lanes >= 16) /* 6x4 = 24 accumulators; gated 2 x 6x2 */
-        *mr = 6, *nr = nacc == 2 ? 2 : 4;
-    else if (lanes >= 8) /* 6x2 = 12; gated 2 x 3x2 */
-        *mr = nacc == 2 ? 3 : 6, *nr = 2;
-    else if (lanes >= 4) /* 4x2 = 8; gated 2 x 2x2 */
-        *mr = nacc == 2 ? 2 : 4, *nr = 2;
-    else
-        *mr = 4, *nr = 1;
-}
-
 static LLVMValueRef ci(CG *cg, long long v) { return LLVMConstInt(cg->t_i64, (unsigned long long)v, 1); }
 
 /* An alloca in the entry block (so mem2reg promotes it). */
@@ -601,7 +586,8 @@ static void emit_kernel(CG *cg, KGraph *kg, int index, ModelCode *mc, const char
     LLVMPositionBuilderAtEnd(B, start);
     kc.vbase = NEW_ARRAY(scratch, LLVMValueRef, (size_t)kg->nvalues + 1);
     kc.lbase = NEW_ARRAY(scratch, LLVMValueRef, (size_t)k->nleaves + 1);
-    tile_shape(cg->t->vlen, k->nacc, &kc.mr, &kc.nr);
+    kc.mr = cg->t->tile[k->kind].mr; /* the target's register tile (target.c) */
+    kc.nr = cg->t->tile[k->kind].nr;
     int64_t P = (int64_t)kc.nr * cg->t->vlen; /* panel width */
     /* column splits: at panel boundaries (matmuls), vector boundaries
      * (elementwise), never inside a row op */
@@ -674,9 +660,7 @@ int cg_model(CG *cg, KGraph *kg, const char *prefix, ModelCode *mc, Arena *a) {
         Kernel *k = kg->kernels[i];
         if (!blocked_k(k))
             continue;
-        int mr, nr;
-        tile_shape(cg->t->vlen, k->nacc, &mr, &nr);
-        int64_t P = (int64_t)nr * cg->t->vlen, need = (k->n + P - 1) / P * P * k->nacc;
+        int64_t P = (int64_t)cg->t->tile[k->kind].nr * cg->t->vlen, need = (k->n + P - 1) / P * P * k->nacc;
         part = need > part ? need : part;
     }
     mc->partial_offset = mc->scratch_per_row;

@@ -433,7 +433,7 @@ static LLVMValueRef exp_f(VM *vm, LLVMValueRef x) {
     LLVMValueRef r = fma_(vm, kf, cf(vm, -LN2F_HI), x);
     r = fma_(vm, kf, cf(vm, -LN2F_LO), r);
     LLVMValueRef p = horner_f(vm, r, c, 7);
-    if (vm->n == 16 && vm->cg->t->avx512) {
+    if (vm->n == vm->cg->t->caps.scalef_lanes) {
         LLVMTypeRef fnty;
         LLVMValueRef fn = cg_intrinsic(vm->cg, "llvm.x86.avx512.mask.scalef.ps.512", NULL, &fnty);
         LLVMValueRef args[5] = {p, kf, LLVMGetUndef(vm->tf), LLVMConstInt(LLVMInt16TypeInContext(vm->cg->ctx), 0xFFFF, 0),

@@ -23,12 +23,25 @@
 
 /* ---- target.c ---- */
 
+/* A register tile of a matmul kernel: mr rows x nr vectors of columns. */
+typedef struct TileShape {
+    int mr, nr;
+} TileShape;
+
+/* The target descriptor: everything the code generator and the math
+ * library may assume about the machine.  target.c owns it; no pass and no
+ * math function tests an ISA name or feature string. */
 typedef struct Target {
     LLVMTargetMachineRef tm;
     char *triple, *cpu, *features; /* owned copies (mem_alloc) */
     int vlen;                      /* f32 lanes of the widest useful vector: 16, 8, 4 (or 1) */
-    bool has_fma;
-    bool avx512;                   /* x86 with AVX-512F: 16-lane code may use its instructions */
+    int nregs;                     /* vector registers of that width */
+    TileShape tile[K_COUNT];       /* register tile per matmul kind ({0, 0} for the others) */
+    int row_tile;                  /* rows a thread's share should be a multiple of */
+    struct {
+        bool fma;                  /* fused multiply-add in hardware */
+        int scalef_lanes;          /* lanes of an exact x * 2^k instruction (vscalefps), 0: none */
+    } caps;
     bool is_host;                  /* code may run in this process */
 } Target;
 

@@ -139,6 +139,33 @@ static int check_cpu_features(const char *triple, const char *cpu, const char *f
     return ACTC_OK;
 }
 
+/* Register tiles, the runtime's row tile and the register count.  A tile
+ * of mr x nr vectors keeps mr * nr * projections accumulators and one
+ * broadcast in the registers (32 with AVX-512, 16 with AVX2 and SSE), and
+ * the nr * projections weight vectors where they fit (else they are memory
+ * operands of the FMAs: gated AVX2 needs 17).  NEON has 32 but keeps the
+ * 4-lane tiles of SSE for now (the tuned-kernels issue measures them).
+ *   16 lanes: dense 6x4 = 24 accumulators; gated 2 x 6x2
+ *    8 lanes: dense 6x2 = 12;             gated 2 x 3x2
+ *    4 lanes: dense 4x2 = 8;              gated 2 x 2x2
+ *    scalar:  4x1 either */
+static void set_tiles(Target *t, bool x86) {
+    TileShape dense, gated;
+    if (t->vlen >= 16)
+        dense = (TileShape){6, 4}, gated = (TileShape){6, 2};
+    else if (t->vlen >= 8)
+        dense = (TileShape){6, 2}, gated = (TileShape){3, 2};
+    else if (t->vlen >= 4)
+        dense = (TileShape){4, 2}, gated = (TileShape){2, 2};
+    else
+        dense = gated = (TileShape){4, 1};
+    memset(t->tile, 0, sizeof t->tile);
+    t->tile[K_DENSE] = dense;
+    t->tile[K_GATED] = gated;
+    t->row_tile = dense.mr > gated.mr ? dense.mr : gated.mr;
+    t->nregs = (x86 && t->vlen < 16) ? 16 : 32;
+}
+
 int target_init(Target *t, const char *triple, const char *cpu, const char *features, int vlen_cap, char *err,
                 size_t errlen) {
     pthread_once(&llvm_once, init_llvm);
@@ -203,9 +230,9 @@ int target_init(Target *t, const char *triple, const char *cpu, const char *feat
     bool arm = strncmp(t->triple, "aarch64", 7) == 0 || strncmp(t->triple, "arm64", 5) == 0;
     if (x86 && t->is_host && !cpu) {
         t->vlen = has_feature(t->features, "avx512f") ? 16 : has_feature(t->features, "avx") ? 8 : 4;
-        t->has_fma = has_feature(t->features, "fma");
+        t->caps.fma = has_feature(t->features, "fma");
     } else if (x86) {
-        t->vlen = x86_cpu_lanes(t->cpu, &t->has_fma);
+        t->vlen = x86_cpu_lanes(t->cpu, &t->caps.fma);
         if (has_feature(t->features, "avx512f"))
             t->vlen = 16;
         else if (has_feature(t->features, "avx") && t->vlen < 8)
@@ -214,14 +241,15 @@ int target_init(Target *t, const char *triple, const char *cpu, const char *feat
             t->vlen = 8;
         if (strstr(t->features, "-avx") && !strstr(t->features, "-avx512") && t->vlen > 4)
             t->vlen = 4;
-        t->has_fma = t->has_fma || has_feature(t->features, "fma");
+        t->caps.fma = t->caps.fma || has_feature(t->features, "fma");
     } else {
         t->vlen = arm ? 4 : 1;
-        t->has_fma = arm;
+        t->caps.fma = arm;
     }
-    t->avx512 = x86 && t->vlen == 16;
+    t->caps.scalef_lanes = x86 && t->vlen == 16 ? 16 : 0;
     if (vlen_cap > 0 && t->vlen > vlen_cap)
         t->vlen = vlen_cap;
+    set_tiles(t, x86);
     return ACTC_OK;
 }
 

@@ -84,3 +84,47 @@ Test(abi, work_estimate_follows_the_table) {
     cr_expect_eq(actrt_kernel_row_work(&bad), 0.0);
     cr_expect_eq(actrt_kernel_row_work(NULL), 0.0);
 }
+
+/* The target descriptor (target.c) reproduces the tiles the kernels were
+ * tuned with, per ISA, and carries the math library's capabilities. */
+#include "codegen/codegen.h"
+
+static Target target_for(const char *triple, const char *cpu) {
+    Target t;
+    char err[256];
+    cr_assert_eq(target_init(&t, triple, cpu, NULL, 0, err, sizeof err), ACTC_OK, "%s", err);
+    return t;
+}
+
+Test(abi, target_descriptor_tiles_per_isa) {
+    struct {
+        const char *triple, *cpu;
+        int vlen, nregs, dense_mr, dense_nr, gated_mr, gated_nr, row_tile, scalef;
+        bool fma;
+    } want[] = {
+        {"x86_64-unknown-linux-gnu", "x86-64-v4", 16, 32, 6, 4, 6, 2, 6, 16, true},
+        {"x86_64-unknown-linux-gnu", "x86-64-v3", 8, 16, 6, 2, 3, 2, 6, 0, true},
+        {"x86_64-unknown-linux-gnu", "x86-64-v2", 4, 16, 4, 2, 2, 2, 4, 0, false},
+        {"aarch64-unknown-linux-gnu", "generic", 4, 32, 4, 2, 2, 2, 4, 0, true},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        Target t = target_for(want[i].triple, want[i].cpu);
+        cr_expect_eq(t.vlen, want[i].vlen, "%s", want[i].cpu);
+        cr_expect_eq(t.nregs, want[i].nregs, "%s", want[i].cpu);
+        cr_expect_eq(t.tile[K_DENSE].mr, want[i].dense_mr, "%s", want[i].cpu);
+        cr_expect_eq(t.tile[K_DENSE].nr, want[i].dense_nr, "%s", want[i].cpu);
+        cr_expect_eq(t.tile[K_GATED].mr, want[i].gated_mr, "%s", want[i].cpu);
+        cr_expect_eq(t.tile[K_GATED].nr, want[i].gated_nr, "%s", want[i].cpu);
+        cr_expect_eq(t.tile[K_ELEMENTWISE].mr, 0);
+        cr_expect_eq(t.row_tile, want[i].row_tile, "%s", want[i].cpu);
+        cr_expect_eq(t.caps.scalef_lanes, want[i].scalef, "%s", want[i].cpu);
+        cr_expect_eq(t.caps.fma, want[i].fma, "%s", want[i].cpu);
+        /* the accumulators and the broadcast fit the registers (weight
+         * vectors may be memory operands of the FMAs) */
+        for (int k = K_DENSE; k <= K_GATED; k++) {
+            int p = kernel_projections((KernelKind)k);
+            cr_expect_leq(t.tile[k].mr * t.tile[k].nr * p + 1, t.nregs, "%s kind %d", want[i].cpu, k);
+        }
+        target_dispose(&t);
+    }
+}
