@@ -25,6 +25,7 @@ static double omp_get_wtime(void) {
 #include <string.h>
 
 #include "internal.h"
+#include "run_checks.h"
 
 typedef struct Scratch {
     float *buf;
@@ -494,41 +495,27 @@ static void give_scratch(actrt_model *m, Scratch *s) {
 }
 
 int64_t actrt_model_workspace_size(const actrt_model *m, int64_t batch) {
-    int64_t n;
-    if (!m || batch <= 0 || __builtin_mul_overflow(m->d->scratch_per_row, batch, &n) ||
-        __builtin_mul_overflow(n, (int64_t)sizeof(float), &n))
-        return -1;
-    return n;
+    return m ? rt_workspace_bytes(m->d, batch) : -1;
 }
 
-/* Check a run's arguments; the scratch size in floats through *need. */
+/* Check a run's arguments (run_checks.h, shared with the embedded runtime,
+ * plus the weights being loaded); the scratch size in floats through *need. */
 static int check_run(actrt_model *m, int64_t batch, const float *const *inputs, float *const *outputs, int64_t *need) {
     const actrt_desc *d = m->d;
-    if (batch <= 0)
-        return fail(m, ACTC_ERR_ARG, "batch must be positive, got %lld", (long long)batch);
-    if (d->fixed_batch > 0 && batch != d->fixed_batch)
-        return fail(m, ACTC_ERR_ARG, "model '%s' has a fixed batch of %lld, got %lld", d->name,
-                    (long long)d->fixed_batch, (long long)batch);
-    if (!m->loaded)
+    char msg[sizeof m->error];
+    RtMsg rm = rt_msg(msg, sizeof msg);
+    int st = rt_check_batch(d, batch, &rm);
+    if (st == ACTC_OK && !m->loaded)
         return fail(m, ACTC_ERR_ARG, "model '%s' has no weights: call actrt_model_load_weights first", d->name);
-    if ((d->ninputs && !inputs) || !outputs)
-        return fail(m, ACTC_ERR_ARG, "%s array is NULL", !outputs ? "outputs" : "inputs");
-    for (int i = 0; i < d->ninputs; i++)
-        if (!inputs[i])
-            return fail(m, ACTC_ERR_ARG, "input %d ('%s') is NULL", i, d->inputs[i].name);
-    for (int i = 0; i < d->noutputs; i++)
-        if (!outputs[i])
-            return fail(m, ACTC_ERR_ARG, "output %d ('%s') is NULL", i, d->outputs[i].name);
-    int64_t bytes = actrt_model_workspace_size(m, batch);
-    for (int i = 0; i < d->ninputs + d->noutputs && bytes >= 0; i++) { /* every buffer's size must be representable */
-        int64_t n = i < d->ninputs ? d->inputs[i].n : d->outputs[i - d->ninputs].n, b;
-        if (__builtin_mul_overflow(n, batch, &b) || __builtin_mul_overflow(b, (int64_t)4, &b))
-            bytes = -1;
-    }
-    if (bytes < 0)
-        return fail(m, ACTC_ERR_ARG, "batch %lld is too large: buffer sizes overflow", (long long)batch);
-    *need = bytes / 4 + 1;
-    return ACTC_OK;
+    if (st == ACTC_OK)
+        st = rt_check_buffers(d, batch, inputs, outputs, need, &rm);
+    return st == ACTC_OK ? ACTC_OK : fail(m, st, "%s", msg);
+}
+
+static int scratch_oom(actrt_model *m, int64_t need) {
+    char msg[128];
+    RtMsg rm = rt_msg(msg, sizeof msg);
+    return fail(m, rt_scratch_oom(&rm, need), "%s", msg);
 }
 
 /* Threads for a run: an explicit setting is followed; by default
@@ -589,7 +576,7 @@ int actrt_model_run(actrt_model *m, int64_t batch, const float *const *inputs, f
         return st;
     Scratch *s = take_scratch(m, need);
     if (!s)
-        return fail(m, ACTC_ERR_NOMEM, "out of memory for %lld bytes of scratch", (long long)need * 4);
+        return scratch_oom(m, need);
     /* Every kernel computes a row from the same row of earlier results, so
      * the model is row-parallel: each thread runs all kernels on its own
      * rows, with no barrier between kernels.  Chunks are multiples of 6
@@ -638,7 +625,7 @@ int actrt_model_profile(actrt_model *m, int64_t batch, const float *const *input
         return st;
     Scratch *s = take_scratch(m, need);
     if (!s)
-        return fail(m, ACTC_ERR_NOMEM, "out of memory for %lld bytes of scratch", (long long)need * 4);
+        return scratch_oom(m, need);
     int nth = threads_for(m, batch);
     bool cols = columns_mode(m, batch, nth);
     int64_t chunk = chunk_rows(batch, nth);
