@@ -521,18 +521,18 @@ static int scratch_oom(actrt_model *m, int64_t need) {
 /* Threads for a run: an explicit setting is followed; by default
  * (OpenMP's count) threads are used only for a few hundred microseconds of
  * work, ~2^22 multiply-adds, where they pay off.  Never inside another
- * parallel region.  Fewer rows than a register tile (6) per thread split
- * columns instead (columns_mode), which needs the kernel table. */
+ * parallel region.  Fewer rows than a register tile (rt_row_tile) per
+ * thread split columns instead (columns_mode), which needs the kernel table. */
 static int threads_for(const actrt_model *m, int64_t batch) {
     int nth = m->threads > 0 ? m->threads : omp_get_max_threads();
     if (nth <= 1 || omp_in_parallel() || (m->threads == 0 && m->row_work * (double)batch < 4194304.0) ||
-        (batch < 2 * 6 && !m->d->kernel_info))
+        (batch < 2 * rt_row_tile(m->d) && !m->d->kernel_info))
         return 1;
     return nth;
 }
 
 static bool columns_mode(const actrt_model *m, int64_t batch, int nth) {
-    return nth > 1 && batch < 6 * (int64_t)nth && m->d->kernel_info;
+    return nth > 1 && batch < rt_row_tile(m->d) * nth && m->d->kernel_info;
 }
 
 /* Kernel k over rows [r0, r1), every column. */
@@ -560,12 +560,6 @@ static void kernel_part(const actrt_model *m, int k, const float *const *inputs,
     d->kernels[k]((const float *const *)m->packed, inputs, outputs, buf, batch, 0, batch, c0, c1);
 }
 
-/* Rows per thread: a multiple of the 6-row register tile. */
-static int64_t chunk_rows(int64_t batch, int nth) {
-    int64_t chunk = (batch + nth - 1) / nth;
-    return (chunk + 5) / 6 * 6;
-}
-
 int actrt_model_run(actrt_model *m, int64_t batch, const float *const *inputs, float *const *outputs) {
     if (!m)
         return fail(NULL, ACTC_ERR_ARG, "actrt_model_run: model is NULL");
@@ -579,8 +573,8 @@ int actrt_model_run(actrt_model *m, int64_t batch, const float *const *inputs, f
         return scratch_oom(m, need);
     /* Every kernel computes a row from the same row of earlier results, so
      * the model is row-parallel: each thread runs all kernels on its own
-     * rows, with no barrier between kernels.  Chunks are multiples of 6
-     * rows (the register tile), and an element's arithmetic does not depend
+     * rows, with no barrier between kernels.  Chunks are multiples of the
+     * register tile's rows (rt_row_tile), and an element's arithmetic does not depend
      * on which chunk holds it: results are bitwise identical for any
      * thread count. */
     int nth = threads_for(m, batch);
@@ -596,7 +590,7 @@ int actrt_model_run(actrt_model *m, int64_t batch, const float *const *inputs, f
             }
         }
     } else if (nth > 1) {
-        int64_t chunk = chunk_rows(batch, nth);
+        int64_t chunk = rt_chunk_rows(d, batch, nth);
         int nchunks = (int)((batch + chunk - 1) / chunk);
 #pragma omp parallel for num_threads(nth) schedule(static)
         for (int c = 0; c < nchunks; c++) {
@@ -628,7 +622,7 @@ int actrt_model_profile(actrt_model *m, int64_t batch, const float *const *input
         return scratch_oom(m, need);
     int nth = threads_for(m, batch);
     bool cols = columns_mode(m, batch, nth);
-    int64_t chunk = chunk_rows(batch, nth);
+    int64_t chunk = rt_chunk_rows(d, batch, nth);
     int nchunks = (int)((batch + chunk - 1) / chunk);
     for (int k = 0; k < d->nkernels; k++) {
         double t0 = omp_get_wtime();
