@@ -7,7 +7,8 @@
  * Freestanding (stddef/stdint/stdbool and the public headers only), and no
  * printf: embedded.c is compiled to bitcode for objects that link with libc's
  * malloc, realloc and free alone, so messages are built by the small
- * appenders below.  Everything is static inline; each includer gets its copy.
+ * appenders below.  Everything is static (inline): each includer gets its
+ * copy.
  */
 #ifndef ACTRT_RUN_CHECKS_H
 #define ACTRT_RUN_CHECKS_H
@@ -54,14 +55,16 @@ static inline RtMsg rt_msg(char *buf, size_t cap) {
     return m;
 }
 
-static inline void rt_puts(RtMsg *m, const char *s) {
+/* Cold and out of line: they run on error paths only, and inlined copies
+ * (with unrolled loops) would triple the size of the embedded runtime. */
+__attribute__((cold, noinline, unused)) static void rt_puts(RtMsg *m, const char *s) {
     for (; *s && m->len + 1 < m->cap; s++)
         m->buf[m->len++] = *s;
     m->buf[m->len] = 0;
 }
 
 /* v in decimal, as printf's %lld. */
-static inline void rt_puti(RtMsg *m, int64_t v) {
+__attribute__((cold, noinline, unused)) static void rt_puti(RtMsg *m, int64_t v) {
     char rev[24], s[24];
     uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
     int n = 0, k = 0;
