@@ -401,6 +401,8 @@ static void ret_call(CG *cg, const RtFn *rt, LLVMValueRef *args, unsigned n, boo
 /* PREFIX_name(params) { return rt(params); } */
 static void forward(CG *cg, Arena *a, const char *prefix, const char *name, const RtFn *rt) {
     unsigned n = LLVMCountParamTypes(rt->ty);
+    if (n > 4)
+        ACTC_BUG("forward: %u parameters", n);
     LLVMTypeRef params[4];
     LLVMGetParamTypes(rt->ty, params);
     LLVMValueRef f = begin_fn(cg, arena_printf(a, "%s_%s", prefix, name), LLVMGetReturnType(rt->ty), params, n);
