@@ -25,6 +25,7 @@ static double omp_get_wtime(void) {
 #include <string.h>
 
 #include "internal.h"
+#include "run_checks.h"
 
 typedef struct Scratch {
     float *buf;
@@ -516,58 +517,44 @@ static void give_scratch(actrt_model *m, Scratch *s) {
 }
 
 int64_t actrt_model_workspace_size(const actrt_model *m, int64_t batch) {
-    int64_t n;
-    if (!m || batch <= 0 || __builtin_mul_overflow(m->d->scratch_per_row, batch, &n) ||
-        __builtin_mul_overflow(n, (int64_t)sizeof(float), &n))
-        return -1;
-    return n;
+    return m ? rt_workspace_bytes(m->d, batch) : -1;
 }
 
-/* Check a run's arguments; the scratch size in floats through *need. */
+/* Check a run's arguments (run_checks.h, shared with the embedded runtime,
+ * plus the weights being loaded); the scratch size in floats through *need. */
 static int check_run(actrt_model *m, int64_t batch, const float *const *inputs, float *const *outputs, int64_t *need) {
     const actrt_desc *d = m->d;
-    if (batch <= 0)
-        return fail(m, ACTC_ERR_ARG, "batch must be positive, got %lld", (long long)batch);
-    if (d->fixed_batch > 0 && batch != d->fixed_batch)
-        return fail(m, ACTC_ERR_ARG, "model '%s' has a fixed batch of %lld, got %lld", d->name,
-                    (long long)d->fixed_batch, (long long)batch);
-    if (!m->loaded)
+    char msg[sizeof m->error];
+    RtMsg rm = rt_msg(msg, sizeof msg);
+    int st = rt_check_batch(d, batch, &rm);
+    if (st == ACTC_OK && !m->loaded)
         return fail(m, ACTC_ERR_ARG, "model '%s' has no weights: call actrt_model_load_weights first", d->name);
-    if ((d->ninputs && !inputs) || !outputs)
-        return fail(m, ACTC_ERR_ARG, "%s array is NULL", !outputs ? "outputs" : "inputs");
-    for (int i = 0; i < d->ninputs; i++)
-        if (!inputs[i])
-            return fail(m, ACTC_ERR_ARG, "input %d ('%s') is NULL", i, d->inputs[i].name);
-    for (int i = 0; i < d->noutputs; i++)
-        if (!outputs[i])
-            return fail(m, ACTC_ERR_ARG, "output %d ('%s') is NULL", i, d->outputs[i].name);
-    int64_t bytes = actrt_model_workspace_size(m, batch);
-    for (int i = 0; i < d->ninputs + d->noutputs && bytes >= 0; i++) { /* every buffer's size must be representable */
-        int64_t n = i < d->ninputs ? d->inputs[i].n : d->outputs[i - d->ninputs].n, b;
-        if (__builtin_mul_overflow(n, batch, &b) || __builtin_mul_overflow(b, (int64_t)4, &b))
-            bytes = -1;
-    }
-    if (bytes < 0)
-        return fail(m, ACTC_ERR_ARG, "batch %lld is too large: buffer sizes overflow", (long long)batch);
-    *need = bytes / 4 + 1;
-    return ACTC_OK;
+    if (st == ACTC_OK)
+        st = rt_check_buffers(d, batch, inputs, outputs, need, &rm);
+    return st == ACTC_OK ? ACTC_OK : fail(m, st, "%s", msg);
+}
+
+static int scratch_oom(actrt_model *m, int64_t need) {
+    char msg[128];
+    RtMsg rm = rt_msg(msg, sizeof msg);
+    return fail(m, rt_scratch_oom(&rm, need), "%s", msg);
 }
 
 /* Threads for a run: an explicit setting is followed; by default
  * (OpenMP's count) threads are used only for a few hundred microseconds of
  * work, ~2^22 multiply-adds, where they pay off.  Never inside another
- * parallel region.  Fewer rows than a register tile (6) per thread split
- * columns instead (columns_mode), which needs the kernel table. */
+ * parallel region.  Fewer rows than a register tile (rt_row_tile) per
+ * thread split columns instead (columns_mode), which needs the kernel table. */
 static int threads_for(const actrt_model *m, int64_t batch) {
     int nth = m->threads > 0 ? m->threads : omp_get_max_threads();
     if (nth <= 1 || omp_in_parallel() || (m->threads == 0 && m->row_work * (double)batch < 4194304.0) ||
-        (batch < 2 * 6 && !m->d->kernel_info))
+        (batch < 2 * rt_row_tile(m->d) && !m->d->kernel_info))
         return 1;
     return nth;
 }
 
 static bool columns_mode(const actrt_model *m, int64_t batch, int nth) {
-    return nth > 1 && batch < 6 * (int64_t)nth && m->d->kernel_info;
+    return nth > 1 && batch < rt_row_tile(m->d) * nth && m->d->kernel_info;
 }
 
 /* Kernel k over rows [r0, r1), every column. */
@@ -595,12 +582,6 @@ static void kernel_part(const actrt_model *m, int k, const float *const *inputs,
     d->kernels[k]((const float *const *)m->packed, inputs, outputs, buf, batch, 0, batch, c0, c1);
 }
 
-/* Rows per thread: a multiple of the 6-row register tile. */
-static int64_t chunk_rows(int64_t batch, int nth) {
-    int64_t chunk = (batch + nth - 1) / nth;
-    return (chunk + 5) / 6 * 6;
-}
-
 int actrt_model_run(actrt_model *m, int64_t batch, const float *const *inputs, float *const *outputs) {
     if (!m)
         return fail(NULL, ACTC_ERR_ARG, "actrt_model_run: model is NULL");
@@ -611,11 +592,11 @@ int actrt_model_run(actrt_model *m, int64_t batch, const float *const *inputs, f
         return st;
     Scratch *s = take_scratch(m, need);
     if (!s)
-        return fail(m, ACTC_ERR_NOMEM, "out of memory for %lld bytes of scratch", (long long)need * 4);
+        return scratch_oom(m, need);
     /* Every kernel computes a row from the same row of earlier results, so
      * the model is row-parallel: each thread runs all kernels on its own
-     * rows, with no barrier between kernels.  Chunks are multiples of 6
-     * rows (the register tile), and an element's arithmetic does not depend
+     * rows, with no barrier between kernels.  Chunks are multiples of the
+     * register tile's rows (rt_row_tile), and an element's arithmetic does not depend
      * on which chunk holds it: results are bitwise identical for any
      * thread count. */
     int nth = threads_for(m, batch);
@@ -631,7 +612,7 @@ int actrt_model_run(actrt_model *m, int64_t batch, const float *const *inputs, f
             }
         }
     } else if (nth > 1) {
-        int64_t chunk = chunk_rows(batch, nth);
+        int64_t chunk = rt_chunk_rows(d, batch, nth);
         int nchunks = (int)((batch + chunk - 1) / chunk);
 #pragma omp parallel for num_threads(nth) schedule(static)
         for (int c = 0; c < nchunks; c++) {
@@ -660,10 +641,10 @@ int actrt_model_profile(actrt_model *m, int64_t batch, const float *const *input
         return st;
     Scratch *s = take_scratch(m, need);
     if (!s)
-        return fail(m, ACTC_ERR_NOMEM, "out of memory for %lld bytes of scratch", (long long)need * 4);
+        return scratch_oom(m, need);
     int nth = threads_for(m, batch);
     bool cols = columns_mode(m, batch, nth);
-    int64_t chunk = chunk_rows(batch, nth);
+    int64_t chunk = rt_chunk_rows(d, batch, nth);
     int nchunks = (int)((batch + chunk - 1) / chunk);
     for (int k = 0; k < d->nkernels; k++) {
         double t0 = omp_get_wtime();

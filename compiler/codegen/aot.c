@@ -1,9 +1,11 @@
 /*
  * aot.c — ahead-of-time objects (docs/aot.md): the model's description
  * (actrt_desc, the ABI libactrt reads) as constant data in the object, the
- * functions of the generated header as thin LLVM wrappers around libactrt,
- * and the object file itself.  Kernels and the description get internal
- * linkage: the header's functions are the only symbols the object exports.
+ * functions of the generated header as thin LLVM wrappers around libactrt
+ * or, with embedded weights, around the embedded runtime (runtime/embedded.c
+ * as bitcode, linked in here), and the object file itself.  Kernels, the
+ * description and the runtime get internal linkage: the header's functions
+ * are the only symbols the object exports.
  */
 #include <llvm-c/BitReader.h>
 #include <llvm-c/BitWriter.h>
@@ -234,236 +236,204 @@ int aot_compile(CG *cg, const actrt_desc *d, const char *const *kernel_names, co
 
 /* ---- embedded weights: a self-contained object (libc only) ----
  *
- * The packed weights are read-only data in the object; PREFIX_create(&m,
- * NULL) allocates a small instance and copies no weights.  Runs validate
- * their arguments, keep scratch in a thread-local buffer that grows only for
- * a larger batch (steady state allocates nothing), and run the kernels
- * serially or through the host's parallel-for hook.  libactrt is referenced
- * only weakly: when the host links it, a non-NULL weights path loads and
- * replaces the embedded weights through it; otherwise the object needs
- * nothing but malloc, realloc and free. */
+ * The packed weights are read-only data in the object, next to the
+ * description.  The header's functions are runtime/embedded.c, compiled to
+ * LLVM bitcode when actc was built (one module per supported triple, carried
+ * by libactc as data: cmake/EmbeddedRuntime.cmake) and linked into the
+ * model's module here; the PREFIX_* functions are wrappers that call it,
+ * create passing the description and the weights.  Every runtime definition
+ * gets internal linkage, so the object exports exactly the header's
+ * functions, and each model of a several-model object keeps its own copy
+ * (with its own thread-local scratch and messages). */
 
-typedef struct Emb {
-    CG *cg;
-    const actrt_desc *d;
-    LLVMTypeRef inst_t, ctx_t, task_t;
-    LLVMValueRef weights, desc, entry, tls_err, tls_buf, tls_cap, task;
-    LLVMValueRef fn_malloc, fn_realloc, fn_free;
-    LLVMTypeRef ty_malloc, ty_realloc, ty_free;
-    Arena *a;
-} Emb;
+/* The bitcode for each supported architecture (Linux only); keep in step
+ * with ACTC_EMBEDDED_TRIPLES in cmake/EmbeddedRuntime.cmake. */
+static const struct {
+    const char *arch;
+    const unsigned char *bitcode;
+    const size_t *len;
+} embedded_runtimes[] = {
+    {"x86_64", actc_embedded_runtime_x86_64, &actc_embedded_runtime_x86_64_len},
+    {"aarch64", actc_embedded_runtime_aarch64, &actc_embedded_runtime_aarch64_len},
+};
+#define EMBEDDED_TRIPLES "x86_64-unknown-linux-gnu, aarch64-unknown-linux-gnu (or -linux-musl)"
 
-enum { I_TAG, I_THREADS, I_RT, I_ERR, I_PF, I_PFUSER };
+/* Appended to the names of the runtime's definitions before they are
+ * linked: a '.' cannot occur in a prefix (a C identifier), so no PREFIX_*
+ * function or kernel can clash with them. */
+#define RT_SUFFIX ".actc_rt"
 
-static LLVMValueRef field(Emb *e, LLVMValueRef inst, int i) {
-    return LLVMBuildStructGEP2(e->cg->b, e->inst_t, inst, (unsigned)i, "");
+/* The index in embedded_runtimes of the bitcode for a normalized triple
+ * (arch-vendor-os[-env]): x86_64 or aarch64 Linux with the LP64 C library
+ * ABI; -1 for any other. */
+static int runtime_for(const char *triple) {
+    const char *vendor = strchr(triple, '-'), *os = vendor ? strchr(vendor + 1, '-') : NULL;
+    if (!os)
+        return -1;
+    os++;
+    const char *env = strchr(os, '-');
+    size_t oslen = env ? (size_t)(env - os) : strlen(os);
+    if (oslen != 5 || strncmp(os, "linux", 5) != 0)
+        return -1;
+    if (env && strcmp(env + 1, "gnu") != 0 && strcmp(env + 1, "musl") != 0) /* not gnux32, gnu_ilp32, android */
+        return -1;
+    for (size_t i = 0; i < ARRAY_LEN(embedded_runtimes); i++)
+        if (strlen(embedded_runtimes[i].arch) == (size_t)(vendor - triple) &&
+            strncmp(triple, embedded_runtimes[i].arch, (size_t)(vendor - triple)) == 0)
+            return (int)i;
+    return -1;
 }
 
-static LLVMValueRef weak_rt(Emb *e, const char *name, LLVMTypeRef ret, LLVMTypeRef *args, unsigned n, LLVMTypeRef *ty) {
-    LLVMValueRef f = rt_fn(e->cg, name, ret, args, n, ty);
-    LLVMSetLinkage(f, LLVMExternalWeakLinkage);
-    return f;
+/* Rename v (a definition of the runtime module) to NAME RT_SUFFIX. */
+static void rename_rt(LLVMValueRef v) {
+    size_t n;
+    const char *name = LLVMGetValueName2(v, &n);
+    char buf[256];
+    int k = snprintf(buf, sizeof buf, "%.*s%s", (int)n, name, RT_SUFFIX);
+    if (k > 0 && (size_t)k < sizeof buf)
+        LLVMSetValueName2(v, buf, (size_t)k);
 }
 
-static LLVMValueRef tls_global(CG *cg, LLVMTypeRef ty, const char *name) {
-    LLVMValueRef g = LLVMAddGlobal(cg->mod, ty, name);
-    LLVMSetInitializer(g, LLVMConstNull(ty));
-    LLVMSetLinkage(g, LLVMInternalLinkage);
-    LLVMSetThreadLocal(g, 1);
-    return g;
+static bool is_exported_def(LLVMValueRef v) {
+    LLVMLinkage l = LLVMGetLinkage(v);
+    return !LLVMIsDeclaration(v) && l != LLVMInternalLinkage && l != LLVMPrivateLinkage;
 }
 
-/* if (cond) { body: returns } — positions after; returns the body block */
-static void if_then(CG *cg, LLVMValueRef fn, LLVMValueRef cond, LLVMBasicBlockRef *then_bb) {
-    LLVMBasicBlockRef t = LLVMAppendBasicBlockInContext(cg->ctx, fn, "then");
-    LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(cg->ctx, fn, "next");
-    LLVMBuildCondBr(cg->b, cond, t, next);
-    *then_bb = next;
-    LLVMPositionBuilderAtEnd(cg->b, t);
+static bool has_rt_suffix(LLVMValueRef v) {
+    size_t n, ns = strlen(RT_SUFFIX);
+    const char *name = LLVMGetValueName2(v, &n);
+    return n > ns && memcmp(name + n - ns, RT_SUFFIX, ns) == 0;
 }
 
-static void end_then(CG *cg, LLVMBasicBlockRef next) { LLVMPositionBuilderAtEnd(cg->b, next); }
-
-/* return status after storing msg into *slot */
-static void ret_err(Emb *e, LLVMValueRef slot, int status, const char *msg) {
-    CG *cg = e->cg;
-    LLVMBuildStore(B, cstr(cg, msg), slot);
-    LLVMBuildRet(B, i32c(cg, status));
+/* Link the embedded runtime for cg's triple into cg's module, its
+ * definitions internal.  Allocates nothing that could throw while it holds
+ * the runtime module (internals.md §3). */
+static int link_runtime(CG *cg, char *err, size_t errlen) {
+    int r = runtime_for(cg->t->triple);
+    if (r < 0) {
+        snprintf(err, errlen, "--embed-weights: no embedded runtime for target '%s'; supported targets: %s",
+                 cg->t->triple, EMBEDDED_TRIPLES);
+        return ACTC_ERR_ARG;
+    }
+    LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRange(
+        (const char *)embedded_runtimes[r].bitcode, *embedded_runtimes[r].len, "embedded runtime", 0);
+    LLVMModuleRef m = NULL;
+    bool bad = LLVMParseBitcodeInContext2(cg->ctx, buf, &m); /* reads it all: buf may go */
+    LLVMDisposeMemoryBuffer(buf);
+    if (bad) {
+        snprintf(err, errlen, "internal error: cannot read the embedded runtime for %s", embedded_runtimes[r].arch);
+        return ACTC_ERR_INTERNAL;
+    }
+    /* compiled for the baseline CPU of the same ABI: the module's triple
+     * (vendor, environment) and layout are the ones to keep */
+    LLVMSetTarget(m, cg->t->triple);
+    LLVMSetDataLayout(m, LLVMGetDataLayoutStr(cg->mod));
+    for (LLVMValueRef f = LLVMGetFirstFunction(m); f; f = LLVMGetNextFunction(f))
+        if (is_exported_def(f))
+            rename_rt(f);
+    for (LLVMValueRef g = LLVMGetFirstGlobal(m); g; g = LLVMGetNextGlobal(g))
+        if (is_exported_def(g))
+            rename_rt(g);
+    if (LLVMLinkModules2(cg->mod, m)) { /* consumes m, even on error */
+        snprintf(err, errlen, "internal error: cannot link the embedded runtime into the object");
+        return ACTC_ERR_INTERNAL;
+    }
+    for (LLVMValueRef f = LLVMGetFirstFunction(cg->mod); f; f = LLVMGetNextFunction(f))
+        if (is_exported_def(f) && has_rt_suffix(f))
+            LLVMSetLinkage(f, LLVMInternalLinkage);
+    for (LLVMValueRef g = LLVMGetFirstGlobal(cg->mod); g; g = LLVMGetNextGlobal(g))
+        if (is_exported_def(g) && has_rt_suffix(g))
+            LLVMSetLinkage(g, LLVMInternalLinkage);
+    return ACTC_OK;
 }
 
-static void emit_task(Emb *e, const char *prefix, const char *const *kernel_names) {
-    CG *cg = e->cg;
+/* The runtime's entry points (embedded.c's "interface to aot.c"). */
+enum { RT_CREATE, RT_RUN, RT_LAST_ERROR, RT_DESTROY, RT_SET_THREADS, RT_SET_PARALLEL_FOR, RT_WORKSPACE_SIZE, RT_N };
+
+typedef struct RtFn {
+    LLVMValueRef fn;
+    LLVMTypeRef ty;
+} RtFn;
+
+/* Find each entry point in the linked module and check its type against
+ * the one the wrappers call it with: a change to embedded.c's prototypes
+ * that aot.c missed is an internal error at the first object, not a
+ * miscompiled call. */
+static int rt_entry_points(CG *cg, RtFn *rt, char *err, size_t errlen) {
+    LLVMTypeRef P = cg->t_ptr, I32 = cg->t_i32, I64 = cg->t_i64, VOID = LLVMVoidTypeInContext(cg->ctx);
+    struct {
+        const char *name;
+        LLVMTypeRef ret, params[6];
+        unsigned n;
+    } sig[RT_N] = {
+        [RT_CREATE] = {"actc_emb_create", I32, {P, P, P, P, P, I64}, 6}, /* d, w, out, path, data, len */
+        [RT_RUN] = {"actc_emb_run", I32, {P, I64, P, P}, 4},
+        [RT_LAST_ERROR] = {"actc_emb_last_error", P, {P}, 1},
+        [RT_DESTROY] = {"actc_emb_destroy", VOID, {P}, 1},
+        [RT_SET_THREADS] = {"actc_emb_set_threads", I32, {P, I32}, 2},
+        [RT_SET_PARALLEL_FOR] = {"actc_emb_set_parallel_for", I32, {P, P, P}, 3},
+        [RT_WORKSPACE_SIZE] = {"actc_emb_workspace_size", I64, {P, I64}, 2},
+    };
+    for (int i = 0; i < RT_N; i++) {
+        char name[96];
+        snprintf(name, sizeof name, "%s%s", sig[i].name, RT_SUFFIX);
+        rt[i].ty = LLVMFunctionType(sig[i].ret, sig[i].params, sig[i].n, 0);
+        rt[i].fn = LLVMGetNamedFunction(cg->mod, name);
+        if (!rt[i].fn || LLVMIsDeclaration(rt[i].fn) || LLVMGlobalGetValueType(rt[i].fn) != rt[i].ty) {
+            snprintf(err, errlen, "internal error: the embedded runtime has no %s of the type aot.c calls",
+                     sig[i].name);
+            return ACTC_ERR_INTERNAL;
+        }
+    }
+    return ACTC_OK;
+}
+
+/* return rt(args) from the function being built (a tail call) */
+static void ret_call(CG *cg, const RtFn *rt, LLVMValueRef *args, unsigned n, bool tail) {
+    LLVMValueRef v = LLVMBuildCall2(B, rt->ty, rt->fn, args, n, "");
+    LLVMSetTailCall(v, tail);
+    if (LLVMGetReturnType(rt->ty) == LLVMVoidTypeInContext(cg->ctx))
+        LLVMBuildRetVoid(B);
+    else
+        LLVMBuildRet(B, v);
+}
+
+/* PREFIX_name(params) { return rt(params); } */
+static void forward(CG *cg, Arena *a, const char *prefix, const char *name, const RtFn *rt) {
+    unsigned n = LLVMCountParamTypes(rt->ty);
+    if (n > 4)
+        ACTC_BUG("forward: %u parameters", n);
+    LLVMTypeRef params[4];
+    LLVMGetParamTypes(rt->ty, params);
+    LLVMValueRef f = begin_fn(cg, arena_printf(a, "%s_%s", prefix, name), LLVMGetReturnType(rt->ty), params, n);
+    LLVMValueRef args[4];
+    for (unsigned i = 0; i < n; i++)
+        args[i] = LLVMGetParam(f, i);
+    ret_call(cg, rt, args, n, true);
+}
+
+/* The header's functions as wrappers around the runtime. */
+static void emit_wrappers(CG *cg, const actrt_desc *d, const RtFn *rt, LLVMValueRef desc, LLVMValueRef weights,
+                          const char *prefix, Arena *a) {
     LLVMTypeRef P = cg->t_ptr, I64 = cg->t_i64;
-    e->task_t = LLVMFunctionType(LLVMVoidTypeInContext(cg->ctx), (LLVMTypeRef[]){P, I64}, 2, 0);
-    e->task = LLVMAddFunction(cg->mod, arena_printf(e->a, "%s_task", prefix), e->task_t);
-    LLVMSetLinkage(e->task, LLVMInternalLinkage);
-    LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(cg->ctx, e->task, "entry"));
-    LLVMValueRef ctx = LLVMGetParam(e->task, 0), i = LLVMGetParam(e->task, 1);
-    LLVMValueRef v[6];
-    for (int k = 0; k < 6; k++)
-        v[k] = LLVMBuildLoad2(B, k < 4 ? P : I64, LLVMBuildStructGEP2(B, e->ctx_t, ctx, (unsigned)k, ""), "");
-    LLVMValueRef r0 = LLVMBuildMul(B, i, v[5], "");
-    LLVMValueRef r1 = LLVMBuildAdd(B, r0, v[5], "");
-    r1 = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, r1, v[4], ""), r1, v[4], "");
-    for (int k = 0; k < e->d->nkernels; k++) /* whole rows: every column */
-        LLVMBuildCall2(B, cg_kernel_type(cg), LLVMGetNamedFunction(cg->mod, kernel_names[k]),
-                       (LLVMValueRef[]){v[0], v[1], v[2], v[3], v[4], r0, r1, i64c(cg, 0), i64c(cg, INT64_MAX)}, 9, "");
-    LLVMBuildRetVoid(B);
-}
-
-static void emit_run_arrays(Emb *e, const char *prefix) {
-    CG *cg = e->cg;
-    const actrt_desc *d = e->d;
-    LLVMTypeRef P = cg->t_ptr, I32 = cg->t_i32, I64 = cg->t_i64, ty;
-    LLVMValueRef f = begin_fn(cg, arena_printf(e->a, "%s_run_arrays", prefix), I32, (LLVMTypeRef[]){P, I64, P, P}, 4);
-    LLVMValueRef m = LLVMGetParam(f, 0), batch = LLVMGetParam(f, 1), ins = LLVMGetParam(f, 2), outs = LLVMGetParam(f, 3);
-    LLVMBasicBlockRef nx;
-    if_then(cg, f, LLVMBuildIsNull(B, m, ""), &nx);
-    ret_err(e, e->tls_err, ACTC_ERR_ARG, "run: model is NULL");
-    end_then(cg, nx);
-    /* a model whose weights libactrt loaded */
-    if_then(cg, f, LLVMBuildICmp(B, LLVMIntEQ, LLVMBuildLoad2(B, I32, field(e, m, I_TAG), ""), i32c(cg, 1), ""), &nx);
-    LLVMValueRef run = weak_rt(e, "actrt_model_run", I32, (LLVMTypeRef[]){P, I64, P, P}, 4, &ty);
-    LLVMBuildRet(B, LLVMBuildCall2(B, ty, run,
-                                   (LLVMValueRef[]){LLVMBuildLoad2(B, P, field(e, m, I_RT), ""), batch, ins, outs}, 4, ""));
-    end_then(cg, nx);
-    LLVMValueRef err = field(e, m, I_ERR);
-    if_then(cg, f, LLVMBuildICmp(B, LLVMIntSLE, batch, i64c(cg, 0), ""), &nx);
-    ret_err(e, err, ACTC_ERR_ARG, "batch must be positive");
-    end_then(cg, nx);
-    if (d->fixed_batch > 0) {
-        if_then(cg, f, LLVMBuildICmp(B, LLVMIntNE, batch, i64c(cg, d->fixed_batch), ""), &nx);
-        ret_err(e, err, ACTC_ERR_ARG, arena_printf(e->a, "model '%s' has a fixed batch of %lld", d->name,
-                                                    (long long)d->fixed_batch));
-        end_then(cg, nx);
-    }
-    LLVMValueRef bad = LLVMBuildIsNull(B, outs, "");
-    if (d->ninputs)
-        bad = LLVMBuildOr(B, bad, LLVMBuildIsNull(B, ins, ""), "");
-    if_then(cg, f, bad, &nx);
-    ret_err(e, err, ACTC_ERR_ARG, "inputs or outputs array is NULL");
-    end_then(cg, nx);
-    for (int i = 0; i < d->ninputs + d->noutputs; i++) {
-        bool in = i < d->ninputs;
-        LLVMValueRef idx = i64c(cg, in ? i : i - d->ninputs);
-        LLVMValueRef p = LLVMBuildLoad2(B, P, LLVMBuildGEP2(B, P, in ? ins : outs, &idx, 1, ""), "");
-        if_then(cg, f, LLVMBuildIsNull(B, p, ""), &nx);
-        ret_err(e, err, ACTC_ERR_ARG, arena_printf(e->a, "%s '%s' is NULL", in ? "input" : "output",
-                                                    in ? d->inputs[i].name : d->outputs[i - d->ninputs].name));
-        end_then(cg, nx);
-    }
-    /* scratch floats: batch * per-row (+1), overflow-checked, in bytes */
-    LLVMTypeRef oty;
-    LLVMValueRef umul = cg_intrinsic(cg, "llvm.umul.with.overflow", I64, &oty);
-    LLVMValueRef r = LLVMBuildCall2(B, oty, umul, (LLVMValueRef[]){batch, i64c(cg, (d->scratch_per_row + 1) * 4)}, 2, "");
-    if_then(cg, f, LLVMBuildExtractValue(B, r, 1, ""), &nx);
-    ret_err(e, err, ACTC_ERR_ARG, "batch is too large: buffer sizes overflow");
-    end_then(cg, nx);
-    LLVMValueRef need = LLVMBuildExtractValue(B, r, 0, "");
-    LLVMBasicBlockRef grow = LLVMAppendBasicBlockInContext(cg->ctx, f, "grow"), ready = LLVMAppendBasicBlockInContext(cg->ctx, f, "ready");
-    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntULT, LLVMBuildLoad2(B, I64, e->tls_cap, ""), need, ""), grow, ready);
-    LLVMPositionBuilderAtEnd(B, grow);
-    LLVMValueRef nb = LLVMBuildCall2(B, e->ty_realloc, e->fn_realloc, (LLVMValueRef[]){LLVMBuildLoad2(B, P, e->tls_buf, ""), need}, 2, "");
-    if_then(cg, f, LLVMBuildIsNull(B, nb, ""), &nx);
-    ret_err(e, err, ACTC_ERR_NOMEM, "out of memory for the scratch buffer");
-    end_then(cg, nx);
-    LLVMBuildStore(B, nb, e->tls_buf);
-    LLVMBuildStore(B, need, e->tls_cap);
-    LLVMBuildBr(B, ready);
-    LLVMPositionBuilderAtEnd(B, ready);
-    LLVMValueRef scratch = LLVMBuildLoad2(B, P, e->tls_buf, "");
-    /* the host's parallel-for hook, for >= 12 rows: tasks of >= 6 rows */
-    LLVMValueRef pf = LLVMBuildLoad2(B, P, field(e, m, I_PF), "");
-    LLVMValueRef use_pf = LLVMBuildAnd(B, LLVMBuildIsNotNull(B, pf, ""), LLVMBuildICmp(B, LLVMIntSGE, batch, i64c(cg, 12), ""), "");
-    if_then(cg, f, use_pf, &nx);
-    {
-        LLVMValueRef ctx = LLVMBuildAlloca(B, e->ctx_t, "");
-        LLVMValueRef t = LLVMBuildSDiv(B, LLVMBuildAdd(B, batch, i64c(cg, 15), ""), i64c(cg, 16), ""); /* up to 16 tasks */
-        LLVMValueRef chunk = LLVMBuildMul(B, LLVMBuildSDiv(B, LLVMBuildAdd(B, t, i64c(cg, 5), ""), i64c(cg, 6), ""), i64c(cg, 6), "");
-        LLVMValueRef vals[6] = {e->weights, ins, outs, scratch, batch, chunk};
-        for (int k = 0; k < 6; k++)
-            LLVMBuildStore(B, vals[k], LLVMBuildStructGEP2(B, e->ctx_t, ctx, (unsigned)k, ""));
-        LLVMValueRef ntasks = LLVMBuildSDiv(B, LLVMBuildAdd(B, batch, LLVMBuildSub(B, chunk, i64c(cg, 1), ""), ""), chunk, "");
-        LLVMTypeRef pft = LLVMFunctionType(LLVMVoidTypeInContext(cg->ctx), (LLVMTypeRef[]){P, I64, P, P}, 4, 0);
-        LLVMBuildCall2(B, pft, pf, (LLVMValueRef[]){LLVMBuildLoad2(B, P, field(e, m, I_PFUSER), ""), ntasks, e->task, ctx}, 4, "");
-        LLVMBuildRet(B, i32c(cg, 0));
-    }
-    end_then(cg, nx);
-    LLVMTypeRef et = LLVMFunctionType(LLVMVoidTypeInContext(cg->ctx), (LLVMTypeRef[]){P, P, P, P, I64}, 5, 0);
-    LLVMBuildCall2(B, et, e->entry, (LLVMValueRef[]){e->weights, ins, outs, scratch, batch}, 5, "");
-    LLVMBuildRet(B, i32c(cg, 0));
-}
-
-/* PREFIX_create / _create_from_memory: NULL weights -> the embedded ones;
- * otherwise through libactrt if the host linked it. */
-static void emit_create(Emb *e, const char *prefix, bool memory) {
-    CG *cg = e->cg;
-    LLVMTypeRef P = cg->t_ptr, I32 = cg->t_i32, I64 = cg->t_i64, ty;
-    LLVMValueRef f = memory ? begin_fn(cg, arena_printf(e->a, "%s_create_from_memory", prefix), I32, (LLVMTypeRef[]){P, P, I64}, 3)
-                            : begin_fn(cg, arena_printf(e->a, "%s_create", prefix), I32, (LLVMTypeRef[]){P, P}, 2);
-    LLVMValueRef out = LLVMGetParam(f, 0), src = LLVMGetParam(f, 1);
-    LLVMBasicBlockRef nx;
-    if_then(cg, f, LLVMBuildIsNull(B, out, ""), &nx);
-    ret_err(e, e->tls_err, ACTC_ERR_ARG, "create: out is NULL");
-    end_then(cg, nx);
-    LLVMBuildStore(B, LLVMConstNull(P), out);
-    LLVMValueRef rt = LLVMConstNull(P);
-    LLVMBasicBlockRef embedded = LLVMAppendBasicBlockInContext(cg->ctx, f, "embedded"),
-                      loaded = LLVMAppendBasicBlockInContext(cg->ctx, f, "via_actrt");
-    LLVMBuildCondBr(B, LLVMBuildIsNull(B, src, ""), embedded, loaded);
-    /* weights given: libactrt loads them (if linked) */
-    LLVMPositionBuilderAtEnd(B, loaded);
-    LLVMValueRef cl = weak_rt(e, "actrt_model_create_loaded", I32, (LLVMTypeRef[]){P, P, P, P, I64}, 5, &ty);
-    if_then(cg, f, LLVMBuildIsNull(B, cl, ""), &nx);
-    ret_err(e, e->tls_err, ACTC_ERR_ARG, "replacing the embedded weights needs libactrt: link it, or pass NULL");
-    end_then(cg, nx);
-    LLVMValueRef slot = LLVMBuildAlloca(B, P, "");
-    LLVMValueRef st = LLVMBuildCall2(B, ty, cl,
-                                     (LLVMValueRef[]){slot, e->desc, memory ? LLVMConstNull(P) : src,
-                                                      memory ? src : LLVMConstNull(P), memory ? LLVMGetParam(f, 2) : i64c(cg, 0)},
-                                     5, "");
-    LLVMTypeRef lty;
-    LLVMValueRef le = weak_rt(e, "actrt_last_error", P, (LLVMTypeRef[]){P}, 1, &lty);
-    if_then(cg, f, LLVMBuildICmp(B, LLVMIntNE, st, i32c(cg, 0), ""), &nx);
-    LLVMBuildStore(B, LLVMBuildCall2(B, lty, le, (LLVMValueRef[]){LLVMConstNull(P)}, 1, ""), e->tls_err);
-    LLVMBuildRet(B, st);
-    end_then(cg, nx);
-    rt = LLVMBuildLoad2(B, P, slot, "");
-    LLVMBasicBlockRef alloc = LLVMAppendBasicBlockInContext(cg->ctx, f, "alloc");
-    LLVMBuildBr(B, alloc);
-    LLVMBasicBlockRef from_rt = LLVMGetInsertBlock(B);
-    LLVMPositionBuilderAtEnd(B, embedded);
-    LLVMBuildBr(B, alloc);
-    LLVMPositionBuilderAtEnd(B, alloc);
-    LLVMValueRef rtv = LLVMBuildPhi(B, P, "");
-    LLVMAddIncoming(rtv, (LLVMValueRef[]){rt, LLVMConstNull(P)}, (LLVMBasicBlockRef[]){from_rt, embedded}, 2);
-    LLVMValueRef inst = LLVMBuildCall2(B, e->ty_malloc, e->fn_malloc, (LLVMValueRef[]){i64c(cg, 48)}, 1, "");
-    if_then(cg, f, LLVMBuildIsNull(B, inst, ""), &nx);
-    ret_err(e, e->tls_err, ACTC_ERR_NOMEM, "out of memory");
-    end_then(cg, nx);
-    LLVMValueRef tag = LLVMBuildZExt(B, LLVMBuildIsNotNull(B, rtv, ""), I32, "");
-    LLVMValueRef vals[6] = {tag, i32c(cg, 0), rtv, LLVMConstNull(P), LLVMConstNull(P), LLVMConstNull(P)};
-    for (int k = 0; k < 6; k++)
-        LLVMBuildStore(B, vals[k], field(e, inst, k));
-    LLVMBuildStore(B, inst, out);
-    LLVMBuildRet(B, i32c(cg, 0));
-}
-
-static void emit_small_fns(Emb *e, const char *prefix) {
-    CG *cg = e->cg;
-    const actrt_desc *d = e->d;
-    LLVMTypeRef P = cg->t_ptr, I32 = cg->t_i32, I64 = cg->t_i64, VOID = LLVMVoidTypeInContext(cg->ctx), ty;
-    LLVMBasicBlockRef nx;
-    /* P_run(m, batch, ports...) */
+    LLVMValueRef null = LLVMConstNull(P);
+    /* int P_create(P_model **out, const char *weights_path) */
+    LLVMValueRef f = begin_fn(cg, arena_printf(a, "%s_create", prefix), cg->t_i32, (LLVMTypeRef[]){P, P}, 2);
+    ret_call(cg, &rt[RT_CREATE],
+             (LLVMValueRef[]){desc, weights, LLVMGetParam(f, 0), LLVMGetParam(f, 1), null, i64c(cg, 0)}, 6, true);
+    /* int P_create_from_memory(P_model **out, const void *data, size_t len) */
+    f = begin_fn(cg, arena_printf(a, "%s_create_from_memory", prefix), cg->t_i32, (LLVMTypeRef[]){P, P, I64}, 3);
+    ret_call(cg, &rt[RT_CREATE],
+             (LLVMValueRef[]){desc, weights, LLVMGetParam(f, 0), null, LLVMGetParam(f, 1), LLVMGetParam(f, 2)}, 6,
+             true);
+    /* int P_run(P_model *m, int64_t batch, const float *in..., float *out...): the
+     * ports into two arrays on the stack (so no tail call) */
     int nports = d->ninputs + d->noutputs;
-    LLVMTypeRef *args = mem_alloc(sizeof(LLVMTypeRef) * (size_t)(nports + 2));
-    if (!args)
-        boundary_throw(ACTC_ERR_NOMEM, "out of memory");
+    LLVMTypeRef *args = NEW_ARRAY(a, LLVMTypeRef, (size_t)nports + 2);
     args[0] = P, args[1] = I64;
     for (int i = 0; i < nports; i++)
         args[2 + i] = P;
-    LLVMValueRef f = begin_fn(cg, arena_printf(e->a, "%s_run", prefix), I32, args, (unsigned)nports + 2);
-    mem_free(args);
+    f = begin_fn(cg, arena_printf(a, "%s_run", prefix), cg->t_i32, args, (unsigned)nports + 2);
     LLVMValueRef ins = LLVMBuildArrayAlloca(B, P, i32c(cg, d->ninputs + 1), "");
     LLVMValueRef outs = LLVMBuildArrayAlloca(B, P, i32c(cg, d->noutputs + 1), "");
     for (int i = 0; i < nports; i++) {
@@ -471,101 +441,48 @@ static void emit_small_fns(Emb *e, const char *prefix) {
         LLVMValueRef idx = i64c(cg, in ? i : i - d->ninputs);
         LLVMBuildStore(B, LLVMGetParam(f, (unsigned)(2 + i)), LLVMBuildGEP2(B, P, in ? ins : outs, &idx, 1, ""));
     }
-    LLVMValueRef ra = LLVMGetNamedFunction(cg->mod, arena_printf(e->a, "%s_run_arrays", prefix));
-    LLVMBuildRet(B, LLVMBuildCall2(B, LLVMFunctionType(I32, (LLVMTypeRef[]){P, I64, P, P}, 4, 0), ra,
-                                   (LLVMValueRef[]){LLVMGetParam(f, 0), LLVMGetParam(f, 1), ins, outs}, 4, ""));
-    /* const char *P_last_error(const P_model *m) */
-    f = begin_fn(cg, arena_printf(e->a, "%s_last_error", prefix), P, (LLVMTypeRef[]){P}, 1);
-    LLVMValueRef m = LLVMGetParam(f, 0);
-    if_then(cg, f, LLVMBuildIsNull(B, m, ""), &nx);
-    LLVMValueRef t = LLVMBuildLoad2(B, P, e->tls_err, "");
-    LLVMBuildRet(B, LLVMBuildSelect(B, LLVMBuildIsNull(B, t, ""), cstr(cg, ""), t, ""));
-    end_then(cg, nx);
-    if_then(cg, f, LLVMBuildICmp(B, LLVMIntEQ, LLVMBuildLoad2(B, I32, field(e, m, I_TAG), ""), i32c(cg, 1), ""), &nx);
-    LLVMValueRef le = weak_rt(e, "actrt_last_error", P, (LLVMTypeRef[]){P}, 1, &ty);
-    LLVMBuildRet(B, LLVMBuildCall2(B, ty, le, (LLVMValueRef[]){LLVMBuildLoad2(B, P, field(e, m, I_RT), "")}, 1, ""));
-    end_then(cg, nx);
-    t = LLVMBuildLoad2(B, P, field(e, m, I_ERR), "");
-    LLVMBuildRet(B, LLVMBuildSelect(B, LLVMBuildIsNull(B, t, ""), cstr(cg, ""), t, ""));
-    /* void P_destroy(P_model *m) */
-    f = begin_fn(cg, arena_printf(e->a, "%s_destroy", prefix), VOID, (LLVMTypeRef[]){P}, 1);
-    m = LLVMGetParam(f, 0);
-    if_then(cg, f, LLVMBuildIsNull(B, m, ""), &nx);
-    LLVMBuildRetVoid(B);
-    end_then(cg, nx);
-    LLVMValueRef rt = LLVMBuildLoad2(B, P, field(e, m, I_RT), "");
-    if_then(cg, f, LLVMBuildIsNotNull(B, rt, ""), &nx);
-    LLVMValueRef fr = weak_rt(e, "actrt_model_free", VOID, (LLVMTypeRef[]){P}, 1, &ty);
-    LLVMBuildCall2(B, ty, fr, (LLVMValueRef[]){rt}, 1, "");
-    LLVMBuildBr(B, nx);
-    end_then(cg, nx);
-    LLVMBuildCall2(B, e->ty_free, e->fn_free, (LLVMValueRef[]){m}, 1, "");
-    LLVMBuildRetVoid(B);
-    /* int P_set_threads(P_model *m, int threads): threads > 1 use the hook */
-    f = begin_fn(cg, arena_printf(e->a, "%s_set_threads", prefix), I32, (LLVMTypeRef[]){P, I32}, 2);
-    m = LLVMGetParam(f, 0);
-    if_then(cg, f, LLVMBuildOr(B, LLVMBuildIsNull(B, m, ""), LLVMBuildICmp(B, LLVMIntSLT, LLVMGetParam(f, 1), i32c(cg, 0), ""), ""), &nx);
-    LLVMBuildRet(B, i32c(cg, ACTC_ERR_ARG));
-    end_then(cg, nx);
-    LLVMBuildStore(B, LLVMGetParam(f, 1), field(e, m, I_THREADS));
-    LLVMBuildRet(B, i32c(cg, 0));
-    /* int P_set_parallel_for(P_model *m, fn, user) */
-    f = begin_fn(cg, arena_printf(e->a, "%s_set_parallel_for", prefix), I32, (LLVMTypeRef[]){P, P, P}, 3);
-    m = LLVMGetParam(f, 0);
-    if_then(cg, f, LLVMBuildIsNull(B, m, ""), &nx);
-    LLVMBuildRet(B, i32c(cg, ACTC_ERR_ARG));
-    end_then(cg, nx);
-    LLVMBuildStore(B, LLVMGetParam(f, 1), field(e, m, I_PF));
-    LLVMBuildStore(B, LLVMGetParam(f, 2), field(e, m, I_PFUSER));
-    LLVMBuildRet(B, i32c(cg, 0));
-    /* int64_t P_workspace_size(const P_model *m, int64_t batch) */
-    f = begin_fn(cg, arena_printf(e->a, "%s_workspace_size", prefix), I64, (LLVMTypeRef[]){P, I64}, 2);
-    LLVMValueRef b = LLVMGetParam(f, 1);
-    if_then(cg, f, LLVMBuildOr(B, LLVMBuildIsNull(B, LLVMGetParam(f, 0), ""), LLVMBuildICmp(B, LLVMIntSLE, b, i64c(cg, 0), ""), ""), &nx);
-    LLVMBuildRet(B, i64c(cg, -1));
-    end_then(cg, nx);
-    LLVMTypeRef oty;
-    LLVMValueRef umul = cg_intrinsic(cg, "llvm.smul.with.overflow", I64, &oty);
-    LLVMValueRef r = LLVMBuildCall2(B, oty, umul, (LLVMValueRef[]){b, i64c(cg, d->scratch_per_row * 4)}, 2, "");
-    LLVMBuildRet(B, LLVMBuildSelect(B, LLVMBuildExtractValue(B, r, 1, ""), i64c(cg, -1), LLVMBuildExtractValue(B, r, 0, ""), ""));
+    ret_call(cg, &rt[RT_RUN], (LLVMValueRef[]){LLVMGetParam(f, 0), LLVMGetParam(f, 1), ins, outs}, 4, false);
+    /* the others take the header's parameters as they are */
+    forward(cg, a, prefix, "run_arrays", &rt[RT_RUN]);
+    forward(cg, a, prefix, "last_error", &rt[RT_LAST_ERROR]);
+    forward(cg, a, prefix, "destroy", &rt[RT_DESTROY]);
+    forward(cg, a, prefix, "set_threads", &rt[RT_SET_THREADS]);
+    forward(cg, a, prefix, "set_parallel_for", &rt[RT_SET_PARALLEL_FOR]);
+    forward(cg, a, prefix, "workspace_size", &rt[RT_WORKSPACE_SIZE]);
 }
 
-int aot_compile_embedded(CG *cg, const actrt_desc *d, const char *const *kernel_names, const char *entry,
-                         const char *prefix, const float *const *packed, const int64_t *counts, const char *path, Arena *a,
-                         char *err, size_t errlen) {
-    Emb e = {.cg = cg, .d = d, .a = a};
-    LLVMTypeRef P = cg->t_ptr, I32 = cg->t_i32, I64 = cg->t_i64;
-    e.entry = LLVMGetNamedFunction(cg->mod, entry);
-    if (!e.entry)
-        ACTC_BUG("no entry function %s", entry);
-    LLVMSetLinkage(e.entry, LLVMInternalLinkage);
-    e.desc = aot_emit_desc(cg, d, kernel_names, arena_printf(a, "%s_desc", prefix));
-    /* the packed weights, 64-byte aligned read-only data */
-    LLVMValueRef *ptrs = mem_alloc(sizeof(LLVMValueRef) * (size_t)(d->nweights + 1));
-    if (!ptrs)
-        boundary_throw(ACTC_ERR_NOMEM, "out of memory");
+/* The packed weights, 64-byte aligned read-only data, and the array of
+ * their addresses (what the kernels take as `w`). */
+static LLVMValueRef emit_weights(CG *cg, const actrt_desc *d, const float *const *packed, const int64_t *counts,
+                                 const char *prefix, Arena *a) {
+    LLVMValueRef *ptrs = NEW_ARRAY(a, LLVMValueRef, (size_t)d->nweights + 1);
     for (int i = 0; i < d->nweights; i++) {
         LLVMValueRef data = LLVMConstStringInContext(cg->ctx, (const char *)packed[i], (unsigned)(counts[i] * 4), 1);
         LLVMValueRef g = const_global(cg, data, arena_printf(a, "%s_w%d", prefix, i));
         LLVMSetAlignment(g, 64);
         ptrs[i] = g;
     }
-    e.weights = const_global(cg, LLVMConstArray2(P, ptrs, (uint64_t)d->nweights), arena_printf(a, "%s_weights", prefix));
-    mem_free(ptrs);
-    e.tls_err = tls_global(cg, P, arena_printf(a, "%s_tls_error", prefix));
-    e.tls_buf = tls_global(cg, P, arena_printf(a, "%s_tls_scratch", prefix));
-    e.tls_cap = tls_global(cg, I64, arena_printf(a, "%s_tls_capacity", prefix));
-    e.inst_t = named_struct(cg, "instance", (LLVMTypeRef[]){I32, I32, P, P, P, P}, 6);
-    e.ctx_t = named_struct(cg, "task_ctx", (LLVMTypeRef[]){P, P, P, P, I64, I64}, 6);
-    e.fn_malloc = rt_fn(cg, "malloc", P, (LLVMTypeRef[]){I64}, 1, &e.ty_malloc);
-    e.fn_realloc = rt_fn(cg, "realloc", P, (LLVMTypeRef[]){P, I64}, 2, &e.ty_realloc);
-    e.fn_free = rt_fn(cg, "free", LLVMVoidTypeInContext(cg->ctx), (LLVMTypeRef[]){P}, 1, &e.ty_free);
-    cg->b = LLVMCreateBuilderInContext(cg->ctx);
-    emit_task(&e, prefix, kernel_names);
-    emit_create(&e, prefix, false);
-    emit_create(&e, prefix, true);
-    emit_run_arrays(&e, prefix);
-    emit_small_fns(&e, prefix);
+    return const_global(cg, LLVMConstArray2(cg->t_ptr, ptrs, (uint64_t)d->nweights),
+                        arena_printf(a, "%s_weights", prefix));
+}
+
+int aot_compile_embedded(CG *cg, const actrt_desc *d, const char *const *kernel_names, const char *entry,
+                         const char *prefix, const float *const *packed, const int64_t *counts, const char *path, Arena *a,
+                         char *err, size_t errlen) {
+    /* the runtime calls the kernels through the description: the serial
+     * entry function cg_model made is not needed */
+    LLVMValueRef e = LLVMGetNamedFunction(cg->mod, entry);
+    if (!e)
+        ACTC_BUG("no entry function %s", entry);
+    LLVMDeleteFunction(e);
+    LLVMValueRef desc = aot_emit_desc(cg, d, kernel_names, arena_printf(a, "%s_desc", prefix));
+    LLVMValueRef weights = emit_weights(cg, d, packed, counts, prefix, a);
+    int st = link_runtime(cg, err, errlen);
+    RtFn rt[RT_N];
+    if (st || (st = rt_entry_points(cg, rt, err, errlen)))
+        return st;
+    cg->b = LLVMCreateBuilderInContext(cg->ctx); /* cg_dispose disposes it if emit_wrappers throws */
+    emit_wrappers(cg, d, rt, desc, weights, prefix, a);
     LLVMDisposeBuilder(cg->b);
     cg->b = NULL;
     int vst = cg_verify(cg, "the object", err, errlen);

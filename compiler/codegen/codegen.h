@@ -150,10 +150,18 @@ int aot_compile(CG *cg, const actrt_desc *d, const char *const *kernel_names, co
                 const char *path, Arena *a, char *err, size_t errlen);
 
 /* The same with the packed weights embedded (packed[i], counts[i] floats
- * per weight slot): the object links with libc alone. */
+ * per weight slot) and the embedded runtime linked in: the object links
+ * with libc alone.  ACTC_ERR_ARG for a triple without an embedded runtime
+ * (other than x86_64 / aarch64 Linux). */
 int aot_compile_embedded(CG *cg, const actrt_desc *d, const char *const *kernel_names, const char *entry,
                          const char *prefix, const float *const *packed, const int64_t *counts, const char *path, Arena *a,
                          char *err, size_t errlen);
+
+/* ---- embedded_runtime_<arch>.c (generated at build time) ----
+ * runtime/embedded.c as LLVM bitcode for x86_64 and aarch64 Linux
+ * (cmake/EmbeddedRuntime.cmake); aot_compile_embedded links it in. */
+extern const unsigned char actc_embedded_runtime_x86_64[], actc_embedded_runtime_aarch64[];
+extern const size_t actc_embedded_runtime_x86_64_len, actc_embedded_runtime_aarch64_len;
 
 /* With path NULL, aot_compile and aot_compile_embedded finish and verify
  * the module without writing it; aot_link_write then links the modules of

@@ -240,6 +240,79 @@ for ex in ["ffn", "mlp"] if failures == 0 else []:
         check(os.path.exists(par[i]) and open(par[i], "rb").read() == jit, "%s embedded (parallel-for) differs from the JIT" % ex)
     print("ok   %s embedded" % ex)
 
+# The embedded runtime's errors: libactrt's checks and messages
+# (runtime/run_checks.h), and weights replaced from a file when the program
+# also links libactrt (bitwise identical to the JIT), else "needs libactrt".
+EMB_ERR = r'''
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include "HEADER"
+#define EXPECT(c, m) do { if (!(c)) { fprintf(stderr, "line %d: %s\n", __LINE__, m); return 1; } } while (0)
+#define ERR_IS(m, s) (strcmp(emb_mlp_last_error(m), s) == 0)
+static float x[13 * 64], lg[13 * 10], pr[13 * 10];
+int main(int argc, char **argv) {
+    emb_mlp_model *m = (emb_mlp_model *)1;
+    const float *ins[1] = {x}; float *outs[2] = {lg, pr};
+    if (argc < 4) return 2;
+    EXPECT(emb_mlp_create(NULL, NULL) == 4 && ERR_IS(NULL, "create: out is NULL"), emb_mlp_last_error(NULL));
+    EXPECT(emb_mlp_run(NULL, 1, x, lg, pr) == 4 && ERR_IS(NULL, "run: model is NULL"), emb_mlp_last_error(NULL));
+    EXPECT(emb_mlp_create(&m, NULL) == 0 && m && ERR_IS(m, ""), "create");
+    EXPECT(emb_mlp_run(m, 0, x, lg, pr) == 4 && ERR_IS(m, "batch must be positive, got 0"), emb_mlp_last_error(m));
+    EXPECT(emb_mlp_run(m, 2, NULL, lg, pr) == 4 && ERR_IS(m, "input 0 ('x') is NULL"), emb_mlp_last_error(m));
+    EXPECT(emb_mlp_run(m, 2, x, lg, NULL) == 4 && ERR_IS(m, "output 1 ('probs') is NULL"), emb_mlp_last_error(m));
+    EXPECT(emb_mlp_run_arrays(m, 2, NULL, outs) == 4 && ERR_IS(m, "inputs array is NULL"), emb_mlp_last_error(m));
+    EXPECT(emb_mlp_run_arrays(m, 2, ins, NULL) == 4 && ERR_IS(m, "outputs array is NULL"), emb_mlp_last_error(m));
+    EXPECT(emb_mlp_run(m, INT64_MAX / 8, x, lg, pr) == 4 &&
+           ERR_IS(m, "batch 1152921504606846975 is too large: buffer sizes overflow"), emb_mlp_last_error(m));
+    EXPECT(emb_mlp_workspace_size(m, 0) == -1 && emb_mlp_workspace_size(NULL, 1) == -1 &&
+           emb_mlp_workspace_size(m, 3) == 3 * emb_mlp_workspace_size(m, 1), "workspace_size");
+    EXPECT(emb_mlp_set_threads(m, -1) == 4 && emb_mlp_set_threads(NULL, 1) == 4 && emb_mlp_set_threads(m, 2) == 0,
+           "set_threads");
+    EXPECT(emb_mlp_set_parallel_for(NULL, NULL, NULL) == 4, "set_parallel_for");
+    EXPECT(emb_mlp_run(m, 13, x, lg, pr) == 0, "a run after the errors");
+    emb_mlp_destroy(m);
+    emb_mlp_destroy(NULL);
+    m = (emb_mlp_model *)1;
+#ifdef WITH_ACTRT
+    EXPECT(emb_mlp_create(&m, "/nonexistent.safetensors") != 0 && !m &&
+           strstr(emb_mlp_last_error(NULL), "/nonexistent.safetensors"), emb_mlp_last_error(NULL));
+    EXPECT(emb_mlp_create(&m, argv[1]) == 0 && m, emb_mlp_last_error(NULL));
+    FILE *f = fopen(argv[2], "rb");
+    if (!f || fread(x, sizeof x, 1, f) != 1) return 2;
+    fclose(f);
+    EXPECT(emb_mlp_run(m, 13, x, lg, pr) == 0, emb_mlp_last_error(m));
+    EXPECT(emb_mlp_run(m, 0, x, lg, pr) == 4 && ERR_IS(m, "batch must be positive, got 0"), emb_mlp_last_error(m));
+    f = fopen(argv[3], "wb");
+    fwrite(lg, sizeof lg, 1, f); fwrite(pr, sizeof pr, 1, f); fclose(f);
+    emb_mlp_destroy(m);
+#else
+    EXPECT(emb_mlp_create(&m, argv[1]) == 4 && !m && strstr(emb_mlp_last_error(NULL), "needs libactrt"),
+           emb_mlp_last_error(NULL));
+#endif
+    return 0;
+}
+'''
+if failures == 0:
+    ec = os.path.join(tmp, "emb_errors.c")
+    with open(ec, "w") as f:
+        f.write(EMB_ERR.replace("HEADER", os.path.join(tmp, "mlp_emb.h")))
+    cc = [*os.environ.get("CC", "cc").split(), "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror"]
+    obj, w = os.path.join(tmp, "mlp_emb.o"), os.path.join(tmp, "mlp.safetensors")
+    got = os.path.join(tmp, "mlp_emb_loaded.bin")
+    for with_rt in (False, True):
+        exe = ec + (".actrt" if with_rt else ".libc")
+        # the object's references to libactrt are weak: they extract nothing
+        # from libactrt.a (nor make an --as-needed libactrt.so needed) unless
+        # the program names one
+        extra = ["-DWITH_ACTRT", "-Wl,-u,actrt_model_create_loaded", *LIBS] if with_rt else []
+        if sh([*cc, ec, obj, *extra, "-o", exe], "build emb_errors.c").returncode == 0:
+            sh([exe, w, os.path.join(tmp, "mlp_in0.bin"), got], "embedded errors (%s)" % ("libactrt" if with_rt else "libc"))
+    want = npy_data(os.path.join(tmp, "mlp_jit0.npy")) + npy_data(os.path.join(tmp, "mlp_jit1.npy"))
+    check(os.path.exists(got) and open(got, "rb").read() == want, "embedded mlp with weights loaded by libactrt differs from the JIT")
+    if failures == 0:
+        print("ok   embedded errors, weights replaced through libactrt")
+
 # Other x86 CPUs: --cpu generic (SSE, no FMA) and x86-64-v3 (AVX2 + FMA)
 # objects with embedded weights run here; within 1e-5 (1 + |ref|) of the
 # JIT (other vector widths and, for generic, separate multiply and add).

@@ -164,6 +164,17 @@ rc, err = run("compile", mlp, "-o", o + ".o", "--cpu", "native")
 check(rc == 0, "--cpu native: " + err)
 rc, err = run("compile", mlp, "-o", o + ".o", "--cpu", "x86-64-v3", "--features", "+fma,-avx512f")
 check(rc == 0, "--cpu x86-64-v3 --features +fma,-avx512f: " + err)
+# --embed-weights links the embedded runtime, built for x86_64 and aarch64 Linux
+# only: another triple is an error naming the supported ones (without
+# --embed-weights the same triple compiles)
+for triple, norm in (("i686-linux-gnu", "i686-unknown-linux-gnu"), ("x86_64-pc-windows-msvc", "x86_64-pc-windows-msvc")):
+    expect_error(["compile", mlp, "-o", o + ".o", "--target", triple, "--embed-weights", w],
+                 "no embedded runtime for target '%s'; supported targets: x86_64-unknown-linux-gnu, "
+                 "aarch64-unknown-linux-gnu" % norm, "--embed-weights for " + triple)
+    rc, err = run("compile", mlp, "-o", o + ".o", "--target", triple)
+    check(rc == 0, "--target %s without --embed-weights: %s" % (triple, err))
+rc, err = run("compile", mlp, "-o", o + ".o", "--target", "aarch64-linux-gnu", "--embed-weights", w)
+check(rc == 0, "--target aarch64-linux-gnu --embed-weights: " + err)
 # every subcommand answers --help with the usage, exit 0
 for cmd in ("run", "compile", "check", "dump", "bench"):
     p = subprocess.run([actc, cmd, "--help"], capture_output=True, text=True)

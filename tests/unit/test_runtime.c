@@ -247,3 +247,44 @@ Test(runtime, read_tensors_of_a_model_without_tensors) {
     actrt_free(data);
     actrt_model_free(m);
 }
+
+/* The argument checks of a run (runtime/run_checks.h, shared with the
+ * embedded runtime of self-contained objects) and their messages. */
+Test(runtime, run_argument_messages) {
+    static const float *w[] = {fc_w, fc_b, ln_w};
+    static const char *const names[] = {"fc.weight", "fc.bias", "ln.weight"};
+    static const int64_t shapes[][2] = {{2, 3}, {2, 0}, {3, 0}};
+    float x[3 * 2] = {0}, y[2 * 2];
+    const float *in[] = {x}, *no_in[] = {NULL};
+    float *out[] = {y}, *no_out[] = {NULL};
+    actrt_model *m;
+    cr_assert_eq(actrt_model_create(&m, &desc), ACTC_OK);
+    cr_expect_eq(actrt_model_run(m, 1, in, out), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(m), "model 't' has no weights: call actrt_model_load_weights first");
+    cr_assert_eq(actrt_model_load_tensors(m, names, w, shapes, 3), ACTC_OK);
+    cr_expect_eq(actrt_model_run(m, 0, in, out), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(m), "batch must be positive, got 0");
+    cr_expect_eq(actrt_model_run(m, -7, in, out), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(m), "batch must be positive, got -7");
+    cr_expect_eq(actrt_model_run(m, 2, in, NULL), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(m), "outputs array is NULL");
+    cr_expect_eq(actrt_model_run(m, 2, NULL, out), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(m), "inputs array is NULL");
+    cr_expect_eq(actrt_model_run(m, 2, no_in, out), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(m), "input 0 ('x') is NULL");
+    cr_expect_eq(actrt_model_run(m, 2, in, no_out), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(m), "output 0 ('y') is NULL");
+    cr_expect_eq(actrt_model_run(m, INT64_MAX / 2, in, out), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(m), "batch 4611686018427387903 is too large: buffer sizes overflow");
+    cr_expect_eq(actrt_model_run(m, 2, in, out), ACTC_OK);
+    cr_expect_eq(actrt_model_workspace_size(m, 2), 0);
+    cr_expect_eq(actrt_model_workspace_size(m, 0), -1);
+    actrt_model_free(m);
+    actrt_desc fixed = desc;
+    fixed.fixed_batch = 4;
+    cr_assert_eq(actrt_model_create(&m, &fixed), ACTC_OK);
+    cr_assert_eq(actrt_model_load_tensors(m, names, w, shapes, 3), ACTC_OK);
+    cr_expect_eq(actrt_model_run(m, 5, in, out), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(m), "model 't' has a fixed batch of 4, got 5");
+    actrt_model_free(m);
+}

@@ -1,0 +1,222 @@
+/*
+ * embedded.c — the runtime of a self-contained AOT object (docs/aot.md,
+ * "Embedded weights"): create, run, last_error, destroy, set_threads,
+ * set_parallel_for and workspace_size for a model whose packed weights are
+ * constant data in the object.  Not part of libactrt: the build compiles
+ * this file with clang-19 to LLVM bitcode for each supported triple
+ * (cmake/EmbeddedRuntime.cmake), libactc carries the bitcode as data, and
+ * aot.c links it into every object compiled with --embed-weights, with
+ * internal linkage for everything here.  The object's PREFIX_* functions are
+ * thin wrappers: create passes the model's description (the actrt_desc the
+ * object embeds) and its packed weights; everything model-specific (names,
+ * fixed batch, scratch per row, kernels) is read from that description.
+ *
+ * Freestanding: the object links with libc's malloc, realloc and free alone
+ * (declared here by hand: the build has no target headers), plus weak
+ * references to libactrt, which loads other weights when the host links it.
+ * Argument checks and their messages are libactrt's (run_checks.h).
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "actc/runtime.h"
+#include "actc/status.h"
+#include "run_checks.h"
+
+void *malloc(size_t size);
+void *realloc(void *p, size_t size);
+void free(void *p);
+
+/* libactrt when the host links it, else these are NULL: replacing the
+ * embedded weights (a non-NULL path) needs it, nothing else does. */
+#pragma weak actrt_model_create_loaded
+#pragma weak actrt_last_error
+#pragma weak actrt_model_run
+#pragma weak actrt_model_free
+
+/* The host's parallel-for hook (the header's PREFIX_parallel_for_fn). */
+typedef void (*emb_task_fn)(void *arg, int64_t i);
+typedef void (*emb_pfor_fn)(void *user, int64_t ntasks, emb_task_fn task, void *arg);
+
+/* An instance: what PREFIX_create returns as PREFIX_model *. */
+typedef struct Instance Instance;
+
+/* The interface to aot.c, which calls these from the PREFIX_* wrappers (and
+ * checks their LLVM types against its own when it links this file). */
+int actc_emb_create(const actrt_desc *d, const float *const *w, Instance **out, const char *path,
+                    const void *data, size_t len);
+int actc_emb_run(Instance *m, int64_t batch, const float *const *inputs, float *const *outputs);
+const char *actc_emb_last_error(const Instance *m);
+void actc_emb_destroy(Instance *m);
+int actc_emb_set_threads(Instance *m, int threads);
+int actc_emb_set_parallel_for(Instance *m, emb_pfor_fn fn, void *user);
+int64_t actc_emb_workspace_size(const Instance *m, int64_t batch);
+
+enum {
+    ERR_MAX = 512, /* bytes of a message, as libactrt's */
+    MAX_TASKS = 16 /* tasks a parallel run is split into, at most */
+};
+
+struct Instance {
+    const actrt_desc *d;
+    const float *const *w; /* the packed weights, in the object */
+    actrt_model *rt;       /* non-NULL: weights libactrt loaded, and runs go there */
+    int threads;           /* recorded; threads come from the parallel-for hook */
+    emb_pfor_fn pfor;
+    void *pfor_user;
+    char error[ERR_MAX];   /* the last failed call's message, for any thread */
+};
+
+/* Messages, kept as libactrt keeps them: this thread's last failed create
+ * (or call with a NULL model), and a private copy of the last failed call on
+ * a model, so that two threads failing on one model at once each read their
+ * own message.  Scratch: one buffer per thread, grown only for a larger
+ * batch, so a steady state allocates nothing.  aot.c links one copy of this
+ * file per model: each model has its own. */
+static _Thread_local char create_error[ERR_MAX];
+static _Thread_local struct {
+    const Instance *m;
+    char msg[ERR_MAX];
+} last;
+static _Thread_local struct {
+    float *buf;
+    int64_t cap; /* floats */
+} scratch;
+
+/* An explicit loop: -ffreestanding leaves no memcpy/strcpy to call. */
+static void copy_str(char *dst, const char *src, size_t cap) {
+    size_t i = 0;
+    for (; src && src[i] && i + 1 < cap; i++)
+        dst[i] = src[i];
+    dst[i] = 0;
+}
+
+/* Where a message about m goes (see failed). */
+static RtMsg msg_for(const Instance *m) { return rt_msg(m ? last.msg : create_error, ERR_MAX); }
+
+/* Publish the message built by msg_for(m) as m's last error; returns st. */
+static int failed(Instance *m, int st) {
+    if (m) {
+        last.m = m;
+        copy_str(m->error, last.msg, sizeof m->error);
+    }
+    return st;
+}
+
+static int fail(Instance *m, int st, const char *text) {
+    RtMsg msg = msg_for(m);
+    rt_puts(&msg, text);
+    return failed(m, st);
+}
+
+/* create: NULL path and data -> the embedded weights; otherwise libactrt
+ * loads the file or bytes (if linked) and the runs go through it. */
+int actc_emb_create(const actrt_desc *d, const float *const *w, Instance **out, const char *path,
+                    const void *data, size_t len) {
+    if (!out)
+        return fail(NULL, ACTC_ERR_ARG, "create: out is NULL");
+    *out = NULL;
+    actrt_model *rt = NULL;
+    if (path || data) {
+        if (!actrt_model_create_loaded)
+            return fail(NULL, ACTC_ERR_ARG, "replacing the embedded weights needs libactrt: link it, or pass NULL");
+        int st = actrt_model_create_loaded(&rt, d, path, data, len);
+        if (st) {
+            copy_str(create_error, actrt_last_error(NULL), sizeof create_error);
+            return st;
+        }
+    }
+    Instance *m = malloc(sizeof *m);
+    if (!m) {
+        if (rt)
+            actrt_model_free(rt);
+        return fail(NULL, ACTC_ERR_NOMEM, "out of memory");
+    }
+    /* field by field: zeroing the whole struct could become a memset call */
+    m->d = d, m->w = w, m->rt = rt, m->threads = 0, m->pfor = NULL, m->pfor_user = NULL;
+    m->error[0] = 0;
+    *out = m;
+    return ACTC_OK;
+}
+
+/* One run's arguments for its tasks. */
+typedef struct Task {
+    const actrt_desc *d;
+    const float *const *w;
+    const float *const *in;
+    float *const *out;
+    float *scratch;
+    int64_t batch, chunk; /* task i computes rows [i * chunk, min((i + 1) * chunk, batch)) */
+} Task;
+
+/* Every kernel over task i's rows, every column (runtime.h: any split
+ * computes the same bits, so serial and parallel runs agree). */
+static void run_task(void *arg, int64_t i) {
+    const Task *t = arg;
+    int64_t r0 = i * t->chunk, r1 = r0 + t->chunk < t->batch ? r0 + t->chunk : t->batch;
+    for (int k = 0; k < t->d->nkernels; k++)
+        t->d->kernels[k](t->w, t->in, t->out, t->scratch, t->batch, r0, r1, 0, INT64_MAX);
+}
+
+int actc_emb_run(Instance *m, int64_t batch, const float *const *inputs, float *const *outputs) {
+    if (!m)
+        return fail(NULL, ACTC_ERR_ARG, "run: model is NULL");
+    if (m->rt)
+        return actrt_model_run(m->rt, batch, inputs, outputs);
+    const actrt_desc *d = m->d;
+    RtMsg msg = msg_for(m);
+    int64_t need = 0;
+    int st = rt_check_batch(d, batch, &msg);
+    if (st == ACTC_OK)
+        st = rt_check_buffers(d, batch, inputs, outputs, &need, &msg);
+    if (st)
+        return failed(m, st);
+    if (scratch.cap < need) { /* on failure the old buffer stays */
+        float *nb = realloc(scratch.buf, sizeof(float) * (size_t)need);
+        if (!nb)
+            return failed(m, rt_scratch_oom(&msg, need));
+        scratch.buf = nb, scratch.cap = need;
+    }
+    Task t = {d, m->w, inputs, outputs, scratch.buf, batch, batch};
+    /* the hook only for two row tiles or more: tasks of whole tiles */
+    if (m->pfor && batch >= 2 * rt_row_tile(d)) {
+        t.chunk = rt_chunk_rows(d, batch, MAX_TASKS);
+        m->pfor(m->pfor_user, (batch + t.chunk - 1) / t.chunk, run_task, &t);
+    } else {
+        run_task(&t, 0);
+    }
+    return ACTC_OK;
+}
+
+const char *actc_emb_last_error(const Instance *m) {
+    if (!m)
+        return create_error;
+    if (m->rt)
+        return actrt_last_error(m->rt);
+    return last.m == m ? last.msg : m->error;
+}
+
+void actc_emb_destroy(Instance *m) {
+    if (!m)
+        return;
+    if (m->rt)
+        actrt_model_free(m->rt);
+    free(m);
+}
+
+int actc_emb_set_threads(Instance *m, int threads) {
+    if (!m || threads < 0)
+        return ACTC_ERR_ARG;
+    m->threads = threads;
+    return ACTC_OK;
+}
+
+int actc_emb_set_parallel_for(Instance *m, emb_pfor_fn fn, void *user) {
+    if (!m)
+        return ACTC_ERR_ARG;
+    m->pfor = fn, m->pfor_user = user;
+    return ACTC_OK;
+}
+
+int64_t actc_emb_workspace_size(const Instance *m, int64_t batch) { return m ? rt_workspace_bytes(m->d, batch) : -1; }
