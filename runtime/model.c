@@ -98,10 +98,28 @@ static bool desc_ok(const actrt_desc *d, char *why, size_t n) {
         return false;
     }
     if (d->ninputs < 0 || d->noutputs < 1 || d->ntensors < 0 || d->nweights < 0 || d->nkernels < 1 ||
-        d->scratch_per_row < 0) {
+        d->scratch_per_row < 0 || d->row_tile < 1) {
         snprintf(why, n, "the model description is malformed");
         return false;
     }
+    for (int i = 0; i < d->ninputs + d->noutputs; i++) {
+        const actrt_port_desc *p = i < d->ninputs ? &d->inputs[i] : &d->outputs[i - d->ninputs];
+        int64_t per_row = 1;
+        bool ok = p->elem == ACTRT_ELEM_F32 && p->rank >= 2 && p->rank <= ACTRT_MAX_RANK &&
+                  (p->shape[0] == ACTRT_DIM_BATCH || p->shape[0] == d->fixed_batch);
+        for (int k = 1; ok && k < p->rank; k++)
+            ok = p->shape[k] >= 0 && !__builtin_mul_overflow(per_row, p->shape[k], &per_row);
+        if (!ok || per_row != p->n) {
+            snprintf(why, n, "the model description is malformed (%s %d)", i < d->ninputs ? "input" : "output",
+                     i < d->ninputs ? i : i - d->ninputs);
+            return false;
+        }
+    }
+    for (int i = 0; i < d->ntensors; i++)
+        if (d->tensors[i].elem != ACTRT_ELEM_F32 || actrt_tensor_numel(&d->tensors[i]) < 0) {
+            snprintf(why, n, "the model description is malformed (tensor %d)", i);
+            return false;
+        }
     for (int k = 0; d->kernel_info && k < d->nkernels; k++)
         if (!actrt_kernel_kind_of(d->kernel_info[k].kind)) {
             snprintf(why, n, "the model description is malformed (kernel %d has kind %d)", k, d->kernel_info[k].kind);
@@ -109,7 +127,8 @@ static bool desc_ok(const actrt_desc *d, char *why, size_t n) {
         }
     for (int i = 0; i < d->nweights; i++) {
         const actrt_weight_desc *w = &d->weights[i];
-        if (w->tensor < 0 || w->tensor >= d->ntensors || (w->layout == ACTRT_LAYOUT_PANEL && w->panel <= 0)) {
+        if (w->tensor < 0 || w->tensor >= d->ntensors || w->elem != ACTRT_ELEM_F32 ||
+            (w->layout == ACTRT_LAYOUT_PANEL && w->panel <= 0)) {
             snprintf(why, n, "the model description is malformed (weight %d)", i);
             return false;
         }
@@ -167,7 +186,17 @@ void actrt_model_free(actrt_model *m) {
 
 /* ---- weights ---- */
 
-static int64_t numel(const actrt_tensor_desc *t) { return t->rows * (t->cols ? t->cols : 1); }
+int64_t actrt_tensor_numel(const actrt_tensor_desc *t) {
+    if (!t || t->rank < 1 || t->rank > ACTRT_MAX_RANK)
+        return -1;
+    int64_t n = 1;
+    for (int i = 0; i < t->rank; i++)
+        if (t->shape[i] < 0 || __builtin_mul_overflow(n, t->shape[i], &n))
+            return -1;
+    return n;
+}
+
+static int64_t numel(const actrt_tensor_desc *t) { return actrt_tensor_numel(t); }
 
 static void shape_str(char *buf, size_t n, const int64_t *shape, int rank) {
     size_t k = (size_t)snprintf(buf, n, "[");
@@ -212,10 +241,8 @@ static int pack_tensor(actrt_model *m, float **packed, int ti, const float *src)
 typedef struct Source {
     StFile *files;
     int nfiles;
-    const char *const *names;
-    const float *const *data;
-    const int64_t (*shapes)[2];
-    int ntensors;
+    const actrt_tensor *arrays;
+    int narrays;
 } Source;
 
 /* Find `name`; fill rank/shape and a description of where it is. */
@@ -231,12 +258,12 @@ static bool source_find(const Source *src, const char *name, int *rank, int64_t 
             return true;
         }
     }
-    for (int i = 0; i < src->ntensors; i++)
-        if (src->names[i] && strcmp(src->names[i], name) == 0) {
-            *ff = NULL, *st = NULL, *arr = src->data[i];
-            *rank = src->shapes[i][1] ? 2 : 1;
-            shape[0] = src->shapes[i][0];
-            shape[1] = src->shapes[i][1];
+    for (int i = 0; i < src->narrays; i++)
+        if (strcmp(src->arrays[i].name, name) == 0) {
+            *ff = NULL, *st = NULL, *arr = src->arrays[i].data;
+            *rank = src->arrays[i].rank;
+            for (int k = 0; k < src->arrays[i].rank; k++)
+                shape[k] = src->arrays[i].shape[k];
             return true;
         }
     return false;
@@ -287,15 +314,13 @@ static int find_tensor(actrt_model *m, const Source *src, const char *prefix, in
         return fail(m, ACTC_ERR_WEIGHTS, "missing tensor '%s' (declared at %s) in %s%s%s", f->name, t->declared_at,
                     where, src->nfiles > 1 ? " and the other shards" : "", hint);
     }
-    int64_t want[2] = {t->rows, t->cols};
-    int rank = t->cols ? 2 : 1;
-    bool same = have_rank == rank;
-    for (int i = 0; same && i < rank; i++)
-        same = have_shape[i] == want[i];
+    bool same = have_rank == t->rank;
+    for (int i = 0; same && i < t->rank; i++)
+        same = have_shape[i] == t->shape[i];
     if (!same) {
         char have[128], need[128];
         shape_str(have, sizeof have, have_shape, have_rank);
-        shape_str(need, sizeof need, want, rank);
+        shape_str(need, sizeof need, t->shape, t->rank);
         return fail(m, ACTC_ERR_WEIGHTS, "%s: tensor '%s' has shape %s, expected %s (declared at %s)",
                     f->file ? f->file->name : where, f->name, have, need, t->declared_at);
     }
@@ -419,10 +444,10 @@ int actrt_model_read_tensors(actrt_model *m, const char *const *paths, int npath
     for (int ti = 0; ti < d->ntensors; ti++) {
         const actrt_tensor_desc *t = &d->tensors[ti];
         size_t n;
-        if (t->rows < 0 || t->cols < 0)
+        if (numel(t) < 0)
             return fail(m, ACTC_ERR_ARG, "the model description is malformed (tensor %d)", ti);
-        overflow |= __builtin_mul_overflow((size_t)t->rows, (size_t)(t->cols ? t->cols : 1), &n) ||
-                    __builtin_mul_overflow(n, sizeof(float), &n) || __builtin_add_overflow(bytes, n, &bytes);
+        overflow |= __builtin_mul_overflow((size_t)numel(t), sizeof(float), &n) ||
+                    __builtin_add_overflow(bytes, n, &bytes);
     }
     Source src;
     int st = open_files(m, who, paths, npaths, &src);
@@ -465,16 +490,30 @@ int actrt_model_load_weights_memory(actrt_model *m, const void *data, size_t len
     return st;
 }
 
-int actrt_model_load_tensors(actrt_model *m, const char *const *names, const float *const *data,
-                             const int64_t (*shapes)[2], int n) {
+int actrt_model_load_tensors(actrt_model *m, const actrt_tensor *tensors, int n) {
+    static const char who[] = "actrt_model_load_tensors";
     if (!m)
-        return fail(NULL, ACTC_ERR_ARG, "actrt_model_load_tensors: model is NULL");
-    if (n < 0 || (n > 0 && (!names || !data || !shapes)))
-        return fail(m, ACTC_ERR_ARG, "actrt_model_load_tensors: NULL arrays");
-    for (int i = 0; i < n; i++)
-        if (!names[i] || !data[i])
-            return fail(m, ACTC_ERR_ARG, "actrt_model_load_tensors: name or data %d is NULL", i);
-    Source src = {.names = names, .data = data, .shapes = shapes, .ntensors = n};
+        return fail(NULL, ACTC_ERR_ARG, "%s: model is NULL", who);
+    if (n < 0)
+        return fail(m, ACTC_ERR_ARG, "%s: n must be >= 0, got %d", who, n);
+    if (n > 0 && !tensors)
+        return fail(m, ACTC_ERR_ARG, "%s: tensors is NULL", who);
+    for (int i = 0; i < n; i++) {
+        const actrt_tensor *t = &tensors[i];
+        if (!t->name || !t->data)
+            return fail(m, ACTC_ERR_ARG, "%s: tensor %d: %s is NULL", who, i, !t->name ? "name" : "data");
+        if (t->rank < 1 || t->rank > ACTRT_MAX_RANK)
+            return fail(m, ACTC_ERR_ARG, "%s: tensor '%s': rank %d is not in 1..%d", who, t->name, t->rank,
+                        ACTRT_MAX_RANK);
+        if (t->elem != ACTRT_ELEM_F32)
+            return fail(m, ACTC_ERR_ARG, "%s: tensor '%s': element type %d is not ACTRT_ELEM_F32 (the only one "
+                        "this version accepts)", who, t->name, t->elem);
+        for (int k = 0; k < t->rank; k++)
+            if (t->shape[k] < 0)
+                return fail(m, ACTC_ERR_ARG, "%s: tensor '%s': dimension %d is negative (%lld)", who, t->name, k,
+                            (long long)t->shape[k]);
+    }
+    Source src = {.arrays = tensors, .narrays = n};
     return bind_all(m, &src, NULL);
 }
 

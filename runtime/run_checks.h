@@ -21,16 +21,10 @@
 
 /* ---- the row tile ----
  *
- * Rows of the kernels' register tile: threads (libactrt) and parallel-for
- * tasks (embedded objects) take whole multiples of it, so no tile is split
- * between two of them.  The one place to change when the descriptor carries
- * it (issue 15 point 3: `return d->row_tile;`). */
-#define RT_ROW_TILE 6
-
-static inline int64_t rt_row_tile(const actrt_desc *d) {
-    (void)d;
-    return RT_ROW_TILE;
-}
+ * Rows of the kernels' register tile (actrt_desc.row_tile, from the target
+ * descriptor): threads (libactrt) and parallel-for tasks (embedded objects)
+ * take whole multiples of it, so no tile is split between two of them. */
+static inline int64_t rt_row_tile(const actrt_desc *d) { return d->row_tile; }
 
 /* Rows per chunk when `batch` rows are shared among at most `parts` threads
  * or tasks: a multiple of the row tile (the last chunk may be shorter). */

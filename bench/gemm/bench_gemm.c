@@ -717,21 +717,17 @@ static int actc_model_make(ActcModel *a, int K, int N, int act, const float *W, 
         return -1;
     }
     actrt_model_set_threads(a->m, opt.threads); /* the same thread count as the peers (--scaling: set per run) */
-    const char *names[3];
-    const float *data[3];
-    int64_t shapes[3][2];
-    int nt = 0;
+    actrt_tensor ts[2];
+    int nt = 2;
     if (is_gate(act)) {
-        names[0] = "w.weight", data[0] = W, shapes[0][0] = N, shapes[0][1] = K;
-        names[1] = "v.weight", data[1] = V, shapes[1][0] = N, shapes[1][1] = K;
-        nt = 2;
+        ts[0] = (actrt_tensor){.name = "w.weight", .rank = 2, .shape = {N, K}, .data = W};
+        ts[1] = (actrt_tensor){.name = "v.weight", .rank = 2, .shape = {N, K}, .data = V};
     } else {
-        names[0] = "p.weight", data[0] = W, shapes[0][0] = N, shapes[0][1] = K;
-        names[1] = "p.bias", data[1] = b, shapes[1][0] = N, shapes[1][1] = 0;
-        nt = 2;
+        ts[0] = (actrt_tensor){.name = "p.weight", .rank = 2, .shape = {N, K}, .data = W};
+        ts[1] = (actrt_tensor){.name = "p.bias", .rank = 1, .shape = {N}, .data = b};
     }
     t0 = now();
-    if (actrt_model_load_tensors(a->m, names, data, (const int64_t(*)[2])shapes, nt) != ACTC_OK) {
+    if (actrt_model_load_tensors(a->m, ts, nt) != ACTC_OK) {
         snprintf(a->err, sizeof a->err, "actrt_model_load_tensors: %s", actrt_last_error(a->m));
         return -1;
     }

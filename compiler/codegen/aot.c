@@ -54,65 +54,6 @@ static LLVMTypeRef named_struct(CG *cg, const char *name, LLVMTypeRef *fields, u
     return t;
 }
 
-LLVMValueRef aot_emit_desc(CG *cg, const actrt_desc *d, const char *const *kernel_names, const char *symbol) {
-    LLVMTypeRef P = cg->t_ptr, I32 = cg->t_i32, I64 = cg->t_i64;
-    LLVMTypeRef port_t = named_struct(cg, "actrt_port_desc", (LLVMTypeRef[]){P, I64}, 2);
-    LLVMTypeRef tensor_t = named_struct(cg, "actrt_tensor_desc", (LLVMTypeRef[]){P, I64, I64, P}, 4);
-    LLVMTypeRef weight_t = named_struct(cg, "actrt_weight_desc", (LLVMTypeRef[]){I32, I32, I64, I64, I64, I64}, 6);
-    LLVMTypeRef info_t = named_struct(cg, "actrt_kernel_info", (LLVMTypeRef[]){I32, I64, I64, P, I64}, 5);
-    LLVMTypeRef desc_t = named_struct(
-        cg, "actrt_desc", (LLVMTypeRef[]){I32, P, I32, I32, P, P, I64, I32, I32, I32, P, P, P, I64, P}, 15);
-    int n = d->ninputs + d->noutputs + d->ntensors + d->nweights + d->nkernels + 4;
-    LLVMValueRef *v = mem_alloc(sizeof(LLVMValueRef) * (size_t)n);
-    if (!v)
-        boundary_throw(ACTC_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < d->ninputs; i++)
-        v[i] = st(cg, port_t, (LLVMValueRef[]){cstr(cg, d->inputs[i].name), i64c(cg, d->inputs[i].n)}, 2);
-    LLVMValueRef inputs = array_of(cg, port_t, v, d->ninputs, ".inputs");
-    for (int i = 0; i < d->noutputs; i++)
-        v[i] = st(cg, port_t, (LLVMValueRef[]){cstr(cg, d->outputs[i].name), i64c(cg, d->outputs[i].n)}, 2);
-    LLVMValueRef outputs = array_of(cg, port_t, v, d->noutputs, ".outputs");
-    for (int i = 0; i < d->ntensors; i++) {
-        const actrt_tensor_desc *t = &d->tensors[i];
-        v[i] = st(cg, tensor_t,
-                  (LLVMValueRef[]){cstr(cg, t->name), i64c(cg, t->rows), i64c(cg, t->cols), cstr(cg, t->declared_at)}, 4);
-    }
-    LLVMValueRef tensors = array_of(cg, tensor_t, v, d->ntensors, ".tensors");
-    for (int i = 0; i < d->nweights; i++) {
-        const actrt_weight_desc *w = &d->weights[i];
-        v[i] = st(cg, weight_t,
-                  (LLVMValueRef[]){i32c(cg, w->tensor), i32c(cg, w->layout), i64c(cg, w->lo), i64c(cg, w->n),
-                                   i64c(cg, w->k), i64c(cg, w->panel)}, 6);
-    }
-    LLVMValueRef weights = array_of(cg, weight_t, v, d->nweights, ".weights");
-    for (int i = 0; i < d->nkernels; i++) {
-        LLVMValueRef fn = LLVMGetNamedFunction(cg->mod, kernel_names[i]);
-        if (!fn)
-            ACTC_BUG("kernel %s not in the module", kernel_names[i]);
-        LLVMSetLinkage(fn, LLVMInternalLinkage);
-        v[i] = fn;
-    }
-    LLVMValueRef kernels = const_global(cg, LLVMConstArray2(P, v, (uint64_t)d->nkernels), ".kernels");
-    LLVMValueRef info = LLVMConstNull(P);
-    if (d->kernel_info) {
-        for (int i = 0; i < d->nkernels; i++) {
-            const actrt_kernel_info *k = &d->kernel_info[i];
-            v[i] = st(cg, info_t,
-                      (LLVMValueRef[]){i32c(cg, k->kind), i64c(cg, k->n), i64c(cg, k->k), cstr(cg, k->lines),
-                                       i64c(cg, k->col_step)},
-                      5);
-        }
-        info = array_of(cg, info_t, v, d->nkernels, ".kernel_info");
-    }
-    LLVMValueRef f[15] = {i32c(cg, d->abi_version), cstr(cg, d->name), i32c(cg, d->ninputs), i32c(cg, d->noutputs),
-                          inputs, outputs, i64c(cg, d->fixed_batch), i32c(cg, d->ntensors), i32c(cg, d->nweights),
-                          i32c(cg, d->nkernels), tensors, weights, kernels, i64c(cg, d->scratch_per_row), info};
-    mem_free(v);
-    LLVMValueRef g = const_global(cg, LLVMConstNamedStruct(desc_t, f, 15), symbol);
-    LLVMSetLinkage(g, LLVMInternalLinkage);
-    return g;
-}
-
 /* declare (once) a libactrt function */
 static LLVMValueRef rt_fn(CG *cg, const char *name, LLVMTypeRef ret, LLVMTypeRef *args, unsigned n, LLVMTypeRef *ty) {
     *ty = LLVMFunctionType(ret, args, n, 0);
@@ -223,7 +164,7 @@ int aot_compile(CG *cg, const actrt_desc *d, const char *const *kernel_names, co
     LLVMValueRef e = LLVMGetNamedFunction(cg->mod, entry);
     if (e)
         LLVMSetLinkage(e, LLVMInternalLinkage);
-    LLVMValueRef desc = aot_emit_desc(cg, d, kernel_names, arena_printf(a, "%s_desc", prefix));
+    LLVMValueRef desc = abi_emit_desc(cg, a, d, kernel_names, arena_printf(a, "%s_desc", prefix));
     cg->b = LLVMCreateBuilderInContext(cg->ctx);
     aot_emit_api(cg, d, desc, prefix, a);
     LLVMDisposeBuilder(cg->b);
@@ -475,7 +416,7 @@ int aot_compile_embedded(CG *cg, const actrt_desc *d, const char *const *kernel_
     if (!e)
         ACTC_BUG("no entry function %s", entry);
     LLVMDeleteFunction(e);
-    LLVMValueRef desc = aot_emit_desc(cg, d, kernel_names, arena_printf(a, "%s_desc", prefix));
+    LLVMValueRef desc = abi_emit_desc(cg, a, d, kernel_names, arena_printf(a, "%s_desc", prefix));
     LLVMValueRef weights = emit_weights(cg, d, packed, counts, prefix, a);
     int st = link_runtime(cg, err, errlen);
     RtFn rt[RT_N];

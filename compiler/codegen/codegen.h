@@ -131,6 +131,40 @@ typedef struct ModelCode {
     int64_t partial_offset;    /* scratch offset per row of the K-blocked matmuls' partial sums */
 } ModelCode;
 
+/* ---- abi.c: the ABI structs of runtime.h as one table ---- */
+
+typedef enum { AF_I32, AF_I64, AF_I64S, AF_STR, AF_ARRAY, AF_KERNELS } AbiFieldKind;
+typedef struct AbiStruct AbiStruct;
+typedef struct AbiField {
+    const char *name;
+    size_t offset;          /* offsetof in the C struct */
+    AbiFieldKind kind;      /* int32, int64, int64[count], string, array of `elem`, kernel functions */
+    int count;              /* AF_I64S: elements */
+    const AbiStruct *elem;  /* AF_ARRAY: the element struct */
+    size_t count_at;        /* AF_ARRAY, AF_KERNELS: offset of the int32 element count in the parent */
+} AbiField;
+struct AbiStruct {
+    const char *name;       /* the C struct's name, also the LLVM type's */
+    size_t size;            /* sizeof */
+    const AbiField *fields; /* every field, in order */
+    int nfields;
+};
+extern const AbiStruct abi_port, abi_tensor, abi_weight, abi_kernel_info, abi_desc;
+extern const AbiStruct *const abi_structs[]; /* all of them, NULL-terminated */
+
+/* The LLVM struct type of s in cg's context (created once). */
+LLVMTypeRef abi_llvm_type(CG *cg, const AbiStruct *s);
+/* The description d as internal constant data named `symbol` (kernels by
+ * their names in the module, given internal linkage); returns its address. */
+LLVMValueRef abi_emit_desc(CG *cg, Arena *a, const actrt_desc *d, const char *const *kernel_names, const char *symbol);
+
+/* ---- cg_desc.c ---- */
+
+/* The description of kg's generated code mc for target t, in `a`: every
+ * field but kernels (the JIT stores its function addresses; aot.c emits the
+ * functions by name). */
+void cg_build_desc(Arena *a, const KGraph *kg, const ModelCode *mc, const Target *t, actrt_desc *d);
+
 /* The LLVM type of an actrt_kernel_fn. */
 LLVMTypeRef cg_kernel_type(CG *cg);
 /* Emit every kernel of kg, and PREFIX_run, into cg's module. */
@@ -138,9 +172,6 @@ int cg_model(CG *cg, KGraph *kg, const char *prefix, ModelCode *mc, Arena *a);
 
 /* ---- aot.c ---- */
 
-/* The description d as internal constant data named `symbol` (kernels by
- * their names in the module); returns its address. */
-LLVMValueRef aot_emit_desc(CG *cg, const actrt_desc *d, const char *const *kernel_names, const char *symbol);
 /* The exported functions of the generated header (PREFIX_create, _run,
  * ...), thin wrappers around libactrt. */
 void aot_emit_api(CG *cg, const actrt_desc *d, LLVMValueRef desc, const char *prefix, Arena *a);

@@ -11,6 +11,8 @@
 #include <ctype.h>
 #include <string.h>
 
+#include <stdio.h>
+
 #include "codegen.h"
 
 static const char *const reserved[] = {
@@ -66,11 +68,11 @@ const char *aot_header(Arena *a, const actrt_desc *d, const char *prefix, const 
     sb_printf(&sb, " *\n * weights: a safetensors file with these tensors (PyTorch names), F32/F16/BF16/F64:\n");
     for (int i = 0; i < d->ntensors; i++) {
         const actrt_tensor_desc *w = &d->tensors[i];
-        if (w->cols)
-            sb_printf(&sb, " *   %-40s [%lld, %lld]  (%s)\n", w->name, (long long)w->rows, (long long)w->cols,
-                      w->declared_at);
-        else
-            sb_printf(&sb, " *   %-40s [%lld]  (%s)\n", w->name, (long long)w->rows, w->declared_at);
+        char shape[128];
+        size_t k = 0;
+        for (int r = 0; r < w->rank && k < sizeof shape; r++)
+            k += (size_t)snprintf(shape + k, sizeof shape - k, "%s%lld", r ? ", " : "", (long long)w->shape[r]);
+        sb_printf(&sb, " *   %-40s [%s]  (%s)\n", w->name, shape, w->declared_at);
     }
     bool long_features = strlen(t->features) >= 120; /* the host's full list: not worth printing */
     sb_printf(&sb, " *\n * target: %s, cpu %s%s%s\n", t->triple, t->cpu,

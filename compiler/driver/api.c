@@ -302,68 +302,6 @@ void actc_jit_free(actc_jit_model *j) {
 
 const struct actrt_desc *actc_jit_desc(const actc_jit_model *j) { return j ? &j->desc : NULL; }
 
-/* "file:line" of a span */
-static const char *where(actc_session *a, Arena *ar, Span sp) {
-    if (sp.file >= (uint32_t)a->s.diag.nsources)
-        return "?";
-    const Source *src = a->s.diag.sources[sp.file];
-    uint32_t line, col;
-    source_line_col(src, sp.start, &line, &col);
-    return arena_printf(ar, "%s:%u", src->name, line);
-}
-
-/* The description libactrt needs, in j->arena. */
-static void build_desc(actc_session *a, actc_jit_model *j, Decl *m, ModelCode *mc, const char *name) {
-    Arena *ar = &j->arena;
-    actrt_desc *d = &j->desc;
-    d->abi_version = ACTRT_ABI_VERSION;
-    d->name = arena_strdup(ar, name);
-    d->ninputs = m->ninputs;
-    d->noutputs = m->noutputs;
-    actrt_port_desc *in = NEW_ARRAY(ar, actrt_port_desc, (size_t)m->ninputs + 1);
-    actrt_port_desc *out = NEW_ARRAY(ar, actrt_port_desc, (size_t)m->noutputs + 1);
-    for (int i = 0; i < m->ninputs; i++)
-        in[i] = (actrt_port_desc){arena_strdup(ar, m->inputs[i].name), shape_width(m->inputs[i].type->shape)};
-    for (int i = 0; i < m->noutputs; i++)
-        out[i] = (actrt_port_desc){arena_strdup(ar, m->outputs[i].name), shape_width(m->outputs[i].type->shape)};
-    d->inputs = in;
-    d->outputs = out;
-    d->fixed_batch = m->batch_name ? 0 : m->batch_value;
-    actrt_tensor_desc *t = NEW_ARRAY(ar, actrt_tensor_desc, (size_t)m->ntensors + 1);
-    for (int i = 0; i < m->ntensors; i++) {
-        ParamTensor *p = &m->tensors[i];
-        t[i] = (actrt_tensor_desc){arena_strdup(ar, p->name), p->shape.dim[0], p->shape.rank == 2 ? p->shape.dim[1] : 0,
-                                   where(a, ar, p->span)};
-    }
-    d->ntensors = m->ntensors;
-    d->tensors = t;
-    actrt_weight_desc *w = NEW_ARRAY(ar, actrt_weight_desc, (size_t)mc->nweights + 1);
-    for (int i = 0; i < mc->nweights; i++) {
-        WeightSlot *ws = &mc->weights[i];
-        w[i] = (actrt_weight_desc){ws->ref.tensor, ws->layout, ws->ref.lo, ws->ref.rows, ws->ref.cols, ws->panel};
-    }
-    d->nweights = mc->nweights;
-    d->weights = w;
-    d->nkernels = mc->nkernels;
-    d->scratch_per_row = mc->scratch_per_row;
-}
-
-/* Check, lower, optimise, fuse and generate the module into j->cg.  Runs
- * inside the caller's boundary. */
-/* The description's kernel table for profiling and `actc bench`: kind,
- * output width, K and source lines of every kernel. */
-static actrt_kernel_info *kernel_info(actc_jit_model *j, const KGraph *kg, const ModelCode *mc) {
-    actrt_kernel_info *ki = NEW_ARRAY(&j->arena, actrt_kernel_info, (size_t)kg->nkernels + 1);
-    for (int i = 0; i < kg->nkernels; i++) {
-        const Kernel *kk = kg->kernels[i];
-        ki[i] = (actrt_kernel_info){(int32_t)kk->kind, kk->n, kk->k,
-                                    kk->line_lo == kk->line_hi ? arena_printf(&j->arena, "%u", kk->line_lo)
-                                                               : arena_printf(&j->arena, "%u-%u", kk->line_lo, kk->line_hi),
-                                    mc->col_step[i]};
-    }
-    return ki;
-}
-
 static int generate(actc_session *a, const char *model, const actc_options *o, actc_jit_model *j, Decl **mout,
                     ModelCode *mc, KGraph **kgout, char *err, size_t errlen) {
     if (!a->prog || a->s.diag.nerrors)
@@ -423,7 +361,7 @@ int actc_jit_compile(actc_session *a, const char *model, const actc_options *o, 
         if (!st) {
             st = jit_add(j->jit, &j->cg, &j->tracker, err, sizeof err); /* consumes the module */
             if (!st) {
-                build_desc(a, j, m, &mc, m->name);
+                cg_build_desc(&j->arena, kg, &mc, &j->target, &j->desc);
                 actrt_kernel_fn *k = NEW_ARRAY(&j->arena, actrt_kernel_fn, (size_t)mc.nkernels + 1);
                 for (int i = 0; i < mc.nkernels && !st; i++) {
                     void *addr;
@@ -431,7 +369,6 @@ int actc_jit_compile(actc_session *a, const char *model, const actc_options *o, 
                     memcpy(&k[i], &addr, sizeof addr); /* object to function pointer: POSIX, not ISO C */
                 }
                 j->desc.kernels = k;
-                j->desc.kernel_info = kernel_info(j, kg, &mc);
             }
         }
         if (st)
@@ -473,11 +410,18 @@ int actc_dump_code(actc_session *a, const char *model, const actc_options *o, ac
     return st;
 }
 
-int actc_reference_run(actc_session *a, const char *model, const char *const *names, const float *const *data,
-                       const int64_t (*shapes)[2], int ntensors, int64_t batch, const float *const *inputs,
-                       float *const *outputs) {
-    if (!a || batch <= 0 || (ntensors && (!names || !data || !shapes)))
+int actc_reference_run(actc_session *a, const char *model, const actrt_tensor *tensors, int ntensors, int64_t batch,
+                       const float *const *inputs, float *const *outputs) {
+    if (!a || batch <= 0 || ntensors < 0 || (ntensors && !tensors))
         return a ? fail(a, ACTC_ERR_ARG, "actc_reference_run: invalid arguments") : ACTC_ERR_ARG;
+    for (int i = 0; i < ntensors; i++) {
+        const actrt_tensor *t = &tensors[i];
+        if (!t->name || !t->data || t->elem != ACTRT_ELEM_F32 || t->rank < 1 || t->rank > 2 || t->shape[0] < 0 ||
+            (t->rank == 2 && t->shape[1] < 0))
+            return fail(a, ACTC_ERR_ARG, "actc_reference_run: tensor %d: %s", i,
+                        !t->name ? "name is NULL" : !t->data ? "data is NULL" : t->elem != ACTRT_ELEM_F32 ? "not f32"
+                                                                                   : "not a vector or matrix");
+    }
     if (!a->prog || a->s.diag.nerrors)
         return fail(a, ACTC_ERR_ARG, "no checked program in this session");
     Boundary b;
@@ -492,15 +436,21 @@ int actc_reference_run(actc_session *a, const char *model, const char *const *na
     Pipeline pl;
     ir_pipeline(&a->s, m, NULL, &pl);
     KGraph *kg = pl.kernels;
-    /* f32 arrays -> f64 for the interpreter */
+    /* f32 arrays -> f64 for the interpreter ([rows, cols], cols 0 for a vector) */
+    typedef int64_t Dims2[2];
+    Dims2 *shapes = NEW_ARRAY(&a->s.perm, Dims2, (size_t)ntensors + 1);
     IrWeights w = {ntensors, NEW_ARRAY(&a->s.perm, const char *, (size_t)ntensors + 1),
-                   NEW_ARRAY(&a->s.perm, const double *, (size_t)ntensors + 1), shapes};
+                   NEW_ARRAY(&a->s.perm, const double *, (size_t)ntensors + 1), (const int64_t(*)[2])shapes};
     for (int i = 0; i < ntensors; i++) {
+        const actrt_tensor *t = &tensors[i];
+        shapes[i][0] = t->shape[0];
+        shapes[i][1] = t->rank == 2 ? t->shape[1] : 0;
         int64_t n = shapes[i][0] * (shapes[i][1] ? shapes[i][1] : 1);
         double *d = NEW_ARRAY(&a->s.perm, double, (size_t)n + 1);
+        const float *src = t->data;
         for (int64_t k = 0; k < n; k++)
-            d[k] = data[i][k];
-        w.names[i] = names[i];
+            d[k] = src[k];
+        w.names[i] = t->name;
         w.data[i] = d;
     }
     const double **in = NEW_ARRAY(&a->s.perm, const double *, (size_t)m->ninputs + 1);
@@ -561,8 +511,7 @@ static int compile_one(actc_session *a, const char *model, const actc_options *o
     if (st)
         return st; /* generate() recorded the message */
     const char *P = prefix ? prefix : m->name;
-    build_desc(a, j, m, &mc, m->name);
-    j->desc.kernel_info = kernel_info(j, kg, &mc);
+    cg_build_desc(&j->arena, kg, &mc, &j->target, &j->desc);
     const char *entry = arena_printf(&j->arena, "actc_%s_run", m->name);
     if (embed_weights) {
         actrt_model *rm = NULL;

@@ -7,6 +7,7 @@
 #define ACTC_DRIVER_INTERNAL_H
 
 #include "actc/actc.h"
+#include "actc/runtime.h"
 
 /* The parsed program, printed back (actc dump --ast). */
 int actc_dump_ast(actc_session *s, const char **out);
@@ -21,9 +22,8 @@ int actc_dump(actc_session *s, const char *model, actc_dump_kind kind, const cha
 /* Run the model through the double-precision reference interpreter (the
  * fused kernel graph): tensors by name as f32 arrays (as actrt_model_load_tensors),
  * inputs and outputs f32 [batch, n] in declaration order. */
-int actc_reference_run(actc_session *s, const char *model, const char *const *names, const float *const *data,
-                       const int64_t (*shapes)[2], int ntensors, int64_t batch, const float *const *inputs,
-                       float *const *outputs);
+int actc_reference_run(actc_session *s, const char *model, const actrt_tensor *tensors, int ntensors, int64_t batch,
+                       const float *const *inputs, float *const *outputs);
 
 /* The LLVM IR (after O3) or the target assembly of the model's kernels. */
 int actc_dump_code(actc_session *s, const char *model, const actc_options *opts, actc_dump_kind kind,

@@ -385,34 +385,36 @@ static int write_outputs(const Options *o, Run *r) {
     return 0;
 }
 
+/* Tensor desc t's data in memory, for actrt_model_load_tensors. */
+static actrt_tensor tensor_of(const actrt_tensor_desc *t, const float *data) {
+    actrt_tensor a = {.name = t->name, .elem = ACTRT_ELEM_F32, .rank = t->rank, .data = data};
+    memcpy(a.shape, t->shape, sizeof a.shape);
+    return a;
+}
+
 /* --reference: every tensor of the model as f32 arrays, read by the runtime
  * with the lookup and checks of actrt_model_load_weights (which has already
  * accepted them into m). */
 static int reference_run(actc_session *s, actrt_model *m, const Options *o, Run *r) {
     const actrt_desc *d = r->d;
     float **data = NULL;
-    const char **names = calloc((size_t)d->ntensors + 1, sizeof *names);
-    int64_t(*shapes)[2] = calloc((size_t)d->ntensors + 1, sizeof *shapes);
+    actrt_tensor *ts = calloc((size_t)d->ntensors + 1, sizeof *ts);
     int st = 0;
-    if (!names || !shapes) {
+    if (!ts) {
         fprintf(stderr, "actc: error: out of memory\n");
         st = 1;
     } else if (o->nweights && actrt_model_read_tensors(m, o->weights, o->nweights, o->prefix, &data)) {
         fprintf(stderr, "actc: error: %s\n", actrt_last_error(m));
         st = 1;
     }
-    for (int t = 0; t < d->ntensors && !st; t++) {
-        names[t] = d->tensors[t].name;
-        shapes[t][0] = d->tensors[t].rows;
-        shapes[t][1] = d->tensors[t].cols;
-    }
-    if (!st && actc_reference_run(s, o->model, names, (const float *const *)data, (const int64_t(*)[2])shapes,
-                                  d->ntensors, r->batch, (const float *const *)r->in, r->out)) {
+    for (int t = 0; t < d->ntensors && !st; t++)
+        ts[t] = tensor_of(&d->tensors[t], data ? data[t] : NULL);
+    if (!st && actc_reference_run(s, o->model, ts, d->ntensors, r->batch, (const float *const *)r->in, r->out)) {
         fprintf(stderr, "actc: error: %s\n", actc_last_error(s));
         st = 1;
     }
     actrt_free(data);
-    free(names), free(shapes);
+    free(ts);
     return st;
 }
 
@@ -514,31 +516,30 @@ static double median(double *v, int n) {
 
 /* Random weights (uniform, +-sqrt(3/K) for matrices) for a benchmark. */
 static int random_weights(actrt_model *m, const actrt_desc *d) {
-    const char **names = calloc((size_t)d->ntensors + 1, sizeof *names);
+    actrt_tensor *ts = calloc((size_t)d->ntensors + 1, sizeof *ts);
     float **data = calloc((size_t)d->ntensors + 1, sizeof *data);
-    int64_t(*shapes)[2] = calloc((size_t)d->ntensors + 1, sizeof *shapes);
     unsigned long long g = 88172645463325252ull;
-    int st = names && data && shapes ? ACTC_OK : ACTC_ERR_NOMEM;
+    int st = ts && data ? ACTC_OK : ACTC_ERR_NOMEM;
     for (int t = 0; t < d->ntensors && !st; t++) {
-        int64_t n = d->tensors[t].rows * (d->tensors[t].cols ? d->tensors[t].cols : 1);
-        double a = d->tensors[t].cols ? sqrt(3.0 / (double)d->tensors[t].cols) : 0.1;
-        names[t] = d->tensors[t].name;
-        shapes[t][0] = d->tensors[t].rows;
-        shapes[t][1] = d->tensors[t].cols;
-        if (!(data[t] = malloc(sizeof(float) * (size_t)(n + 1)))) {
+        const actrt_tensor_desc *td = &d->tensors[t];
+        int64_t n = actrt_tensor_numel(td);
+        /* matrices: +-sqrt(3 / fan-in), fan-in the last dimension */
+        double a = td->rank >= 2 ? sqrt(3.0 / (double)(td->shape[td->rank - 1] ? td->shape[td->rank - 1] : 1)) : 0.1;
+        if (n < 0 || !(data[t] = malloc(sizeof(float) * (size_t)(n + 1)))) {
             st = ACTC_ERR_NOMEM;
             break;
         }
+        ts[t] = tensor_of(td, data[t]);
         for (int64_t q = 0; q < n; q++) {
             g ^= g << 13, g ^= g >> 7, g ^= g << 17;
             data[t][q] = (float)(a * ((double)(g >> 11) / 4503599627370496.0 - 1));
         }
     }
     if (!st)
-        st = actrt_model_load_tensors(m, names, (const float *const *)data, (const int64_t(*)[2])shapes, d->ntensors);
+        st = actrt_model_load_tensors(m, ts, d->ntensors);
     for (int t = 0; t < d->ntensors && data; t++)
         free(data[t]);
-    free(names), free(data), free(shapes);
+    free(ts), free(data);
     return st;
 }
 

@@ -79,6 +79,7 @@ struct Node {
     int index;                     /* INPUT / OUTPUT index */
     int64_t rows, cols;            /* PARAM: full shape (cols == 0: a vector) */
     int tensor;                    /* PARAM: index in the model's Decl.tensors */
+    ElemType elem;                 /* PARAM: its element type */
     int64_t lo, cnt;               /* PARAM: visible rows [lo, lo + cnt) */
     const struct Body *body;       /* CALL: the callee's body at this instance (lower.c) */
     const char *origin;            /* what the user wrote, when it differs (gate or user function) */
@@ -226,6 +227,7 @@ typedef struct Value {
 typedef struct WeightRef {
     const char *name;
     int tensor;           /* index in the model's Decl.tensors */
+    ElemType elem;        /* the tensor's element type (the kernels read f32 today) */
     int64_t lo, rows, cols;
     int64_t full_rows;    /* rows of the whole tensor */
     Span span;
@@ -292,8 +294,33 @@ struct Kernel {
     int nsrcs, capsrcs;
 };
 
+/* The model's interface as the back end sees it, filled by ir_pipeline
+ * from the checked model: what the runtime's description (actrt_desc)
+ * states besides the kernels. */
+typedef struct IrTensor {
+    const char *name;        /* PyTorch name, e.g. "fc1.weight" */
+    Shape shape;
+    ElemType elem;
+    const char *declared_at; /* "file.act:12" */
+} IrTensor;
+
+typedef struct IrPort {
+    const char *name;
+    Shape shape;             /* dim[0] the batch: DIM_BATCH, or the fixed batch */
+} IrPort;
+
+typedef struct IrSignature {
+    const char *name;
+    int64_t fixed_batch;     /* > 0: every run uses this batch; 0: any */
+    IrPort *inputs, *outputs;
+    int ninputs, noutputs;
+    IrTensor *tensors;
+    int ntensors;
+} IrSignature;
+
 typedef struct KGraph {
     Graph *g;
+    IrSignature sig;      /* set by ir_pipeline (zero from fuse_graph alone) */
     Kernel **kernels;
     int nkernels, capkernels;
     Value **values;

@@ -24,6 +24,7 @@ static Node *layer_param(LowerEnv *env, const Expr *e, int t) {
     Node *p = node_new(g, OP_PARAM, e->span, 0, NULL, NULL, NULL);
     p->name = pt->name;
     p->tensor = ti;
+    p->elem = pt->elem;
     p->rows = pt->shape.dim[0];
     p->cols = pt->shape.rank == 2 ? pt->shape.dim[1] : 0;
     p->lo = 0;

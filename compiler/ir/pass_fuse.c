@@ -268,7 +268,7 @@ static int add_leaf(Fuser *f, Kernel *k, Leaf lf) {
 }
 
 static WeightRef weight_of(const Node *p) {
-    return (WeightRef){.name = p->name, .tensor = p->tensor, .lo = p->lo, .rows = p->cnt, .cols = p->cols, .full_rows = p->rows,
+    return (WeightRef){.name = p->name, .tensor = p->tensor, .elem = p->elem, .lo = p->lo, .rows = p->cnt, .cols = p->cols, .full_rows = p->rows,
                        .span = p->span};
 }
 

@@ -31,12 +31,23 @@ ACTRT_API void actrt_set_allocator(actrt_alloc_fn fn, void *ud);
 /* ---- the description of a compiled model (the ABI between generated code
  * and the runtime; the compiler fills it, JIT or AOT) ---- */
 
-#define ACTRT_ABI_VERSION 2u
+#define ACTRT_ABI_VERSION 3u
+
+/* Ranks of tensors and ports: 1 to ACTRT_MAX_RANK; unused dims are 0. */
+#define ACTRT_MAX_RANK 4
+/* A port's batch dimension (shape[0]) when the model takes any batch. */
+#define ACTRT_DIM_BATCH (-1)
+
+/* Element types.  Only f32 exists in this version; the field is there so
+ * that compact weights (bf16, f16, int8) change no layout. */
+enum { ACTRT_ELEM_F32 = 0 };
 
 /* A learned tensor the model reads, with PyTorch's name and shape. */
 typedef struct actrt_tensor_desc {
     const char *name;        /* e.g. "layers.0.mlp.gate_proj.weight" */
-    int64_t rows, cols;      /* [rows, cols], or [rows] when cols == 0 */
+    int32_t elem;            /* ACTRT_ELEM_*: the type the model reads it as */
+    int32_t rank;            /* 1 .. ACTRT_MAX_RANK */
+    int64_t shape[ACTRT_MAX_RANK]; /* e.g. [out, in] for an nn.Linear weight */
     const char *declared_at; /* "model.act:12", for error messages */
 } actrt_tensor_desc;
 
@@ -51,13 +62,21 @@ enum {
 typedef struct actrt_weight_desc {
     int32_t tensor;          /* index into actrt_desc.tensors */
     int32_t layout;
+    int32_t elem;            /* ACTRT_ELEM_*: how the packed values are stored */
+    int32_t reserved;        /* 0 */
     int64_t lo, n, k;        /* slice start and length; k = columns (KN, PANEL) */
     int64_t panel;           /* PANEL: rows per panel */
 } actrt_weight_desc;
 
+/* A model input or output: row-major, shape[0] the batch (ACTRT_DIM_BATCH,
+ * or the fixed batch), n the elements of one batch row (the product of
+ * shape[1 .. rank)). */
 typedef struct actrt_port_desc {
     const char *name;
-    int64_t n;               /* features: the tensor is f32[batch, n] */
+    int32_t elem;            /* ACTRT_ELEM_* */
+    int32_t rank;            /* 2 .. ACTRT_MAX_RANK (f32[batch, n] is 2) */
+    int64_t shape[ACTRT_MAX_RANK];
+    int64_t n;               /* features per batch row */
 } actrt_port_desc;
 
 /* A kernel computes rows [r0, r1) x columns [c0, min(c1, n)) of its
@@ -98,7 +117,12 @@ typedef struct actrt_desc {
     const actrt_kernel_fn *kernels;
     int64_t scratch_per_row; /* floats of scratch per batch row */
     const actrt_kernel_info *kernel_info; /* nkernels entries, or NULL */
+    int32_t row_tile;        /* rows of the kernels' register tile: a thread's
+                              * share of rows is a multiple of it (>= 1) */
 } actrt_desc;
+
+/* Elements of a tensor (the product of its shape); -1 if malformed. */
+ACTRT_API int64_t actrt_tensor_numel(const actrt_tensor_desc *t);
 
 /* A kernel kind's row of actc/kernels.def: its name ("fused_dense", ...)
  * and weight matrices per output; NULL for an unknown kind. */
@@ -128,14 +152,21 @@ ACTRT_API int actrt_model_create(actrt_model **out, const actrt_desc *desc);
 ACTRT_API int actrt_model_load_weights(actrt_model *m, const char *const *paths, int npaths, const char *prefix);
 /* The same from safetensors bytes in memory (copied while packing). */
 ACTRT_API int actrt_model_load_weights_memory(actrt_model *m, const void *data, size_t len, const char *prefix);
-/* The same from f32 arrays in memory: names[i] with shape [rows, cols]
- * (cols == 0 for a vector), row-major. */
-ACTRT_API int actrt_model_load_tensors(actrt_model *m, const char *const *names, const float *const *data,
-                                       const int64_t (*shapes)[2], int n);
+/* A tensor in memory, for actrt_model_load_tensors: row-major data of
+ * element type elem (ACTRT_ELEM_F32, the only one accepted today). */
+typedef struct actrt_tensor {
+    const char *name;
+    int32_t elem;
+    int32_t rank;            /* 1 .. ACTRT_MAX_RANK */
+    int64_t shape[ACTRT_MAX_RANK];
+    const void *data;
+} actrt_tensor;
+/* The same from n tensors in memory (copied while packing). */
+ACTRT_API int actrt_model_load_tensors(actrt_model *m, const actrt_tensor *tensors, int n);
 /* Read the tensors the model reads (desc->tensors, in that order) from
  * safetensors files as f32, without packing them or changing the model:
  * the same lookup, checks and messages as actrt_model_load_weights.
- * (*data)[t] holds tensor t's rows * (cols ? cols : 1) floats, row-major;
+ * (*data)[t] holds tensor t's actrt_tensor_numel floats, row-major;
  * *data is one block from the runtime's allocator: release it with
  * actrt_free.  On failure *data is NULL and actrt_last_error(m) says why. */
 ACTRT_API int actrt_model_read_tensors(actrt_model *m, const char *const *paths, int npaths, const char *prefix,

@@ -15,6 +15,7 @@
 
 #include "actc/actc.h"
 #include "actc/runtime.h"
+#include "../unit/rt_helpers.h"
 
 enum { RUNNERS = 16, RUNS = 10000, COMPILERS = 4, COMPILES = 4, BATCH = 9, D = 48 };
 
@@ -33,20 +34,15 @@ static actrt_model *build(const char *src, actc_session **s, actc_jit_model **j)
         actrt_model_create(&m, actc_jit_desc(*j)))
         return NULL;
     const actrt_desc *d = actc_jit_desc(*j);
-    const char *names[16];
     float *w[16];
-    int64_t shapes[16][2];
     int nt = d->ntensors < 16 ? d->ntensors : 16;
     for (int i = 0; i < nt; i++) {
-        int64_t n = d->tensors[i].rows * (d->tensors[i].cols ? d->tensors[i].cols : 1);
+        int64_t n = actrt_tensor_numel(&d->tensors[i]);
         w[i] = malloc(sizeof(float) * (size_t)n);
         for (int64_t q = 0; q < n; q++)
             w[i][q] = 0.01f * (float)((q * 7 + i) % 21 - 10);
-        names[i] = d->tensors[i].name;
-        shapes[i][0] = d->tensors[i].rows;
-        shapes[i][1] = d->tensors[i].cols;
     }
-    int st = actrt_model_load_tensors(m, names, (const float *const *)w, (const int64_t(*)[2])shapes, nt);
+    int st = nt == d->ntensors ? rt_load_desc_tensors(m, d, w) : ACTC_ERR_ARG;
     for (int i = 0; i < nt; i++)
         free(w[i]);
     if (st) {

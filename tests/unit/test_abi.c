@@ -128,3 +128,78 @@ Test(abi, target_descriptor_tiles_per_isa) {
         target_dispose(&t);
     }
 }
+
+/* The LLVM types aot.c emits descriptions with (abi.c) have the C layout of
+ * runtime.h on every target an object can be built for: each field at its
+ * offsetof, each struct of its sizeof.  A field added to runtime.h but not
+ * to the table moves a later offset or the size. */
+Test(abi, llvm_layout_of_the_descriptor_structs_is_the_c_layout) {
+    const char *triples[] = {"x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"};
+    for (size_t ti = 0; ti < sizeof triples / sizeof triples[0]; ti++) {
+        Target t = target_for(triples[ti], "generic");
+        CG cg;
+        cg_init(&cg, &t, "abi");
+        LLVMTargetDataRef td = LLVMCreateTargetDataLayout(t.tm);
+        int nstructs = 0;
+        for (const AbiStruct *const *sp = abi_structs; *sp; sp++, nstructs++) {
+            const AbiStruct *s = *sp;
+            LLVMTypeRef ty = abi_llvm_type(&cg, s);
+            cr_expect_eq(LLVMCountStructElementTypes(ty), (unsigned)s->nfields, "%s", s->name);
+            cr_expect_eq(LLVMABISizeOfType(td, ty), s->size, "%s on %s: LLVM %llu bytes, C %zu", s->name,
+                         triples[ti], (unsigned long long)LLVMABISizeOfType(td, ty), s->size);
+            for (int i = 0; i < s->nfields; i++)
+                cr_expect_eq(LLVMOffsetOfElement(td, ty, (unsigned)i), s->fields[i].offset, "%s.%s on %s", s->name,
+                             s->fields[i].name, triples[ti]);
+        }
+        cr_expect_eq(nstructs, 5);
+        LLVMDisposeTargetData(td);
+        cg_dispose(&cg);
+        target_dispose(&t);
+    }
+    /* the table's sizes are the header's */
+    cr_expect_eq(abi_desc.size, sizeof(actrt_desc));
+    cr_expect_eq(abi_tensor.size, sizeof(actrt_tensor_desc));
+    cr_expect_eq(abi_port.size, sizeof(actrt_port_desc));
+    cr_expect_eq(abi_weight.size, sizeof(actrt_weight_desc));
+    cr_expect_eq(abi_kernel_info.size, sizeof(actrt_kernel_info));
+}
+
+/* The one descriptor builder: a JIT model's description states the
+ * model's signature, tensors (rank and shape), element types and the
+ * target's row tile. */
+#include "actc/actc.h"
+
+Test(abi, jit_description_has_shapes_types_and_row_tile) {
+    actc_session *s;
+    cr_assert_eq(actc_session_new(&s), ACTC_OK);
+    const char *src = "model m(x: f32[n, 6]) -> f32[n, 4] {\n  return softmax(gelu(dense(x, 4, name = \"fc\")))\n}\n";
+    cr_assert_eq(actc_check_source(s, "d.act", src, strlen(src)), ACTC_OK, "%s", actc_last_error(s));
+    actc_jit_model *j;
+    cr_assert_eq(actc_jit_compile(s, NULL, NULL, &j), ACTC_OK, "%s", actc_last_error(s));
+    const actrt_desc *d = actc_jit_desc(j);
+    cr_expect_eq(d->abi_version, ACTRT_ABI_VERSION);
+    cr_expect_eq(d->inputs[0].rank, 2);
+    cr_expect_eq(d->inputs[0].shape[0], ACTRT_DIM_BATCH);
+    cr_expect_eq(d->inputs[0].shape[1], 6);
+    cr_expect_eq(d->inputs[0].n, 6);
+    cr_expect_eq(d->outputs[0].n, 4);
+    cr_assert_eq(d->ntensors, 2);
+    cr_expect_str_eq(d->tensors[0].name, "fc.weight");
+    cr_expect_eq(d->tensors[0].rank, 2);
+    cr_expect_eq(d->tensors[0].shape[0], 4);
+    cr_expect_eq(d->tensors[0].shape[1], 6);
+    cr_expect_eq(d->tensors[0].elem, ACTRT_ELEM_F32);
+    cr_expect_eq(d->tensors[1].rank, 1);
+    cr_expect_eq(d->tensors[1].shape[0], 4);
+    cr_expect_str_eq(d->tensors[1].declared_at, "d.act:2");
+    for (int i = 0; i < d->nweights; i++)
+        cr_expect_eq(d->weights[i].elem, ACTRT_ELEM_F32);
+    Target host;
+    char err[256];
+    cr_assert_eq(target_init(&host, NULL, NULL, NULL, 0, err, sizeof err), ACTC_OK);
+    cr_expect_eq(d->row_tile, host.row_tile);
+    target_dispose(&host);
+    cr_expect_eq(d->kernel_info[0].kind, ACTRT_KERNEL_DENSE);
+    actc_jit_free(j);
+    actc_session_free(s);
+}

@@ -35,6 +35,7 @@
 #include "actc/actc.h"
 #include "actc/runtime.h"
 #include "gen_model.h"
+#include "rt_helpers.h"
 
 #define BOUND 2e-5
 #define MCA_TRIALS 6
@@ -80,9 +81,11 @@ static Outcome check_source_opts(const char *src, int64_t batch, uint64_t seed, 
         for (int64_t q = 0; q < n; q++)
             wf[i][q] = (float)tw.bufs[i][q];
     }
-    cr_assert_eq(actrt_model_load_tensors(rm, tw.w.names, (const float *const *)wf, (const int64_t(*)[2])tw.shapes,
-                                          tw.w.count),
-                 ACTC_OK, "%s", actrt_last_error(rm));
+    actrt_tensor *ts = calloc((size_t)tw.w.count + 1, sizeof *ts);
+    for (int i = 0; i < tw.w.count; i++)
+        ts[i] = rt_tensor_2d(tw.w.names[i], tw.shapes[i][0], tw.shapes[i][1], wf[i]);
+    cr_assert_eq(actrt_model_load_tensors(rm, ts, tw.w.count), ACTC_OK, "%s", actrt_last_error(rm));
+    free(ts);
     /* inputs */
     uint64_t r = seed | 1;
     double **ind = calloc((size_t)m->ninputs + 1, sizeof(double *));
@@ -343,22 +346,14 @@ static Ready ready_model(const char *src) {
     cr_assert_eq(actrt_model_create(&r.m, d), ACTC_OK);
     r.nw = d->ntensors;
     r.w = calloc((size_t)r.nw + 1, sizeof(float *));
-    const char **names = calloc((size_t)r.nw + 1, sizeof(char *));
-    int64_t(*shapes)[2] = calloc((size_t)r.nw + 1, sizeof *shapes);
     uint64_t g = 7;
     for (int i = 0; i < r.nw; i++) {
-        int64_t n = d->tensors[i].rows * (d->tensors[i].cols ? d->tensors[i].cols : 1);
+        int64_t n = actrt_tensor_numel(&d->tensors[i]);
         r.w[i] = malloc(sizeof(float) * (size_t)n);
         for (int64_t q = 0; q < n; q++)
             r.w[i][q] = (float)rng_uniform(&g, -0.1, 0.1);
-        names[i] = d->tensors[i].name;
-        shapes[i][0] = d->tensors[i].rows;
-        shapes[i][1] = d->tensors[i].cols;
     }
-    cr_assert_eq(actrt_model_load_tensors(r.m, names, (const float *const *)r.w, (const int64_t(*)[2])shapes, r.nw),
-                 ACTC_OK, "%s", actrt_last_error(r.m));
-    free(names);
-    free(shapes);
+    cr_assert_eq(rt_load_desc_tensors(r.m, d, r.w), ACTC_OK, "%s", actrt_last_error(r.m));
     return r;
 }
 
@@ -395,20 +390,14 @@ static void *compiler_thread(void *arg) {
                   actc_jit_compile(s, NULL, NULL, &j) || actrt_model_create(&m, actc_jit_desc(j));
         if (!bad) {
             const actrt_desc *d = actc_jit_desc(j);
-            const char *names[8];
             float *w[8];
-            int64_t shapes[8][2];
             for (int i = 0; i < d->ntensors; i++) {
-                int64_t n = d->tensors[i].rows * (d->tensors[i].cols ? d->tensors[i].cols : 1);
+                int64_t n = actrt_tensor_numel(&d->tensors[i]);
                 w[i] = malloc(sizeof(float) * (size_t)n);
                 for (int64_t q = 0; q < n; q++)
                     w[i][q] = 0.05f * (float)((q * 7 + i) % 13 - 6);
-                names[i] = d->tensors[i].name;
-                shapes[i][0] = d->tensors[i].rows;
-                shapes[i][1] = d->tensors[i].cols;
             }
-            bad = actrt_model_load_tensors(m, names, (const float *const *)w, (const int64_t(*)[2])shapes,
-                                           d->ntensors) != ACTC_OK;
+            bad = rt_load_desc_tensors(m, d, w) != ACTC_OK;
             for (int i = 0; i < d->ntensors; i++)
                 free(w[i]);
             float x[13 * 64], y1[13 * 16], y2[13 * 16];
@@ -482,16 +471,13 @@ Test(jit, api_misuse_returns_specific_codes) {
     cr_expect_eq(actrt_model_run(bare, 2, ins, outs), ACTC_ERR_ARG);
     cr_expect(strstr(actrt_last_error(bare), "has no weights"));
     /* wrong shape and missing tensors name the tensor and the line */
-    const char *names[1] = {"g.weight"};
-    const float *data[1] = {in};
-    int64_t shapes[1][2] = {{48, 2}};
-    cr_expect_eq(actrt_model_load_tensors(bare, names, data, (const int64_t(*)[2])shapes, 1), ACTC_ERR_WEIGHTS);
+    actrt_tensor one = rt_tensor_2d("g.weight", 48, 2, in);
+    cr_expect_eq(actrt_model_load_tensors(bare, &one, 1), ACTC_ERR_WEIGHTS);
     cr_expect_str_eq(actrt_last_error(bare),
                      "the tensors given: tensor 'g.weight' has shape [48, 2], expected [100, 48] (declared at t.act:4)");
-    shapes[0][0] = 100, shapes[0][1] = 48;
     float *big = calloc(100 * 48, sizeof(float));
-    data[0] = big;
-    cr_expect_eq(actrt_model_load_tensors(bare, names, data, (const int64_t(*)[2])shapes, 1), ACTC_ERR_WEIGHTS);
+    one = rt_tensor_2d("g.weight", 100, 48, big);
+    cr_expect_eq(actrt_model_load_tensors(bare, &one, 1), ACTC_ERR_WEIGHTS);
     cr_expect_str_eq(actrt_last_error(bare), "missing tensor 'u.weight' (declared at t.act:5) in the tensors given");
     free(big);
     actrt_model_free(bare);

@@ -121,6 +121,19 @@ enum { RT_NT = 6, RT_BATCH = 37 };
 static const char *const rt_names[RT_NT] = {"g.weight", "g.bias", "u.weight", "u.bias", "o.weight", "o.bias"};
 static const int64_t rt_shapes[RT_NT][2] = {{40, 24}, {40, 0}, {40, 24}, {40, 0}, {8, 40}, {8, 0}};
 
+/* The weights w as actrt_model_load_tensors takes them. */
+static void rt_arrays(float *const *w, actrt_tensor *out) {
+    for (int i = 0; i < RT_NT; i++)
+        out[i] = (actrt_tensor){.name = rt_names[i], .elem = ACTRT_ELEM_F32, .rank = rt_shapes[i][1] ? 2 : 1,
+                                .shape = {rt_shapes[i][0], rt_shapes[i][1]}, .data = w[i]};
+}
+
+static int load_arrays(actrt_model *m, float *const *w) {
+    actrt_tensor ts[RT_NT];
+    rt_arrays(w, ts);
+    return actrt_model_load_tensors(m, ts, RT_NT);
+}
+
 /* Weights lo .. hi-1 as safetensors bytes (F32, little-endian host). */
 static uint8_t *rt_safetensors(float *const *w, int lo, int hi, size_t *len) {
     char hdr[1024];
@@ -168,7 +181,7 @@ static int rt_attempt(const actrt_desc *d, long n, int source, float *const *w, 
     if (s == ACTC_OK)
         s = source == RT_BYTES   ? actrt_model_load_weights_memory(m, st, stlen, NULL)
             : source == RT_FILES ? actrt_model_load_weights(m, shards, 2, NULL)
-                                 : actrt_model_load_tensors(m, rt_names, (const float *const *)w, rt_shapes, RT_NT);
+                                 : load_arrays(m, w);
     if (s == ACTC_OK && source == RT_FILES) {
         float **data = NULL;
         s = actrt_model_read_tensors(m, shards, 2, NULL, &data);
@@ -267,7 +280,7 @@ static int compile_attempt(const char *src, long n, bool aot, const char *obj, c
     if (st == ACTC_OK && !aot && w) { /* the compiled code works: run it, unrestricted */
         actrt_model *m = NULL;
         cr_assert_eq(actrt_model_create(&m, actc_jit_desc(j)), ACTC_OK);
-        cr_assert_eq(actrt_model_load_tensors(m, rt_names, (const float *const *)w, rt_shapes, RT_NT), ACTC_OK);
+        cr_assert_eq(load_arrays(m, w), ACTC_OK);
         cr_assert_eq(actrt_model_run(m, RT_BATCH, (const float *const[]){x}, (float *const[]){y, p}), ACTC_OK);
         actrt_model_free(m);
     }

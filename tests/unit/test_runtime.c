@@ -24,9 +24,12 @@ static void no_kernel(const float *const *w, const float *const *in, float *cons
     (void)w, (void)in, (void)out, (void)scratch, (void)batch, (void)r0, (void)r1, (void)c0, (void)c1;
 }
 
-static const actrt_port_desc ports[] = {{"x", 3}, {"y", 2}};
+static const actrt_port_desc ports[] = {{.name = "x", .rank = 2, .shape = {ACTRT_DIM_BATCH, 3}, .n = 3},
+                                        {.name = "y", .rank = 2, .shape = {ACTRT_DIM_BATCH, 2}, .n = 2}};
 static const actrt_tensor_desc tensors[] = {
-    {"fc.weight", 2, 3, "t.act:2"}, {"fc.bias", 2, 0, "t.act:2"}, {"ln.weight", 3, 0, "t.act:3"}};
+    {.name = "fc.weight", .rank = 2, .shape = {2, 3}, .declared_at = "t.act:2"},
+    {.name = "fc.bias", .rank = 1, .shape = {2}, .declared_at = "t.act:2"},
+    {.name = "ln.weight", .rank = 1, .shape = {3}, .declared_at = "t.act:3"}};
 static const actrt_weight_desc weights[] = {
     {.tensor = 0, .layout = ACTRT_LAYOUT_KN, .lo = 0, .n = 2, .k = 3},
     {.tensor = 1, .layout = ACTRT_LAYOUT_VEC, .lo = 0, .n = 2},
@@ -35,7 +38,7 @@ static const actrt_kernel_fn kernels[] = {no_kernel};
 static const actrt_desc desc = {.abi_version = ACTRT_ABI_VERSION, .name = "t", .ninputs = 1, .noutputs = 1,
                                 .inputs = &ports[0], .outputs = &ports[1], .ntensors = 3, .nweights = 3,
                                 .nkernels = 1, .tensors = tensors, .weights = weights, .kernels = kernels,
-                                .scratch_per_row = 0};
+                                .scratch_per_row = 0, .row_tile = 6};
 
 static const float fc_w[6] = {1, -2, 3, 0.5f, -0.25f, 8}, fc_b[2] = {-1, 2}, ln_w[3] = {1.5f, 0, -3};
 
@@ -150,8 +153,7 @@ Test(runtime, read_tensors_from_two_shards_in_descriptor_order) {
     float **again = NULL;
     cr_assert_eq(actrt_model_read_tensors(m, rev, 2, "model.", &again), ACTC_OK, "%s", actrt_last_error(m));
     for (int t = 0; t < 3; t++)
-        cr_expect_eq(memcmp(again[t], data[t], sizeof(float) * (size_t)(tensors[t].rows *
-                                                                         (tensors[t].cols ? tensors[t].cols : 1))),
+        cr_expect_eq(memcmp(again[t], data[t], sizeof(float) * (size_t)actrt_tensor_numel(&tensors[t])),
                      0, "tensor %d", t);
     actrt_free(again);
     cr_assert_eq(actrt_model_load_weights(m, paths, 2, "model."), ACTC_OK, "%s", actrt_last_error(m));
@@ -251,9 +253,9 @@ Test(runtime, read_tensors_of_a_model_without_tensors) {
 /* The argument checks of a run (runtime/run_checks.h, shared with the
  * embedded runtime of self-contained objects) and their messages. */
 Test(runtime, run_argument_messages) {
-    static const float *w[] = {fc_w, fc_b, ln_w};
-    static const char *const names[] = {"fc.weight", "fc.bias", "ln.weight"};
-    static const int64_t shapes[][2] = {{2, 3}, {2, 0}, {3, 0}};
+    const actrt_tensor ts[] = {{.name = "fc.weight", .rank = 2, .shape = {2, 3}, .data = fc_w},
+                               {.name = "fc.bias", .rank = 1, .shape = {2}, .data = fc_b},
+                               {.name = "ln.weight", .rank = 1, .shape = {3}, .data = ln_w}};
     float x[3 * 2] = {0}, y[2 * 2];
     const float *in[] = {x}, *no_in[] = {NULL};
     float *out[] = {y}, *no_out[] = {NULL};
@@ -261,7 +263,7 @@ Test(runtime, run_argument_messages) {
     cr_assert_eq(actrt_model_create(&m, &desc), ACTC_OK);
     cr_expect_eq(actrt_model_run(m, 1, in, out), ACTC_ERR_ARG);
     cr_expect_str_eq(actrt_last_error(m), "model 't' has no weights: call actrt_model_load_weights first");
-    cr_assert_eq(actrt_model_load_tensors(m, names, w, shapes, 3), ACTC_OK);
+    cr_assert_eq(actrt_model_load_tensors(m, ts, 3), ACTC_OK);
     cr_expect_eq(actrt_model_run(m, 0, in, out), ACTC_ERR_ARG);
     cr_expect_str_eq(actrt_last_error(m), "batch must be positive, got 0");
     cr_expect_eq(actrt_model_run(m, -7, in, out), ACTC_ERR_ARG);
@@ -283,8 +285,92 @@ Test(runtime, run_argument_messages) {
     actrt_desc fixed = desc;
     fixed.fixed_batch = 4;
     cr_assert_eq(actrt_model_create(&m, &fixed), ACTC_OK);
-    cr_assert_eq(actrt_model_load_tensors(m, names, w, shapes, 3), ACTC_OK);
+    cr_assert_eq(actrt_model_load_tensors(m, ts, 3), ACTC_OK);
     cr_expect_eq(actrt_model_run(m, 5, in, out), ACTC_ERR_ARG);
     cr_expect_str_eq(actrt_last_error(m), "model 't' has a fixed batch of 4, got 5");
+    actrt_model_free(m);
+}
+
+/* The description's version and fields are checked before anything is
+ * read from it: another ABI version is refused naming both versions. */
+Test(runtime, descriptions_of_another_abi_or_malformed_are_refused) {
+    actrt_model *m = (actrt_model *)1;
+    actrt_desc d = desc;
+    d.abi_version = 2;
+    cr_expect_eq(actrt_model_create(&m, &d), ACTC_ERR_ARG);
+    cr_expect_null(m);
+    char want[128];
+    snprintf(want, sizeof want, "the model was compiled for runtime ABI 2, this libactrt is ABI %u", ACTRT_ABI_VERSION);
+    cr_expect_str_eq(actrt_last_error(NULL), want);
+    cr_expect_eq(ACTRT_ABI_VERSION, 3u);
+    d = desc;
+    d.row_tile = 0;
+    cr_expect_eq(actrt_model_create(&m, &d), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(NULL), "the model description is malformed");
+    /* a port whose n is not the product of its dimensions */
+    actrt_port_desc bad_ports[2] = {ports[0], ports[1]};
+    bad_ports[0].n = 4;
+    d = desc;
+    d.inputs = &bad_ports[0];
+    cr_expect_eq(actrt_model_create(&m, &d), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(NULL), "the model description is malformed (input 0)");
+    /* a tensor of an element type this version does not have, or rank 0 */
+    actrt_tensor_desc bad_t[3] = {tensors[0], tensors[1], tensors[2]};
+    bad_t[1].elem = 5;
+    d = desc;
+    d.tensors = bad_t;
+    cr_expect_eq(actrt_model_create(&m, &d), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(NULL), "the model description is malformed (tensor 1)");
+    bad_t[1] = tensors[1];
+    bad_t[2].rank = 0;
+    cr_expect_eq(actrt_model_create(&m, &d), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(NULL), "the model description is malformed (tensor 2)");
+    /* a packed weight stored as another element type */
+    actrt_weight_desc bad_w[3] = {weights[0], weights[1], weights[2]};
+    bad_w[0].elem = 1;
+    d = desc;
+    d.weights = bad_w;
+    cr_expect_eq(actrt_model_create(&m, &d), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(NULL), "the model description is malformed (weight 0)");
+    /* an unknown kernel kind */
+    actrt_kernel_info info = {.kind = ACTRT_KERNEL_COUNT, .n = 2};
+    d = desc;
+    d.kernel_info = &info;
+    cr_expect_eq(actrt_model_create(&m, &d), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(NULL), "the model description is malformed (kernel 0 has kind 4)");
+}
+
+/* actrt_model_load_tensors: N-d shapes checked against the description,
+ * bad element types and ranks named by tensor; nothing changes on error. */
+Test(runtime, load_tensors_checks_rank_shape_and_type) {
+    actrt_model *m;
+    cr_assert_eq(actrt_model_create(&m, &desc), ACTC_OK);
+    actrt_tensor ts[] = {{.name = "fc.weight", .rank = 2, .shape = {2, 3}, .data = fc_w},
+                         {.name = "fc.bias", .rank = 1, .shape = {2}, .data = fc_b},
+                         {.name = "ln.weight", .rank = 1, .shape = {3}, .data = ln_w}};
+    ts[0].rank = 3, ts[0].shape[2] = 1; /* [2, 3, 1]: the right count, the wrong shape */
+    cr_expect_eq(actrt_model_load_tensors(m, ts, 3), ACTC_ERR_WEIGHTS);
+    cr_expect_str_eq(actrt_last_error(m), "the tensors given: tensor 'fc.weight' has shape [2, 3, 1], expected [2, 3] "
+                                          "(declared at t.act:2)");
+    ts[0].rank = 5;
+    cr_expect_eq(actrt_model_load_tensors(m, ts, 3), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(m), "actrt_model_load_tensors: tensor 'fc.weight': rank 5 is not in 1..4");
+    ts[0].rank = 2, ts[0].shape[2] = 0;
+    ts[2].elem = 1;
+    cr_expect_eq(actrt_model_load_tensors(m, ts, 3), ACTC_ERR_ARG);
+    cr_expect(strstr(actrt_last_error(m), "tensor 'ln.weight': element type 1 is not ACTRT_ELEM_F32"), "%s",
+              actrt_last_error(m));
+    ts[2].elem = ACTRT_ELEM_F32;
+    ts[1].shape[0] = -2;
+    cr_expect_eq(actrt_model_load_tensors(m, ts, 3), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(m), "actrt_model_load_tensors: tensor 'fc.bias': dimension 0 is negative (-2)");
+    cr_expect_null(actrt_model_packed_weight(m, 0, NULL));
+    ts[1].shape[0] = 2;
+    cr_expect_eq(actrt_model_load_tensors(m, ts, 3), ACTC_OK, "%s", actrt_last_error(m));
+    int64_t count;
+    const float *p = actrt_model_packed_weight(m, 2, &count);
+    cr_assert(p);
+    cr_expect_eq(count, 3);
+    cr_expect_eq(memcmp(p, ln_w, sizeof ln_w), 0);
     actrt_model_free(m);
 }

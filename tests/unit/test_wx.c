@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_helpers.h"
 #include "actc/actc.h"
 #include "actc/runtime.h"
 
@@ -154,22 +155,16 @@ Test(wx, jit_code_is_never_writable_and_executable, .timeout = 300) {
     cr_assert_eq(actrt_model_create(&m, d), ACTC_OK, "%s", actrt_last_error(NULL));
     cr_assert_eq(actrt_model_set_threads(m, 2), ACTC_OK);
     int nt = d->ntensors;
-    const char **names = calloc((size_t)nt + 1, sizeof *names);
     float **data = calloc((size_t)nt + 1, sizeof *data);
-    int64_t(*shapes)[2] = calloc((size_t)nt + 1, sizeof *shapes);
     for (int i = 0; i < nt; i++) {
         const actrt_tensor_desc *t = &d->tensors[i];
-        int64_t n = t->rows * (t->cols ? t->cols : 1);
-        names[i] = t->name;
-        shapes[i][0] = t->rows;
-        shapes[i][1] = t->cols;
+        int64_t n = actrt_tensor_numel(t);
         data[i] = malloc((size_t)n * sizeof(float));
-        float scale = 1.0f / (float)(t->cols ? t->cols : 1);
+        float scale = 1.0f / (float)(t->rank == 2 ? t->shape[1] : 1);
         for (int64_t q = 0; q < n; q++)
             data[i][q] = uniform(-scale, scale);
     }
-    cr_assert_eq(actrt_model_load_tensors(m, names, (const float *const *)data, (const int64_t(*)[2])shapes, nt),
-                 ACTC_OK, "%s", actrt_last_error(m));
+    cr_assert_eq(rt_load_desc_tensors(m, d, data), ACTC_OK, "%s", actrt_last_error(m));
     cr_assert_eq(d->ninputs, 1);
     cr_assert_eq(d->noutputs, 1);
     int64_t nin = d->inputs[0].n, nout = d->outputs[0].n;
@@ -201,8 +196,6 @@ Test(wx, jit_code_is_never_writable_and_executable, .timeout = 300) {
     for (int i = 0; i < nt; i++)
         free(data[i]);
     free(data);
-    free(shapes);
-    free(names);
     actrt_model_free(m);
     actc_jit_free(j);
     actc_session_free(s);
