@@ -30,30 +30,6 @@ static LLVMValueRef const_global(CG *cg, LLVMValueRef init, const char *name) {
     return g;
 }
 
-static LLVMValueRef cstr(CG *cg, const char *s) {
-    if (!s)
-        return LLVMConstNull(cg->t_ptr);
-    return const_global(cg, LLVMConstStringInContext(cg->ctx, s, (unsigned)strlen(s), 0), ".str");
-}
-
-/* An array global of structs of type ty built from vals (n elements). */
-static LLVMValueRef array_of(CG *cg, LLVMTypeRef ty, LLVMValueRef *vals, int n, const char *name) {
-    if (n == 0)
-        return LLVMConstNull(cg->t_ptr);
-    return const_global(cg, LLVMConstArray2(ty, vals, (uint64_t)n), name);
-}
-
-static LLVMValueRef st(CG *cg, LLVMTypeRef ty, LLVMValueRef *f, unsigned n) {
-    (void)cg;
-    return LLVMConstNamedStruct(ty, f, n);
-}
-
-static LLVMTypeRef named_struct(CG *cg, const char *name, LLVMTypeRef *fields, unsigned n) {
-    LLVMTypeRef t = LLVMStructCreateNamed(cg->ctx, name);
-    LLVMStructSetBody(t, fields, n, 0); /* natural alignment: the C layout on LP64 targets */
-    return t;
-}
-
 /* declare (once) a libactrt function */
 static LLVMValueRef rt_fn(CG *cg, const char *name, LLVMTypeRef ret, LLVMTypeRef *args, unsigned n, LLVMTypeRef *ty) {
     *ty = LLVMFunctionType(ret, args, n, 0);
@@ -84,14 +60,11 @@ void aot_emit_api(CG *cg, const actrt_desc *d, LLVMValueRef desc, const char *pr
                                                     LLVMGetParam(f, 2)}, 5, ""));
     /* int P_run(P_model *m, int64_t batch, const float *in..., float *out...) */
     int nports = d->ninputs + d->noutputs;
-    LLVMTypeRef *args = mem_alloc(sizeof(LLVMTypeRef) * (size_t)(nports + 2));
-    if (!args)
-        boundary_throw(ACTC_ERR_NOMEM, "out of memory");
+    LLVMTypeRef *args = NEW_ARRAY(a, LLVMTypeRef, (size_t)nports + 2); /* no heap temporary across throws */
     args[0] = P, args[1] = I64;
     for (int i = 0; i < nports; i++)
         args[2 + i] = P;
     f = begin_fn(cg, arena_printf(a, "%s_run", prefix), I32, args, (unsigned)nports + 2);
-    mem_free(args);
     LLVMValueRef run = rt_fn(cg, "actrt_model_run", I32, (LLVMTypeRef[]){P, I64, P, P}, 4, &ty);
     LLVMValueRef ins = LLVMBuildArrayAlloca(B, P, i32c(cg, d->ninputs + 1), "");
     LLVMValueRef outs = LLVMBuildArrayAlloca(B, P, i32c(cg, d->noutputs + 1), "");

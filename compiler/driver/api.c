@@ -321,7 +321,8 @@ static int generate(actc_session *a, const char *model, const actc_options *o, a
     cg_init(&j->cg, &j->target, m->name);
     j->cg.fast_math = o && o->fast_math;
     j->has_cg = true;
-    cg_model(&j->cg, kg, arena_printf(&j->arena, "actc_%s", m->name), mc, &j->arena);
+    /* codegen's tables and names: session scratch, under the caller's mark */
+    cg_model(&j->cg, kg, arena_printf(&a->s.scratch, "actc_%s", m->name), mc, &a->s.scratch);
     st = cg_finish(&j->cg, err, errlen);
     if (st)
         return fail(a, st, "%s", err);
@@ -346,9 +347,11 @@ int actc_jit_compile(actc_session *a, const char *model, const actc_options *o, 
     if (!j)
         return fail(a, ACTC_ERR_NOMEM, "out of memory");
     char err[512];
+    const ArenaMark mark = arena_mark(&a->s.scratch); /* codegen temporaries: released on every path */
     Boundary b;
     int st = BOUNDARY_ENTER(&b);
     if (st) {
+        arena_reset(&a->s.scratch, mark);
         jit_model_release(j);
         return caught(a, &b, st);
     }
@@ -375,6 +378,7 @@ int actc_jit_compile(actc_session *a, const char *model, const actc_options *o, 
             fail(a, st, "%s", err);
     }
     boundary_pop(&b);
+    arena_reset(&a->s.scratch, mark); /* j->arena holds only what j->desc points at */
     if (st) {
         jit_model_release(j);
         return st;
@@ -390,9 +394,11 @@ int actc_dump_code(actc_session *a, const char *model, const actc_options *o, ac
     if (!j)
         return fail(a, ACTC_ERR_NOMEM, "out of memory");
     char err[512];
+    const ArenaMark mark = arena_mark(&a->s.scratch);
     Boundary b;
     int st = BOUNDARY_ENTER(&b);
     if (st) {
+        arena_reset(&a->s.scratch, mark);
         jit_model_release(j);
         return caught(a, &b, st);
     }
@@ -406,6 +412,7 @@ int actc_dump_code(actc_session *a, const char *model, const actc_options *o, ac
             st = fail(a, ACTC_ERR_INTERNAL, "cannot print the generated code");
     }
     boundary_pop(&b);
+    arena_reset(&a->s.scratch, mark);
     jit_model_release(j);
     return st;
 }
@@ -424,46 +431,60 @@ int actc_reference_run(actc_session *a, const char *model, const actrt_tensor *t
     }
     if (!a->prog || a->s.diag.nerrors)
         return fail(a, ACTC_ERR_ARG, "no checked program in this session");
+    if (!inputs || !outputs)
+        return fail(a, ACTC_ERR_ARG, "actc_reference_run: %s is NULL", !inputs ? "inputs" : "outputs");
+    /* the f64 copies and the interpreter's buffers: session scratch, released
+     * on every path (a failed allocation throws to the boundary below) */
+    const ArenaMark mark = arena_mark(&a->s.scratch);
+    Arena *tmp = &a->s.scratch;
     Boundary b;
     int st = BOUNDARY_ENTER(&b);
-    if (st)
+    if (st) {
+        arena_reset(tmp, mark);
         return caught(a, &b, st);
+    }
     Decl *m = pick_model(a, model);
     if (!m) {
         boundary_pop(&b);
         return ACTC_ERR_ARG;
     }
+    for (int i = 0; i < m->ninputs + m->noutputs; i++)
+        if (i < m->ninputs ? !inputs[i] : !outputs[i - m->ninputs]) {
+            boundary_pop(&b);
+            return fail(a, ACTC_ERR_ARG, "actc_reference_run: %s %d is NULL", i < m->ninputs ? "input" : "output",
+                        i < m->ninputs ? i : i - m->ninputs);
+        }
     Pipeline pl;
     ir_pipeline(&a->s, m, NULL, &pl);
     KGraph *kg = pl.kernels;
     /* f32 arrays -> f64 for the interpreter ([rows, cols], cols 0 for a vector) */
     typedef int64_t Dims2[2];
-    Dims2 *shapes = NEW_ARRAY(&a->s.perm, Dims2, (size_t)ntensors + 1);
-    IrWeights w = {ntensors, NEW_ARRAY(&a->s.perm, const char *, (size_t)ntensors + 1),
-                   NEW_ARRAY(&a->s.perm, const double *, (size_t)ntensors + 1), (const int64_t(*)[2])shapes};
+    Dims2 *shapes = NEW_ARRAY(tmp, Dims2, (size_t)ntensors + 1);
+    IrWeights w = {ntensors, NEW_ARRAY(tmp, const char *, (size_t)ntensors + 1),
+                   NEW_ARRAY(tmp, const double *, (size_t)ntensors + 1), (const int64_t(*)[2])shapes};
     for (int i = 0; i < ntensors; i++) {
         const actrt_tensor *t = &tensors[i];
         shapes[i][0] = t->shape[0];
         shapes[i][1] = t->rank == 2 ? t->shape[1] : 0;
         int64_t n = shapes[i][0] * (shapes[i][1] ? shapes[i][1] : 1);
-        double *d = NEW_ARRAY(&a->s.perm, double, (size_t)n + 1);
+        double *d = NEW_ARRAY(tmp, double, (size_t)n + 1);
         const float *src = t->data;
         for (int64_t k = 0; k < n; k++)
             d[k] = src[k];
         w.names[i] = t->name;
         w.data[i] = d;
     }
-    const double **in = NEW_ARRAY(&a->s.perm, const double *, (size_t)m->ninputs + 1);
-    double **out = NEW_ARRAY(&a->s.perm, double *, (size_t)m->noutputs + 1);
+    const double **in = NEW_ARRAY(tmp, const double *, (size_t)m->ninputs + 1);
+    double **out = NEW_ARRAY(tmp, double *, (size_t)m->noutputs + 1);
     for (int i = 0; i < m->ninputs; i++) {
         int64_t n = batch * shape_width(m->inputs[i].type->shape);
-        double *d = NEW_ARRAY(&a->s.perm, double, (size_t)n + 1);
+        double *d = NEW_ARRAY(tmp, double, (size_t)n + 1);
         for (int64_t k = 0; k < n; k++)
             d[k] = inputs[i][k];
         in[i] = d;
     }
     for (int i = 0; i < m->noutputs; i++)
-        out[i] = NEW_ARRAY(&a->s.perm, double, (size_t)(batch * shape_width(m->outputs[i].type->shape)) + 1);
+        out[i] = NEW_ARRAY(tmp, double, (size_t)(batch * shape_width(m->outputs[i].type->shape)) + 1);
     char err[256];
     st = interp_kernels(kg, &w, batch, in, out, err, sizeof err);
     if (st == ACTC_OK)
@@ -471,6 +492,7 @@ int actc_reference_run(actc_session *a, const char *model, const actrt_tensor *t
             for (int64_t k = 0; k < batch * shape_width(m->outputs[i].type->shape); k++)
                 outputs[i][k] = (float)out[i][k];
     boundary_pop(&b);
+    arena_reset(tmp, mark);
     return st ? fail(a, st, "%s", err) : ACTC_OK;
 }
 
@@ -493,8 +515,8 @@ static int pack_for_embedding(actc_session *a, actc_jit_model *j, const char *pa
         return fail(a, st, "%s", actrt_last_error(NULL));
     if ((st = actrt_model_load_weights(*rm, &path, 1, NULL)))
         return fail(a, st, "%s", actrt_last_error(*rm));
-    *packed = NEW_ARRAY(&j->arena, const float *, (size_t)j->desc.nweights + 1);
-    *counts = NEW_ARRAY(&j->arena, int64_t, (size_t)j->desc.nweights + 1);
+    *packed = NEW_ARRAY(&a->s.scratch, const float *, (size_t)j->desc.nweights + 1);
+    *counts = NEW_ARRAY(&a->s.scratch, int64_t, (size_t)j->desc.nweights + 1);
     for (int i = 0; i < j->desc.nweights; i++)
         (*packed)[i] = actrt_model_packed_weight(*rm, i, &(*counts)[i]);
     return ACTC_OK;
@@ -512,17 +534,18 @@ static int compile_one(actc_session *a, const char *model, const actc_options *o
         return st; /* generate() recorded the message */
     const char *P = prefix ? prefix : m->name;
     cg_build_desc(&j->arena, kg, &mc, &j->target, &j->desc);
-    const char *entry = arena_printf(&j->arena, "actc_%s_run", m->name);
+    Arena *tmp = &a->s.scratch; /* under actc_compile_object's mark */
+    const char *entry = arena_printf(tmp, "actc_%s_run", m->name);
     if (embed_weights) {
         actrt_model *rm = NULL;
         const float **packed = NULL;
         int64_t *counts = NULL;
         st = pack_for_embedding(a, j, embed_weights, &rm, &packed, &counts);
         if (!st && (st = aot_compile_embedded(&j->cg, &j->desc, mc.kernel_names, entry, P, packed, counts, NULL,
-                                              &j->arena, err, errlen)))
+                                              tmp, err, errlen)))
             fail(a, st, "%s", err);
         actrt_model_free(rm);
-    } else if ((st = aot_compile(&j->cg, &j->desc, mc.kernel_names, entry, P, NULL, &j->arena, err, errlen))) {
+    } else if ((st = aot_compile(&j->cg, &j->desc, mc.kernel_names, entry, P, NULL, tmp, err, errlen))) {
         fail(a, st, "%s", err);
     }
     if (!st) {
@@ -563,6 +586,7 @@ int actc_compile_object(actc_session *a, const char *model, const actc_options *
         js[i] = NULL;
     char err[512];
     int st = ACTC_OK;
+    const ArenaMark mark = arena_mark(&a->s.scratch);
     Boundary b;
     int thrown = BOUNDARY_ENTER(&b);
     if (thrown) {
@@ -581,6 +605,7 @@ int actc_compile_object(actc_session *a, const char *model, const actc_options *
             break;
         }
         st = compile_one(a, name, o, prefix, embed_weights, js[i], &headers[i], err, sizeof err);
+        arena_reset(&a->s.scratch, mark); /* the module and the header text live in js[i] */
     }
     if (!st) {
         CG **rest = NEW_ARRAY(&js[0]->arena, CG *, (size_t)nmodels);
@@ -601,6 +626,7 @@ int actc_compile_object(actc_session *a, const char *model, const actc_options *
     }
     boundary_pop(&b);
 out:
+    arena_reset(&a->s.scratch, mark);
     for (int i = 0; i < nmodels; i++)
         if (js[i])
             jit_model_release(js[i]);

@@ -58,13 +58,12 @@ static const double *find_weight(const IrWeights *w, const WeightRef *ref, char 
     return NULL;
 }
 
-static double *alloc_doubles(int64_t n) {
-    if (n <= 0)
-        n = 1;
-    double *p = mem_alloc(size_mul_or_die((size_t)n, sizeof(double)));
-    if (!p)
-        boundary_throw(ACTC_ERR_NOMEM, "out of memory in the interpreter");
-    return p;
+/* A buffer of n doubles in the session's scratch arena: the interpreters
+ * take a mark on entry and release everything on return, and a failed
+ * allocation throws to the caller's boundary with nothing to free. */
+static double *alloc_doubles(Session *s, int64_t rows, int64_t cols) {
+    size_t n = size_mul_or_die((size_t)(rows > 0 ? rows : 1), (size_t)(cols > 0 ? cols : 1));
+    return NEW_ARRAY(&s->scratch, double, n);
 }
 
 /* ---- Monte Carlo arithmetic (interp_kernels_mca) ----
@@ -150,9 +149,9 @@ static double at(const Buf *b, int64_t r, int64_t c) {
 
 int interp_graph(Graph *g, const IrWeights *w, int64_t batch, const double *const *inputs,
                  double *const *outputs, char *err, size_t errlen) {
+    ArenaMark mark = arena_mark(&g->s->scratch);
     Buf *bufs = NEW_ARRAY(&g->s->scratch, Buf, (size_t)g->next_id + 1);
-    double **owned = NEW_ARRAY(&g->s->scratch, double *, (size_t)g->nnodes + 1);
-    int nowned = 0, st = ACTC_OK;
+    int st = ACTC_OK;
     for (int i = 0; i < g->nnodes && st == ACTC_OK; i++) {
         Node *n = g->nodes[i];
         Buf *b = &bufs[n->id];
@@ -177,7 +176,7 @@ int interp_graph(Graph *g, const IrWeights *w, int64_t batch, const double *cons
             continue;
         }
         int64_t rows = n->shape == SH_ROWS ? batch : 1;
-        b->v = owned[nowned++] = alloc_doubles(rows * node_width(n));
+        b->v = alloc_doubles(g->s, rows, node_width(n));
         const Buf *a = n->nin > 0 ? &bufs[n->in[0]->id] : NULL;
         switch (op_info[n->op].cls) {
         case OC_SOURCE: b->v[0] = n->p[0]; break; /* CONST */
@@ -220,8 +219,7 @@ int interp_graph(Graph *g, const IrWeights *w, int64_t batch, const double *cons
         default: ACTC_BUG("interp_graph: unexpected op '%s'", op_info[n->op].name);
         }
     }
-    for (int i = 0; i < nowned; i++)
-        mem_free(owned[i]);
+    arena_reset(&g->s->scratch, mark);
     return st;
 }
 
@@ -305,8 +303,8 @@ int interp_kernels_mca(KGraph *kg, const IrWeights *w, int64_t batch, const doub
     Session *s = kg->g->s;
     Mca rounding = {rel, seed * 0x9E3779B97F4A7C15ull | 1};
     KState ks = {.mca = rel > 0 ? &rounding : NULL};
+    ArenaMark mark = arena_mark(&s->scratch);
     ks.vals = NEW_ARRAY(&s->scratch, double *, (size_t)kg->nvalues + 1);
-    bool *owned = NEW_ARRAY(&s->scratch, bool, (size_t)kg->nvalues + 1);
     for (int i = 0; i < kg->nvalues; i++) {
         Value *v = kg->values[i];
         if (v->kind == V_INPUT) {
@@ -314,8 +312,7 @@ int interp_kernels_mca(KGraph *kg, const IrWeights *w, int64_t batch, const doub
         } else if (v->kind == V_OUTPUT) {
             ks.vals[i] = outputs[v->index];
         } else {
-            ks.vals[i] = alloc_doubles(batch * v->n);
-            owned[i] = true;
+            ks.vals[i] = alloc_doubles(s, batch, v->n);
         }
     }
     int st = ACTC_OK;
@@ -324,8 +321,6 @@ int interp_kernels_mca(KGraph *kg, const IrWeights *w, int64_t batch, const doub
         st = run_kernel(s, kg->kernels[i], &ks, w, batch, err, errlen);
         arena_reset(&s->scratch, m);
     }
-    for (int i = 0; i < kg->nvalues; i++)
-        if (owned[i])
-            mem_free(ks.vals[i]);
+    arena_reset(&s->scratch, mark);
     return st;
 }

@@ -111,6 +111,7 @@ Test(oom, erroneous_program_fails_cleanly) {
 #include <unistd.h>
 
 #include "actc/runtime.h"
+#include "driver/internal.h"
 
 static const char RT_SRC[] = "model m(x: f32[batch, 24]) -> (y: f32[batch, 8], p: f32[batch, 8]) {\n"
                              "    h = swiglu(dense(x, 40, name = \"g\"), dense(x, 40, name = \"u\"))\n"
@@ -349,4 +350,62 @@ Test(oom, compiler_fails_cleanly_at_every_allocation, .timeout = 600) {
     src[len] = '\0';
     compile_oom_loop(src, false, NULL, NULL, NULL, NULL);
     compile_oom_loop(src, true, NULL, NULL, NULL, NULL);
+}
+
+/* ---- the reference interpreter (actc run --reference) under an allocation
+ * limit: its f64 copies and buffers live in the session's scratch under a
+ * mark, so a failure at any allocation leaves nothing behind once the
+ * session is freed, and the first run that gets through gives the
+ * unlimited result. ---- */
+
+static int reference_attempt(long n, const actrt_tensor *ts, const float *x, float *y, float *p) {
+    countdown = -1; /* the session and the check: unlimited */
+    actc_session *s = NULL;
+    int st = actc_session_new(&s);
+    if (st == ACTC_OK)
+        st = actc_check_source(s, "r.act", RT_SRC, strlen(RT_SRC));
+    countdown = n;
+    if (st == ACTC_OK)
+        st = actc_reference_run(s, NULL, ts, RT_NT, RT_BATCH, (const float *const[]){x}, (float *const[]){y, p});
+    countdown = -1;
+    if (st != ACTC_OK && n < 0)
+        fprintf(stderr, "reference run: %s\n", actc_last_error(s));
+    actc_session_free(s);
+    return st;
+}
+
+Test(oom, reference_run_fails_cleanly_at_every_allocation, .timeout = 300) {
+    float *w[RT_NT];
+    for (int i = 0; i < RT_NT; i++) {
+        size_t n = (size_t)(rt_shapes[i][0] * (rt_shapes[i][1] ? rt_shapes[i][1] : 1));
+        w[i] = malloc(4 * n);
+        for (size_t k = 0; k < n; k++)
+            w[i][k] = 0.3f * sinf((float)(k * 3 + (size_t)i));
+    }
+    actrt_tensor ts[RT_NT];
+    rt_arrays(w, ts);
+    static float x[RT_BATCH * 24], y0[RT_BATCH * 8], p0[RT_BATCH * 8], y[RT_BATCH * 8], p[RT_BATCH * 8];
+    for (int i = 0; i < RT_BATCH * 24; i++)
+        x[i] = sinf(0.05f * (float)i);
+    actc_set_allocator(failing_alloc, NULL);
+    cr_assert_eq(reference_attempt(-1, ts, x, y0, p0), ACTC_OK);
+    arena_set_min_block(512);
+    long n;
+    for (n = 0; n < 100000; n++) {
+        memset(y, 0, sizeof y);
+        int st = reference_attempt(n, ts, x, y, p);
+        cr_assert_eq(live, 0, "%ld blocks leaked after failing allocation %ld", live, n);
+        if (st == ACTC_OK)
+            break;
+        cr_assert_eq(st, ACTC_ERR_NOMEM, "allocation %ld failed with status %d", n, st);
+    }
+    actc_set_allocator(NULL, NULL);
+    arena_set_min_block(0);
+    cr_assert_gt(n, 20, "too few failure points (%ld)", n);
+    cr_assert_lt(n, 100000);
+    cr_assert_eq(memcmp(y, y0, sizeof y), 0, "outputs after the OOM loop differ");
+    cr_assert_eq(memcmp(p, p0, sizeof p), 0);
+    fprintf(stderr, "reference run: %ld failure points\n", n);
+    for (int i = 0; i < RT_NT; i++)
+        free(w[i]);
 }
