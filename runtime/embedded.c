@@ -22,8 +22,11 @@
 
 #include "actc/runtime.h"
 #include "actc/status.h"
+#include "cpu.h"
+#include "pack.h"
 #include "run_checks.h"
 
+char *getenv(const char *name);
 void *malloc(size_t size);
 void *realloc(void *p, size_t size);
 void free(void *p);
@@ -44,8 +47,9 @@ typedef struct Instance Instance;
 
 /* The interface to aot.c, which calls these from the PREFIX_* wrappers (and
  * checks their LLVM types against its own when it links this file). */
-int actc_emb_create(const actrt_desc *d, const float *const *w, Instance **out, const char *path,
+int actc_emb_create(const actrt_variant *variants, int nvariants, Instance **out, const char *path,
                     const void *data, size_t len);
+const char *actc_emb_variant(const Instance *m);
 int actc_emb_run(Instance *m, int64_t batch, const float *const *inputs, float *const *outputs);
 const char *actc_emb_last_error(const Instance *m);
 void actc_emb_destroy(Instance *m);
@@ -59,8 +63,10 @@ enum {
 };
 
 struct Instance {
+    const char *variant;   /* the variant chosen at create (cpu.h) */
     const actrt_desc *d;
-    const float *const *w; /* the packed weights, in the object */
+    const float *const *w; /* the packed weights: in the object, or `own` */
+    float **own;           /* weights packed at create (a variant whose layouts differ), else NULL */
     actrt_model *rt;       /* non-NULL: weights libactrt loaded, and runs go there */
     int threads;           /* recorded; threads come from the parallel-for hook */
     emb_pfor_fn pfor;
@@ -110,13 +116,71 @@ static int fail(Instance *m, int st, const char *text) {
     return failed(m, st);
 }
 
+/* The owned weights table of an instance: nweights pointers the kernels
+ * read, then nweights pointers to free (NULL where a slot is shared). */
+static void free_own(float **own, int nweights) {
+    if (!own)
+        return;
+    for (int i = 0; i < nweights; i++)
+        free(own[nweights + i]);
+    free(own);
+}
+
+/* Weights for variant v, whose object stores none: each slot of v's
+ * layouts from the same slice of the last variant that has weights, shared
+ * where the packing is the same, repacked otherwise (docs/aot.md,
+ * "Variants": the weights are stored once). */
+static int pack_variant(const actrt_variant *variants, int n, int v, float ***out) {
+    int s = n - 1;
+    while (s >= 0 && !variants[s].weights)
+        s--;
+    const actrt_desc *d = variants[v].desc;
+    if (s < 0)
+        return fail(NULL, ACTC_ERR_INTERNAL, "create: this object has no embedded weights for any variant");
+    const actrt_desc *sd = variants[s].desc;
+    float **own = malloc(sizeof(float *) * (size_t)(2 * d->nweights + 1));
+    if (!own)
+        return fail(NULL, ACTC_ERR_NOMEM, "out of memory packing the weights of this CPU's variant");
+    for (int i = 0; i < 2 * d->nweights; i++)
+        own[i] = 0;
+    for (int i = 0; i < d->nweights; i++) {
+        const actrt_weight_desc *dw = &d->weights[i];
+        int j = 0;
+        while (j < sd->nweights && !rt_same_packing(dw, &sd->weights[j]))
+            j++;
+        if (j < sd->nweights) {
+            own[i] = (float *)variants[s].weights[j]; /* read only, like every weight */
+            continue;
+        }
+        for (j = 0; j < sd->nweights && !rt_same_slice(dw, &sd->weights[j]); j++)
+            ;
+        float *p = j < sd->nweights ? malloc(sizeof(float) * (size_t)(rt_packed_count(dw) + 1)) : 0;
+        if (!p) {
+            free_own(own, d->nweights);
+            return j < sd->nweights ? fail(NULL, ACTC_ERR_NOMEM, "out of memory packing the weights of this CPU's variant")
+                                    : fail(NULL, ACTC_ERR_INTERNAL, "create: a weight slot of the variant has no source");
+        }
+        rt_repack(dw, p, &sd->weights[j], variants[s].weights[j]);
+        own[i] = own[d->nweights + i] = p;
+    }
+    *out = own;
+    return ACTC_OK;
+}
+
 /* create: NULL path and data -> the embedded weights; otherwise libactrt
  * loads the file or bytes (if linked) and the runs go through it. */
-int actc_emb_create(const actrt_desc *d, const float *const *w, Instance **out, const char *path,
+int actc_emb_create(const actrt_variant *variants, int nvariants, Instance **out, const char *path,
                     const void *data, size_t len) {
     if (!out)
         return fail(NULL, ACTC_ERR_ARG, "create: out is NULL");
     *out = NULL;
+    /* the variant first: nothing of a variant runs before the CPU is known to run it */
+    RtMsg vmsg = msg_for(NULL);
+    int v = rt_choose_variant(variants, nvariants, rt_cpu_features(), getenv("ACTC_CPU_VARIANT"), &vmsg);
+    if (v < 0)
+        return failed(NULL, ACTC_ERR_ARG);
+    const actrt_desc *d = variants[v].desc;
+    const float *const *w = variants[v].weights;
     actrt_model *rt = NULL;
     if (path || data) {
         if (!actrt_model_create_loaded)
@@ -127,14 +191,23 @@ int actc_emb_create(const actrt_desc *d, const float *const *w, Instance **out, 
             return st;
         }
     }
+    float **own = NULL;
+    if (!rt && !w) {
+        int st = pack_variant(variants, nvariants, v, &own);
+        if (st)
+            return st;
+        w = (const float *const *)own;
+    }
     Instance *m = malloc(sizeof *m);
     if (!m) {
         if (rt)
             actrt_model_free(rt);
+        free_own(own, d->nweights);
         return fail(NULL, ACTC_ERR_NOMEM, "out of memory");
     }
     /* field by field: zeroing the whole struct could become a memset call */
-    m->d = d, m->w = w, m->rt = rt, m->threads = 0, m->pfor = NULL, m->pfor_user = NULL;
+    m->variant = variants[v].name, m->d = d, m->w = w, m->own = own, m->rt = rt, m->threads = 0, m->pfor = NULL,
+    m->pfor_user = NULL;
     m->error[0] = 0;
     *out = m;
     return ACTC_OK;
@@ -202,6 +275,7 @@ void actc_emb_destroy(Instance *m) {
         return;
     if (m->rt)
         actrt_model_free(m->rt);
+    free_own(m->own, m->d->nweights);
     free(m);
 }
 
@@ -220,3 +294,5 @@ int actc_emb_set_parallel_for(Instance *m, emb_pfor_fn fn, void *user) {
 }
 
 int64_t actc_emb_workspace_size(const Instance *m, int64_t batch) { return m ? rt_workspace_bytes(m->d, batch) : -1; }
+
+const char *actc_emb_variant(const Instance *m) { return m ? m->variant : 0; }

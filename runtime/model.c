@@ -22,8 +22,11 @@ static double omp_get_wtime(void) {
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
+#include "pack.h"
 #include "internal.h"
 #include "run_checks.h"
 
@@ -35,6 +38,7 @@ typedef struct Scratch {
 
 struct actrt_model {
     const actrt_desc *d;
+    const char *variant;  /* actrt_model_create_variant: the variant's name */
     float **packed;       /* per weight */
     bool loaded;
     int threads;          /* 0: OpenMP's default (OMP_NUM_THREADS) */
@@ -756,11 +760,8 @@ int actrt_model_create_loaded(actrt_model **out, const actrt_desc *desc, const c
     return st;
 }
 
-/* Floats in packed weight slot w (the layouts of runtime.h). */
-static int64_t packed_count(const actrt_weight_desc *w) {
-    int64_t npanels = w->layout == ACTRT_LAYOUT_PANEL ? (w->n + w->panel - 1) / w->panel : 0;
-    return w->layout == ACTRT_LAYOUT_KN ? w->n * w->k : w->layout == ACTRT_LAYOUT_PANEL ? npanels * w->panel * w->k : w->n;
-}
+/* Floats in packed weight slot w (the layouts of runtime.h, pack.h). */
+static int64_t packed_count(const actrt_weight_desc *w) { return rt_packed_count(w); }
 
 const float *actrt_model_packed_weight(const actrt_model *m, int i, int64_t *count) {
     if (!m || i < 0 || i >= m->d->nweights || !m->loaded)
@@ -768,4 +769,26 @@ const float *actrt_model_packed_weight(const actrt_model *m, int i, int64_t *cou
     if (count)
         *count = packed_count(&m->d->weights[i]);
     return m->packed[i];
+}
+
+/* ---- variants (cpu.h) ---- */
+
+uint64_t actrt_cpu_features(void) { return rt_cpu_features(); }
+
+const char *actrt_model_variant(const actrt_model *m) { return m ? m->variant : NULL; }
+
+int actrt_model_create_variant(actrt_model **out, const actrt_variant *variants, int n, const char *path,
+                               const void *data, size_t len) {
+    if (out)
+        *out = NULL;
+    if (!out || !variants || n < 1)
+        return fail(NULL, ACTC_ERR_ARG, "actrt_model_create_variant: %s", !out ? "out is NULL" : "no variants");
+    RtMsg msg = rt_msg(create_error, sizeof create_error);
+    int v = rt_choose_variant(variants, n, rt_cpu_features(), getenv("ACTC_CPU_VARIANT"), &msg);
+    if (v < 0)
+        return ACTC_ERR_ARG;
+    int st = actrt_model_create_loaded(out, variants[v].desc, path, data, len);
+    if (st == ACTC_OK)
+        (*out)->variant = variants[v].name;
+    return st;
 }

@@ -69,7 +69,16 @@ static const AbiField desc_fields[] = {
 };
 const AbiStruct abi_desc = STRUCT(actrt_desc, desc_fields);
 
-const AbiStruct *const abi_structs[] = {&abi_port, &abi_tensor, &abi_weight, &abi_kernel_info, &abi_desc, NULL};
+static const AbiField variant_fields[] = {
+    F(actrt_variant, name, AF_STR),
+    F(actrt_variant, needs, AF_I64),
+    F(actrt_variant, desc, AF_PTR),
+    F(actrt_variant, weights, AF_PTR),
+};
+const AbiStruct abi_variant = STRUCT(actrt_variant, variant_fields);
+
+const AbiStruct *const abi_structs[] = {&abi_port,  &abi_tensor,  &abi_weight, &abi_kernel_info,
+                                        &abi_desc,  &abi_variant, NULL};
 
 LLVMTypeRef abi_llvm_type(CG *cg, const AbiStruct *s) {
     LLVMTypeRef t = LLVMGetTypeByName2(cg->ctx, s->name);
@@ -86,7 +95,8 @@ LLVMTypeRef abi_llvm_type(CG *cg, const AbiStruct *s) {
         case AF_I64S: fields[i] = LLVMArrayType2(cg->t_i64, (uint64_t)f->count); break;
         case AF_STR:
         case AF_ARRAY:
-        case AF_KERNELS: fields[i] = cg->t_ptr; break;
+        case AF_KERNELS:
+        case AF_PTR: fields[i] = cg->t_ptr; break;
         }
     }
     t = LLVMStructCreateNamed(cg->ctx, s->name);
@@ -144,6 +154,7 @@ static LLVMValueRef emit_value(CG *cg, Arena *a, const AbiStruct *s, const void 
             break;
         }
         case AF_STR: v[i] = cstr(cg, get_ptr(obj, f->offset)); break;
+        case AF_PTR: ACTC_BUG("%s.%s: a pointer to an emitted global (abi_emit_variants)", s->name, f->name);
         case AF_ARRAY: {
             const char *base = get_ptr(obj, f->offset);
             int32_t n = get_i32(obj, f->count_at);
@@ -179,6 +190,21 @@ LLVMValueRef abi_emit_desc(CG *cg, Arena *a, const actrt_desc *d, const char *co
     LLVMValueRef init = emit_value(cg, a, &abi_desc, d, kernel_names);
     arena_reset(a, m); /* the value arrays were copied into LLVM's constants */
     LLVMValueRef g = const_global(cg, init, symbol);
+    LLVMSetLinkage(g, LLVMInternalLinkage);
+    return g;
+}
+
+LLVMValueRef abi_emit_variants(CG *cg, Arena *a, const AbiVariant *v, int n, const char *symbol) {
+    LLVMTypeRef ty = abi_llvm_type(cg, &abi_variant);
+    LLVMValueRef *e = NEW_ARRAY(a, LLVMValueRef, (size_t)n + 1);
+    for (int i = 0; i < n; i++) {
+        LLVMValueRef f[4] = {cstr(cg, v[i].name), LLVMConstInt(cg->t_i64, v[i].needs, 0), v[i].desc,
+                             v[i].weights ? v[i].weights : LLVMConstNull(cg->t_ptr)};
+        if (abi_variant.nfields != 4)
+            ACTC_BUG("abi_emit_variants: actrt_variant has %d fields", abi_variant.nfields);
+        e[i] = LLVMConstNamedStruct(ty, f, 4);
+    }
+    LLVMValueRef g = const_global(cg, LLVMConstArray2(ty, e, (uint64_t)n), symbol);
     LLVMSetLinkage(g, LLVMInternalLinkage);
     return g;
 }

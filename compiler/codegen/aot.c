@@ -44,20 +44,27 @@ static LLVMValueRef begin_fn(CG *cg, const char *name, LLVMTypeRef ret, LLVMType
     return f;
 }
 
-void aot_emit_api(CG *cg, const actrt_desc *d, LLVMValueRef desc, const char *prefix, Arena *a) {
+/* The header's functions as thin wrappers around libactrt; create picks
+ * the variant (actrt_model_create_variant). */
+static void emit_api(CG *cg, const actrt_desc *d, LLVMValueRef variants, int nvariants, const char *prefix, Arena *a) {
     LLVMTypeRef P = cg->t_ptr, I32 = cg->t_i32, I64 = cg->t_i64, VOID = LLVMVoidTypeInContext(cg->ctx);
     LLVMTypeRef ty;
+    LLVMValueRef nv = i32c(cg, nvariants);
     /* int P_create(P_model **out, const char *weights_path) */
     LLVMValueRef f = begin_fn(cg, arena_printf(a, "%s_create", prefix), I32, (LLVMTypeRef[]){P, P}, 2);
-    LLVMValueRef cl = rt_fn(cg, "actrt_model_create_loaded", I32, (LLVMTypeRef[]){P, P, P, P, I64}, 5, &ty);
+    LLVMValueRef cl = rt_fn(cg, "actrt_model_create_variant", I32, (LLVMTypeRef[]){P, P, I32, P, P, I64}, 6, &ty);
     LLVMBuildRet(B, LLVMBuildCall2(B, ty, cl,
-                                   (LLVMValueRef[]){LLVMGetParam(f, 0), desc, LLVMGetParam(f, 1), LLVMConstNull(P),
-                                                    i64c(cg, 0)}, 5, ""));
+                                   (LLVMValueRef[]){LLVMGetParam(f, 0), variants, nv, LLVMGetParam(f, 1),
+                                                    LLVMConstNull(P), i64c(cg, 0)}, 6, ""));
     /* int P_create_from_memory(P_model **out, const void *data, size_t len) */
     f = begin_fn(cg, arena_printf(a, "%s_create_from_memory", prefix), I32, (LLVMTypeRef[]){P, P, I64}, 3);
     LLVMBuildRet(B, LLVMBuildCall2(B, ty, cl,
-                                   (LLVMValueRef[]){LLVMGetParam(f, 0), desc, LLVMConstNull(P), LLVMGetParam(f, 1),
-                                                    LLVMGetParam(f, 2)}, 5, ""));
+                                   (LLVMValueRef[]){LLVMGetParam(f, 0), variants, nv, LLVMConstNull(P),
+                                                    LLVMGetParam(f, 1), LLVMGetParam(f, 2)}, 6, ""));
+    /* const char *P_variant(const P_model *m) */
+    f = begin_fn(cg, arena_printf(a, "%s_variant", prefix), P, (LLVMTypeRef[]){P}, 1);
+    LLVMValueRef vf = rt_fn(cg, "actrt_model_variant", P, (LLVMTypeRef[]){P}, 1, &ty);
+    LLVMBuildRet(B, LLVMBuildCall2(B, ty, vf, (LLVMValueRef[]){LLVMGetParam(f, 0)}, 1, ""));
     /* int P_run(P_model *m, int64_t batch, const float *in..., float *out...) */
     int nports = d->ninputs + d->noutputs;
     LLVMTypeRef *args = NEW_ARRAY(a, LLVMTypeRef, (size_t)nports + 2); /* no heap temporary across throws */
@@ -131,15 +138,29 @@ int aot_link_write(CG *dst, CG *const *srcs, int n, const char *path, char *err,
     return aot_write_object(dst, path, err, errlen);
 }
 
-int aot_compile(CG *cg, const actrt_desc *d, const char *const *kernel_names, const char *entry, const char *prefix,
-                const char *path, Arena *a, char *err, size_t errlen) {
+/* Every variant's description, and the variants table pointing at them
+ * (weights[i]: variant i's embedded packed weights, or NULL). */
+static LLVMValueRef emit_variants(CG *cg, const AotVariant *v, int n, const LLVMValueRef *weights, const char *prefix,
+                                  Arena *a) {
+    AbiVariant *av = NEW_ARRAY(a, AbiVariant, (size_t)n);
+    for (int i = 0; i < n; i++) {
+        /* the runtime calls the kernels through the description */
+        LLVMValueRef e = v[i].entry ? LLVMGetNamedFunction(cg->mod, v[i].entry) : NULL;
+        if (e)
+            LLVMDeleteFunction(e);
+        av[i] = (AbiVariant){target_variant_name(v[i].t), target_needs(v[i].t),
+                             abi_emit_desc(cg, a, v[i].desc, v[i].kernel_names, arena_printf(a, "%s_desc_v%d", prefix, i)),
+                             weights ? weights[i] : NULL};
+    }
+    return abi_emit_variants(cg, a, av, n, arena_printf(a, "%s_variants", prefix));
+}
+
+int aot_compile(CG *cg, const AotVariant *v, int n, const char *prefix, const char *path, Arena *a, char *err,
+                size_t errlen) {
     /* everything but the header's functions is internal to the object */
-    LLVMValueRef e = LLVMGetNamedFunction(cg->mod, entry);
-    if (e)
-        LLVMSetLinkage(e, LLVMInternalLinkage);
-    LLVMValueRef desc = abi_emit_desc(cg, a, d, kernel_names, arena_printf(a, "%s_desc", prefix));
+    LLVMValueRef variants = emit_variants(cg, v, n, NULL, prefix, a);
     cg->b = LLVMCreateBuilderInContext(cg->ctx);
-    aot_emit_api(cg, d, desc, prefix, a);
+    emit_api(cg, v[0].desc, variants, n, prefix, a);
     LLVMDisposeBuilder(cg->b);
     cg->b = NULL;
     int vst = cg_verify(cg, "the object", err, errlen);
@@ -262,7 +283,10 @@ static int link_runtime(CG *cg, char *err, size_t errlen) {
 }
 
 /* The runtime's entry points (embedded.c's "interface to aot.c"). */
-enum { RT_CREATE, RT_RUN, RT_LAST_ERROR, RT_DESTROY, RT_SET_THREADS, RT_SET_PARALLEL_FOR, RT_WORKSPACE_SIZE, RT_N };
+enum {
+    RT_CREATE, RT_RUN, RT_LAST_ERROR, RT_DESTROY, RT_SET_THREADS, RT_SET_PARALLEL_FOR, RT_WORKSPACE_SIZE, RT_VARIANT,
+    RT_N
+};
 
 typedef struct RtFn {
     LLVMValueRef fn;
@@ -280,13 +304,14 @@ static int rt_entry_points(CG *cg, RtFn *rt, char *err, size_t errlen) {
         LLVMTypeRef ret, params[6];
         unsigned n;
     } sig[RT_N] = {
-        [RT_CREATE] = {"actc_emb_create", I32, {P, P, P, P, P, I64}, 6}, /* d, w, out, path, data, len */
+        [RT_CREATE] = {"actc_emb_create", I32, {P, I32, P, P, P, I64}, 6}, /* variants, n, out, path, data, len */
         [RT_RUN] = {"actc_emb_run", I32, {P, I64, P, P}, 4},
         [RT_LAST_ERROR] = {"actc_emb_last_error", P, {P}, 1},
         [RT_DESTROY] = {"actc_emb_destroy", VOID, {P}, 1},
         [RT_SET_THREADS] = {"actc_emb_set_threads", I32, {P, I32}, 2},
         [RT_SET_PARALLEL_FOR] = {"actc_emb_set_parallel_for", I32, {P, P, P}, 3},
         [RT_WORKSPACE_SIZE] = {"actc_emb_workspace_size", I64, {P, I64}, 2},
+        [RT_VARIANT] = {"actc_emb_variant", P, {P}, 1},
     };
     for (int i = 0; i < RT_N; i++) {
         char name[96];
@@ -327,18 +352,18 @@ static void forward(CG *cg, Arena *a, const char *prefix, const char *name, cons
 }
 
 /* The header's functions as wrappers around the runtime. */
-static void emit_wrappers(CG *cg, const actrt_desc *d, const RtFn *rt, LLVMValueRef desc, LLVMValueRef weights,
+static void emit_wrappers(CG *cg, const actrt_desc *d, const RtFn *rt, LLVMValueRef variants, int nvariants,
                           const char *prefix, Arena *a) {
     LLVMTypeRef P = cg->t_ptr, I64 = cg->t_i64;
-    LLVMValueRef null = LLVMConstNull(P);
+    LLVMValueRef null = LLVMConstNull(P), nv = i32c(cg, nvariants);
     /* int P_create(P_model **out, const char *weights_path) */
     LLVMValueRef f = begin_fn(cg, arena_printf(a, "%s_create", prefix), cg->t_i32, (LLVMTypeRef[]){P, P}, 2);
     ret_call(cg, &rt[RT_CREATE],
-             (LLVMValueRef[]){desc, weights, LLVMGetParam(f, 0), LLVMGetParam(f, 1), null, i64c(cg, 0)}, 6, true);
+             (LLVMValueRef[]){variants, nv, LLVMGetParam(f, 0), LLVMGetParam(f, 1), null, i64c(cg, 0)}, 6, true);
     /* int P_create_from_memory(P_model **out, const void *data, size_t len) */
     f = begin_fn(cg, arena_printf(a, "%s_create_from_memory", prefix), cg->t_i32, (LLVMTypeRef[]){P, P, I64}, 3);
     ret_call(cg, &rt[RT_CREATE],
-             (LLVMValueRef[]){desc, weights, LLVMGetParam(f, 0), null, LLVMGetParam(f, 1), LLVMGetParam(f, 2)}, 6,
+             (LLVMValueRef[]){variants, nv, LLVMGetParam(f, 0), null, LLVMGetParam(f, 1), LLVMGetParam(f, 2)}, 6,
              true);
     /* int P_run(P_model *m, int64_t batch, const float *in..., float *out...): the
      * ports into two arrays on the stack (so no tail call) */
@@ -363,6 +388,7 @@ static void emit_wrappers(CG *cg, const actrt_desc *d, const RtFn *rt, LLVMValue
     forward(cg, a, prefix, "set_threads", &rt[RT_SET_THREADS]);
     forward(cg, a, prefix, "set_parallel_for", &rt[RT_SET_PARALLEL_FOR]);
     forward(cg, a, prefix, "workspace_size", &rt[RT_WORKSPACE_SIZE]);
+    forward(cg, a, prefix, "variant", &rt[RT_VARIANT]);
 }
 
 /* The packed weights, 64-byte aligned read-only data, and the array of
@@ -380,23 +406,19 @@ static LLVMValueRef emit_weights(CG *cg, const actrt_desc *d, const float *const
                         arena_printf(a, "%s_weights", prefix));
 }
 
-int aot_compile_embedded(CG *cg, const actrt_desc *d, const char *const *kernel_names, const char *entry,
-                         const char *prefix, const float *const *packed, const int64_t *counts, const char *path, Arena *a,
-                         char *err, size_t errlen) {
-    /* the runtime calls the kernels through the description: the serial
-     * entry function cg_model made is not needed */
-    LLVMValueRef e = LLVMGetNamedFunction(cg->mod, entry);
-    if (!e)
-        ACTC_BUG("no entry function %s", entry);
-    LLVMDeleteFunction(e);
-    LLVMValueRef desc = abi_emit_desc(cg, a, d, kernel_names, arena_printf(a, "%s_desc", prefix));
-    LLVMValueRef weights = emit_weights(cg, d, packed, counts, prefix, a);
+int aot_compile_embedded(CG *cg, const AotVariant *v, int n, const char *prefix, const float *const *packed,
+                         const int64_t *counts, const char *path, Arena *a, char *err, size_t errlen) {
+    /* the weights once, in the layouts of the last variant: the others pack
+     * theirs from these at create (embedded.c) */
+    LLVMValueRef *weights = NEW_ARRAY(a, LLVMValueRef, (size_t)n);
+    weights[n - 1] = emit_weights(cg, v[n - 1].desc, packed, counts, prefix, a);
+    LLVMValueRef variants = emit_variants(cg, v, n, weights, prefix, a);
     int st = link_runtime(cg, err, errlen);
     RtFn rt[RT_N];
     if (st || (st = rt_entry_points(cg, rt, err, errlen)))
         return st;
     cg->b = LLVMCreateBuilderInContext(cg->ctx); /* cg_dispose disposes it if emit_wrappers throws */
-    emit_wrappers(cg, d, rt, desc, weights, prefix, a);
+    emit_wrappers(cg, v[0].desc, rt, variants, n, prefix, a);
     LLVMDisposeBuilder(cg->b);
     cg->b = NULL;
     int vst = cg_verify(cg, "the object", err, errlen);

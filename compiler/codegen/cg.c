@@ -102,3 +102,18 @@ const char *cg_print_asm(CG *cg, Arena *a) {
     LLVMDisposeMemoryBuffer(buf);
     return r;
 }
+
+void cg_mark_target(CG *cg, const char *prefix, const Target *t) {
+    size_t np = strlen(prefix);
+    LLVMAttributeRef cpu = LLVMCreateStringAttribute(cg->ctx, "target-cpu", 10, t->cpu, (unsigned)strlen(t->cpu));
+    LLVMAttributeRef feat =
+        LLVMCreateStringAttribute(cg->ctx, "target-features", 15, t->features, (unsigned)strlen(t->features));
+    for (LLVMValueRef f = LLVMGetFirstFunction(cg->mod); f; f = LLVMGetNextFunction(f)) {
+        size_t n;
+        const char *name = LLVMGetValueName2(f, &n);
+        if (LLVMIsDeclaration(f) || n <= np || strncmp(name, prefix, np) != 0 || name[np] != '_')
+            continue;
+        LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, cpu);
+        LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, feat);
+    }
+}

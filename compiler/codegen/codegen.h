@@ -43,6 +43,7 @@ typedef struct Target {
         int scalef_lanes;          /* lanes of an exact x * 2^k instruction (vscalefps), 0: none */
     } caps;
     bool is_host;                  /* code may run in this process */
+    bool host_cpu;                 /* the host's CPU and features (no --cpu) */
 } Target;
 
 /* Build a target machine.  NULL triple: the host; NULL cpu: the host CPU
@@ -52,6 +53,10 @@ typedef struct Target {
 int target_init(Target *t, const char *triple, const char *cpu, const char *features, int vlen_cap, char *err,
                 size_t errlen);
 void target_dispose(Target *t);
+/* The ACTRT_CPU features code for t may use (0 for a target without
+ * variants, e.g. AArch64); the name a variant for t is known by. */
+uint64_t target_needs(const Target *t);
+const char *target_variant_name(const Target *t);
 /* A second, identical target machine (LLJIT consumes the one it is given). */
 LLVMTargetMachineRef target_clone_tm(const Target *t);
 
@@ -76,6 +81,11 @@ int cg_verify(CG *cg, const char *what, char *err, size_t errlen);
 /* Verify and run default<O3> with the target machine; ACTC_OK or an
  * internal error with the verifier's message in err. */
 int cg_finish(CG *cg, char *err, size_t errlen);
+/* Compile the functions PREFIX_* defined in the module for target t (its
+ * CPU and features as function attributes): one module, and one object,
+ * holds the variants of a model for several CPUs, and cg_finish's passes
+ * and the code generator take each function's own subtarget. */
+void cg_mark_target(CG *cg, const char *prefix, const Target *t);
 /* The module as text (after cg_finish), in `a`. */
 const char *cg_print_module(CG *cg, Arena *a);
 /* The module as target assembly (after cg_finish), in `a`; NULL on error. */
@@ -133,7 +143,7 @@ typedef struct ModelCode {
 
 /* ---- abi.c: the ABI structs of runtime.h as one table ---- */
 
-typedef enum { AF_I32, AF_I64, AF_I64S, AF_STR, AF_ARRAY, AF_KERNELS } AbiFieldKind;
+typedef enum { AF_I32, AF_I64, AF_I64S, AF_STR, AF_ARRAY, AF_KERNELS, AF_PTR } AbiFieldKind;
 typedef struct AbiStruct AbiStruct;
 typedef struct AbiField {
     const char *name;
@@ -149,7 +159,7 @@ struct AbiStruct {
     const AbiField *fields; /* every field, in order */
     int nfields;
 };
-extern const AbiStruct abi_port, abi_tensor, abi_weight, abi_kernel_info, abi_desc;
+extern const AbiStruct abi_port, abi_tensor, abi_weight, abi_kernel_info, abi_desc, abi_variant;
 extern const AbiStruct *const abi_structs[]; /* all of them, NULL-terminated */
 
 /* The LLVM struct type of s in cg's context (created once). */
@@ -157,6 +167,15 @@ LLVMTypeRef abi_llvm_type(CG *cg, const AbiStruct *s);
 /* The description d as internal constant data named `symbol` (kernels by
  * their names in the module, given internal linkage); returns its address. */
 LLVMValueRef abi_emit_desc(CG *cg, Arena *a, const actrt_desc *d, const char *const *kernel_names, const char *symbol);
+
+/* One variant of an object (actrt_variant) as emitted values. */
+typedef struct AbiVariant {
+    const char *name;
+    uint64_t needs;
+    LLVMValueRef desc, weights; /* globals of the module; weights NULL: none embedded */
+} AbiVariant;
+/* The variants table as internal constant data named `symbol`. */
+LLVMValueRef abi_emit_variants(CG *cg, Arena *a, const AbiVariant *v, int n, const char *symbol);
 
 /* ---- cg_desc.c ---- */
 
@@ -172,21 +191,30 @@ int cg_model(CG *cg, KGraph *kg, const char *prefix, ModelCode *mc, Arena *a);
 
 /* ---- aot.c ---- */
 
-/* The exported functions of the generated header (PREFIX_create, _run,
- * ...), thin wrappers around libactrt. */
-void aot_emit_api(CG *cg, const actrt_desc *d, LLVMValueRef desc, const char *prefix, Arena *a);
-/* Turn the finished module (kernels + `entry`) into an object file at path:
- * the description, the header's functions named PREFIX_*, verify, emit. */
-int aot_compile(CG *cg, const actrt_desc *d, const char *const *kernel_names, const char *entry, const char *prefix,
-                const char *path, Arena *a, char *err, size_t errlen);
+/* One ISA variant of a model in an object: its target, description and
+ * kernels (by name in the module), and its serial entry function (dropped:
+ * the runtime calls the kernels through the description). */
+typedef struct AotVariant {
+    const Target *t;
+    const actrt_desc *desc;
+    const char *const *kernel_names;
+    const char *entry;
+} AotVariant;
 
-/* The same with the packed weights embedded (packed[i], counts[i] floats
- * per weight slot) and the embedded runtime linked in: the object links
- * with libc alone.  ACTC_ERR_ARG for a triple without an embedded runtime
- * (other than x86_64 / aarch64 Linux). */
-int aot_compile_embedded(CG *cg, const actrt_desc *d, const char *const *kernel_names, const char *entry,
-                         const char *prefix, const float *const *packed, const int64_t *counts, const char *path, Arena *a,
-                         char *err, size_t errlen);
+/* Turn the finished module (the kernels of every variant) into an object
+ * file at path: the descriptions, the variants table, the header's
+ * functions named PREFIX_* (thin wrappers around libactrt), verify, emit.
+ * v[0 .. n) are listed baseline first (docs/aot.md, "Variants"). */
+int aot_compile(CG *cg, const AotVariant *v, int n, const char *prefix, const char *path, Arena *a, char *err,
+                size_t errlen);
+
+/* The same with the packed weights of the last variant embedded (packed[i],
+ * counts[i] floats per weight slot of v[n-1].desc; the other variants pack
+ * theirs from them at create) and the embedded runtime linked in: the
+ * object links with libc alone.  ACTC_ERR_ARG for a triple without an
+ * embedded runtime (other than x86_64 / aarch64 Linux). */
+int aot_compile_embedded(CG *cg, const AotVariant *v, int n, const char *prefix, const float *const *packed,
+                         const int64_t *counts, const char *path, Arena *a, char *err, size_t errlen);
 
 /* ---- embedded_runtime_<arch>.c (generated at build time) ----
  * runtime/embedded.c as LLVM bitcode for x86_64 and aarch64 Linux
@@ -201,8 +229,8 @@ int aot_link_write(CG *dst, CG *const *srcs, int n, const char *path, char *err,
 
 /* ---- header.c ---- */
 
-/* The text of the C header for an object built with aot_emit_api. */
-const char *aot_header(Arena *a, const actrt_desc *d, const char *prefix, const char *source, const Target *t,
+/* The text of the C header for an object of variants v[0 .. n). */
+const char *aot_header(Arena *a, const AotVariant *v, int n, const char *prefix, const char *source,
                        const char *version, bool embedded, bool fast_math);
 
 /* ---- jit.c ---- */

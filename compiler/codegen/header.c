@@ -49,8 +49,10 @@ static const char *upper(Arena *a, const char *s) {
     return u;
 }
 
-const char *aot_header(Arena *a, const actrt_desc *d, const char *prefix, const char *source, const Target *t,
+const char *aot_header(Arena *a, const AotVariant *v, int nv, const char *prefix, const char *source,
                        const char *version, bool embedded, bool fast_math) {
+    const actrt_desc *d = v[0].desc; /* every variant has the same interface */
+    const Target *t = v[0].t;
     StrBuf sb;
     sb_init(&sb, a);
     const char *P = prefix, *U = upper(a, prefix);
@@ -74,10 +76,15 @@ const char *aot_header(Arena *a, const actrt_desc *d, const char *prefix, const 
             k += (size_t)snprintf(shape + k, sizeof shape - k, "%s%lld", r ? ", " : "", (long long)w->shape[r]);
         sb_printf(&sb, " *   %-40s [%s]  (%s)\n", w->name, shape, w->declared_at);
     }
-    bool long_features = strlen(t->features) >= 120; /* the host's full list: not worth printing */
-    sb_printf(&sb, " *\n * target: %s, cpu %s%s%s\n", t->triple, t->cpu,
-              !*t->features ? "" : long_features ? " (with this machine's features)" : ", features ",
-              *t->features && !long_features ? t->features : "");
+    sb_printf(&sb, " *\n * target: %s; %d variant%s, chosen at create from this CPU (or ACTC_CPU_VARIANT):\n",
+              t->triple, nv, nv == 1 ? "" : "s");
+    for (int i = 0; i < nv; i++) {
+        const Target *vt = v[i].t;
+        bool long_features = strlen(vt->features) >= 120; /* the host's full list: not worth printing */
+        sb_printf(&sb, " *   %s%s%s\n", vt->cpu,
+                  !*vt->features ? "" : long_features ? " (with this machine's features)" : ", features ",
+                  *vt->features && !long_features ? vt->features : "");
+    }
     sb_puts(&sb, fast_math ? " * math: the fast tier (--fast-math: relative error <= 4e-6, 4e-5 for the tanh family)\n"
                            : " * math: the precise tier (primitives <= 1 ULP, activations <= 4 ULP)\n");
     if (embedded)
@@ -124,6 +131,8 @@ const char *aot_header(Arena *a, const actrt_desc *d, const char *prefix, const 
     sb_printf(&sb, "void %s_destroy(%s_model *m);\n", P, P);
     sb_printf(&sb, "/* Threads per run: 0 (default) follows OpenMP; results are identical for any count. */\n"
                    "int %s_set_threads(%s_model *m, int threads);\n", P, P);
+    sb_printf(&sb, "/* The variant create chose (the CPU it was compiled for, e.g. \"x86-64-v3\"). */\n"
+                   "const char *%s_variant(const %s_model *m);\n", P, P);
     sb_printf(&sb, "/* Bytes of scratch a run of `batch` rows uses (per calling thread). */\n"
                    "int64_t %s_workspace_size(const %s_model *m, int64_t batch);\n", P, P);
     if (embedded)

@@ -40,19 +40,23 @@ static int out_of_memory(Target *t, char *err, size_t errlen) {
     return ACTC_ERR_NOMEM;
 }
 
-/* Does the feature string enable `feat` ("+avx512f" present, no later "-")? */
-static bool has_feature(const char *features, const char *feat) {
-    bool on = false;
+/* What the feature string says of `feat`, its last mention winning: +1
+ * for "+feat", -1 for "-feat", 0 when it is not mentioned. */
+static int feature_state(const char *features, const char *feat) {
+    int state = 0;
     size_t n = strlen(feat);
     for (const char *p = features; p && *p;) {
         const char *end = strchr(p, ',');
         size_t len = end ? (size_t)(end - p) : strlen(p);
         if (len == n + 1 && strncmp(p + 1, feat, n) == 0)
-            on = p[0] == '+';
+            state = p[0] == '+' ? 1 : -1;
         p = end ? end + 1 : p + len;
     }
-    return on;
+    return state;
 }
+
+/* Does the feature string enable `feat` ("+avx512f" present, no later "-")? */
+static bool has_feature(const char *features, const char *feat) { return feature_state(features, feat) > 0; }
 
 /* The vector facts an x86 CPU name implies.  The C API cannot ask LLVM for a
  * named CPU's features, so the families are listed here (LLVM 19 names);
@@ -196,6 +200,7 @@ int target_init(Target *t, const char *triple, const char *cpu, const char *feat
     /* CPU and features: the host's only for a host build without --cpu. */
     char *host_cpu = NULL, *host_feat = NULL;
     if (t->is_host && !cpu) {
+        t->host_cpu = true;
         host_cpu = LLVMGetHostCPUName();
         host_feat = LLVMGetHostCPUFeatures();
         t->cpu = dup(host_cpu);
@@ -252,6 +257,58 @@ int target_init(Target *t, const char *triple, const char *cpu, const char *feat
     set_tiles(t, x86);
     return ACTC_OK;
 }
+
+/* x86-64 micro-architecture levels (the psABI's), as ACTRT_CPU bits. */
+#define NEEDS_V2 (ACTRT_CPU(SSE3) | ACTRT_CPU(SSSE3) | ACTRT_CPU(SSE4_1) | ACTRT_CPU(SSE4_2) | ACTRT_CPU(POPCNT))
+#define NEEDS_V3                                                                                                  \
+    (NEEDS_V2 | ACTRT_CPU(AVX) | ACTRT_CPU(AVX2) | ACTRT_CPU(FMA) | ACTRT_CPU(F16C) | ACTRT_CPU(BMI1) |           \
+     ACTRT_CPU(BMI2) | ACTRT_CPU(LZCNT) | ACTRT_CPU(MOVBE))
+#define NEEDS_V4                                                                                                  \
+    (NEEDS_V3 | ACTRT_CPU(AVX512F) | ACTRT_CPU(AVX512BW) | ACTRT_CPU(AVX512DQ) | ACTRT_CPU(AVX512VL) |           \
+     ACTRT_CPU(AVX512CD))
+
+static const char *const cpu_feature_names[] = {
+#define NAME_(id, name) name,
+    ACTRT_CPU_FEATURES(NAME_)
+#undef NAME_
+};
+
+/* The level a named x86 CPU implies (the families of x86_cpu_lanes). */
+static uint64_t x86_cpu_level(const char *cpu) {
+    static const char *const v2[] = {"x86-64-v2", "nehalem", "corei7", "westmere", "silvermont", "slm", "goldmont",
+                                     "goldmont-plus", "tremont", "btver2"};
+    bool fma;
+    int lanes = x86_cpu_lanes(cpu, &fma);
+    if (lanes == 16)
+        return strcmp(cpu, "knl") == 0 || strcmp(cpu, "knm") == 0
+                   ? NEEDS_V3 | ACTRT_CPU(AVX512F) | ACTRT_CPU(AVX512CD)
+                   : NEEDS_V4;
+    if (lanes == 8)
+        return fma ? NEEDS_V3 : NEEDS_V2 | ACTRT_CPU(AVX);
+    for (size_t i = 0; i < ARRAY_LEN(v2); i++)
+        if (strcmp(cpu, v2[i]) == 0)
+            return NEEDS_V2;
+    return 0; /* x86-64, generic, core2, ...: the baseline every x86-64 CPU runs */
+}
+
+uint64_t target_needs(const Target *t) {
+    bool x86 = strncmp(t->triple, "x86_64", 6) == 0;
+    if (!x86)
+        return 0;
+    /* the host's features as LLVM lists them, else the CPU's level; then
+     * --features: +name adds, -name removes */
+    uint64_t n = t->is_host && t->host_cpu ? 0 : x86_cpu_level(t->cpu);
+    for (int i = 0; i < ACTRT_CPU_NFEATURES; i++) {
+        int st = feature_state(t->features, cpu_feature_names[i]);
+        if (st > 0)
+            n |= (uint64_t)1 << i;
+        else if (st < 0)
+            n &= ~((uint64_t)1 << i);
+    }
+    return n;
+}
+
+const char *target_variant_name(const Target *t) { return t->cpu; }
 
 LLVMTargetMachineRef target_clone_tm(const Target *t) {
     LLVMTargetRef tgt;

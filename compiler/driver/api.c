@@ -272,8 +272,10 @@ int actc_dump(actc_session *a, const char *model, actc_dump_kind kind, const cha
 
 struct actc_jit_model {
     Arena arena;          /* names, descriptions, kernel tables */
-    Target target;
+    Target target;        /* JIT: the code's; AOT: the baseline the shared code (create, runtime) runs on */
     bool has_target;
+    Target *variants;     /* AOT: one target per ISA variant (mem_alloc) */
+    int nvariants;
     CG cg;
     bool has_cg;
     Jit *jit;
@@ -291,6 +293,9 @@ static void jit_model_release(actc_jit_model *j) {
     }
     if (j->has_target)
         target_dispose(&j->target);
+    for (int i = 0; i < j->nvariants; i++)
+        target_dispose(&j->variants[i]);
+    mem_free(j->variants);
     arena_free(&j->arena);
     mem_free(j);
 }
@@ -330,6 +335,26 @@ static int generate(actc_session *a, const char *model, const actc_options *o, a
     return ACTC_OK;
 }
 
+/* The JIT runs its code here: a --cpu this CPU cannot run is an error
+ * naming what it lacks (never a SIGILL later). */
+static int check_runs_here(actc_session *a, const Target *t) {
+    static const char *const names[] = {
+#define NAME_(id, name) name,
+        ACTRT_CPU_FEATURES(NAME_)
+#undef NAME_
+    };
+    uint64_t lacks = t->is_host ? target_needs(t) & ~actrt_cpu_features() : 0;
+    if (!lacks)
+        return ACTC_OK;
+    StrBuf sb;
+    sb_init(&sb, &a->s.scratch);
+    for (int i = 0; i < ACTRT_CPU_NFEATURES; i++)
+        if (lacks & ((uint64_t)1 << i))
+            sb_printf(&sb, "%s%s", sb.len ? ", " : "", names[i]);
+    return fail(a, ACTC_ERR_ARG, "cannot JIT code for cpu '%s' on this machine: this CPU lacks %s (actc compile "
+                "builds objects for other CPUs)", t->cpu, sb_str(&sb));
+}
+
 static actc_jit_model *jit_model_new(void) {
     actc_jit_model *j = mem_alloc(sizeof *j);
     if (j)
@@ -359,6 +384,12 @@ int actc_jit_compile(actc_session *a, const char *model, const actc_options *o, 
     ModelCode mc;
     KGraph *kg = NULL;
     st = generate(a, model, o, j, &m, &mc, &kg, err, sizeof err);
+    if (!st && (st = check_runs_here(a, &j->target)) != ACTC_OK) {
+        boundary_pop(&b);
+        arena_reset(&a->s.scratch, mark);
+        jit_model_release(j);
+        return st;
+    }
     if (!st) {
         st = jit_create(&j->jit, &j->target, err, sizeof err);
         if (!st) {
@@ -522,36 +553,117 @@ static int pack_for_embedding(actc_session *a, actc_jit_model *j, const char *pa
     return ACTC_OK;
 }
 
+/* The ISA variants of an AOT object: --cpu's comma-separated list
+ * ("native" = this machine), else for x86-64 the fixed default list (the
+ * same object from the same command on any machine), else the one CPU. */
+static const char DEFAULT_X86_VARIANTS[] = "x86-64-v2,x86-64-v3,x86-64-v4";
+
+static int variant_targets(actc_session *a, const actc_options *o, actc_jit_model *j, char *err, size_t errlen) {
+    const char *triple = o ? o->target : NULL, *cpu = o ? o->cpu : NULL, *features = o ? o->features : NULL;
+    /* the baseline for the object's shared code */
+    int st = target_init(&j->target, triple, "generic", NULL, 0, err, errlen);
+    if (st)
+        return fail(a, st, "%s", err);
+    j->has_target = true;
+    bool x86 = strncmp(j->target.triple, "x86_64", 6) == 0;
+    const char *list = cpu ? cpu : x86 ? DEFAULT_X86_VARIANTS : NULL;
+    int n = 1;
+    for (const char *p = list; p && *p; p++)
+        n += *p == ',';
+    j->variants = mem_alloc(sizeof *j->variants * (size_t)n);
+    if (!j->variants)
+        return fail(a, ACTC_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n; i++) {
+        char name[128] = "";
+        const char *p = list;
+        for (int k = 0; p && k < i; k++)
+            p = strchr(p, ',') + 1;
+        if (p) {
+            size_t len = strcspn(p, ",");
+            if (len == 0 || len >= sizeof name)
+                return fail(a, ACTC_ERR_ARG, "--cpu: '%s' has an empty or overlong name in position %d", list, i + 1);
+            memcpy(name, p, len);
+            name[len] = 0;
+            for (int k = 0; k < j->nvariants; k++)
+                if (strcmp(j->variants[k].cpu, name) == 0)
+                    return fail(a, ACTC_ERR_ARG, "--cpu: '%s' is listed twice", name);
+        }
+        st = target_init(&j->variants[i], triple, *name ? name : NULL, features, 0, err, errlen);
+        if (st)
+            return fail(a, st, "%s", err);
+        j->nvariants++;
+    }
+    return ACTC_OK;
+}
+
+/* Every variant of the model into one module (j->cg, on the baseline
+ * target), each function marked with its variant's CPU; descs[i] and
+ * mcs[i] describe variant i. */
+static int generate_variants(actc_session *a, const char *model, const actc_options *o, actc_jit_model *j, Decl **mout,
+                             ModelCode **mcs, actrt_desc **descs, char *err, size_t errlen) {
+    if (!a->prog || a->s.diag.nerrors)
+        return fail(a, ACTC_ERR_ARG, "no checked program in this session: call actc_check_file first");
+    Decl *m = pick_model(a, model);
+    if (!m)
+        return ACTC_ERR_ARG;
+    int st = variant_targets(a, o, j, err, errlen);
+    if (st)
+        return st;
+    Pipeline pl;
+    ir_pipeline(&a->s, m, NULL, &pl);
+    Arena *tmp = &a->s.scratch;
+    cg_init(&j->cg, &j->target, m->name);
+    j->cg.fast_math = o && o->fast_math;
+    j->has_cg = true;
+    *mcs = NEW_ARRAY(tmp, ModelCode, (size_t)j->nvariants);
+    *descs = NEW_ARRAY(&j->arena, actrt_desc, (size_t)j->nvariants);
+    for (int i = 0; i < j->nvariants; i++) {
+        const char *prefix = arena_printf(tmp, "actc_%s_v%d", m->name, i);
+        j->cg.t = &j->variants[i]; /* the kernels' decisions: this variant's */
+        cg_model(&j->cg, pl.kernels, prefix, &(*mcs)[i], tmp);
+        cg_mark_target(&j->cg, prefix, &j->variants[i]);
+        cg_build_desc(&j->arena, pl.kernels, &(*mcs)[i], &j->variants[i], &(*descs)[i]);
+    }
+    j->cg.t = &j->target;
+    st = cg_finish(&j->cg, err, errlen);
+    if (st)
+        return fail(a, st, "%s", err);
+    *mout = m;
+    return ACTC_OK;
+}
+
 /* One model into j's module, finished and verified but not written; its
  * header text in *header. */
 static int compile_one(actc_session *a, const char *model, const actc_options *o, const char *prefix,
                        const char *embed_weights, actc_jit_model *j, const char **header, char *err, size_t errlen) {
     Decl *m = NULL;
-    ModelCode mc;
-    KGraph *kg = NULL;
-    int st = generate(a, model, o, j, &m, &mc, &kg, err, errlen);
+    ModelCode *mcs = NULL;
+    actrt_desc *descs = NULL;
+    int st = generate_variants(a, model, o, j, &m, &mcs, &descs, err, errlen);
     if (st)
-        return st; /* generate() recorded the message */
+        return st; /* generate_variants() recorded the message */
     const char *P = prefix ? prefix : m->name;
-    cg_build_desc(&j->arena, kg, &mc, &j->target, &j->desc);
     Arena *tmp = &a->s.scratch; /* under actc_compile_object's mark */
-    const char *entry = arena_printf(tmp, "actc_%s_run", m->name);
+    int n = j->nvariants;
+    AotVariant *v = NEW_ARRAY(tmp, AotVariant, (size_t)n);
+    for (int i = 0; i < n; i++)
+        v[i] = (AotVariant){&j->variants[i], &descs[i], mcs[i].kernel_names,
+                            arena_printf(tmp, "actc_%s_v%d_run", m->name, i)};
+    j->desc = descs[n - 1];
     if (embed_weights) {
         actrt_model *rm = NULL;
         const float **packed = NULL;
         int64_t *counts = NULL;
-        st = pack_for_embedding(a, j, embed_weights, &rm, &packed, &counts);
-        if (!st && (st = aot_compile_embedded(&j->cg, &j->desc, mc.kernel_names, entry, P, packed, counts, NULL,
-                                              tmp, err, errlen)))
+        st = pack_for_embedding(a, j, embed_weights, &rm, &packed, &counts); /* j->desc: the last variant's */
+        if (!st && (st = aot_compile_embedded(&j->cg, v, n, P, packed, counts, NULL, tmp, err, errlen)))
             fail(a, st, "%s", err);
         actrt_model_free(rm);
-    } else if ((st = aot_compile(&j->cg, &j->desc, mc.kernel_names, entry, P, NULL, tmp, err, errlen))) {
+    } else if ((st = aot_compile(&j->cg, v, n, P, NULL, tmp, err, errlen))) {
         fail(a, st, "%s", err);
     }
     if (!st) {
         const Source *src = a->s.diag.sources[m->span.file];
-        *header = aot_header(&j->arena, &j->desc, P, src->name, &j->target, actc_version(), embed_weights != NULL,
-                             o && o->fast_math);
+        *header = aot_header(&j->arena, v, n, P, src->name, actc_version(), embed_weights != NULL, o && o->fast_math);
     }
     return st;
 }

@@ -114,7 +114,7 @@ int main(int argc, char **argv) {
         }
         max_psum_err = fabs(psum - 1) > max_psum_err ? fabs(psum - 1) : max_psum_err;
     }
-    printf("held-out digits: %lld samples\n", (long long)n);
+    printf("held-out digits: %lld samples (variant %s)\n", (long long)n, digits_variant(m));
     printf("accuracy   actc %.2f%% (%lld/%lld)   PyTorch %.2f%% (%lld/%lld)\n", 100.0 * correct / n,
            (long long)correct, (long long)n, 100.0 * ref_correct / n, (long long)ref_correct, (long long)n);
     printf("predictions equal to PyTorch's on %lld of %lld samples%s\n", (long long)agree, (long long)n,

@@ -31,7 +31,7 @@ ACTRT_API void actrt_set_allocator(actrt_alloc_fn fn, void *ud);
 /* ---- the description of a compiled model (the ABI between generated code
  * and the runtime; the compiler fills it, JIT or AOT) ---- */
 
-#define ACTRT_ABI_VERSION 3u
+#define ACTRT_ABI_VERSION 4u
 
 /* Ranks of tensors and ports: 1 to ACTRT_MAX_RANK; unused dims are 0. */
 #define ACTRT_MAX_RANK 4
@@ -121,6 +121,48 @@ typedef struct actrt_desc {
                               * share of rows is a multiple of it (>= 1) */
 } actrt_desc;
 
+/* ---- ISA variants: one model compiled for several CPUs (docs/aot.md) ---- */
+
+/* CPU features a variant's code may use (x86-64; an AArch64 variant needs
+ * nothing beyond armv8-a, so its mask is 0). */
+#define ACTRT_CPU_FEATURES(X)                                                                                     \
+    X(SSE3, "sse3") X(SSSE3, "ssse3") X(SSE4_1, "sse4.1") X(SSE4_2, "sse4.2") X(POPCNT, "popcnt")               \
+    X(AVX, "avx") X(AVX2, "avx2") X(FMA, "fma") X(F16C, "f16c") X(BMI1, "bmi") X(BMI2, "bmi2")                   \
+    X(LZCNT, "lzcnt") X(MOVBE, "movbe") X(AVX512F, "avx512f") X(AVX512BW, "avx512bw")                           \
+    X(AVX512DQ, "avx512dq") X(AVX512VL, "avx512vl") X(AVX512CD, "avx512cd")
+enum {
+#define ACTRT_CPU_BIT_(id, name) ACTRT_CPU_BIT_##id,
+    ACTRT_CPU_FEATURES(ACTRT_CPU_BIT_)
+#undef ACTRT_CPU_BIT_
+    ACTRT_CPU_NFEATURES
+};
+#define ACTRT_CPU(id) ((uint64_t)1 << ACTRT_CPU_BIT_##id)
+
+/* One variant of a model: the code for one CPU and the features it needs.
+ * An object lists its variants baseline first; create picks the last one
+ * this CPU runs (or the one ACTC_CPU_VARIANT names). */
+typedef struct actrt_variant {
+    const char *name;              /* the CPU it was compiled for: "x86-64-v3", "skylake-avx512" */
+    uint64_t needs;                /* ACTRT_CPU(...) bits */
+    const actrt_desc *desc;        /* the model compiled for it */
+    const float *const *weights;   /* embedded objects: packed weights in its layouts, or NULL (packed at create) */
+} actrt_variant;
+
+/* A runnable model (section "models" below). */
+typedef struct actrt_model actrt_model;
+
+/* The features of this CPU that the OS has enabled (ACTRT_CPU bits). */
+ACTRT_API uint64_t actrt_cpu_features(void);
+/* For generated AOT code: choose the variant this CPU runs (or the one the
+ * environment variable ACTC_CPU_VARIANT names), then create it and load
+ * its weights as actrt_model_create_loaded.  A CPU that runs none, an
+ * unknown or unrunnable ACTC_CPU_VARIANT: ACTC_ERR_ARG with a message
+ * naming what is missing; never a signal. */
+ACTRT_API int actrt_model_create_variant(actrt_model **out, const actrt_variant *variants, int n,
+                                         const char *path, const void *data, size_t len);
+/* The variant m was created for; NULL for a model made by actrt_model_create. */
+ACTRT_API const char *actrt_model_variant(const actrt_model *m);
+
 /* Elements of a tensor (the product of its shape); -1 if malformed. */
 ACTRT_API int64_t actrt_tensor_numel(const actrt_tensor_desc *t);
 
@@ -137,9 +179,9 @@ ACTRT_API double actrt_kernel_row_work(const actrt_kernel_info *ki);
 
 /* ---- models ---- */
 
-/* A runnable model: compiled code (a description that must outlive it) plus
- * bound weights and per-thread scratch. */
-typedef struct actrt_model actrt_model;
+/* A runnable model (actrt_model, declared above): compiled code (a
+ * description that must outlive it) plus bound weights and per-thread
+ * scratch. */
 
 /* Create a model from a description.  On failure *out is NULL and
  * actrt_last_error(NULL) says why (per thread). */

@@ -101,7 +101,8 @@ for ex in EXAMPLES:
     # exported symbols: exactly the header's functions
     syms = sorted(l.split()[-1] for l in sh(["nm", "-g", "--defined-only", obj], "nm").stdout.splitlines())
     want = sorted("net_%s_%s" % (ex, f) for f in ["create", "create_from_memory", "run", "run_arrays",
-                                                  "last_error", "destroy", "set_threads", "workspace_size"])
+                                                  "last_error", "destroy", "set_threads", "workspace_size",
+                                                  "variant"])
     check(syms == want, "%s exports %s" % (ex, syms))
     text = open(hdr).read()
     # shapes and tensors from the header's own comment and enum
@@ -215,7 +216,7 @@ for ex in ["ffn", "mlp"] if failures == 0 else []:
     w = os.path.join(tmp, ex + ".safetensors")
     sh([actc, "compile", act, "-o", obj, "--header", hdr, "--prefix", "emb_" + ex, "--embed-weights", w], "compile embedded " + ex)
     undef = sorted(l.split()[-1] for l in sh(["nm", "-u", obj], "nm -u").stdout.splitlines() if l.split()[0] == "U")
-    check(set(undef) <= {"malloc", "realloc", "free", "__tls_get_addr"}, "%s: embedded object needs %s" % (ex, undef))
+    check(set(undef) <= {"malloc", "realloc", "free", "getenv", "__tls_get_addr"}, "%s: embedded object needs %s" % (ex, undef))
     text = open(hdr).read()
     ins = [int(l.split("=")[1].strip(" ,")) for l in text.splitlines() if "_INPUT_" in l and "FEATURES" in l]
     outs = [int(l.split("=")[1].strip(" ,")) for l in text.splitlines() if "_OUTPUT_" in l and "FEATURES" in l]
@@ -497,7 +498,7 @@ if failures == 0:
            "compile two models (%s)" % tag)
         syms = sorted(l.split()[-1] for l in sh(["nm", "-g", "--defined-only", obj], "nm").stdout.splitlines())
         fns = ["create", "create_from_memory", "run", "run_arrays", "last_error", "destroy", "set_threads",
-               "workspace_size"] + (["set_parallel_for"] if embed else [])
+               "workspace_size", "variant"] + (["set_parallel_for"] if embed else [])
         check(syms == sorted("%s_%s" % (m, f) for m in ("enc", "head") for f in fns), "two models export %s" % syms)
         with open(mc, "w") as f:
             f.write(TWO_MAIN.replace("HEADER", hdr))

@@ -1,0 +1,56 @@
+/*
+ * pack.h — the packed-weight layouts of runtime.h (ACTRT_LAYOUT_*) as index
+ * arithmetic, shared by libactrt (model.c, which packs from row-major
+ * tensors) and the embedded runtime (embedded.c, which repacks one
+ * variant's packed weights into another variant's layouts at create).
+ * Freestanding.
+ */
+#ifndef ACTC_RUNTIME_PACK_H
+#define ACTC_RUNTIME_PACK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "actc/runtime.h"
+
+/* Floats in packed weight slot w (a PANEL slot is padded to whole panels). */
+static inline int64_t rt_packed_count(const actrt_weight_desc *w) {
+    if (w->layout == ACTRT_LAYOUT_KN)
+        return w->n * w->k;
+    if (w->layout == ACTRT_LAYOUT_PANEL)
+        return (w->n + w->panel - 1) / w->panel * w->panel * w->k;
+    return w->n;
+}
+
+/* Where element (r, c) of the slice (row r of n, column c of k; c = 0 for
+ * a vector) is in the packed slot. */
+static inline int64_t rt_packed_index(const actrt_weight_desc *w, int64_t r, int64_t c) {
+    if (w->layout == ACTRT_LAYOUT_KN)
+        return c * w->n + r;
+    if (w->layout == ACTRT_LAYOUT_PANEL)
+        return (r / w->panel) * w->panel * w->k + c * w->panel + r % w->panel;
+    return r;
+}
+
+/* Do two slots hold the same slice of the same tensor (in any layout)? */
+static inline bool rt_same_slice(const actrt_weight_desc *a, const actrt_weight_desc *b) {
+    return a->tensor == b->tensor && a->lo == b->lo && a->n == b->n && a->k == b->k && a->elem == b->elem;
+}
+
+/* ... and in the same layout, so that one packed array serves both? */
+static inline bool rt_same_packing(const actrt_weight_desc *a, const actrt_weight_desc *b) {
+    return rt_same_slice(a, b) && a->layout == b->layout && (a->layout != ACTRT_LAYOUT_PANEL || a->panel == b->panel);
+}
+
+/* dst (rt_packed_count(dw) floats, the padding zeroed here) from the same
+ * slice packed as sw in src. */
+static inline void rt_repack(const actrt_weight_desc *dw, float *dst, const actrt_weight_desc *sw, const float *src) {
+    int64_t count = rt_packed_count(dw), k = dw->layout == ACTRT_LAYOUT_VEC ? 1 : dw->k;
+    for (int64_t i = 0; i < count; i++)
+        dst[i] = 0;
+    for (int64_t r = 0; r < dw->n; r++)
+        for (int64_t c = 0; c < k; c++)
+            dst[rt_packed_index(dw, r, c)] = src[rt_packed_index(sw, r, c)];
+}
+
+#endif
