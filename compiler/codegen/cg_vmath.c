@@ -231,7 +231,16 @@ static LLVMValueRef erfc_pos_d(VM *vm, LLVMValueRef a) {
     }
     LLVMValueRef y = fma_(vm, t, b1, sub(vm, cd(vm, erfcx_cheb[0]), b2));
     LLVMValueRef hi = mul(vm, a, a);
-    LLVMValueRef lo = fma_(vm, a, a, neg(vm, hi)); /* exact remainder where FMA exists */
+    LLVMValueRef lo;
+    if (vm->cg->t->caps.fma) {
+        lo = fma_(vm, a, a, neg(vm, hi)); /* the exact remainder a*a - hi */
+    } else {
+        /* no FMA (x86-64-v2): the same exact remainder by Dekker's product,
+         * a = ah + al with 26-bit halves, so each partial product is exact */
+        LLVMValueRef c = mul(vm, a, cd(vm, 134217729.0)); /* 2^27 + 1 */
+        LLVMValueRef ah = sub(vm, c, sub(vm, c, a)), al = sub(vm, a, ah);
+        lo = add(vm, add(vm, sub(vm, mul(vm, ah, ah), hi), mul(vm, cd(vm, 2), mul(vm, ah, al))), mul(vm, al, al));
+    }
     LLVMValueRef e = mul(vm, exp_d(vm, neg(vm, hi)), sub(vm, cd(vm, 1), lo));
     return mul(vm, e, y);
 }

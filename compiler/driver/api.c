@@ -632,6 +632,63 @@ static int generate_variants(actc_session *a, const char *model, const actc_opti
     return ACTC_OK;
 }
 
+int actc_list_variants(const actc_options *o, char *out, size_t len) {
+    if (!out || len == 0)
+        return ACTC_ERR_ARG;
+    out[0] = 0;
+    static const char *const names[] = {
+#define NAME_(id, name) name,
+        ACTRT_CPU_FEATURES(NAME_)
+#undef NAME_
+    };
+    actc_session *a = NULL;
+    int st = actc_session_new(&a);
+    if (st)
+        return st;
+    actc_jit_model *j = jit_model_new();
+    if (!j) {
+        actc_session_free(a);
+        return ACTC_ERR_NOMEM;
+    }
+    char err[512];
+    Boundary b;
+    st = BOUNDARY_ENTER(&b);
+    if (st) {
+        snprintf(out, len, "%s", b.message[0] ? b.message : actc_status_string(st));
+    } else {
+        st = variant_targets(a, o, j, err, sizeof err);
+        if (st) {
+            snprintf(out, len, "%s", a->error);
+        } else {
+            StrBuf sb;
+            sb_init(&sb, &a->s.perm);
+            uint64_t have = actrt_cpu_features();
+            sb_printf(&sb, "%s: %d variant%s, baseline first (create picks the last this CPU runs)\n",
+                      j->target.triple, j->nvariants, j->nvariants == 1 ? "" : "s");
+            for (int i = 0; i < j->nvariants; i++) {
+                const Target *t = &j->variants[i];
+                uint64_t needs = target_needs(t);
+                sb_printf(&sb, "%-16s %2d lanes  needs", target_variant_name(t), t->vlen);
+                int k = 0;
+                for (int f = 0; f < ACTRT_CPU_NFEATURES; f++)
+                    if (needs & ((uint64_t)1 << f))
+                        sb_printf(&sb, "%s %s", k++ ? "," : "", names[f]);
+                if (!k)
+                    sb_puts(&sb, " nothing beyond the baseline");
+                sb_printf(&sb, "  [%s]\n", !j->target.is_host ? "another architecture"
+                                           : needs & ~have   ? "this CPU cannot run it"
+                                                             : "runs here");
+            }
+            if ((size_t)snprintf(out, len, "%s", sb_str(&sb)) >= len)
+                st = ACTC_ERR_ARG;
+        }
+        boundary_pop(&b);
+    }
+    jit_model_release(j);
+    actc_session_free(a);
+    return st;
+}
+
 /* One model into j's module, finished and verified but not written; its
  * header text in *header. */
 static int compile_one(actc_session *a, const char *model, const actc_options *o, const char *prefix,

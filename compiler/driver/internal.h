@@ -25,6 +25,11 @@ int actc_dump(actc_session *s, const char *model, actc_dump_kind kind, const cha
 int actc_reference_run(actc_session *s, const char *model, const actrt_tensor *tensors, int ntensors, int64_t batch,
                        const float *const *inputs, float *const *outputs);
 
+/* The ISA variants an object compiled with opts would hold (actc compile
+ * --list-variants): a line per variant with what it needs and whether this
+ * CPU runs it, into out[len]; on failure the message. */
+int actc_list_variants(const actc_options *opts, char *out, size_t len);
+
 /* The LLVM IR (after O3) or the target assembly of the model's kernels. */
 int actc_dump_code(actc_session *s, const char *model, const actc_options *opts, actc_dump_kind kind,
                    const char **out);

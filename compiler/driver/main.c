@@ -48,7 +48,13 @@ static const char usage[] =
     "  -o [NAME=]FILE           an output (.npy, f32)\n"
     "  --reference              run: use the double-precision reference interpreter\n"
     "  --target TRIPLE, --cpu NAME, --features LIST\n"
-    "                           code generation target (default: this machine)\n"
+    "                           code generation target (default: this machine;\n"
+    "                           compile: --cpu A,B,... lists the ISA variants of\n"
+    "                           the object, native = this machine; x86-64\n"
+    "                           default x86-64-v2,x86-64-v3,x86-64-v4)\n"
+    "  --list-variants          compile: print the variants the object would\n"
+    "                           hold, what each needs and whether this CPU\n"
+    "                           runs it; write nothing\n"
     "  --fast-math              run, compile, bench: the fast tier of the\n"
     "                           activations (relative error <= 4e-6, tanh\n"
     "                           family 4e-5; docs/accuracy.md section 6)\n"
@@ -79,6 +85,7 @@ typedef struct Options {
     actc_options codegen;
     long long batch, threads, reps;
     const char *object, *header, *prefix_sym, *embed;
+    bool list_variants;
 } Options;
 
 static int exit_code(int st) { return st == ACTC_OK ? 0 : st == ACTC_ERR_INTERNAL ? 2 : 1; }
@@ -150,6 +157,8 @@ static int parse_args(int argc, char **argv, Options *o) {
                 o->reps = n;
         } else if (strcmp(a, "--fast-math") == 0) {
             o->codegen.fast_math = 1;
+        } else if (strcmp(a, "--list-variants") == 0) {
+            o->list_variants = true;
         } else if (strcmp(a, "--header") == 0 || strcmp(a, "--prefix") == 0 || strcmp(a, "--embed-weights") == 0) {
             if (!(v = value(argc, argv, &i)))
                 return arg_error("option '%s' needs a value", a);
@@ -480,6 +489,16 @@ done:
 /* ---- compile ---- */
 
 static int cmd_compile(const Options *o) {
+    if (o->list_variants) {
+        static char text[8192];
+        int st = actc_list_variants(&o->codegen, text, sizeof text);
+        if (st) {
+            fprintf(stderr, "actc: error: %s\n", text);
+            return exit_code(st);
+        }
+        fputs(text, stdout);
+        return 0;
+    }
     if (o->nfiles != 1)
         return arg_error("%s", "'compile' needs exactly one FILE");
     if (o->nout != 1 || o->out[0].name)

@@ -209,8 +209,11 @@ int acc_init(Acc *a, const char *only, bool fast, char *err, size_t errlen) {
         const char *name, *cpu;
         int vlen;
         bool ok;
-    } want[] = {{"avx512", NULL, 16, avx512}, {"avx2", "haswell", 8, avx2}, {"scalar", NULL, 1, true}};
-    for (int i = 0; i < 3 && !st; i++) {
+    } want[] = {{"avx512", NULL, 16, avx512},
+                {"avx2", "haswell", 8, avx2},
+                {"sse4.2", "x86-64-v2", 4, true}, /* the x86-64-v2 variant: no FMA (Dekker products) */
+                {"scalar", NULL, 1, true}};
+    for (int i = 0; i < (int)(sizeof want / sizeof want[0]) && !st; i++) {
         if (!want[i].ok || (only && strcmp(only, want[i].name) != 0))
             continue;
         st = build_isa(&a->isas[a->nisas], want[i].name, want[i].cpu, want[i].vlen, fast, err, errlen);

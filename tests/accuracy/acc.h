@@ -13,7 +13,7 @@
 
 #include "codegen/codegen.h"
 
-enum { ACC_MAX_ISAS = 3 };
+enum { ACC_MAX_ISAS = 4 };
 
 typedef struct AccFunc {
     const char *name;     /* "gelu", "elu(alpha=0.5)", "swiglu product", ... */

@@ -2,7 +2,7 @@
  * accuracy_main.c — actc-accuracy: the accuracy table of every builtin
  * (docs/accuracy.md).
  *
- *   actc-accuracy [--samples N] [--seed S] [--isa avx512|avx2|scalar] [--func NAME]
+ *   actc-accuracy [--samples N] [--seed S] [--isa avx512|avx2|sse4.2|scalar] [--func NAME]
  *   actc-accuracy --exhaustive [--state FILE] [--isa ...] [--func NAME]
  *
  * Sampled mode: N random f32 bit patterns (all exponents, signs, NaNs and
@@ -168,7 +168,7 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--fast-math") == 0)
             fast = true;
         else {
-            fprintf(stderr, "usage: actc-accuracy [--fast-math] [--samples N] [--isa avx512|avx2|scalar] [--func NAME]\n"
+            fprintf(stderr, "usage: actc-accuracy [--fast-math] [--samples N] [--isa avx512|avx2|sse4.2|scalar] [--func NAME]\n"
                             "       actc-accuracy [--fast-math] --exhaustive [--state FILE] [--isa ...] [--func NAME]\n");
             return 1;
         }

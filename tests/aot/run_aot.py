@@ -8,7 +8,7 @@ the header's functions.  Standard library only.
 
 usage: run_aot.py ACTC BUILD_DIR SOURCE_DIR
 """
-import array, json, math, os, random, struct, subprocess, sys, tempfile
+import array, json, math, os, platform, random, shutil, struct, subprocess, sys, tempfile
 
 actc, build, src = sys.argv[1], sys.argv[2], sys.argv[3]
 tmp = tempfile.mkdtemp(prefix="actc-aot-")
@@ -85,12 +85,14 @@ int main(int argc, char **argv) {
         fclose(f);
     }
     if (P_run(m, 0, RUNARGS) == 0) { fprintf(stderr, "batch 0 accepted\n"); return 1; }
+    printf("variant %s\n", P_variant(m));
     P_destroy(m);
     return 0;
 }
 '''
 
 EXAMPLES = ["mlp", "ffn", "gates", "geglu_split", "custom_activation", "residual_rmsnorm", "activations"]
+built = {}
 rnd = random.Random(3)
 for ex in EXAMPLES:
     act = os.path.join(src, "examples", ex + ".act")
@@ -149,6 +151,7 @@ for ex in EXAMPLES:
         continue
     aot_out = [os.path.join(tmp, "%s_aot%d.bin" % (ex, i)) for i in range(len(outs))]
     sh([exe, w, str(batch), *infiles, *aot_out], "run driver " + ex)
+    built[ex] = (exe, w, batch, infiles, npys, len(outs), act)
     for i in range(len(outs)):
         if os.path.exists(aot_out[i]) and os.path.exists(jit_out[i]):
             same = open(aot_out[i], "rb").read() == npy_data(jit_out[i])
@@ -372,6 +375,74 @@ if failures == 0:
 
 # Cross-compiled: --target aarch64-linux-gnu with embedded weights (NEON, 4
 # lanes, from the same generator), linked with the Debian cross toolchain and
+# ISA variants (docs/aot.md, "Variants"): the default x86-64 object holds
+# x86-64-v2, -v3 and -v4.  Each variant, forced with ACTC_CPU_VARIANT, is
+# bitwise the JIT compiled with the same --cpu; under qemu -cpu Nehalem
+# (SSE4.2, no XSAVE) and -cpu Haswell (AVX2) create picks v2 and v3 by
+# itself; a pinned skylake-avx512 object fails at create there with exit 1
+# (no signal), and every ACTC_CPU_VARIANT error names the variants.
+qemu_x86 = shutil.which("qemu-x86_64")
+if failures == 0 and platform.machine() == "x86_64":
+    VARIANTS = ["x86-64-v2", "x86-64-v3", "x86-64-v4"]
+    have = {v: True for v in VARIANTS}
+    cpuinfo = open("/proc/cpuinfo").read()
+    have["x86-64-v4"] = " avx512bw" in cpuinfo and " avx512vl" in cpuinfo
+    have["x86-64-v3"] = " avx2" in cpuinfo and " fma" in cpuinfo
+    for ex in ("gates", "mlp"):
+        exe, w, batch, infiles, npys, nout, act = built[ex]
+        for v in VARIANTS:
+            if not have[v]:
+                print("skip %s %s natively: this CPU cannot run it" % (ex, v))
+                continue
+            jit = [os.path.join(tmp, "%s_jit_%s_%d.npy" % (ex, v, i)) for i in range(nout)]
+            args = [actc, "run", act, "-w", w, "--cpu", v]
+            for p in npys:
+                args += ["-i", p]
+            for p in jit:
+                args += ["-o", p]
+            sh(args, "actc run --cpu %s %s" % (v, ex))
+            res = [os.path.join(tmp, "%s_var_%s_%d.bin" % (ex, v, i)) for i in range(nout)]
+            r = subprocess.run([exe, w, str(batch), *infiles, *res], capture_output=True, text=True,
+                               env=dict(os.environ, ACTC_CPU_VARIANT=v))
+            check(r.returncode == 0 and ("variant %s" % v) in r.stdout, "%s with ACTC_CPU_VARIANT=%s: %s%s" % (ex, v, r.stdout, r.stderr))
+            for i in range(nout):
+                if os.path.exists(res[i]):
+                    check(open(res[i], "rb").read() == npy_data(jit[i]), "%s variant %s output %d differs from the JIT with --cpu %s" % (ex, v, i, v))
+            if qemu_x86 and v != "x86-64-v4":
+                qcpu = {"x86-64-v2": "Nehalem", "x86-64-v3": "Haswell"}[v]
+                qres = [p + ".qemu" for p in res]
+                r = subprocess.run([qemu_x86, "-cpu", qcpu, exe, w, str(batch), *infiles, *qres], capture_output=True, text=True)
+                check(r.returncode == 0 and ("variant %s" % v) in r.stdout, "%s under qemu -cpu %s: exit %d %s%s" % (ex, qcpu, r.returncode, r.stdout, r.stderr[-400:]))
+                for i in range(nout):
+                    if os.path.exists(qres[i]):
+                        check(open(qres[i], "rb").read() == npy_data(jit[i]), "%s under qemu -cpu %s: output %d differs from the JIT with --cpu %s" % (ex, qcpu, i, v))
+        r = subprocess.run([exe, w, str(batch), *infiles, *[os.path.join(tmp, "bogus%d" % i) for i in range(nout)]],
+                           capture_output=True, text=True, env=dict(os.environ, ACTC_CPU_VARIANT="bogus"))
+        check(r.returncode == 1 and "ACTC_CPU_VARIANT=bogus: no such variant in this object (variants: x86-64-v2, x86-64-v3, x86-64-v4)" in r.stderr,
+              "%s ACTC_CPU_VARIANT=bogus: exit %d %s" % (ex, r.returncode, r.stderr))
+        print("ok   %s variants (%s)" % (ex, ", ".join(v for v in VARIANTS if have[v])))
+    if qemu_x86:
+        exe, w, batch, infiles, npys, nout, act = built["gates"]
+        r = subprocess.run([qemu_x86, "-cpu", "Haswell", exe, w, str(batch), *infiles, *[os.path.join(tmp, "q%d" % i) for i in range(nout)]],
+                           capture_output=True, text=True, env=dict(os.environ, ACTC_CPU_VARIANT="x86-64-v4"))
+        check(r.returncode == 1 and "ACTC_CPU_VARIANT=x86-64-v4: this CPU lacks avx512f" in r.stderr and "(variants it runs: x86-64-v2, x86-64-v3)" in r.stderr,
+              "ACTC_CPU_VARIANT=x86-64-v4 under qemu -cpu Haswell: exit %d %s" % (r.returncode, r.stderr[-400:]))
+        # a pinned AVX-512 object on an AVX2 CPU: a create error, exit 1, no signal
+        pin_o, pin_h = os.path.join(tmp, "pin.o"), os.path.join(tmp, "pin.h")
+        sh([actc, "compile", act, "-o", pin_o, "--header", pin_h, "--prefix", "net_gates", "--cpu", "skylake-avx512"], "compile --cpu skylake-avx512")
+        d = open(os.path.join(tmp, "gates_driver.c")).read().replace(os.path.join(tmp, "gates.h"), pin_h)
+        pc, pexe = os.path.join(tmp, "pin.c"), os.path.join(tmp, "pin")
+        with open(pc, "w") as f:
+            f.write(d)
+        sh([*os.environ.get("CC", "cc").split(), "-std=c99", "-O1", pc, pin_o, *LIBS, "-o", pexe], "build pinned driver")
+        r = subprocess.run([qemu_x86, "-cpu", "Haswell", pexe, w, str(batch), *infiles, *[os.path.join(tmp, "p%d" % i) for i in range(nout)]],
+                           capture_output=True, text=True)
+        check(r.returncode == 1 and "this object was compiled for skylake-avx512 (needs" in r.stderr and "this CPU lacks avx512f" in r.stderr,
+              "pinned skylake-avx512 object under qemu -cpu Haswell: exit %d %s" % (r.returncode, r.stderr[-400:]))
+        print("ok   variant errors (qemu -cpu Haswell)")
+    else:
+        print("skip qemu variant runs: install qemu-user (scripts/install-deps.sh)")
+
 # run under qemu-user, when those are installed (scripts/install-deps.sh
 # installs them).  Outputs within 1e-5 (1 + |ref|) of the x86 JIT's: the two
 # targets order no reduction differently, but fused multiply-adds may round

@@ -164,6 +164,23 @@ rc, err = run("compile", mlp, "-o", o + ".o", "--cpu", "native")
 check(rc == 0, "--cpu native: " + err)
 rc, err = run("compile", mlp, "-o", o + ".o", "--cpu", "x86-64-v3", "--features", "+fma,-avx512f")
 check(rc == 0, "--cpu x86-64-v3 --features +fma,-avx512f: " + err)
+# ISA variants (docs/aot.md, "Variants"): the default x86-64 list, a --cpu
+# list, and the list's errors; --list-variants writes nothing
+p = subprocess.run([actc, "compile", "--list-variants", "--target", "x86_64-linux-gnu"], capture_output=True, text=True)
+check(p.returncode == 0 and "3 variants" in p.stdout and p.stdout.count("x86-64-v") == 3 and
+      "x86-64-v4        16 lanes  needs sse3" in p.stdout and "avx512vl, avx512cd" in p.stdout,
+      "--list-variants default: %s%s" % (p.stdout, p.stderr))
+p = subprocess.run([actc, "compile", "--list-variants", "--target", "aarch64-linux-gnu"], capture_output=True, text=True)
+check(p.returncode == 0 and "1 variant," in p.stdout and "needs nothing beyond the baseline  [another architecture]" in p.stdout,
+      "--list-variants aarch64: %s%s" % (p.stdout, p.stderr))
+p = subprocess.run([actc, "compile", "--list-variants", "--cpu", "x86-64-v2,haswell"], capture_output=True, text=True)
+check(p.returncode == 0 and "2 variants" in p.stdout and "haswell" in p.stdout, "--list-variants --cpu list: %s%s" % (p.stdout, p.stderr))
+expect_error(["compile", mlp, "-o", o + ".o", "--cpu", "x86-64-v3,x86-64-v3"], "--cpu: 'x86-64-v3' is listed twice",
+             "--cpu duplicate")
+expect_error(["compile", mlp, "-o", o + ".o", "--cpu", "x86-64-v2,,x86-64-v3"], "has an empty or overlong name in position 2",
+             "--cpu empty name")
+expect_error(["compile", mlp, "-o", o + ".o", "--cpu", "x86-64-v2,haswel"], "unknown CPU 'haswel'", "--cpu unknown in list")
+
 # --embed-weights links the embedded runtime, built for x86_64 and aarch64 Linux
 # only: another triple is an error naming the supported ones (without
 # --embed-weights the same triple compiles)
