@@ -442,6 +442,14 @@ if failures == 0 and platform.machine() == "x86_64":
         print("ok   variant errors (qemu -cpu Haswell)")
     else:
         print("skip qemu variant runs: install qemu-user (scripts/install-deps.sh)")
+    # code per variant, weights once: sizes of embedded mlp objects
+    for cpus in ("x86-64-v2", "x86-64-v3", "x86-64-v4", None):
+        so = os.path.join(tmp, "size.o")
+        sh([actc, "compile", os.path.join(src, "examples", "mlp.act"), "-o", so, "--header", so + ".h",
+            "--embed-weights", os.path.join(tmp, "mlp.safetensors")] + (["--cpu", cpus] if cpus else []), "compile mlp for sizes")
+        sec = {l.split()[0]: int(l.split()[1]) for l in sh(["size", "-A", so], "size").stdout.splitlines()[2:] if len(l.split()) >= 2 and l.split()[1].isdigit()}
+        print("size mlp embedded, %-27s .text %6d B  .rodata %6d B  object %6d B" % (cpus or "default (v2, v3, v4)", sec.get(".text", 0),
+              sec.get(".rodata", 0), os.path.getsize(so)))
 
 # run under qemu-user, when those are installed (scripts/install-deps.sh
 # installs them).  Outputs within 1e-5 (1 + |ref|) of the x86 JIT's: the two
@@ -470,18 +478,21 @@ if failures == 0 and cross_cc and qemu and os.path.isdir("/usr/aarch64-linux-gnu
             continue
         batch = 13
         infiles = [os.path.join(tmp, "%s_in%d.bin" % (ex, i)) for i in range(len(ins))]
-        res = [os.path.join(tmp, "%s_a64_%d.bin" % (ex, i)) for i in range(2 * len(outs))]
-        sh([qemu, "-L", "/usr/aarch64-linux-gnu", exe, str(batch), *infiles, *res], "qemu run " + ex)
-        for i in range(len(outs)):
-            ref = array.array("f")
-            ref.frombytes(npy_data(os.path.join(tmp, "%s_jit%d.npy" % (ex, i))))
-            for k in (i, len(outs) + i):
-                got = array.array("f")
-                if os.path.exists(res[k]):
-                    got.frombytes(open(res[k], "rb").read())
-                worst = max((abs(a - b) / (1 + abs(b)) for a, b in zip(got, ref)), default=1.0) if len(got) == len(ref) else 1.0
-                check(worst <= 1e-5, "%s on aarch64 (qemu): output %d differs from the x86 JIT by %g" % (ex, i, worst))
-        print("ok   %s aarch64 (qemu)" % ex)
+        # the armv8-a baseline on an in-order core without the v8.2 extensions
+        # and on a server core with them (the object's one variant on both)
+        for qcpu in ("cortex-a53", "neoverse-n1"):
+            res = [os.path.join(tmp, "%s_a64_%s_%d.bin" % (ex, qcpu, i)) for i in range(2 * len(outs))]
+            sh([qemu, "-cpu", qcpu, "-L", "/usr/aarch64-linux-gnu", exe, str(batch), *infiles, *res], "qemu -cpu %s run %s" % (qcpu, ex))
+            for i in range(len(outs)):
+                ref = array.array("f")
+                ref.frombytes(npy_data(os.path.join(tmp, "%s_jit%d.npy" % (ex, i))))
+                for k in (i, len(outs) + i):
+                    got = array.array("f")
+                    if os.path.exists(res[k]):
+                        got.frombytes(open(res[k], "rb").read())
+                    worst = max((abs(a - b) / (1 + abs(b)) for a, b in zip(got, ref)), default=1.0) if len(got) == len(ref) else 1.0
+                    check(worst <= 1e-5, "%s on aarch64 (qemu -cpu %s): output %d differs from the x86 JIT by %g" % (ex, qcpu, i, worst))
+        print("ok   %s aarch64 (qemu -cpu cortex-a53, neoverse-n1)" % ex)
 else:
     print("skip aarch64: install gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and qemu-user (scripts/install-deps.sh)")
 
