@@ -76,6 +76,7 @@ static const char *const act_names[NACTS] = {"relu", "gelu_tanh", "gelu", "silu"
 
 static struct {
     int threads, reps, verbose, quick, fast_math;
+    const char *cpu; /* --cpu: actc's code for this CPU (a variant of an object: docs/aot.md) */
     int scaling; /* > 1: measure every peer at 1 and at `scaling` threads */
     double min_ms, tol;
     int ms[MAXLIST], nm;
@@ -120,6 +121,8 @@ static void usage(FILE *f) {
             "  --tol E            max relative error against the reference (default 1e-3)\n"
             "  --csv FILE         also write every measurement as CSV\n"
             "  --seed S           random seed of inputs and weights (default 1)\n"
+            "  --cpu NAME         actc: generate code for this CPU (e.g. x86-64-v3, the AVX2 variant of\n"
+            "                     an object; with ONEDNN_MAX_CPU_ISA=AVX2 for a like-for-like peer)\n"
             "  --verbose          oneDNN implementation and weight layout, calls per repetition\n");
 }
 
@@ -279,6 +282,9 @@ static void parse_args(int argc, char **argv) {
         } else if (!strcmp(a, "--seed")) {
             NEED_VALUE();
             opt.seed = strtoull(v, NULL, 10);
+        } else if (!strcmp(a, "--cpu")) {
+            NEED_VALUE();
+            opt.cpu = v;
         } else {
             fprintf(stderr, "bench_gemm: unknown option '%s'\n", a);
             usage(stderr);
@@ -703,7 +709,7 @@ static int actc_model_make(ActcModel *a, int K, int N, int act, const float *W, 
         snprintf(a->err, sizeof a->err, "check: %s\n%s%s", actc_last_error(a->s), d ? d : "", src);
         return -1;
     }
-    actc_options co = {.fast_math = opt.fast_math};
+    actc_options co = {.fast_math = opt.fast_math, .cpu = opt.cpu};
     st = actc_jit_compile(a->s, NULL, &co, &a->j);
     if (st != ACTC_OK) {
         snprintf(a->err, sizeof a->err, "jit: %s (%s)", actc_last_error(a->s), actc_status_string(st));
