@@ -374,3 +374,76 @@ Test(runtime, load_tensors_checks_rank_shape_and_type) {
     cr_expect_eq(memcmp(p, ln_w, sizeof ln_w), 0);
     actrt_model_free(m);
 }
+
+/* ---- ISA variants (runtime/cpu.h, docs/aot.md "Variants"): the choice,
+ * the ACTC_CPU_VARIANT override and their messages, with made-up CPUs ---- */
+#include "cpu.h"
+
+#define V2 (ACTRT_CPU(SSE3) | ACTRT_CPU(SSSE3) | ACTRT_CPU(SSE4_1) | ACTRT_CPU(SSE4_2) | ACTRT_CPU(POPCNT))
+#define V3 (V2 | ACTRT_CPU(AVX) | ACTRT_CPU(AVX2) | ACTRT_CPU(FMA))
+#define V4 (V3 | ACTRT_CPU(AVX512F) | ACTRT_CPU(AVX512BW))
+
+static const actrt_variant vars[] = {{"v2", V2, &desc, NULL}, {"v3", V3, &desc, NULL}, {"v4", V4, &desc, NULL}};
+
+static int choose(uint64_t have, const char *env, char *msg) {
+    RtMsg m = rt_msg(msg, 512);
+    msg[0] = 0;
+    return rt_choose_variant(vars, 3, have, env, &m);
+}
+
+Test(runtime, variant_choice_takes_the_last_the_cpu_runs) {
+    char msg[512];
+    cr_expect_eq(choose(V4 | ACTRT_CPU(AVX512VL), NULL, msg), 2);
+    cr_expect_eq(choose(V3, NULL, msg), 1);
+    cr_expect_eq(choose(V3 | ACTRT_CPU(AVX512F), NULL, msg), 1); /* v4 needs BW too */
+    cr_expect_eq(choose(V2, "", msg), 0);                        /* empty: unset */
+    cr_expect_eq(choose(ACTRT_CPU(SSE3) | ACTRT_CPU(SSSE3), NULL, msg), -1);
+    cr_expect_str_eq(msg, "this object was compiled for v2 (needs sse3, ssse3, sse4.1, sse4.2, popcnt); or for v3 "
+                          "(needs sse3, ssse3, sse4.1, sse4.2, popcnt, avx, avx2, fma); or for v4 (needs sse3, ssse3, "
+                          "sse4.1, sse4.2, popcnt, avx, avx2, fma, avx512f, avx512bw); this CPU lacks sse4.1, sse4.2, "
+                          "popcnt (for v2, the least demanding)");
+}
+
+Test(runtime, variant_override_is_checked) {
+    char msg[512];
+    cr_expect_eq(choose(V4, "v2", msg), 0);
+    cr_expect_eq(choose(V4, "v3", msg), 1);
+    cr_expect_eq(choose(V3, "v4", msg), -1);
+    cr_expect_str_eq(msg, "ACTC_CPU_VARIANT=v4: this CPU lacks avx512f, avx512bw (variants it runs: v2, v3)");
+    cr_expect_eq(choose(0, "v2", msg), -1);
+    cr_expect_str_eq(msg, "ACTC_CPU_VARIANT=v2: this CPU lacks sse3, ssse3, sse4.1, sse4.2, popcnt (variants it runs: none)");
+    cr_expect_eq(choose(V4, "V3", msg), -1); /* names are exact */
+    cr_expect_str_eq(msg, "ACTC_CPU_VARIANT=V3: no such variant in this object (variants: v2, v3, v4)");
+    /* a hostile value: long, and not a name; the message is truncated, not overrun */
+    char big[4096];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    cr_expect_eq(choose(V4, big, msg), -1);
+    cr_expect_eq(strlen(msg), 511);
+    cr_expect_eq(strncmp(msg, "ACTC_CPU_VARIANT=xxx", 20), 0);
+}
+
+/* Through libactrt: the chosen variant is reported; the environment is read
+ * at every create. */
+Test(runtime, create_variant_reports_and_honours_the_environment) {
+    const actrt_variant one[] = {{"base", 0, &desc, NULL}, {"impossible", (uint64_t)1 << 62, &desc, NULL}};
+    actrt_model *m;
+    unsetenv("ACTC_CPU_VARIANT");
+    cr_assert_eq(actrt_model_create_variant(&m, one, 2, NULL, NULL, 0), ACTC_ERR_ARG); /* no weights given */
+    cr_expect(strstr(actrt_last_error(NULL), "needs weights"), "%s", actrt_last_error(NULL));
+    setenv("ACTC_CPU_VARIANT", "impossible", 1);
+    cr_expect_eq(actrt_model_create_variant(&m, one, 2, NULL, NULL, 0), ACTC_ERR_ARG);
+    cr_expect(strstr(actrt_last_error(NULL), "ACTC_CPU_VARIANT=impossible: this CPU lacks"), "%s", actrt_last_error(NULL));
+    cr_expect_null(m);
+    setenv("ACTC_CPU_VARIANT", "nope", 1);
+    cr_expect_eq(actrt_model_create_variant(&m, one, 2, NULL, NULL, 0), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(NULL), "ACTC_CPU_VARIANT=nope: no such variant in this object (variants: base, impossible)");
+    unsetenv("ACTC_CPU_VARIANT");
+    cr_expect_eq(actrt_model_create_variant(&m, one, 0, NULL, NULL, 0), ACTC_ERR_ARG);
+    cr_expect_eq(actrt_model_create_variant(NULL, one, 2, NULL, NULL, 0), ACTC_ERR_ARG);
+    cr_expect_null(actrt_model_variant(NULL));
+    actrt_model *plain;
+    cr_assert_eq(actrt_model_create(&plain, &desc), ACTC_OK);
+    cr_expect_null(actrt_model_variant(plain));
+    actrt_model_free(plain);
+}
