@@ -211,8 +211,9 @@ int acc_init(Acc *a, const char *only, bool fast, char *err, size_t errlen) {
         bool ok;
     } want[] = {{"avx512", NULL, 16, avx512},
                 {"avx2", "haswell", 8, avx2},
-                {"sse4.2", "x86-64-v2", 4, true}, /* the x86-64-v2 variant: no FMA (Dekker products) */
-                {"scalar", NULL, 1, true}};
+                {"scalar", NULL, 1, true},
+                {"sse4.2", "x86-64-v2", 4, true}}; /* the x86-64-v2 variant: no FMA (Dekker products); last, so
+                                                    * that the first three keep their positions in state files */
     for (int i = 0; i < (int)(sizeof want / sizeof want[0]) && !st; i++) {
         if (!want[i].ok || (only && strcmp(only, want[i].name) != 0))
             continue;
@@ -220,6 +221,15 @@ int acc_init(Acc *a, const char *only, bool fast, char *err, size_t errlen) {
         a->nisas++;
     }
     return st;
+}
+
+void acc_drop_last_isa(Acc *a) {
+    AccIsa *i = &a->isas[--a->nisas];
+    if (i->tracker)
+        jit_remove(i->jit, i->tracker);
+    jit_dispose(i->jit);
+    target_dispose(&i->target);
+    mem_free(i->fns);
 }
 
 void acc_free(Acc *a) {

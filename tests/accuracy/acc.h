@@ -62,6 +62,8 @@ int acc_build_module(CG *cg, const Target *t, bool fast, char *err, size_t errle
 /* Build every function for every ISA the host can run (or only `isa`), in
  * the precise tier or (fast) the fast one. */
 int acc_init(Acc *a, const char *isa, bool fast, char *err, size_t errlen);
+/* Release the last ISA of a (the sweep of the state files leaves sse4.2 out). */
+void acc_drop_last_isa(Acc *a);
 void acc_free(Acc *a);
 
 /* Error of y against the double reference, in f32 ULP; *special set when
