@@ -150,7 +150,11 @@ static int check_cpu_features(const char *triple, const char *cpu, const char *f
  * operands of the FMAs: gated AVX2 needs 17).  NEON has 32 but keeps the
  * 4-lane tiles of SSE for now (the tuned-kernels issue measures them).
  *   16 lanes: dense 6x4 = 24 accumulators; gated 2 x 6x2
- *    8 lanes: dense 6x2 = 12;             gated 2 x 3x2
+ *    8 lanes: dense 6x2 = 12;             gated 2 x 6x1 (12 accumulators, 2
+ *             weight vectors, one broadcast: 15 of 16 registers, and 6
+ *             broadcasts + 2 loads per 12 FMAs as dense; 2 x 3x2 needed 17
+ *             registers and ran swiglu at 0.46x oneDNN (AVX2) at batch 64
+ *             on the Intel Xeon, 6x1 at 0.99x, docs/performance.md)
  *    4 lanes: dense 4x2 = 8;              gated 2 x 2x2
  *    scalar:  4x1 either */
 static void set_tiles(Target *t, bool x86) {
@@ -158,7 +162,7 @@ static void set_tiles(Target *t, bool x86) {
     if (t->vlen >= 16)
         dense = (TileShape){6, 4}, gated = (TileShape){6, 2};
     else if (t->vlen >= 8)
-        dense = (TileShape){6, 2}, gated = (TileShape){3, 2};
+        dense = (TileShape){6, 2}, gated = (TileShape){6, 1};
     else if (t->vlen >= 4)
         dense = (TileShape){4, 2}, gated = (TileShape){2, 2};
     else

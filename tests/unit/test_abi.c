@@ -103,7 +103,7 @@ Test(abi, target_descriptor_tiles_per_isa) {
         bool fma;
     } want[] = {
         {"x86_64-unknown-linux-gnu", "x86-64-v4", 16, 32, 6, 4, 6, 2, 6, 16, true},
-        {"x86_64-unknown-linux-gnu", "x86-64-v3", 8, 16, 6, 2, 3, 2, 6, 0, true},
+        {"x86_64-unknown-linux-gnu", "x86-64-v3", 8, 16, 6, 2, 6, 1, 6, 0, true},
         {"x86_64-unknown-linux-gnu", "x86-64-v2", 4, 16, 4, 2, 2, 2, 4, 0, false},
         {"aarch64-unknown-linux-gnu", "generic", 4, 32, 4, 2, 2, 2, 4, 0, true},
     };
