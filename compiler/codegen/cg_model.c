@@ -24,7 +24,23 @@
 
 #define B (cg->b)
 
-typedef struct KC {
+typedef struct KC KC;
+
+/* The generator's named hooks: where later features plug in without
+ * forking the loop nests (internals.md §7).
+ *   load_weights  the V weights of projection a at reduction index kk,
+ *                 columns off .. off + V of the current panel, as f32
+ *                 lanes (compact element types widen here);
+ *   epilogue_out  every output vector before it is stored (r, j: its row
+ *                 and first column): extra work on the epilogue's values
+ *                 (activation statistics count here). */
+typedef struct KernelHooks {
+    LLVMValueRef (*load_weights)(KC *kc, VM *vm, int a, LLVMValueRef panel, LLVMValueRef kk, int off);
+    void (*epilogue_out)(KC *kc, VM *vm, int out, LLVMValueRef value, LLVMValueRef r, LLVMValueRef j);
+} KernelHooks;
+
+struct KC {
+    const KernelHooks *hooks;
     CG *cg;
     KGraph *kg;
     Kernel *k;
@@ -41,7 +57,7 @@ typedef struct KC {
     LLVMValueRef c0, c1;   /* the column range parameters */
     LLVMValueRef partial;  /* K-blocked matmuls: this call's [batch][P * nacc] partial sums in scratch */
     bool whole_row;        /* emitting the all-columns copy of an elementwise kernel */
-} KC;
+};
 
 /* K blocking: a matmul with K > KC runs its reduction in blocks of KC, all
  * row tiles of a panel per block, so that the panel's KC x P block of
@@ -217,6 +233,8 @@ static LLVMValueRef emit_epilogue(KC *kc, VM *vm, LLVMValueRef j, Arena *scratch
     for (int o = 0; o < k->nouts; o++) {
         Value *v = k->out_vals[o];
         LLVMValueRef off = LLVMBuildAdd(B, LLVMBuildMul(B, kc->r, ci(cg, v->n), ""), j, "");
+        if (kc->hooks->epilogue_out)
+            kc->hooks->epilogue_out(kc, vm, o, val[k->outs[o]->id], kc->r, j);
         store_v(vm, val[k->outs[o]->id], gep(cg, value_base(kc, v), off));
     }
     return NULL;
@@ -270,6 +288,16 @@ static void emit_map_kernel(KC *kc, Arena *scratch) {
 
 /* ---- register-blocked matmul kernels ---- */
 
+/* The default weight loader: f32 panels of P = nr * V columns, [k][P]. */
+static LLVMValueRef load_weights_f32(KC *kc, VM *vm, int a, LLVMValueRef panel, LLVMValueRef kk, int off) {
+    (void)a;
+    CG *cg = kc->cg;
+    int64_t P = (int64_t)kc->nr * vm->n;
+    return load_v(vm, gep(cg, panel, LLVMBuildAdd(B, LLVMBuildMul(B, kk, ci(cg, P), ""), ci(cg, off), "")));
+}
+
+static const KernelHooks default_hooks = {load_weights_f32, NULL};
+
 /* The partial-sum slot of accumulator a, row r + i, column off of the
  * current panel.  A call works on one panel at a time, so it needs one
  * panel's worth, [batch][P * nacc] (16 KiB for 64 rows: L1), at slot c0 / P
@@ -310,7 +338,7 @@ static void emit_tile(KC *kc, VM *vm, VM *vs, int m, int ncols, LLVMValueRef j0,
     LLVMValueRef wv[2][4];
     for (int a = 0; a < k->nacc; a++)
         for (int v = 0; v < nvec; v++)
-            wv[a][v] = load_v(vm, gep(cg, wp[a], LLVMBuildAdd(B, LLVMBuildMul(B, kk, ci(cg, P), ""), ci(cg, v * V), "")));
+            wv[a][v] = kc->hooks->load_weights(kc, vm, a, wp[a], kk, v * V);
     LLVMValueRef xb = value_base(kc, k->x);
     LLVMTypeRef fnty;
     LLVMValueRef fma = cg_intrinsic(cg, "llvm.fmuladd", vm->tf, &fnty);
@@ -573,7 +601,7 @@ LLVMTypeRef cg_kernel_type(CG *cg) {
 
 static void emit_kernel(CG *cg, KGraph *kg, int index, ModelCode *mc, const char *name, Arena *scratch) {
     Kernel *k = kg->kernels[index];
-    KC kc = {.cg = cg, .kg = kg, .k = k, .mc = mc, .index = index};
+    KC kc = {.hooks = &default_hooks, .cg = cg, .kg = kg, .k = k, .mc = mc, .index = index};
     kc.fn = LLVMAddFunction(cg->mod, name, cg_kernel_type(cg));
     LLVMSetLinkage(kc.fn, LLVMExternalLinkage);
     kc.p_w = LLVMGetParam(kc.fn, 0);
