@@ -194,6 +194,17 @@ int target_init(Target *t, const char *triple, const char *cpu, const char *feat
         target_dispose(t);
         return ACTC_ERR_ARG;
     }
+    /* The architectures the kernels are generated and tested for; LLVM knows
+     * more, but on some (riscv64 without its float extensions) it aborts the
+     * process inside instruction selection instead of reporting an error. */
+    if (strncmp(t->triple, "x86_64", 6) != 0 && strncmp(t->triple, "i686", 4) != 0 &&
+        strncmp(t->triple, "i386", 4) != 0 && strncmp(t->triple, "aarch64", 7) != 0 &&
+        strncmp(t->triple, "arm64", 5) != 0) {
+        snprintf(err, errlen, "unsupported target '%s': actc generates code for x86_64 (and i686) and aarch64",
+                 t->triple);
+        target_dispose(t);
+        return ACTC_ERR_ARG;
+    }
     if (cpu && strcmp(cpu, "native") == 0) /* as clang: this machine's CPU and features */
         cpu = NULL;
     int cst = check_cpu_features(t->triple, cpu, features, err, errlen);

@@ -164,6 +164,12 @@ rc, err = run("compile", mlp, "-o", o + ".o", "--cpu", "native")
 check(rc == 0, "--cpu native: " + err)
 rc, err = run("compile", mlp, "-o", o + ".o", "--cpu", "x86-64-v3", "--features", "+fma,-avx512f")
 check(rc == 0, "--cpu x86-64-v3 --features +fma,-avx512f: " + err)
+# an architecture LLVM knows but actc does not generate for: an error, not
+# LLVM's abort (riscv64 without float extensions used to end in SIGABRT)
+expect_error(["compile", mlp, "-o", o + ".o", "--target", "riscv64-linux-gnu"],
+             "unsupported target 'riscv64-unknown-linux-gnu': actc generates code for x86_64 (and i686) and aarch64",
+             "--target riscv64")
+
 # ISA variants (docs/aot.md, "Variants"): the default x86-64 list, a --cpu
 # list, and the list's errors; --list-variants writes nothing
 p = subprocess.run([actc, "compile", "--list-variants", "--target", "x86_64-linux-gnu"], capture_output=True, text=True)
