@@ -397,7 +397,8 @@ static LLVMValueRef emit_weights(CG *cg, const actrt_desc *d, const float *const
                                  const char *prefix, Arena *a) {
     LLVMValueRef *ptrs = NEW_ARRAY(a, LLVMValueRef, (size_t)d->nweights + 1);
     for (int i = 0; i < d->nweights; i++) {
-        LLVMValueRef data = LLVMConstStringInContext(cg->ctx, (const char *)packed[i], (unsigned)(counts[i] * 4), 1);
+        /* size_t length: a packed weight may exceed 4 GiB */
+        LLVMValueRef data = LLVMConstStringInContext2(cg->ctx, (const char *)packed[i], (size_t)counts[i] * 4, 1);
         LLVMValueRef g = const_global(cg, data, arena_printf(a, "%s_w%d", prefix, i));
         LLVMSetAlignment(g, 64);
         ptrs[i] = g;
