@@ -317,6 +317,76 @@ if failures == 0:
     if failures == 0:
         print("ok   embedded errors, weights replaced through libactrt")
 
+# The embedded runtime's allocations fail one by one (the program's own
+# malloc, over glibc's __libc_malloc, fails the n-th call while armed): a
+# create that picks a variant whose weights are repacked (x86-64-v2) and a
+# run return 0 or ACTC_ERR_NOMEM, and leave nothing allocated after
+# destroy.  Not under the sanitizers, whose allocator this would replace.
+EMB_OOM = r"""
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "HEADER"
+extern void *__libc_malloc(size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+static int armed;
+static long fail_at, calls;
+static void *live[4096];
+static int nlive;
+static void track(void *p) { if (p && armed && nlive < 4096) live[nlive++] = p; }
+static void untrack(void *p) { for (int i = 0; i < nlive; i++) if (live[i] == p) { live[i] = live[--nlive]; return; } }
+void *malloc(size_t n) {
+    if (armed && calls++ == fail_at) return NULL;
+    void *p = __libc_malloc(n);
+    track(p);
+    return p;
+}
+void *realloc(void *q, size_t n) {
+    if (armed && calls++ == fail_at) return NULL;
+    void *p = __libc_realloc(q, n);
+    if (p) { untrack(q); track(p); }
+    return p;
+}
+void free(void *p) { untrack(p); __libc_free(p); }
+int main(int argc, char **argv) {
+    static float x[13 * 64], y0[13 * 10], p0[13 * 10], y[13 * 10], p[13 * 10];
+    (void)argc, (void)argv;
+    for (int i = 0; i < 13 * 64; i++) x[i] = (float)(i % 7) * 0.25f - 0.75f;
+    emb_mlp_model *m;
+    if (emb_mlp_create(&m, NULL) || emb_mlp_run(m, 13, x, y0, p0)) return 3;
+    emb_mlp_destroy(m);
+    long n;
+    for (n = 0; n < 1000; n++) {
+        calls = 0, fail_at = n, nlive = 0, armed = 1;
+        int st = emb_mlp_create(&m, NULL);
+        if (st == 0) {
+            st = emb_mlp_run(m, 13, x, y, p);
+            if (st == 0)
+                for (int i = 0; i < 13 * 10; i++)
+                    if (y[i] != y0[i] || p[i] != p0[i]) { fprintf(stderr, "n=%ld: results differ\n", n); return 1; }
+            emb_mlp_destroy(m);
+        }
+        armed = 0;
+        if (st != 0 && st != 5) { fprintf(stderr, "n=%ld: status %d\n", n, st); return 1; }
+        if (nlive) { fprintf(stderr, "n=%ld: %d blocks left\n", n, nlive); return 1; }
+        if (st == 0 && calls <= n) break;
+    }
+    printf("failure points %ld\n", n);
+    return n > 0 && n < 1000 ? 0 : 1;
+}
+"""
+if failures == 0 and "-fsanitize" not in os.environ.get("CC", "") and platform.machine() == "x86_64":
+    oc, oexe = os.path.join(tmp, "emb_oom.c"), os.path.join(tmp, "emb_oom")
+    with open(oc, "w") as f:
+        f.write(EMB_OOM.replace("HEADER", os.path.join(tmp, "mlp_emb.h")))
+    if sh([*os.environ.get("CC", "cc").split(), "-std=c99", "-O1", oc, os.path.join(tmp, "mlp_emb.o"), "-o", oexe],
+          "build emb_oom.c").returncode == 0:
+        for v in ("x86-64-v2", "x86-64-v3"):
+            r = subprocess.run([oexe], capture_output=True, text=True, env=dict(os.environ, ACTC_CPU_VARIANT=v))
+            check(r.returncode == 0, "embedded OOM loop (%s): exit %d %s%s" % (v, r.returncode, r.stdout, r.stderr))
+            print("ok   embedded create and run fail cleanly at every allocation (%s: %s)" % (v, r.stdout.strip()))
+
 # Other x86 CPUs: --cpu generic (SSE, no FMA) and x86-64-v3 (AVX2 + FMA)
 # objects with embedded weights run here; within 1e-5 (1 + |ref|) of the
 # JIT (other vector widths and, for generic, separate multiply and add).
