@@ -491,6 +491,33 @@ if failures == 0 and platform.machine() == "x86_64":
         check(r.returncode == 1 and "ACTC_CPU_VARIANT=bogus: no such variant in this object (variants: x86-64-v2, x86-64-v3, x86-64-v4)" in r.stderr,
               "%s ACTC_CPU_VARIANT=bogus: exit %d %s" % (ex, r.returncode, r.stderr))
         print("ok   %s variants (%s)" % (ex, ", ".join(v for v in VARIANTS if have[v])))
+    # the variant in the default object is the code of a --cpu build for it,
+    # instruction for instruction (addresses and relocations aside)
+    import re
+    def kernels(obj, model, idx):
+        out, keep = [], False
+        for l in sh(["objdump", "-d", "--no-show-raw-insn", obj], "objdump").stdout.splitlines():
+            m = re.match(r"^[0-9a-f]+ <actc_%s_v(\d+)_k\d+>:" % model, l)
+            if m:
+                keep = int(m.group(1)) == idx
+                continue
+            if not l.strip() or l.startswith("Disassembly") or re.match(r"^[0-9a-f]+ <", l):
+                keep = keep and bool(l.strip()) and not re.match(r"^[0-9a-f]+ <", l)
+                continue
+            if keep:
+                ins = l.split(":", 1)[1] if ":" in l else l
+                ins = re.sub(r"\s+", " ", re.sub(r"#.*|<[^>]*>|0x[0-9a-f]+", "", ins)).strip()
+                out.append(re.sub(r"^(j\w+|call) [0-9a-f]+$", r"\1", ins)) # branch targets: absolute addresses
+        return out
+    gates = os.path.join(src, "examples", "gates.act")
+    dflt = os.path.join(tmp, "gates_variants.o")
+    sh([actc, "compile", gates, "-o", dflt, "--header", dflt + ".h"], "compile gates (default variants)")
+    for i, v in enumerate(VARIANTS):
+        one = os.path.join(tmp, "gates_%s.o" % v)
+        sh([actc, "compile", gates, "-o", one, "--header", one + ".h", "--cpu", v], "compile gates --cpu " + v)
+        a, b = kernels(dflt, "gates", i), kernels(one, "gates", 0)
+        check(len(a) > 100 and a == b, "gates: variant %s of the default object differs from the --cpu %s build (%d vs %d instructions)" % (v, v, len(a), len(b)))
+    print("ok   each variant of the default object is the --cpu build's code")
     if qemu_x86:
         exe, w, batch, infiles, npys, nout, act = built["gates"]
         r = subprocess.run([qemu_x86, "-cpu", "Haswell", exe, w, str(batch), *infiles, *[os.path.join(tmp, "q%d" % i) for i in range(nout)]],
