@@ -50,9 +50,8 @@ static void build_table(void) {
         const char *name;
         BuiltinKind kind;
         int nin;
-        bool learned;
     } base[] = {
-#define BI(id, name, kind, nin, learned) {name, kind, nin, learned},
+#define BI(id, name, kind, nin) {name, kind, nin},
 #include "builtins.def"
 #undef BI
     };
@@ -62,7 +61,7 @@ static void build_table(void) {
         b->name = base[i].name;
         b->kind = base[i].kind;
         b->ninputs = base[i].nin;
-        b->learned = base[i].learned;
+        b->learned = layer_of_builtin((BuiltinId)i) != NULL; /* the layer table owns it */
     }
     for (size_t i = 0; i < ARRAY_LEN(param_table); i++) {
         Builtin *b = &table[param_table[i].id];

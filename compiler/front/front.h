@@ -44,7 +44,7 @@ typedef struct BuiltinParam {
 
 /* Identifiers of builtins; the order is the table's order in builtins.c. */
 typedef enum {
-#define BI(id, name, kind, nin, learned) BI_##id,
+#define BI(id, name, kind, nin) BI_##id,
 #include "builtins.def"
 #undef BI
     BI_COUNT
@@ -55,7 +55,7 @@ typedef struct Builtin {
     const char *name;
     BuiltinKind kind;
     int ninputs;     /* tensor (or, in bodies, elementwise) operands, positional first */
-    bool learned;    /* has parameters (weights): needs a layer name */
+    bool learned;    /* has parameters (weights): a layer of layers.def; needs a layer name */
     int nparams;     /* constant parameters after the inputs */
     BuiltinParam params[4];
 } Builtin;
