@@ -418,9 +418,10 @@ static int reference_run(actc_session *s, actrt_model *m, const Options *o, Run 
     }
     for (int t = 0; t < d->ntensors && !st; t++)
         ts[t] = tensor_of(&d->tensors[t], data ? data[t] : NULL);
-    if (!st && actc_reference_run(s, o->model, ts, d->ntensors, r->batch, (const float *const *)r->in, r->out)) {
+    int rs = st ? ACTC_OK : actc_reference_run(s, o->model, ts, d->ntensors, r->batch, (const float *const *)r->in, r->out);
+    if (rs) {
         fprintf(stderr, "actc: error: %s\n", actc_last_error(s));
-        st = 1;
+        st = exit_code(rs); /* 2 for an internal error, as every command */
     }
     actrt_free(data);
     free(ts);
@@ -464,7 +465,7 @@ static int cmd_run(const Options *o) {
         goto done;
     }
     if (o->reference) {
-        if (reference_run(s, m, o, &r))
+        if ((rc = reference_run(s, m, o, &r)) != 0)
             goto done;
     } else if ((st = actrt_model_run(m, r.batch, (const float *const *)r.in, r.out))) {
         fprintf(stderr, "actc: error: %s\n", actrt_last_error(m));
