@@ -200,7 +200,6 @@ int64_t actrt_tensor_numel(const actrt_tensor_desc *t) {
     return n;
 }
 
-static int64_t numel(const actrt_tensor_desc *t) { return actrt_tensor_numel(t); }
 
 static void shape_str(char *buf, size_t n, const int64_t *shape, int rank) {
     size_t k = (size_t)snprintf(buf, n, "[");
@@ -210,7 +209,6 @@ static void shape_str(char *buf, size_t n, const int64_t *shape, int rank) {
         snprintf(buf + k, n - k, "]");
 }
 
-static int64_t packed_count(const actrt_weight_desc *w);
 
 /* Pack tensor t (f32, row-major) into every weight slot that reads it. */
 static int pack_tensor(actrt_model *m, float **packed, int ti, const float *src) {
@@ -219,7 +217,7 @@ static int pack_tensor(actrt_model *m, float **packed, int ti, const float *src)
         const actrt_weight_desc *w = &d->weights[i];
         if (w->tensor != ti)
             continue;
-        int64_t count = packed_count(w);
+        int64_t count = rt_packed_count(w);
         float *p = rt_calloc((size_t)(count ? count : 1), sizeof(float));
         if (!p)
             return fail(m, ACTC_ERR_NOMEM, "out of memory packing '%s'", d->tensors[ti].name);
@@ -355,7 +353,7 @@ static int bind_all(actrt_model *m, const Source *src, const char *prefix) {
             st = pack_tensor(m, packed, ti, f.arr);
             continue;
         }
-        float *tmp = rt_calloc((size_t)(numel(t) ? numel(t) : 1), sizeof(float));
+        float *tmp = rt_calloc((size_t)(actrt_tensor_numel(t) ? actrt_tensor_numel(t) : 1), sizeof(float));
         if (!tmp) {
             st = fail(m, ACTC_ERR_NOMEM, "out of memory reading '%s'", f.name);
             break;
@@ -448,9 +446,9 @@ int actrt_model_read_tensors(actrt_model *m, const char *const *paths, int npath
     for (int ti = 0; ti < d->ntensors; ti++) {
         const actrt_tensor_desc *t = &d->tensors[ti];
         size_t n;
-        if (numel(t) < 0)
+        if (actrt_tensor_numel(t) < 0)
             return fail(m, ACTC_ERR_ARG, "the model description is malformed (tensor %d)", ti);
-        overflow |= __builtin_mul_overflow((size_t)numel(t), sizeof(float), &n) ||
+        overflow |= __builtin_mul_overflow((size_t)actrt_tensor_numel(t), sizeof(float), &n) ||
                     __builtin_add_overflow(bytes, n, &bytes);
     }
     Source src;
@@ -467,7 +465,7 @@ int actrt_model_read_tensors(actrt_model *m, const char *const *paths, int npath
             break;
         out[ti] = next;
         st = read_tensor(m, &f, ti, next);
-        next += numel(&d->tensors[ti]);
+        next += actrt_tensor_numel(&d->tensors[ti]);
     }
     close_files(&src);
     if (st != ACTC_OK) {
@@ -760,14 +758,12 @@ int actrt_model_create_loaded(actrt_model **out, const actrt_desc *desc, const c
     return st;
 }
 
-/* Floats in packed weight slot w (the layouts of runtime.h, pack.h). */
-static int64_t packed_count(const actrt_weight_desc *w) { return rt_packed_count(w); }
 
 const float *actrt_model_packed_weight(const actrt_model *m, int i, int64_t *count) {
     if (!m || i < 0 || i >= m->d->nweights || !m->loaded)
         return NULL;
     if (count)
-        *count = packed_count(&m->d->weights[i]);
+        *count = rt_packed_count(&m->d->weights[i]);
     return m->packed[i];
 }
 

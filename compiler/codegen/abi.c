@@ -104,20 +104,11 @@ LLVMTypeRef abi_llvm_type(CG *cg, const AbiStruct *s) {
     return t;
 }
 
-/* A private constant global holding `init`; returns its address. */
-static LLVMValueRef const_global(CG *cg, LLVMValueRef init, const char *name) {
-    LLVMValueRef g = LLVMAddGlobal(cg->mod, LLVMTypeOf(init), name);
-    LLVMSetInitializer(g, init);
-    LLVMSetGlobalConstant(g, 1);
-    LLVMSetLinkage(g, LLVMPrivateLinkage);
-    LLVMSetUnnamedAddress(g, LLVMGlobalUnnamedAddr);
-    return g;
-}
 
 static LLVMValueRef cstr(CG *cg, const char *s) {
     if (!s)
         return LLVMConstNull(cg->t_ptr);
-    return const_global(cg, LLVMConstStringInContext(cg->ctx, s, (unsigned)strlen(s), 0), ".str");
+    return cg_const_global(cg, LLVMConstStringInContext(cg->ctx, s, (unsigned)strlen(s), 0), ".str");
 }
 
 static int32_t get_i32(const void *obj, size_t off) {
@@ -165,7 +156,7 @@ static LLVMValueRef emit_value(CG *cg, Arena *a, const AbiStruct *s, const void 
             LLVMValueRef *e = NEW_ARRAY(a, LLVMValueRef, (size_t)n);
             for (int k = 0; k < n; k++)
                 e[k] = emit_value(cg, a, f->elem, base + f->elem->size * (size_t)k, kernel_names);
-            v[i] = const_global(cg, LLVMConstArray2(abi_llvm_type(cg, f->elem), e, (uint64_t)n),
+            v[i] = cg_const_global(cg, LLVMConstArray2(abi_llvm_type(cg, f->elem), e, (uint64_t)n),
                                 arena_printf(a, ".%s", f->name));
             break;
         }
@@ -177,7 +168,7 @@ static LLVMValueRef emit_value(CG *cg, Arena *a, const AbiStruct *s, const void 
                     ACTC_BUG("kernel %s not in the module", kernel_names[k]);
                 LLVMSetLinkage(e[k], LLVMInternalLinkage);
             }
-            v[i] = const_global(cg, LLVMConstArray2(cg->t_ptr, e, (uint64_t)n), ".kernels");
+            v[i] = cg_const_global(cg, LLVMConstArray2(cg->t_ptr, e, (uint64_t)n), ".kernels");
             break;
         }
         }
@@ -189,7 +180,7 @@ LLVMValueRef abi_emit_desc(CG *cg, Arena *a, const actrt_desc *d, const char *co
     ArenaMark m = arena_mark(a);
     LLVMValueRef init = emit_value(cg, a, &abi_desc, d, kernel_names);
     arena_reset(a, m); /* the value arrays were copied into LLVM's constants */
-    LLVMValueRef g = const_global(cg, init, symbol);
+    LLVMValueRef g = cg_const_global(cg, init, symbol);
     LLVMSetLinkage(g, LLVMInternalLinkage);
     return g;
 }
@@ -204,7 +195,7 @@ LLVMValueRef abi_emit_variants(CG *cg, Arena *a, const AbiVariant *v, int n, con
             ACTC_BUG("abi_emit_variants: actrt_variant has %d fields", abi_variant.nfields);
         e[i] = LLVMConstNamedStruct(ty, f, 4);
     }
-    LLVMValueRef g = const_global(cg, LLVMConstArray2(ty, e, (uint64_t)n), symbol);
+    LLVMValueRef g = cg_const_global(cg, LLVMConstArray2(ty, e, (uint64_t)n), symbol);
     LLVMSetLinkage(g, LLVMInternalLinkage);
     return g;
 }

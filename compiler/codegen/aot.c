@@ -20,15 +20,6 @@
 static LLVMValueRef i32c(CG *cg, long long v) { return LLVMConstInt(cg->t_i32, (unsigned long long)v, 1); }
 static LLVMValueRef i64c(CG *cg, long long v) { return LLVMConstInt(cg->t_i64, (unsigned long long)v, 1); }
 
-/* A private constant global holding `init`; returns its address. */
-static LLVMValueRef const_global(CG *cg, LLVMValueRef init, const char *name) {
-    LLVMValueRef g = LLVMAddGlobal(cg->mod, LLVMTypeOf(init), name);
-    LLVMSetInitializer(g, init);
-    LLVMSetGlobalConstant(g, 1);
-    LLVMSetLinkage(g, LLVMPrivateLinkage);
-    LLVMSetUnnamedAddress(g, LLVMGlobalUnnamedAddr);
-    return g;
-}
 
 /* declare (once) a libactrt function */
 static LLVMValueRef rt_fn(CG *cg, const char *name, LLVMTypeRef ret, LLVMTypeRef *args, unsigned n, LLVMTypeRef *ty) {
@@ -399,11 +390,11 @@ static LLVMValueRef emit_weights(CG *cg, const actrt_desc *d, const float *const
     for (int i = 0; i < d->nweights; i++) {
         /* size_t length: a packed weight may exceed 4 GiB */
         LLVMValueRef data = LLVMConstStringInContext2(cg->ctx, (const char *)packed[i], (size_t)counts[i] * 4, 1);
-        LLVMValueRef g = const_global(cg, data, arena_printf(a, "%s_w%d", prefix, i));
+        LLVMValueRef g = cg_const_global(cg, data, arena_printf(a, "%s_w%d", prefix, i));
         LLVMSetAlignment(g, 64);
         ptrs[i] = g;
     }
-    return const_global(cg, LLVMConstArray2(cg->t_ptr, ptrs, (uint64_t)d->nweights),
+    return cg_const_global(cg, LLVMConstArray2(cg->t_ptr, ptrs, (uint64_t)d->nweights),
                         arena_printf(a, "%s_weights", prefix));
 }
 

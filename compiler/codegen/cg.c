@@ -117,3 +117,12 @@ void cg_mark_target(CG *cg, const char *prefix, const Target *t) {
         LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, feat);
     }
 }
+
+LLVMValueRef cg_const_global(CG *cg, LLVMValueRef init, const char *name) {
+    LLVMValueRef g = LLVMAddGlobal(cg->mod, LLVMTypeOf(init), name);
+    LLVMSetInitializer(g, init);
+    LLVMSetGlobalConstant(g, 1);
+    LLVMSetLinkage(g, LLVMPrivateLinkage);
+    LLVMSetUnnamedAddress(g, LLVMGlobalUnnamedAddr);
+    return g;
+}

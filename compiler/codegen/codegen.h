@@ -57,6 +57,8 @@ void target_dispose(Target *t);
  * variants, e.g. AArch64); the name a variant for t is known by. */
 uint64_t target_needs(const Target *t);
 const char *target_variant_name(const Target *t);
+/* The names of the ACTRT_CPU features in bits, "avx2, fma", in `a` ("" for none). */
+const char *target_feature_list(Arena *a, uint64_t bits);
 /* A second, identical target machine (LLJIT consumes the one it is given). */
 LLVMTargetMachineRef target_clone_tm(const Target *t);
 
@@ -81,6 +83,8 @@ int cg_verify(CG *cg, const char *what, char *err, size_t errlen);
 /* Verify and run default<O3> with the target machine; ACTC_OK or an
  * internal error with the verifier's message in err. */
 int cg_finish(CG *cg, char *err, size_t errlen);
+/* A private, unnamed_addr constant global holding `init`; its address. */
+LLVMValueRef cg_const_global(CG *cg, LLVMValueRef init, const char *name);
 /* Compile the functions PREFIX_* defined in the module for target t (its
  * CPU and features as function attributes): one module, and one object,
  * holds the variants of a model for several CPUs, and cg_finish's passes

@@ -325,6 +325,16 @@ uint64_t target_needs(const Target *t) {
 
 const char *target_variant_name(const Target *t) { return t->cpu; }
 
+const char *target_feature_list(Arena *a, uint64_t bits) {
+    StrBuf sb;
+    sb_init(&sb, a);
+    int n = 0;
+    for (int i = 0; i < ACTRT_CPU_NFEATURES; i++)
+        if (bits & ((uint64_t)1 << i))
+            sb_printf(&sb, "%s%s", n++ ? ", " : "", cpu_feature_names[i]);
+    return sb_str(&sb);
+}
+
 LLVMTargetMachineRef target_clone_tm(const Target *t) {
     LLVMTargetRef tgt;
     char *msg = NULL;

@@ -338,21 +338,11 @@ static int generate(actc_session *a, const char *model, const actc_options *o, a
 /* The JIT runs its code here: a --cpu this CPU cannot run is an error
  * naming what it lacks (never a SIGILL later). */
 static int check_runs_here(actc_session *a, const Target *t) {
-    static const char *const names[] = {
-#define NAME_(id, name) name,
-        ACTRT_CPU_FEATURES(NAME_)
-#undef NAME_
-    };
     uint64_t lacks = t->is_host ? target_needs(t) & ~actrt_cpu_features() : 0;
     if (!lacks)
         return ACTC_OK;
-    StrBuf sb;
-    sb_init(&sb, &a->s.scratch);
-    for (int i = 0; i < ACTRT_CPU_NFEATURES; i++)
-        if (lacks & ((uint64_t)1 << i))
-            sb_printf(&sb, "%s%s", sb.len ? ", " : "", names[i]);
     return fail(a, ACTC_ERR_ARG, "cannot JIT code for cpu '%s' on this machine: this CPU lacks %s (actc compile "
-                "builds objects for other CPUs)", t->cpu, sb_str(&sb));
+                "builds objects for other CPUs)", t->cpu, target_feature_list(&a->s.scratch, lacks));
 }
 
 static actc_jit_model *jit_model_new(void) {
@@ -636,11 +626,6 @@ int actc_list_variants(const actc_options *o, char *out, size_t len) {
     if (!out || len == 0)
         return ACTC_ERR_ARG;
     out[0] = 0;
-    static const char *const names[] = {
-#define NAME_(id, name) name,
-        ACTRT_CPU_FEATURES(NAME_)
-#undef NAME_
-    };
     actc_session *a = NULL;
     int st = actc_session_new(&a);
     if (st)
@@ -668,13 +653,8 @@ int actc_list_variants(const actc_options *o, char *out, size_t len) {
             for (int i = 0; i < j->nvariants; i++) {
                 const Target *t = &j->variants[i];
                 uint64_t needs = target_needs(t);
-                sb_printf(&sb, "%-16s %2d lanes  needs", target_variant_name(t), t->vlen);
-                int k = 0;
-                for (int f = 0; f < ACTRT_CPU_NFEATURES; f++)
-                    if (needs & ((uint64_t)1 << f))
-                        sb_printf(&sb, "%s %s", k++ ? "," : "", names[f]);
-                if (!k)
-                    sb_puts(&sb, " nothing beyond the baseline");
+                sb_printf(&sb, "%-16s %2d lanes  needs %s", target_variant_name(t), t->vlen,
+                          needs ? target_feature_list(&a->s.perm, needs) : "nothing beyond the baseline");
                 sb_printf(&sb, "  [%s]\n", !j->target.is_host ? "another architecture"
                                            : needs & ~have   ? "this CPU cannot run it"
                                                              : "runs here");

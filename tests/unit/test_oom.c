@@ -122,6 +122,16 @@ enum { RT_NT = 6, RT_BATCH = 37 };
 static const char *const rt_names[RT_NT] = {"g.weight", "g.bias", "u.weight", "u.bias", "o.weight", "o.bias"};
 static const int64_t rt_shapes[RT_NT][2] = {{40, 24}, {40, 0}, {40, 24}, {40, 0}, {8, 40}, {8, 0}};
 
+/* Deterministic weights for the RT_SRC model: w[i][k] = 0.3 sin(k * step + i). */
+static void rt_make_weights(float **w, size_t step) {
+    for (int i = 0; i < RT_NT; i++) {
+        size_t n = (size_t)(rt_shapes[i][0] * (rt_shapes[i][1] ? rt_shapes[i][1] : 1));
+        w[i] = malloc(4 * n);
+        for (size_t k = 0; k < n; k++)
+            w[i][k] = 0.3f * sinf((float)(k * step + (size_t)i));
+    }
+}
+
 /* The weights w as actrt_model_load_tensors takes them. */
 static void rt_arrays(float *const *w, actrt_tensor *out) {
     for (int i = 0; i < RT_NT; i++)
@@ -210,12 +220,7 @@ Test(oom, runtime_fails_cleanly_at_every_allocation) {
     actc_jit_model *j;
     cr_assert_eq(actc_jit_compile(s, NULL, NULL, &j), ACTC_OK, "%s", actc_last_error(s));
     float *w[RT_NT];
-    for (int i = 0; i < RT_NT; i++) {
-        size_t n = (size_t)(rt_shapes[i][0] * (rt_shapes[i][1] ? rt_shapes[i][1] : 1));
-        w[i] = malloc(4 * n);
-        for (size_t k = 0; k < n; k++)
-            w[i][k] = 0.3f * sinf((float)(k * 7 + (size_t)i));
-    }
+    rt_make_weights(w, 7);
     size_t stlen;
     uint8_t *st = rt_safetensors(w, 0, RT_NT, &stlen);
     /* the same weights as two shards on disk: o.*, then g.* and u.* */
@@ -327,12 +332,7 @@ static void compile_oom_loop(const char *src, bool aot, const float *x, float *c
 
 Test(oom, compiler_fails_cleanly_at_every_allocation, .timeout = 600) {
     float *w[RT_NT];
-    for (int i = 0; i < RT_NT; i++) {
-        size_t n = (size_t)(rt_shapes[i][0] * (rt_shapes[i][1] ? rt_shapes[i][1] : 1));
-        w[i] = malloc(4 * n);
-        for (size_t k = 0; k < n; k++)
-            w[i][k] = 0.3f * sinf((float)(k * 5 + (size_t)i));
-    }
+    rt_make_weights(w, 5);
     static float x[RT_BATCH * 24], y0[RT_BATCH * 8], p0[RT_BATCH * 8];
     for (int i = 0; i < RT_BATCH * 24; i++)
         x[i] = sinf(0.07f * (float)i);
@@ -376,12 +376,7 @@ static int reference_attempt(long n, const actrt_tensor *ts, const float *x, flo
 
 Test(oom, reference_run_fails_cleanly_at_every_allocation, .timeout = 300) {
     float *w[RT_NT];
-    for (int i = 0; i < RT_NT; i++) {
-        size_t n = (size_t)(rt_shapes[i][0] * (rt_shapes[i][1] ? rt_shapes[i][1] : 1));
-        w[i] = malloc(4 * n);
-        for (size_t k = 0; k < n; k++)
-            w[i][k] = 0.3f * sinf((float)(k * 3 + (size_t)i));
-    }
+    rt_make_weights(w, 3);
     actrt_tensor ts[RT_NT];
     rt_arrays(w, ts);
     static float x[RT_BATCH * 24], y0[RT_BATCH * 8], p0[RT_BATCH * 8], y[RT_BATCH * 8], p[RT_BATCH * 8];
