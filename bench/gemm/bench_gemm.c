@@ -77,6 +77,7 @@ static const char *const act_names[NACTS] = {"relu", "gelu_tanh", "gelu", "silu"
 static struct {
     int threads, reps, verbose, quick, fast_math;
     const char *cpu; /* --cpu: actc's code for this CPU (a variant of an object: docs/aot.md) */
+    const char *kernel_params, *profile; /* --kernel-params, --profile: actc's loop nests (docs/tuning.md) */
     int scaling; /* > 1: measure every peer at 1 and at `scaling` threads */
     double min_ms, tol;
     int ms[MAXLIST], nm;
@@ -121,6 +122,9 @@ static void usage(FILE *f) {
             "  --tol E            max relative error against the reference (default 1e-3)\n"
             "  --csv FILE         also write every measurement as CSV\n"
             "  --seed S           random seed of inputs and weights (default 1)\n"
+            "  --kernel-params S  actc: the matmul kernels' parameters (docs/tuning.md), e.g.\n"
+            "                     dense=8x3,kc=128;gated=6x2,kc=96\n"
+            "  --profile FILE     actc: a tuning profile from actc tune\n"
             "  --cpu NAME         actc: generate code for this CPU (e.g. x86-64-v3, the AVX2 variant of\n"
             "                     an object; with ONEDNN_MAX_CPU_ISA=AVX2 for a like-for-like peer)\n"
             "  --verbose          oneDNN implementation and weight layout, calls per repetition\n");
@@ -285,6 +289,12 @@ static void parse_args(int argc, char **argv) {
         } else if (!strcmp(a, "--cpu")) {
             NEED_VALUE();
             opt.cpu = v;
+        } else if (!strcmp(a, "--kernel-params")) {
+            NEED_VALUE();
+            opt.kernel_params = v;
+        } else if (!strcmp(a, "--profile")) {
+            NEED_VALUE();
+            opt.profile = v;
         } else {
             fprintf(stderr, "bench_gemm: unknown option '%s'\n", a);
             usage(stderr);
@@ -709,7 +719,8 @@ static int actc_model_make(ActcModel *a, int K, int N, int act, const float *W, 
         snprintf(a->err, sizeof a->err, "check: %s\n%s%s", actc_last_error(a->s), d ? d : "", src);
         return -1;
     }
-    actc_options co = {.fast_math = opt.fast_math, .cpu = opt.cpu};
+    actc_options co = {.fast_math = opt.fast_math, .cpu = opt.cpu, .kernel_params = opt.kernel_params,
+                       .profile = opt.profile};
     st = actc_jit_compile(a->s, NULL, &co, &a->j);
     if (st != ACTC_OK) {
         snprintf(a->err, sizeof a->err, "jit: %s (%s)", actc_last_error(a->s), actc_status_string(st));

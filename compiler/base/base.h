@@ -164,6 +164,7 @@ Diagnostic *diag_error(Diag *d, Span sp, const char *fmt, ...) __attribute__((fo
 Diagnostic *diag_warning(Diag *d, Span sp, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 Diagnostic *diag_error_nospan(Diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+Diagnostic *diag_warning_nospan(Diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Attach a note to the diagnostic returned above (NULL-safe: dropped errors). */
 void diag_note(Diag *d, Diagnostic *dg, Span sp, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

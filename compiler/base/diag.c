@@ -67,6 +67,14 @@ Diagnostic *diag_error_nospan(Diag *d, const char *fmt, ...) {
     return r;
 }
 
+Diagnostic *diag_warning_nospan(Diag *d, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    Diagnostic *r = add(d, SEV_WARNING, (Span){0}, false, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
 void diag_note(Diag *d, Diagnostic *dg, Span sp, const char *fmt, ...) {
     if (!dg)
         return;

@@ -52,26 +52,24 @@ struct KC {
     LLVMValueRef wbase[2]; /* packed matmul weights */
     LLVMValueRef acc[2];   /* the accumulators the epilogue reads (allocas or spill slots) */
     LLVMValueRef r;        /* i64 row */
+    KernelParams kp;       /* the loop nest's parameters (target's, per kind) */
     int mr, nr;            /* register tile: mr rows x nr vectors of columns */
+    LLVMValueRef rlo, rhi; /* the rows of the current row block */
     int index;             /* the kernel's number in the model */
     LLVMValueRef c0, c1;   /* the column range parameters */
     LLVMValueRef partial;  /* K-blocked matmuls: this call's [batch][P * nacc] partial sums in scratch */
     bool whole_row;        /* emitting the all-columns copy of an elementwise kernel */
 };
 
-/* K blocking: a matmul with K > KC runs its reduction in blocks of KC, all
- * row tiles of a panel per block, so that the panel's KC x P block of
- * weights (128 KiB with AVX-512) stays in L2 while every row tile uses it
- * and a tile's rows of x (6 x KC floats, 12 KiB) stay in L1.  Partial sums
- * go to scratch between blocks; the order of the additions is unchanged, so
- * the result is bitwise that of the unblocked loop. */
-enum { KC_BLOCK = 512 };
-
-/* Blocked from four blocks up: measured on Zen 4 (dense + silu / gelu_tanh,
- * batch 64), K = 2048 and 4096 run 10-25% faster blocked, K = 1024 (two
- * blocks) 25-40% slower; and blocking costs JIT time (examples/ffn.act,
- * K = 1376: ~18 ms of ~120), so three blocks are not worth it unmeasured. */
-static bool blocked_k(const Kernel *k) { return kernel_is_matmul(k->kind) && k->k > 3 * KC_BLOCK; }
+/* K blocking: a matmul with K > kc (the target's KernelParams) runs its
+ * reduction in blocks of kc, all row tiles of a panel per block, so that
+ * the panel's kc x P block of weights stays in L1 while every row tile
+ * uses it (params.c sizes kc for that) and a tile's rows of x stay close.
+ * Partial sums go to scratch between blocks; the order of the additions is
+ * unchanged, so the result is bitwise that of the unblocked loop. */
+static bool blocked_k(const Target *t, const Kernel *k) {
+    return kernel_is_matmul(k->kind) && t->kp[k->kind].kc > 0 && k->k > t->kp[k->kind].kc;
+}
 
 static LLVMValueRef ci(CG *cg, long long v) { return LLVMConstInt(cg->t_i64, (unsigned long long)v, 1); }
 
@@ -299,30 +297,32 @@ static LLVMValueRef load_weights_f32(KC *kc, VM *vm, int a, LLVMValueRef panel, 
 static const KernelHooks default_hooks = {load_weights_f32, NULL};
 
 /* The partial-sum slot of accumulator a, row r + i, column off of the
- * current panel.  A call works on one panel at a time, so it needs one
- * panel's worth, [batch][P * nacc] (16 KiB for 64 rows: L1), at slot c0 / P
- * of the region, which keeps concurrent calls on other columns apart. */
+ * current panel.  The region is [batch][partial_width] for every blocked
+ * kernel (row r is the thread's that runs row r, whatever the kernel); a
+ * call works on one panel at a time, so it needs one panel's worth of each
+ * row, P * nacc floats at column (c0 / P) * P * nacc, which keeps
+ * concurrent calls on other columns apart. */
 static LLVMValueRef partial_at(KC *kc, int a, LLVMValueRef r, int i, int off) {
     CG *cg = kc->cg;
     int64_t P = (int64_t)kc->nr * cg->t->vlen;
-    LLVMValueRef row = LLVMBuildMul(B, LLVMBuildAdd(B, r, ci(cg, i), ""), ci(cg, P * kc->k->nacc), "");
+    LLVMValueRef row = LLVMBuildMul(B, LLVMBuildAdd(B, r, ci(cg, i), ""), ci(cg, kc->mc->partial_width), "");
     return gep(cg, kc->partial, LLVMBuildAdd(B, row, ci(cg, a * P + off), ""));
 }
 
-/* One register tile: rows [r, r + m) x the first ncols columns of panel jp
- * (base pointers wp[]), accumulated over k in [kbeg, kend) in registers,
- * then the epilogue and one store per output element.  Full vectors of
- * columns use the vector epilogue; the lanes of a last partial vector are
- * spilled and finished with the scalar epilogue.  first / last (i1): this K block starts the sums (else they come from the
- * partial-sum slots) / ends them (then the epilogue runs, else the sums go
- * back to the slots).  Constant true for an unblocked kernel: LLVM folds
- * the other paths away, so there is one copy of each tile either way. */
-static void emit_tile(KC *kc, VM *vm, VM *vs, int m, int ncols, LLVMValueRef j0, LLVMValueRef *wp, LLVMValueRef r,
-                      LLVMValueRef kbeg, LLVMValueRef kend, LLVMValueRef first, LLVMValueRef last, Arena *scratch) {
+/* The accumulation of one register tile: rows [r, r + m) x the first
+ * ncols columns of panel jp (base pointers wp[]), over k in [kbeg, kend),
+ * in registers; then the sums go back to the partial-sum slots (a block
+ * before the last) or to the tile buffer buf[] for the shared epilogue.
+ * first / last (i1): this K block starts the sums (else they come from the
+ * partial-sum slots) / ends them.  Constant true for an unblocked kernel:
+ * LLVM folds the other paths away.  One such loop per tile height; the
+ * epilogue after them exists once per panel shape. */
+static void emit_tile_acc(KC *kc, VM *vm, int m, int ncols, LLVMValueRef *wp, LLVMValueRef r, LLVMValueRef kbeg,
+                          LLVMValueRef kend, LLVMValueRef first, LLVMValueRef last, LLVMValueRef *buf) {
     CG *cg = kc->cg;
     Kernel *k = kc->k;
     int V = vm->n, nvec = (ncols + V - 1) / V, P = kc->nr * V;
-    LLVMValueRef acc[2][8][4];
+    LLVMValueRef acc[2][16][8];
     for (int a = 0; a < k->nacc; a++)
         for (int i = 0; i < m; i++)
             for (int v = 0; v < nvec; v++) {
@@ -335,10 +335,23 @@ static void emit_tile(KC *kc, VM *vm, VM *vs, int m, int ncols, LLVMValueRef j0,
     LLVMValueRef kvar = var(kc, cg->t_i64, kbeg);
     Loop lk;
     LLVMValueRef kk = loop_open(kc, &lk, kvar, kend, 1);
-    LLVMValueRef wv[2][4];
+    LLVMValueRef wv[2][8];
     for (int a = 0; a < k->nacc; a++)
         for (int v = 0; v < nvec; v++)
             wv[a][v] = kc->hooks->load_weights(kc, vm, a, wp[a], kk, v * V);
+    if (kc->kp.pf > 0) { /* the weights pf rows of the panel ahead, into L2 (a prefetch never faults) */
+        LLVMTypeRef pty;
+        LLVMValueRef pfn = cg_intrinsic(cg, "llvm.prefetch", cg->t_ptr, &pty);
+        for (int a = 0; a < k->nacc; a++)
+            for (int v = 0; v < nvec; v += 64 / (4 * V) > 1 ? 64 / (4 * V) : 1) {
+                LLVMValueRef idx = LLVMBuildAdd(B, LLVMBuildMul(B, kk, ci(cg, P), ""),
+                                                ci(cg, (long long)kc->kp.pf * P + v * V), "");
+                LLVMValueRef args[4] = {LLVMBuildGEP2(B, cg->t_f32, wp[a], &idx, 1, ""),
+                                        LLVMConstInt(cg->t_i32, 0, 0), LLVMConstInt(cg->t_i32, 2, 0),
+                                        LLVMConstInt(cg->t_i32, 1, 0)};
+                LLVMBuildCall2(B, pty, pfn, args, 4, "");
+            }
+    }
     LLVMValueRef xb = value_base(kc, k->x);
     LLVMTypeRef fnty;
     LLVMValueRef fma = cg_intrinsic(cg, "llvm.fmuladd", vm->tf, &fnty);
@@ -354,38 +367,43 @@ static void emit_tile(KC *kc, VM *vm, VM *vs, int m, int ncols, LLVMValueRef j0,
             }
     }
     loop_close(kc, &lk);
-    LLVMBasicBlockRef done = NULL;
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "tile_acc_done");
+    LLVMBasicBlockRef tobuf = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "to_buffer");
     if (kc->partial) { /* a block before the last: keep the sums */
         LLVMBasicBlockRef keep = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "keep");
-        LLVMBasicBlockRef epi = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "epilogue");
-        done = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "tile_done");
-        LLVMBuildCondBr(B, last, epi, keep);
+        LLVMBuildCondBr(B, last, tobuf, keep);
         LLVMPositionBuilderAtEnd(B, keep);
         for (int a = 0; a < k->nacc; a++)
             for (int i = 0; i < m; i++)
                 for (int v = 0; v < nvec; v++)
                     store_v(vm, LLVMBuildLoad2(B, vm->tf, acc[a][i][v], ""), partial_at(kc, a, r, i, v * V));
         LLVMBuildBr(B, done);
-        LLVMPositionBuilderAtEnd(B, epi);
+    } else {
+        LLVMBuildBr(B, tobuf);
     }
-    /* Epilogue: the accumulators go to a tile buffer on the stack and one
-     * loop runs the (vector, then scalar) epilogue over it, so its code
-     * exists once, not once per register of the tile. */
-    LLVMTypeRef arr = LLVMArrayType(cg->t_f32, (unsigned)(kc->mr * P));
-    LLVMValueRef buf[2];
-    for (int a = 0; a < k->nacc; a++) {
-        buf[a] = var(kc, arr, NULL);
+    LLVMPositionBuilderAtEnd(B, tobuf);
+    for (int a = 0; a < k->nacc; a++)
         for (int i = 0; i < m; i++)
             for (int v = 0; v < nvec; v++) {
                 LLVMValueRef st = LLVMBuildStore(B, LLVMBuildLoad2(B, vm->tf, acc[a][i][v], ""),
                                                  gep(cg, buf[a], ci(cg, i * P + v * V)));
                 LLVMSetAlignment(st, 4);
             }
-    }
-    int full = ncols / V * V;
+    LLVMBuildBr(B, done);
+    LLVMPositionBuilderAtEnd(B, done);
+}
+
+/* The epilogue of a tile of m (i64, at most mr) rows from the tile buffer:
+ * the (vector, then scalar) epilogue over rows and columns, so its code
+ * exists once per panel shape, not once per tile height or register. */
+static void emit_tile_epilogue(KC *kc, VM *vm, VM *vs, LLVMValueRef m, int ncols, LLVMValueRef j0, LLVMValueRef r,
+                               LLVMValueRef *buf, Arena *scratch) {
+    CG *cg = kc->cg;
+    Kernel *k = kc->k;
+    int V = vm->n, P = kc->nr * V, full = ncols / V * V;
     LLVMValueRef ivar = var(kc, cg->t_i64, ci(cg, 0));
     Loop li;
-    LLVMValueRef i = loop_open(kc, &li, ivar, ci(cg, m), 1);
+    LLVMValueRef i = loop_open(kc, &li, ivar, m, 1);
     kc->r = LLVMBuildAdd(B, r, i, "");
     LLVMValueRef rowoff = LLVMBuildMul(B, i, ci(cg, P), "");
     LLVMValueRef jvar = var(kc, cg->t_i64, ci(cg, 0));
@@ -402,13 +420,12 @@ static void emit_tile(KC *kc, VM *vm, VM *vs, int m, int ncols, LLVMValueRef j0,
     }
     LLVMBuildStore(B, ci(cg, 0), jvar);
     loop_close(kc, &li);
-    if (done) {
-        LLVMBuildBr(B, done);
-        LLVMPositionBuilderAtEnd(B, done);
-    }
 }
 
-/* All row tiles of the panel at column j0 with ncols valid columns. */
+/* All row tiles of the current row block [rlo, rhi) of the panel at
+ * column j0 with ncols valid columns: per K block, tiles of mr rows and a
+ * last one of the remaining height (a switch over 1 .. mr - 1), each
+ * followed by the one epilogue when the block is the last. */
 static void emit_panel(KC *kc, VM *vm, VM *vs, int ncols, LLVMValueRef jp, Arena *scratch) {
     CG *cg = kc->cg;
     Kernel *k = kc->k;
@@ -417,37 +434,67 @@ static void emit_panel(KC *kc, VM *vm, VM *vs, int ncols, LLVMValueRef jp, Arena
     LLVMValueRef wp[2];
     for (int a = 0; a < k->nacc; a++)
         wp[a] = gep(cg, kc->wbase[a], LLVMBuildMul(B, jp, ci(cg, P * k->k), ""));
-    /* K blocks (blocked kernels; else one block of all of K), and per block
-     * the row tiles: mr rows, then one at a time */
-    int64_t nkb = kc->partial ? (k->k + KC_BLOCK - 1) / KC_BLOCK : 1;
+    int64_t kcb = kc->kp.kc, nkb = kc->partial ? (k->k + kcb - 1) / kcb : 1;
     LLVMValueRef kbvar = var(kc, cg->t_i64, ci(cg, 0));
     Loop lb;
     LLVMValueRef kb = loop_open(kc, &lb, kbvar, ci(cg, nkb), 1);
-    LLVMValueRef kbeg = nkb == 1 ? ci(cg, 0) : LLVMBuildMul(B, kb, ci(cg, KC_BLOCK), "");
+    LLVMValueRef kbeg = nkb == 1 ? ci(cg, 0) : LLVMBuildMul(B, kb, ci(cg, kcb), "");
     LLVMValueRef kend = ci(cg, k->k), first = LLVMConstInt(cg->t_i1, 1, 0), last = first;
     if (nkb > 1) {
-        LLVMValueRef e = LLVMBuildAdd(B, kbeg, ci(cg, KC_BLOCK), "");
+        LLVMValueRef e = LLVMBuildAdd(B, kbeg, ci(cg, kcb), "");
         kend = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, e, ci(cg, k->k), ""), e, ci(cg, k->k), "");
         first = LLVMBuildICmp(B, LLVMIntEQ, kb, ci(cg, 0), "");
         last = LLVMBuildICmp(B, LLVMIntEQ, kb, ci(cg, nkb - 1), "");
     }
-    LLVMValueRef rvar = var(kc, cg->t_i64, NULL);
-    LLVMBuildStore(B, LLVMGetParam(kc->fn, 5), rvar);
-    Loop lr;
-    LLVMValueRef r = loop_open(kc, &lr, rvar, LLVMGetParam(kc->fn, 6), kc->mr);
-    emit_tile(kc, vm, vs, kc->mr, ncols, j0, wp, r, kbeg, kend, first, last, scratch);
-    loop_close(kc, &lr);
-    if (kc->mr > 1) { /* remaining rows one at a time */
-        Loop l1;
-        LLVMValueRef r1 = loop_open(kc, &l1, rvar, LLVMGetParam(kc->fn, 6), 1);
-        emit_tile(kc, vm, vs, 1, ncols, j0, wp, r1, kbeg, kend, first, last, scratch);
-        loop_close(kc, &l1);
+    /* the tile buffer the epilogue reads, per projection */
+    LLVMTypeRef arr = LLVMArrayType(cg->t_f32, (unsigned)(kc->mr * P));
+    LLVMValueRef buf[2];
+    for (int a = 0; a < k->nacc; a++)
+        buf[a] = var(kc, arr, NULL);
+    LLVMValueRef rvar = var(kc, cg->t_i64, NULL), mvar = var(kc, cg->t_i64, NULL);
+    LLVMBuildStore(B, kc->rlo, rvar);
+    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "rows");
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "row_tile");
+    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "row_tile_join");
+    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "rows_done");
+    LLVMBuildBr(B, head);
+    LLVMPositionBuilderAtEnd(B, head);
+    LLVMValueRef r = LLVMBuildLoad2(B, cg->t_i64, rvar, "");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, r, kc->rhi, ""), body, exit);
+    LLVMPositionBuilderAtEnd(B, body);
+    LLVMValueRef left = LLVMBuildSub(B, kc->rhi, r, "");
+    LLVMValueRef m = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, left, ci(cg, kc->mr), ""), left,
+                                     ci(cg, kc->mr), "");
+    LLVMBuildStore(B, m, mvar);
+    LLVMBasicBlockRef deflt = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "tile_full");
+    LLVMValueRef sw = LLVMBuildSwitch(B, m, deflt, (unsigned)kc->mr - 1);
+    for (int h = kc->mr; h >= 1; h--) {
+        LLVMBasicBlockRef bb = deflt;
+        if (h < kc->mr) {
+            bb = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "tile_rest");
+            LLVMAddCase(sw, ci(cg, h), bb);
+        }
+        LLVMPositionBuilderAtEnd(B, bb);
+        emit_tile_acc(kc, vm, h, ncols, wp, r, kbeg, kend, first, last, buf);
+        LLVMBuildBr(B, join);
     }
+    LLVMPositionBuilderAtEnd(B, join);
+    LLVMBasicBlockRef epi = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "epilogue");
+    LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "row_tile_next");
+    LLVMBuildCondBr(B, last, epi, next);
+    LLVMPositionBuilderAtEnd(B, epi);
+    emit_tile_epilogue(kc, vm, vs, LLVMBuildLoad2(B, cg->t_i64, mvar, ""), ncols, j0, r, buf, scratch);
+    LLVMBuildBr(B, next);
+    LLVMPositionBuilderAtEnd(B, next);
+    LLVMBuildStore(B, LLVMBuildAdd(B, r, LLVMBuildLoad2(B, cg->t_i64, mvar, ""), ""), rvar);
+    LLVMBuildBr(B, head);
+    LLVMPositionBuilderAtEnd(B, exit);
     loop_close(kc, &lb);
 }
 
-/* Panels of nr vectors of columns: the full ones in a loop, then the last
- * partial one with its column count known at compile time. */
+/* Row blocks of mc rows (all rows when mc is 0), and per block the panels
+ * of nr vectors of columns: the full ones in a loop, then the last partial
+ * one with its column count known at compile time. */
 static void emit_matmul_kernel(KC *kc, Arena *scratch) {
     CG *cg = kc->cg;
     Kernel *k = kc->k;
@@ -455,6 +502,26 @@ static void emit_matmul_kernel(KC *kc, Arena *scratch) {
     vm_init(&vv, cg, cg->t->vlen);
     vm_init(&vs, cg, 1);
     int64_t P = (int64_t)kc->nr * vv.n, nfull = k->n / P, rest = k->n % P;
+    LLVMValueRef r0 = LLVMGetParam(kc->fn, 5), r1 = LLVMGetParam(kc->fn, 6);
+    Loop lm;
+    LLVMValueRef rbvar = NULL;
+    if (kc->kp.mc > 0) {
+        rbvar = var(kc, cg->t_i64, r0);
+        LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "row_blocks");
+        lm.body = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "row_block");
+        lm.exit = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "row_blocks_done");
+        lm.head = head;
+        LLVMBuildBr(B, head);
+        LLVMPositionBuilderAtEnd(B, head);
+        LLVMValueRef rb = LLVMBuildLoad2(B, cg->t_i64, rbvar, "");
+        LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, rb, r1, ""), lm.body, lm.exit);
+        LLVMPositionBuilderAtEnd(B, lm.body);
+        kc->rlo = LLVMBuildLoad2(B, cg->t_i64, rbvar, "");
+        LLVMValueRef e = LLVMBuildAdd(B, kc->rlo, ci(cg, kc->kp.mc), "");
+        kc->rhi = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, e, r1, ""), e, r1, "");
+    } else {
+        kc->rlo = r0, kc->rhi = r1;
+    }
     /* the panels of columns [c0, min(c1, n)); c0 is a multiple of P */
     LLVMValueRef end = col_end(kc);
     if (nfull > 0) {
@@ -474,6 +541,11 @@ static void emit_matmul_kernel(KC *kc, Arena *scratch) {
         emit_panel(kc, &vv, &vs, (int)rest, ci(cg, nfull), scratch);
         LLVMBuildBr(B, done);
         LLVMPositionBuilderAtEnd(B, done);
+    }
+    if (rbvar) {
+        LLVMBuildStore(B, kc->rhi, rbvar);
+        LLVMBuildBr(B, lm.head);
+        LLVMPositionBuilderAtEnd(B, lm.exit);
     }
 }
 
@@ -614,8 +686,9 @@ static void emit_kernel(CG *cg, KGraph *kg, int index, ModelCode *mc, const char
     LLVMPositionBuilderAtEnd(B, start);
     kc.vbase = NEW_ARRAY(scratch, LLVMValueRef, (size_t)kg->nvalues + 1);
     kc.lbase = NEW_ARRAY(scratch, LLVMValueRef, (size_t)k->nleaves + 1);
-    kc.mr = cg->t->tile[k->kind].mr; /* the target's register tile (target.c) */
-    kc.nr = cg->t->tile[k->kind].nr;
+    kc.kp = cg->t->kp[k->kind]; /* the target's loop-nest parameters (params.c) */
+    kc.mr = kc.kp.mr;
+    kc.nr = kc.kp.nr;
     int64_t P = (int64_t)kc.nr * cg->t->vlen; /* panel width */
     /* column splits: at panel boundaries (matmuls), vector boundaries
      * (elementwise), never inside a row op */
@@ -628,10 +701,10 @@ static void emit_kernel(CG *cg, KGraph *kg, int index, ModelCode *mc, const char
     }
     kc.c0 = LLVMGetParam(kc.fn, 7);
     kc.c1 = LLVMGetParam(kc.fn, 8);
-    if (blocked_k(k)) {
+    if (blocked_k(cg->t, k)) {
         LLVMValueRef slot = LLVMBuildMul(B, LLVMBuildSDiv(B, kc.c0, ci(cg, P), ""), ci(cg, P * k->nacc), "");
-        kc.partial = gep(cg, kc.p_scratch, LLVMBuildMul(B, LLVMBuildAdd(B, ci(cg, mc->partial_offset), slot, ""),
-                                                        kc.p_batch, ""));
+        kc.partial = gep(cg, kc.p_scratch,
+                         LLVMBuildAdd(B, LLVMBuildMul(B, ci(cg, mc->partial_offset), kc.p_batch, ""), slot, ""));
     }
     for (int a = 0; a < k->nacc; a++)
         kc.wbase[a] = ptr_at(cg, kc.p_w, weight_slot(mc, cg->arena_for_slots, &k->w[a], ACTRT_LAYOUT_PANEL, P));
@@ -681,17 +754,20 @@ int cg_model(CG *cg, KGraph *kg, const char *prefix, ModelCode *mc, Arena *a) {
             mc->scratch_per_row += v->n;
         }
     }
-    /* one region for the partial sums of every K-blocked matmul (they run
-     * one after another): the widest, in whole panels */
+    /* one region for the partial sums of every K-blocked matmul: on each
+     * row a thread runs them one after another (threads on other rows run
+     * other kernels at the same time, so a row's place in the region is
+     * the same for all: partial_width), the widest, in whole panels */
     int64_t part = 0;
     for (int i = 0; i < kg->nkernels; i++) {
         Kernel *k = kg->kernels[i];
-        if (!blocked_k(k))
+        if (!blocked_k(cg->t, k))
             continue;
-        int64_t P = (int64_t)cg->t->tile[k->kind].nr * cg->t->vlen, need = (k->n + P - 1) / P * P * k->nacc;
+        int64_t P = (int64_t)cg->t->kp[k->kind].nr * cg->t->vlen, need = (k->n + P - 1) / P * P * k->nacc;
         part = need > part ? need : part;
     }
     mc->partial_offset = mc->scratch_per_row;
+    mc->partial_width = part;
     mc->scratch_per_row += part;
     mc->nkernels = kg->nkernels;
     mc->kernel_names = NEW_ARRAY(a, const char *, (size_t)kg->nkernels + 1);

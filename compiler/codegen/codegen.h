@@ -23,10 +23,24 @@
 
 /* ---- target.c ---- */
 
-/* A register tile of a matmul kernel: mr rows x nr vectors of columns. */
-typedef struct TileShape {
-    int mr, nr;
-} TileShape;
+/* The parameters of a matmul kernel's loop nest (cg_model.c, docs/codegen.md
+ * "Kernel parameters").  None changes any output's order of additions (one
+ * chain per output, K blocks in order), so results are bitwise the same
+ * under every choice: parameters are a matter of speed only.
+ *   mr, nr  the register tile: mr rows x nr vectors of columns (the weight
+ *           panel is nr * vlen columns wide); remainder rows get a tile of
+ *           their own height (1 .. mr - 1)
+ *   kc      K block: a reduction longer than kc runs in blocks of kc rows of
+ *           the weight panel, all row tiles per block, partial sums in
+ *           scratch (0: never blocked)
+ *   mc      row block: rows per sweep over the panels (0: all rows of a call)
+ *   pf      prefetch distance, in k rows of the weight panel (0: none) */
+typedef struct KernelParams {
+    int mr, nr, kc, mc, pf;
+} KernelParams;
+
+/* Where a target's kernel parameters came from (params.c). */
+typedef enum ParamsFrom { PARAMS_ANALYTICAL, PARAMS_TABLE, PARAMS_PROFILE, PARAMS_EXPLICIT } ParamsFrom;
 
 /* The target descriptor: everything the code generator and the math
  * library may assume about the machine.  target.c owns it; no pass and no
@@ -36,7 +50,10 @@ typedef struct Target {
     char *triple, *cpu, *features; /* owned copies (mem_alloc) */
     int vlen;                      /* f32 lanes of the widest useful vector: 16, 8, 4 (or 1) */
     int nregs;                     /* vector registers of that width */
-    TileShape tile[K_COUNT];       /* register tile per matmul kind ({0, 0} for the others) */
+    KernelParams kp[K_COUNT];      /* loop-nest parameters per matmul kind ({0} for the others) */
+    ParamsFrom kp_from;            /* and where they came from */
+    const char *kp_entry;          /* the table entry or profile path (static or owned: kp_owned) */
+    char *kp_owned;
     int row_tile;                  /* rows a thread's share should be a multiple of */
     struct {
         bool fma;                  /* fused multiply-add in hardware */
@@ -61,6 +78,38 @@ const char *target_variant_name(const Target *t);
 const char *target_feature_list(Arena *a, uint64_t bits);
 /* A second, identical target machine (LLJIT consumes the one it is given). */
 LLVMTargetMachineRef target_clone_tm(const Target *t);
+
+/* ---- params.c ---- */
+
+/* The built-in choice for t (its CPU and vector width): a table entry,
+ * else analytical.  Called by target_init. */
+void params_default(Target *t);
+/* Parse "dense=8x3,kc=128,mc=0,pf=0;gated=6x2,kc=96" over kp (kinds and
+ * fields not named keep their values); ACTC_ERR_ARG with a message. */
+int params_parse(const char *spec, int nregs, KernelParams kp[K_COUNT], char *err, size_t errlen);
+/* t's parameters in params_parse's syntax; where they came from, as text. */
+const char *params_format(Arena *a, const Target *t);
+const char *params_from_text(Arena *a, const Target *t);
+/* How a profile is matched to a target: PARAMS_HOST (JIT code for the
+ * host: the profile's CPU must be t's; without a profile file, the host's
+ * profile in the cache directory if there is one), PARAMS_EXACT (the
+ * profile's CPU must be t's, no cache), PARAMS_BY_WIDTH (AOT variants: a
+ * profile applies to the variants of its vector width, whatever their
+ * CPU name, and is skipped silently by the others). */
+typedef enum ParamsMode { PARAMS_HOST, PARAMS_EXACT, PARAMS_BY_WIDTH } ParamsMode;
+/* Override t's parameters: an explicit spec (an error when malformed), else
+ * the profile.  A profile that cannot be used leaves t as it was and sets
+ * *warning (in a) naming the file, the reason and the fallback; *applied
+ * says whether t's parameters changed. */
+int params_apply(Target *t, const char *spec, const char *profile, ParamsMode mode, Arena *a, const char **warning,
+                 bool *applied, char *err, size_t errlen);
+/* $XDG_CACHE_HOME/actc/profile-CPU-VLEN.json (or ~/.cache/...); NULL when neither is set. */
+const char *params_cache_path(Arena *a, const Target *t);
+const char *params_llvm_version(Arena *a);
+/* Write t's parameters as a profile for t's CPU (atomically: a sibling
+ * file, then rename); extra_json (NULL: none) is kept as "measured". */
+int params_write_profile(const char *path, const Target *t, Arena *a, const char *extra_json, char *err,
+                         size_t errlen);
 
 /* ---- cg.c ---- */
 
@@ -142,7 +191,10 @@ typedef struct ModelCode {
     int64_t scratch_per_row;   /* floats */
     int64_t *offset;           /* per Value id: scratch offset per row, -1 for inputs/outputs */
     int64_t *col_step;         /* per kernel: actrt_kernel_info.col_step */
-    int64_t partial_offset;    /* scratch offset per row of the K-blocked matmuls' partial sums */
+    int64_t partial_offset;    /* scratch offset per row of the K-blocked matmuls' partial sums, */
+    int64_t partial_width;     /* and their floats per row: [batch][partial_width], one region
+                                * for all (rows are a thread's own: kernels of one model run
+                                * concurrently on different rows) */
 } ModelCode;
 
 /* ---- abi.c: the ABI structs of runtime.h as one table ---- */

@@ -84,6 +84,7 @@ const char *aot_header(Arena *a, const AotVariant *v, int nv, const char *prefix
         sb_printf(&sb, " *   %s%s%s\n", vt->cpu,
                   !*vt->features ? "" : long_features ? " (with this machine's features)" : ", features ",
                   *vt->features && !long_features ? vt->features : "");
+        sb_printf(&sb, " *     kernels %s (%s)\n", params_format(a, vt), params_from_text(a, vt));
     }
     sb_puts(&sb, fast_math ? " * math: the fast tier (--fast-math: relative error <= 4e-6, 4e-5 for the tanh family)\n"
                            : " * math: the precise tier (primitives <= 1 ULP, activations <= 4 ULP)\n");

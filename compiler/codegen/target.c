@@ -143,35 +143,16 @@ static int check_cpu_features(const char *triple, const char *cpu, const char *f
     return ACTC_OK;
 }
 
-/* Register tiles, the runtime's row tile and the register count.  A tile
- * of mr x nr vectors keeps mr * nr * projections accumulators and one
- * broadcast in the registers (32 with AVX-512, 16 with AVX2 and SSE), and
- * the nr * projections weight vectors where they fit (else they are memory
- * operands of the FMAs: gated AVX2 needs 17).  NEON has 32 but keeps the
- * 4-lane tiles of SSE for now (the tuned-kernels issue measures them).
- *   16 lanes: dense 6x4 = 24 accumulators; gated 2 x 6x2
- *    8 lanes: dense 6x2 = 12;             gated 2 x 6x1 (12 accumulators, 2
- *             weight vectors, one broadcast: 15 of 16 registers, and 6
- *             broadcasts + 2 loads per 12 FMAs as dense; 2 x 3x2 needed 17
- *             registers and ran swiglu at 0.46x oneDNN (AVX2) at batch 64
- *             on the Intel Xeon, 6x1 at 0.99x, docs/performance.md)
- *    4 lanes: dense 4x2 = 8;              gated 2 x 2x2
- *    scalar:  4x1 either */
+/* The register count, the kernels' parameters (params.c: a table entry
+ * for the CPU kinds measured, else the analytical choice) and the
+ * runtime's row tile (the tallest register tile).  A tile of mr x nr
+ * vectors keeps mr * nr * projections accumulators, the nr * projections
+ * weight vectors and one broadcast in the registers: 32 with AVX-512 and
+ * NEON, 16 with AVX2 and SSE. */
 static void set_tiles(Target *t, bool x86) {
-    TileShape dense, gated;
-    if (t->vlen >= 16)
-        dense = (TileShape){6, 4}, gated = (TileShape){6, 2};
-    else if (t->vlen >= 8)
-        dense = (TileShape){6, 2}, gated = (TileShape){6, 1};
-    else if (t->vlen >= 4)
-        dense = (TileShape){4, 2}, gated = (TileShape){2, 2};
-    else
-        dense = gated = (TileShape){4, 1};
-    memset(t->tile, 0, sizeof t->tile);
-    t->tile[K_DENSE] = dense;
-    t->tile[K_GATED] = gated;
-    t->row_tile = dense.mr > gated.mr ? dense.mr : gated.mr;
     t->nregs = (x86 && t->vlen < 16) ? 16 : 32;
+    params_default(t);
+    t->row_tile = t->kp[K_DENSE].mr > t->kp[K_GATED].mr ? t->kp[K_DENSE].mr : t->kp[K_GATED].mr;
 }
 
 int target_init(Target *t, const char *triple, const char *cpu, const char *features, int vlen_cap, char *err,
@@ -352,5 +333,6 @@ void target_dispose(Target *t) {
     mem_free(t->triple);
     mem_free(t->cpu);
     mem_free(t->features);
+    mem_free(t->kp_owned);
     memset(t, 0, sizeof *t);
 }

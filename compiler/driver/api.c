@@ -6,6 +6,7 @@
  * only layer that knows about both the public handles and the phases.
  */
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -307,6 +308,22 @@ void actc_jit_free(actc_jit_model *j) {
 
 const struct actrt_desc *actc_jit_desc(const actc_jit_model *j) { return j ? &j->desc : NULL; }
 
+/* The kernel parameters of t (params.c): explicit, a profile, the host's
+ * cached profile (use_cache), else the built-in choice; a profile that
+ * cannot be used is a warning in the session's diagnostics. */
+static int apply_params(actc_session *a, Target *t, const actc_options *o, ParamsMode mode, bool *applied, char *err,
+                        size_t errlen) {
+    const char *warning = NULL;
+    bool dummy;
+    int st = params_apply(t, o ? o->kernel_params : NULL, o ? o->profile : NULL, mode, &a->s.scratch, &warning,
+                          applied ? applied : &dummy, err, errlen);
+    if (st)
+        return fail(a, st, "%s", err);
+    if (warning)
+        diag_warning_nospan(&a->s.diag, "%s", warning);
+    return ACTC_OK;
+}
+
 static int generate(actc_session *a, const char *model, const actc_options *o, actc_jit_model *j, Decl **mout,
                     ModelCode *mc, KGraph **kgout, char *err, size_t errlen) {
     if (!a->prog || a->s.diag.nerrors)
@@ -323,6 +340,10 @@ static int generate(actc_session *a, const char *model, const actc_options *o, a
     if (st)
         return fail(a, st, "%s", err);
     j->has_target = true;
+    /* the host's own profile only for host code (no --target/--cpu/--features) */
+    bool host = o ? !o->target && !o->cpu && !o->features : true;
+    if ((st = apply_params(a, &j->target, o, host ? PARAMS_HOST : PARAMS_EXACT, NULL, err, errlen)))
+        return st;
     cg_init(&j->cg, &j->target, m->name);
     j->cg.fast_math = o && o->fast_math;
     j->has_cg = true;
@@ -563,6 +584,9 @@ static int variant_targets(actc_session *a, const actc_options *o, actc_jit_mode
     j->variants = mem_alloc(sizeof *j->variants * (size_t)n);
     if (!j->variants)
         return fail(a, ACTC_ERR_NOMEM, "out of memory");
+    int napplied = 0, nwarn_before = a->s.diag.nwarnings;
+    actc_options nopro;
+    const actc_options *po = o;
     for (int i = 0; i < n; i++) {
         char name[128] = "";
         const char *p = list;
@@ -582,7 +606,21 @@ static int variant_targets(actc_session *a, const actc_options *o, actc_jit_mode
         if (st)
             return fail(a, st, "%s", err);
         j->nvariants++;
+        /* AOT: the built-in choice unless asked (a profile applies to the
+         * variants of its vector width: params.c checks it) */
+        bool applied = false;
+        if ((st = apply_params(a, &j->variants[i], po, PARAMS_BY_WIDTH, &applied, err, errlen)))
+            return st;
+        napplied += applied;
+        if (a->s.diag.nwarnings > nwarn_before && po == o) { /* warned once: the other variants keep the table */
+            nopro = *o;
+            nopro.profile = NULL;
+            po = &nopro;
+        }
     }
+    if (o && o->profile && !o->kernel_params && !napplied && a->s.diag.nwarnings == nwarn_before)
+        diag_warning_nospan(&a->s.diag, "tuning profile '%s' is for another vector width than every variant of the "
+                            "object; using the built-in parameters", o->profile);
     return ACTC_OK;
 }
 
@@ -781,5 +819,86 @@ out:
             jit_model_release(js[i]);
     mem_free(js);
     mem_free(headers);
+    return st;
+}
+
+/* ---- kernel parameters and tuning profiles (docs/tuning.md) ---- */
+
+/* The host target for o (no --target: profiles are for this machine), with
+ * its parameters as the JIT would choose them. */
+static int host_params(actc_session *a, const actc_options *o, bool builtin, Target *t, char *err, size_t errlen) {
+    if (o && o->target)
+        return fail(a, ACTC_ERR_ARG, "tuning profiles are for this machine: --target is not allowed");
+    int st = target_init(t, NULL, o ? o->cpu : NULL, o ? o->features : NULL, 0, err, errlen);
+    if (st)
+        return fail(a, st, "%s", err);
+    bool host = o ? !o->cpu && !o->features : true;
+    if (!builtin && (st = apply_params(a, t, o, host ? PARAMS_HOST : PARAMS_EXACT, NULL, err, errlen))) {
+        target_dispose(t);
+        return st;
+    }
+    return ACTC_OK;
+}
+
+int actc_kernel_params(actc_session *a, const actc_options *o, const char **params, const char **from,
+                       const char **cache_path, int *nregs, bool builtin) {
+    if (!a || !params || !from || !cache_path || !nregs)
+        return ACTC_ERR_ARG;
+    char err[512];
+    Target t;
+    Boundary b;
+    int st = BOUNDARY_ENTER(&b);
+    if (st)
+        return caught(a, &b, st);
+    st = host_params(a, o, builtin, &t, err, sizeof err);
+    if (!st) {
+        *params = params_format(&a->s.perm, &t);
+        *from = params_from_text(&a->s.perm, &t);
+        *cache_path = params_cache_path(&a->s.perm, &t);
+        *nregs = t.nregs;
+        target_dispose(&t);
+    }
+    boundary_pop(&b);
+    return st;
+}
+
+/* mkdir -p of path's directory. */
+static int make_dirs(actc_session *a, const char *path) {
+    char *p = arena_strdup(&a->s.scratch, path);
+    for (char *q = p + 1; *q; q++) {
+        if (*q != '/')
+            continue;
+        *q = 0;
+        if (mkdir(p, 0777) != 0 && errno != EEXIST)
+            return fail(a, ACTC_ERR_IO, "cannot create the directory '%s': %s", p, strerror(errno));
+        *q = '/';
+    }
+    return ACTC_OK;
+}
+
+int actc_write_profile(actc_session *a, const actc_options *o, const char *params, const char *path,
+                       const char *measured_json) {
+    if (!a || !params)
+        return ACTC_ERR_ARG;
+    char err[512];
+    Target t;
+    Boundary b;
+    int st = BOUNDARY_ENTER(&b);
+    if (st)
+        return caught(a, &b, st);
+    actc_options plain = o ? *o : (actc_options){0};
+    plain.kernel_params = params;
+    plain.profile = NULL;
+    st = host_params(a, &plain, false, &t, err, sizeof err);
+    if (!st) {
+        const char *dest = path ? path : params_cache_path(&a->s.scratch, &t);
+        if (!dest)
+            st = fail(a, ACTC_ERR_ARG, "neither XDG_CACHE_HOME nor HOME is set: give --profile FILE");
+        else if (!(st = make_dirs(a, dest)) && (st = params_write_profile(dest, &t, &a->s.scratch, measured_json, err,
+                                                                           sizeof err)))
+            fail(a, st, "%s", err);
+        target_dispose(&t);
+    }
+    boundary_pop(&b);
     return st;
 }

@@ -6,6 +6,8 @@
 #ifndef ACTC_DRIVER_INTERNAL_H
 #define ACTC_DRIVER_INTERNAL_H
 
+#include <stdbool.h>
+
 #include "actc/actc.h"
 #include "actc/runtime.h"
 
@@ -33,5 +35,19 @@ int actc_list_variants(const actc_options *opts, char *out, size_t len);
 /* The LLVM IR (after O3) or the target assembly of the model's kernels. */
 int actc_dump_code(actc_session *s, const char *model, const actc_options *opts, actc_dump_kind kind,
                    const char **out);
+
+/* The matmul kernels' parameters the JIT would use on this machine with
+ * opts (params.c syntax), where they come from, the host's profile path in
+ * the cache directory (NULL when neither XDG_CACHE_HOME nor HOME is set;
+ * strings owned by the session) and the vector registers the tiles must
+ * fit.  builtin: the built-in choice (no profile, no explicit spec).  A
+ * profile that cannot be used is a warning in the session's diagnostics. */
+int actc_kernel_params(actc_session *s, const actc_options *opts, const char **params, const char **from,
+                       const char **cache_path, int *nregs, bool builtin);
+/* Write a tuning profile for this machine holding `params` (checked), at
+ * path (NULL: the cache path, directories created); measured_json (NULL:
+ * none) is kept in it as "measured". */
+int actc_write_profile(actc_session *s, const actc_options *opts, const char *params, const char *path,
+                       const char *measured_json);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "actc/actc.h"
 #include "actc/runtime.h"
+#include "driver/cli.h"
 #include "driver/internal.h"
 
 static const char usage[] =
@@ -31,6 +32,11 @@ static const char usage[] =
     "  bench FILE --batch N [-w W.safetensors] [--threads T] [--reps R]\n"
     "                           time every kernel and the whole model (random\n"
     "                           weights without -w); medians of R runs\n"
+    "  tune [--shapes KxN,...] [--batches M,...] [--budget S] [--profile FILE]\n"
+    "                           measure kernel parameters on this machine and\n"
+    "                           write a profile the JIT uses from then on\n"
+    "                           (default $XDG_CACHE_HOME/actc/; docs/tuning.md);\n"
+    "                           --show prints what is chosen and why\n"
     "  dump FILE STAGE          print an intermediate stage of the model:\n"
     "      --ast                the parsed program\n"
     "      --graph[=PASS]       the graph IR after all passes, or after PASS\n"
@@ -52,6 +58,11 @@ static const char usage[] =
     "                           compile: --cpu A,B,... lists the ISA variants of\n"
     "                           the object, native = this machine; x86-64\n"
     "                           default x86-64-v2,x86-64-v3,x86-64-v4)\n"
+    "  --kernel-params SPEC     the matmul kernels' parameters, e.g.\n"
+    "                           dense=8x3,kc=128;gated=6x2,kc=96 (docs/tuning.md;\n"
+    "                           speed only: results are bitwise the same)\n"
+    "  --profile FILE           a tuning profile from 'actc tune' (the JIT on this\n"
+    "                           machine reads its own from $XDG_CACHE_HOME/actc/)\n"
     "  --list-variants          compile: print the variants the object would\n"
     "                           hold, what each needs and whether this CPU\n"
     "                           runs it; write nothing\n"
@@ -85,7 +96,9 @@ typedef struct Options {
     actc_options codegen;
     long long batch, threads, reps;
     const char *object, *header, *prefix_sym, *embed;
-    bool list_variants;
+    bool list_variants, show;
+    const char *shapes, *batches;
+    double budget;
 } Options;
 
 static int exit_code(int st) { return st == ACTC_OK ? 0 : st == ACTC_ERR_INTERNAL ? 2 : 1; }
@@ -159,6 +172,21 @@ static int parse_args(int argc, char **argv, Options *o) {
             o->codegen.fast_math = 1;
         } else if (strcmp(a, "--list-variants") == 0) {
             o->list_variants = true;
+        } else if (strcmp(a, "--show") == 0) {
+            o->show = true;
+        } else if (strcmp(a, "--shapes") == 0 || strcmp(a, "--batches") == 0 || strcmp(a, "--budget") == 0) {
+            if (!(v = value(argc, argv, &i)))
+                return arg_error("option '%s' needs a value", a);
+            if (a[3] == 'h')
+                o->shapes = v;
+            else if (a[3] == 'a')
+                o->batches = v;
+            else {
+                char *end;
+                o->budget = strtod(v, &end);
+                if (*end || !(o->budget > 0 && o->budget <= 86400))
+                    return arg_error("invalid --budget '%s': seconds, more than 0 and at most 86400", v);
+            }
         } else if (strcmp(a, "--header") == 0 || strcmp(a, "--prefix") == 0 || strcmp(a, "--embed-weights") == 0) {
             if (!(v = value(argc, argv, &i)))
                 return arg_error("option '%s' needs a value", a);
@@ -170,7 +198,7 @@ static int parse_args(int argc, char **argv, Options *o) {
                 o->embed = v;
         } else if (strcmp(a, "--model") == 0 || strcmp(a, "-w") == 0 || strcmp(a, "-i") == 0 || strcmp(a, "-o") == 0 ||
                  strcmp(a, "--weights-prefix") == 0 || strcmp(a, "--target") == 0 || strcmp(a, "--cpu") == 0 ||
-                 strcmp(a, "--features") == 0) {
+                 strcmp(a, "--features") == 0 || strcmp(a, "--kernel-params") == 0 || strcmp(a, "--profile") == 0) {
             if (!(v = value(argc, argv, &i)))
                 return arg_error("option '%s' needs a value", a);
             if (strcmp(a, "--model") == 0)
@@ -183,6 +211,10 @@ static int parse_args(int argc, char **argv, Options *o) {
                 o->codegen.cpu = v;
             else if (strcmp(a, "--features") == 0)
                 o->codegen.features = v;
+            else if (strcmp(a, "--kernel-params") == 0)
+                o->codegen.kernel_params = v;
+            else if (strcmp(a, "--profile") == 0)
+                o->codegen.profile = v;
             else if ((a[1] == 'w' && o->nweights == MAX_FILES) || (a[1] == 'i' && o->nin == MAX_FILES) ||
                      (a[1] == 'o' && o->nout == MAX_FILES))
                 return arg_error("too many '%s' options", a);
@@ -215,6 +247,16 @@ static void print_diagnostics(actc_session *s, const Options *o) {
     const char *text = actc_diag_render(s, o->json ? ACTC_DIAG_JSON : ACTC_DIAG_TEXT);
     if (text)
         fputs(text, stderr);
+}
+
+/* Warnings recorded after the check (a tuning profile that cannot be
+ * used): diagnostics from index `from` on. */
+static void print_late_warnings(actc_session *s, const Options *o, size_t from) {
+    for (size_t i = from; !o->quiet && i < actc_diag_count(s); i++) {
+        actc_diagnostic d;
+        if (actc_diag_get(s, i, &d) == ACTC_OK && d.severity == ACTC_SEV_WARNING)
+            fprintf(stderr, "actc: warning: %s\n", d.message);
+    }
 }
 
 static void report(actc_session *s, int st) {
@@ -439,7 +481,9 @@ static int cmd_run(const Options *o) {
     actrt_model *m = NULL;
     Run r = {0};
     int rc = 1;
+    size_t nd = actc_diag_count(s);
     st = actc_jit_compile(s, o->model, &o->codegen, &j);
+    print_late_warnings(s, o, nd);
     if (st) {
         report(s, st);
         rc = exit_code(st);
@@ -508,7 +552,9 @@ static int cmd_compile(const Options *o) {
     int st = check_one(o->files[0], o, &s);
     if (st)
         return exit_code(st);
+    size_t nd = actc_diag_count(s);
     st = actc_compile_object(s, o->model, &o->codegen, o->prefix_sym, o->out[0].path, o->header, o->embed);
+    print_late_warnings(s, o, nd);
     report(s, st);
     actc_session_free(s);
     return exit_code(st);
@@ -535,7 +581,7 @@ static double median(double *v, int n) {
 }
 
 /* Random weights (uniform, +-sqrt(3/K) for matrices) for a benchmark. */
-static int random_weights(actrt_model *m, const actrt_desc *d) {
+int cli_random_weights(actrt_model *m, const actrt_desc *d) {
     actrt_tensor *ts = calloc((size_t)d->ntensors + 1, sizeof *ts);
     float **data = calloc((size_t)d->ntensors + 1, sizeof *data);
     unsigned long long g = 88172645463325252ull;
@@ -577,7 +623,10 @@ static int cmd_bench(const Options *o) {
     float **in = NULL, **out = NULL;
     int rc = 1, reps = o->reps ? (int)o->reps : 20;
     double t0 = now_s();
-    if ((st = actc_jit_compile(s, o->model, &o->codegen, &j))) {
+    size_t nd = actc_diag_count(s);
+    st = actc_jit_compile(s, o->model, &o->codegen, &j);
+    print_late_warnings(s, o, nd);
+    if (st) {
         report(s, st);
         rc = exit_code(st);
         goto done;
@@ -589,7 +638,7 @@ static int cmd_bench(const Options *o) {
         goto done;
     }
     if ((st = actrt_model_create(&m, d)) ||
-        (st = o->nweights ? actrt_model_load_weights(m, o->weights, o->nweights, o->prefix) : random_weights(m, d)) ||
+        (st = o->nweights ? actrt_model_load_weights(m, o->weights, o->nweights, o->prefix) : cli_random_weights(m, d)) ||
         (st = actrt_model_set_threads(m, (int)o->threads))) {
         fprintf(stderr, "actc: error: %s\n", actrt_last_error(m));
         rc = exit_code(st);
@@ -691,6 +740,10 @@ int main(int argc, char **argv) {
             rc = cmd_bench(&o);
         else if (strcmp(o.command, "compile") == 0)
             rc = cmd_compile(&o);
+        else if (strcmp(o.command, "tune") == 0)
+            rc = o.nfiles ? arg_error("%s", "'tune' takes no FILE (it measures its own models)")
+                          : cli_tune(&o.codegen, o.shapes, o.batches, o.budget > 0 ? o.budget : 120, o.codegen.profile,
+                                     o.show, o.quiet);
         else
             rc = arg_error("unknown command '%s'", o.command);
     }

@@ -77,6 +77,17 @@ typedef struct actc_options {
                            * arithmetic; relative error <= 4e-6, 4e-5 for
                            * the tanh family; docs/accuracy.md section 6)
                            * instead of the precise one (<= 1 ULP / 4 ULP) */
+    /* The matmul kernels' loop-nest parameters (docs/tuning.md); none of
+     * them changes a result bit.  kernel_params: explicit, e.g.
+     * "dense=8x3,kc=128,mc=0,pf=0;gated=6x2,kc=96" (an error when
+     * malformed).  profile: a file written by `actc tune` (a profile that
+     * cannot be used is a warning and the built-in choice).  Both NULL: the
+     * JIT on the host uses the host's profile in $XDG_CACHE_HOME/actc/ if
+     * there is one, everything else the built-in table or the analytical
+     * choice.  AOT objects apply a profile to the variants of its vector
+     * width. */
+    const char *kernel_params;
+    const char *profile;
 } actc_options;
 
 /* A model compiled into this process (ORC LLJIT). */

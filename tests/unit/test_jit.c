@@ -34,6 +34,7 @@
 
 #include "actc/actc.h"
 #include "actc/runtime.h"
+#include "driver/internal.h"
 #include "gen_model.h"
 #include "rt_helpers.h"
 
@@ -222,11 +223,11 @@ Test(jit, every_example_matches_the_interpreter, .timeout = 120) {
     }
 }
 
-/* K blocking (cg_model.c, KC_BLOCK = 512, from four blocks): K = 1700 is
- * four blocks (three of 512 and a short last one) for a dense kernel, and
- * K = 1800 for a gated one, partial last panels, 1..13 rows (register tiles
- * and single rows) -- against the interpreter, and through the column split
- * on 3 threads (check_source) */
+/* K blocking (cg_model.c; the K block is a kernel parameter, 80..512 by
+ * default): K = 1700 and 1800 are many blocks with a short last one for a
+ * dense and a gated kernel, partial last panels, 1..13 rows (full tiles
+ * and every remainder height) -- against the interpreter, and through the
+ * column split on 3 threads (check_source) */
 Test(jit, k_blocked_matmuls_match_the_interpreter, .timeout = 120) {
     static const char SRC[] =
         "model kb(x: f32[batch, 1700]) -> (y: f32[batch, 70], z: f32[batch, 40]) {\n"
@@ -337,11 +338,11 @@ typedef struct Ready {
     int nw;
 } Ready;
 
-static Ready ready_model(const char *src) {
+static Ready ready_model_opts(const char *src, const actc_options *o) {
     Ready r = {0};
     cr_assert_eq(actc_session_new(&r.s), ACTC_OK);
     cr_assert_eq(actc_check_source(r.s, "t.act", src, strlen(src)), ACTC_OK);
-    cr_assert_eq(actc_jit_compile(r.s, NULL, NULL, &r.j), ACTC_OK, "%s", actc_last_error(r.s));
+    cr_assert_eq(actc_jit_compile(r.s, NULL, o, &r.j), ACTC_OK, "%s", actc_last_error(r.s));
     const actrt_desc *d = actc_jit_desc(r.j);
     cr_assert_eq(actrt_model_create(&r.m, d), ACTC_OK);
     r.nw = d->ntensors;
@@ -356,6 +357,8 @@ static Ready ready_model(const char *src) {
     cr_assert_eq(rt_load_desc_tensors(r.m, d, r.w), ACTC_OK, "%s", actrt_last_error(r.m));
     return r;
 }
+
+static Ready ready_model(const char *src) { return ready_model_opts(src, NULL); }
 
 static void ready_free(Ready *r) {
     actrt_model_free(r->m);
@@ -592,4 +595,227 @@ Test(jit, results_are_bitwise_identical_for_any_thread_count) {
         free(out[t]);
     free(in);
     ready_free(&r);
+}
+
+/* Kernel parameters (params.c) are a matter of speed only: two extreme sets
+ * -- 1x1 tiles with a K block of 1 row and row blocks of 1, and the largest
+ * tiles (64 accumulators, spilling) unblocked with a far prefetch -- give
+ * bitwise the outputs of the built-in choice, on random models (ragged
+ * widths, K = 1, N = 1 ... 514) and a K-blocked model, for 1, 7 and 37 rows
+ * (every remainder height of the tiles) on 1 and 3 threads. */
+Test(jit, kernel_params_never_change_a_bit, .timeout = 300) {
+    static const char *const sets[] = {NULL, "dense=1x1,kc=1,mc=1,pf=0;gated=1x1,kc=1,mc=1,pf=0",
+                                       "dense=16x4,kc=0,mc=0,pf=512;gated=8x4,kc=0,mc=0,pf=64",
+                                       "dense=5x2,kc=33,mc=9,pf=33;gated=3x3,kc=17,mc=20,pf=0"};
+    static const char KB[] = "model kb(x: f32[batch, 300]) -> (y: f32[batch, 70], z: f32[batch, 1]) {\n"
+                             "    h = gelu(dense(x, 257, name = \"a\"))\n"
+                             "    y = swiglu(dense(h, 70, name = \"w\"), dense(h, 70, name = \"v\"))\n"
+                             "    return y, silu(dense(x, 1, name = \"o\", bias = false))\n"
+                             "}\n";
+    enum { NB = 3, MAXO = 8 };
+    const int64_t batches[NB] = {1, 7, 37};
+    for (int model = 0; model < 13; model++) {
+        int nout;
+        char *src = model == 0 ? strdup(KB) : gen_model((uint64_t)model * 17, &nout);
+        float *ref[NB][MAXO] = {{0}};
+        for (size_t set = 0; set < ARRAY_LEN(sets); set++) {
+            actc_options o = {.kernel_params = sets[set]};
+            Ready r = ready_model_opts(src, &o);
+            const actrt_desc *d = actc_jit_desc(r.j);
+            cr_assert_leq(d->noutputs, MAXO);
+            for (int bi = 0; bi < NB; bi++)
+                for (int th = 1; th <= 3; th += 2) {
+                    int64_t batch = batches[bi];
+                    float *in[MAXO], *out[MAXO];
+                    uint64_t g = 99;
+                    for (int i = 0; i < d->ninputs; i++) {
+                        in[i] = malloc(sizeof(float) * (size_t)(batch * d->inputs[i].n));
+                        for (int64_t q = 0; q < batch * d->inputs[i].n; q++)
+                            in[i][q] = (float)rng_uniform(&g, -3, 3);
+                    }
+                    for (int i = 0; i < d->noutputs; i++)
+                        out[i] = calloc((size_t)(batch * d->outputs[i].n), sizeof(float));
+                    cr_assert_eq(actrt_model_set_threads(r.m, th), ACTC_OK);
+                    cr_assert_eq(actrt_model_run(r.m, batch, (const float *const *)in, out), ACTC_OK, "%s",
+                                 actrt_last_error(r.m));
+                    for (int i = 0; i < d->noutputs; i++) {
+                        if (!ref[bi][i]) { /* the built-in choice on 1 thread: the reference */
+                            ref[bi][i] = out[i];
+                            continue;
+                        }
+                        cr_expect_eq(memcmp(out[i], ref[bi][i], sizeof(float) * (size_t)(batch * d->outputs[i].n)), 0,
+                                     "parameters '%s', batch %lld, %d threads: output %d differs\n%s",
+                                     sets[set] ? sets[set] : "(built-in)", (long long)batch, th, i, src);
+                        free(out[i]);
+                    }
+                    for (int i = 0; i < d->ninputs; i++)
+                        free(in[i]);
+                }
+            ready_free(&r);
+        }
+        for (int bi = 0; bi < NB; bi++)
+            for (int i = 0; i < MAXO; i++)
+                free(ref[bi][i]);
+        free(src);
+    }
+}
+
+/* Malformed parameters are an error naming the problem; the session stays usable. */
+Test(jit, malformed_kernel_params_are_errors) {
+    static const char *const bad[][2] = {
+        {"dense=0x3", "out of range"},        {"dense=8x3,kc=-1", "expected KIND"},
+        {"dense=17x1", "out of range"},       {"dense=8x9", "out of range"},
+        {"gated=8x5,kc=1", "needs 80 accumulators"}, {"dense=8x3,zz=1", "expected KIND"},
+        {"conv=1x1", "expected 'dense='"},    {"dense=8x3;", NULL},
+        {"dense=8", "expected KIND"},          {"dense=8x3,kc=99999999999", "expected KIND"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        actc_session *s;
+        cr_assert_eq(actc_session_new(&s), ACTC_OK);
+        cr_assert_eq(actc_check_source(s, "t.act", FFN, strlen(FFN)), ACTC_OK);
+        actc_jit_model *j = NULL;
+        actc_options o = {.kernel_params = bad[i][0]};
+        int st = actc_jit_compile(s, NULL, &o, &j);
+        if (!bad[i][1]) {
+            cr_expect_eq(st, ACTC_OK, "'%s': %s", bad[i][0], actc_last_error(s));
+        } else {
+            cr_expect_eq(st, ACTC_ERR_ARG, "'%s'", bad[i][0]);
+            cr_expect(strstr(actc_last_error(s), bad[i][1]) != NULL, "'%s': %s", bad[i][0], actc_last_error(s));
+            cr_expect_null(j);
+        }
+        actc_jit_free(j);
+        actc_session_free(s);
+    }
+}
+
+/* Tuning profiles (docs/tuning.md): a good one is used (explicitly and from
+ * the cache directory); every kind of bad one is a warning naming the file,
+ * the reason and the fallback, and the compile succeeds with the built-in
+ * parameters. */
+static char *read_all(const char *path) {
+    FILE *f = fopen(path, "rb");
+    cr_assert(f);
+    static char buf[8192];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return strdup(buf);
+}
+
+static void write_all(const char *path, const char *text) {
+    FILE *f = fopen(path, "wb");
+    cr_assert(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* text with the first `from` replaced by `to` */
+static char *replaced(const char *text, const char *from, const char *to) {
+    const char *p = strstr(text, from);
+    cr_assert(p, "'%s' not in the profile", from);
+    char *r = malloc(strlen(text) + strlen(to) + 1);
+    sprintf(r, "%.*s%s%s", (int)(p - text), text, to, p + strlen(from));
+    return r;
+}
+
+static const char *params_used(const actc_options *o, const char **warning) {
+    static char params[256], from[512], warn[1024];
+    actc_session *s;
+    cr_assert_eq(actc_session_new(&s), ACTC_OK);
+    cr_assert_eq(actc_check_source(s, "t.act", FFN, strlen(FFN)), ACTC_OK);
+    size_t nd = actc_diag_count(s);
+    actc_jit_model *j = NULL;
+    cr_assert_eq(actc_jit_compile(s, NULL, o, &j), ACTC_OK, "%s", actc_last_error(s));
+    actc_jit_free(j);
+    warn[0] = 0;
+    for (size_t i = nd; i < actc_diag_count(s); i++) {
+        actc_diagnostic d;
+        if (actc_diag_get(s, i, &d) == ACTC_OK && d.severity == ACTC_SEV_WARNING)
+            snprintf(warn, sizeof warn, "%s", d.message);
+    }
+    const char *p, *f, *c;
+    int nregs;
+    cr_assert_eq(actc_kernel_params(s, o, &p, &f, &c, &nregs, false), ACTC_OK);
+    snprintf(params, sizeof params, "%s", p);
+    snprintf(from, sizeof from, "%s", f);
+    actc_session_free(s);
+    *warning = warn;
+    return from;
+}
+
+Test(jit, tuning_profiles_good_and_hostile) {
+    char dir[] = "/tmp/actc-profile-XXXXXX";
+    cr_assert(mkdtemp(dir));
+    char good[512], bad[512];
+    snprintf(good, sizeof good, "%s/good.json", dir);
+    snprintf(bad, sizeof bad, "%s/bad.json", dir);
+    const char *P = "dense=4x2,kc=64,mc=0,pf=0;gated=3x2,kc=32,mc=0,pf=0";
+    actc_session *s;
+    cr_assert_eq(actc_session_new(&s), ACTC_OK);
+    cr_assert_eq(actc_write_profile(s, NULL, P, good, "{\"note\": \"test\"}"), ACTC_OK, "%s", actc_last_error(s));
+    actc_session_free(s);
+    const char *warning;
+    actc_options o = {.profile = good};
+    const char *from = params_used(&o, &warning);
+    cr_expect(strstr(from, "profile") && strstr(from, good), "%s", from);
+    cr_expect_str_empty(warning);
+    char *text = read_all(good);
+    /* hostile files: each with the reason its warning must give */
+    struct {
+        char *text;
+        const char *reason;
+    } cases[] = {
+        {NULL, "cannot be read"},
+        {strdup("{\"format\": \"actc-profile-1\", "), "is not valid JSON"},
+        {strdup("[1, 2, 3]"), "is not an actc profile"},
+        {replaced(text, "actc-profile-1", "actc-profile-9"), "is not an actc profile"},
+        {replaced(text, "\"checksum\"", "\"checksun\""), "lacks one of"},
+        {replaced(text, "\"vlen\": ", "\"vlen\": 1"), "was tuned for"},
+        {replaced(text, "\"actc\": \"", "\"actc\": \"0.0.0-"), "is stale"},
+        {replaced(text, "dense=4x2", "dense=8x2"), "edited by hand"},
+        {replaced(text, "dense=4x2", "dense=0x2"), "edited by hand"},
+        {strdup(""), "is not valid JSON"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        remove(bad);
+        if (cases[i].text)
+            write_all(bad, cases[i].text);
+        actc_options ob = {.profile = bad};
+        from = params_used(&ob, &warning);
+        cr_expect(strstr(warning, bad) && strstr(warning, cases[i].reason) && strstr(warning, "using the"),
+                  "case %zu: warning '%s' (want '%s')", i, warning, cases[i].reason);
+        cr_expect(!strstr(from, "profile"), "case %zu: parameters from %s", i, from);
+        free(cases[i].text);
+    }
+    free(text);
+    /* the JIT on the host finds the profile in the cache directory; a
+     * missing one there is silent */
+    const char *old = getenv("XDG_CACHE_HOME");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("XDG_CACHE_HOME", dir, 1);
+    actc_options none = {0};
+    from = params_used(&none, &warning);
+    cr_expect(!strstr(from, "profile"), "%s", from);
+    cr_expect_str_empty(warning);
+    const char *p, *f, *cache;
+    int nregs;
+    cr_assert_eq(actc_session_new(&s), ACTC_OK);
+    cr_assert_eq(actc_kernel_params(s, NULL, &p, &f, &cache, &nregs, false), ACTC_OK);
+    cr_assert_not_null(cache);
+    cr_assert_eq(actc_write_profile(s, NULL, P, NULL, NULL), ACTC_OK, "%s", actc_last_error(s)); /* to the cache */
+    actc_session_free(s);
+    from = params_used(&none, &warning);
+    cr_expect(strstr(from, "profile") != NULL, "%s", from);
+    /* explicit parameters win over the cache */
+    actc_options ex = {.kernel_params = "dense=2x2"};
+    from = params_used(&ex, &warning);
+    cr_expect(strstr(from, "explicit") != NULL, "%s", from);
+    /* --cpu: not the host's code, so not the host's profile */
+    actc_options cpu = {.cpu = "x86-64-v3"};
+    from = params_used(&cpu, &warning);
+    cr_expect(!strstr(from, "profile"), "%s", from);
+    if (saved)
+        setenv("XDG_CACHE_HOME", saved, 1), free(saved);
+    else
+        unsetenv("XDG_CACHE_HOME");
 }

@@ -272,6 +272,8 @@ Test(oom, runtime_fails_cleanly_at_every_allocation) {
  * allocations do not (LLVM treats out of memory as fatal by design,
  * docs/reliability.md). ---- */
 
+static const actc_options *oom_opts; /* NULL, or options with a tuning profile */
+
 static int compile_attempt(const char *src, long n, bool aot, const char *obj, const char *hdr, const float *x,
                            float *y, float *p, float *const *w) {
     countdown = n;
@@ -281,7 +283,9 @@ static int compile_attempt(const char *src, long n, bool aot, const char *obj, c
     if (st == ACTC_OK)
         st = actc_check_source(s, "c.act", src, strlen(src));
     if (st == ACTC_OK)
-        st = aot ? actc_compile_object(s, NULL, NULL, "oomt", obj, hdr, NULL) : actc_jit_compile(s, NULL, NULL, &j);
+        st = aot ? actc_compile_object(s, NULL, oom_opts, "oomt", obj, hdr, NULL) : actc_jit_compile(s, NULL, oom_opts, &j);
+    if (st == ACTC_OK && oom_opts && actc_diag_count(s) > 0)
+        st = ACTC_ERR_INTERNAL; /* a good profile read under memory pressure must not turn into a warning */
     countdown = -1;
     if (st == ACTC_OK && !aot && w) { /* the compiled code works: run it, unrestricted */
         actrt_model *m = NULL;
@@ -328,6 +332,24 @@ static void compile_oom_loop(const char *src, bool aot, const float *x, float *c
         cr_assert_eq(memcmp(p, p0, sizeof p), 0);
     }
     fprintf(stderr, "compile (%s): %ld failure points\n", aot ? "AOT object + header" : "JIT", n);
+}
+
+/* A tuning profile (docs/tuning.md) read at every allocation failure: out
+ * of memory, never a misleading warning about the file. */
+Test(oom, tuning_profile_read_fails_cleanly_at_every_allocation, .timeout = 300) {
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/actc-oom-profile-%d.json", (int)getpid());
+    actc_session *s;
+    cr_assert_eq(actc_session_new(&s), ACTC_OK);
+    cr_assert_eq(actc_write_profile(s, NULL, "dense=4x2,kc=64;gated=3x2,kc=32", path, NULL), ACTC_OK, "%s",
+                 actc_last_error(s));
+    actc_session_free(s);
+    actc_options o = {.profile = path};
+    oom_opts = &o;
+    compile_oom_loop(RT_SRC, false, NULL, NULL, NULL, NULL);
+    compile_oom_loop(RT_SRC, true, NULL, NULL, NULL, NULL);
+    oom_opts = NULL;
+    unlink(path);
 }
 
 Test(oom, compiler_fails_cleanly_at_every_allocation, .timeout = 600) {
