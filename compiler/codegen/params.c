@@ -130,7 +130,9 @@ int params_parse(const char *spec, int nregs, KernelParams kp[K_COUNT], char *er
         KernelParams q = kp[kinds[k].kind];
         bool ok = true;
         q.mr = (int)parse_int(&p, &ok);
-        if (*p++ != 'x')
+        if (*p == 'x')
+            p++;
+        else
             ok = false;
         if (ok)
             q.nr = (int)parse_int(&p, &ok);
@@ -264,9 +266,14 @@ const char *params_cache_path(Arena *a, const Target *t) {
 /* The profile's parameters into kp (1), or a reason in why (0), or -1 when
  * memory ran out (jansson allocates through the funnel: runtime/alloc.c).
  * Reads only; the caller decides what a failure means. */
-static int read_profile(const char *path, const Target *t, bool by_width, Arena *a, KernelParams kp[K_COUNT],
+static int read_profile(const char *path, const Target *t, bool by_width, KernelParams kp[K_COUNT],
                          bool *other_width, char *why, size_t whylen) {
     *other_width = false;
+    /* nothing between json_load_file and json_decref may throw (no arena) */
+    char llvm_here[32];
+    unsigned ma, mi, pa;
+    LLVMGetVersion(&ma, &mi, &pa);
+    snprintf(llvm_here, sizeof llvm_here, "%u.%u.%u", ma, mi, pa);
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
@@ -296,9 +303,9 @@ static int read_profile(const char *path, const Target *t, bool by_width, Arena 
     } else if ((!by_width && strcmp(cpu, t->cpu) != 0) || json_integer_value(jv) != t->vlen) {
         snprintf(why, whylen, "was tuned for %s with %lld lanes, not %s with %d", cpu,
                  (long long)json_integer_value(jv), t->cpu, t->vlen);
-    } else if (strcmp(actc, actc_version()) != 0 || strcmp(llvm, params_llvm_version(a)) != 0) {
+    } else if (strcmp(actc, actc_version()) != 0 || strcmp(llvm, llvm_here) != 0) {
         snprintf(why, whylen, "is stale: tuned with actc %s and LLVM %s, this is actc %s with LLVM %s (run actc tune again)",
-                 actc, llvm, actc_version(), params_llvm_version(a));
+                 actc, llvm, actc_version(), llvm_here);
     } else {
         char buf[32];
         snprintf(buf, sizeof buf, "%016llx", checksum(cpu, t->vlen, actc, llvm, params));
@@ -340,7 +347,7 @@ int params_apply(Target *t, const char *spec, const char *profile, ParamsMode mo
     memcpy(kp, t->kp, sizeof kp);
     char why[512];
     bool other_width;
-    int got = read_profile(path, t, mode == PARAMS_BY_WIDTH, a, kp, &other_width, why, sizeof why);
+    int got = read_profile(path, t, mode == PARAMS_BY_WIDTH, kp, &other_width, why, sizeof why);
     if (got < 0) {
         snprintf(err, errlen, "out of memory");
         return ACTC_ERR_NOMEM;
@@ -370,9 +377,11 @@ int params_apply(Target *t, const char *spec, const char *profile, ParamsMode mo
 
 int params_write_profile(const char *path, const Target *t, Arena *a, const char *extra_json, char *err,
                          size_t errlen) {
-    const char *params = params_format(a, t);
+    /* everything that may throw (arena) before the first JSON object */
+    const char *params = params_format(a, t), *llvm = params_llvm_version(a);
+    const char *tmp = arena_printf(a, "%s.tmp%ld", path, (long)getpid());
     char sum[32];
-    snprintf(sum, sizeof sum, "%016llx", checksum(t->cpu, t->vlen, actc_version(), params_llvm_version(a), params));
+    snprintf(sum, sizeof sum, "%016llx", checksum(t->cpu, t->vlen, actc_version(), llvm, params));
     json_t *root = json_object();
     json_t *extra = extra_json ? json_loads(extra_json, 0, NULL) : NULL;
     int st = ACTC_OK;
@@ -380,7 +389,7 @@ int params_write_profile(const char *path, const Target *t, Arena *a, const char
         json_object_set_new(root, "cpu", json_string(t->cpu)) ||
         json_object_set_new(root, "vlen", json_integer(t->vlen)) ||
         json_object_set_new(root, "actc", json_string(actc_version())) ||
-        json_object_set_new(root, "llvm", json_string(params_llvm_version(a))) ||
+        json_object_set_new(root, "llvm", json_string(llvm)) ||
         json_object_set_new(root, "params", json_string(params)) ||
         json_object_set_new(root, "checksum", json_string(sum)) ||
         (extra && json_object_set(root, "measured", extra))) {
@@ -388,7 +397,6 @@ int params_write_profile(const char *path, const Target *t, Arena *a, const char
         st = ACTC_ERR_NOMEM;
     } else {
         /* write a sibling and rename it: a reader never sees half a file */
-        const char *tmp = arena_printf(a, "%s.tmp%ld", path, (long)getpid());
         if (json_dump_file(root, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) != 0 || rename(tmp, path) != 0) {
             snprintf(err, errlen, "cannot write the profile '%s': %s", path, strerror(errno));
             remove(tmp);
