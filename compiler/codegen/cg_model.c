@@ -59,6 +59,9 @@ struct KC {
     LLVMValueRef c0, c1;   /* the column range parameters */
     LLVMValueRef partial;  /* K-blocked matmuls: this call's [batch][P * nacc] partial sums in scratch */
     bool whole_row;        /* emitting the all-columns copy of an elementwise kernel */
+    const char *name;      /* the kernel function's name */
+    LLVMValueRef epi[2];   /* matmul kernels: the tile epilogue functions (full panel, last panel) */
+    Arena *scratch;
 };
 
 /* K blocking: a matmul with K > kc (the target's KernelParams) runs its
@@ -422,6 +425,48 @@ static void emit_tile_epilogue(KC *kc, VM *vm, VM *vs, LLVMValueRef m, int ncols
     loop_close(kc, &li);
 }
 
+/* void NAME_epiI(w, in, out, scratch, batch, r, m, j0, buf_a, buf_b) */
+static LLVMTypeRef epilogue_type(CG *cg) {
+    LLVMTypeRef args[10] = {cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_i64,
+                            cg->t_i64, cg->t_i64, cg->t_i64, cg->t_ptr, cg->t_ptr};
+    return LLVMFunctionType(LLVMVoidTypeInContext(cg->ctx), args, 10, 0);
+}
+
+static void kernel_bases(KC *kc);
+
+/* The tile epilogue of one panel shape as a function of its own, called
+ * once per finished tile (the call costs nothing next to a tile's k loop).
+ * Out of line because the epilogue's constants (a precise activation
+ * holds dozens) would otherwise be hoisted out of it by LICM and held in
+ * registers across the whole kernel, spilling the accumulators of every
+ * k loop: dense + gelu_tanh ran at 2/3 of dense + relu.  Its own function
+ * is also its own register allocation and one copy of its code. */
+static LLVMValueRef epilogue_fn(KC *kc, VM *vm, VM *vs, int ncols, int which, Arena *scratch) {
+    CG *cg = kc->cg;
+    if (kc->epi[which])
+        return kc->epi[which];
+    LLVMBasicBlockRef here = LLVMGetInsertBlock(B);
+    KC saved = *kc;
+    LLVMValueRef fn = LLVMAddFunction(cg->mod, arena_printf(scratch, "%s_epi%d", kc->name, which), epilogue_type(cg));
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                            LLVMCreateEnumAttribute(cg->ctx, LLVMGetEnumAttributeKindForName("noinline", 8), 0));
+    kc->fn = fn;
+    kc->entry = LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry");
+    LLVMBasicBlockRef start = LLVMAppendBasicBlockInContext(cg->ctx, fn, "start");
+    LLVMPositionBuilderAtEnd(B, start);
+    kernel_bases(kc);
+    LLVMValueRef buf[2] = {LLVMGetParam(fn, 8), LLVMGetParam(fn, 9)};
+    emit_tile_epilogue(kc, vm, vs, LLVMGetParam(fn, 6), ncols, LLVMGetParam(fn, 7), LLVMGetParam(fn, 5), buf, scratch);
+    LLVMBuildRetVoid(B);
+    LLVMPositionBuilderAtEnd(B, kc->entry);
+    LLVMBuildBr(B, start);
+    saved.epi[which] = fn;
+    *kc = saved;
+    LLVMPositionBuilderAtEnd(B, here);
+    return fn;
+}
+
 /* All row tiles of the current row block [rlo, rhi) of the panel at
  * column j0 with ncols valid columns: per K block, tiles of mr rows and a
  * last one of the remaining height (a switch over 1 .. mr - 1), each
@@ -483,7 +528,11 @@ static void emit_panel(KC *kc, VM *vm, VM *vs, int ncols, LLVMValueRef jp, Arena
     LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "row_tile_next");
     LLVMBuildCondBr(B, last, epi, next);
     LLVMPositionBuilderAtEnd(B, epi);
-    emit_tile_epilogue(kc, vm, vs, LLVMBuildLoad2(B, cg->t_i64, mvar, ""), ncols, j0, r, buf, scratch);
+    LLVMValueRef efn = epilogue_fn(kc, vm, vs, ncols, ncols == P ? 0 : 1, scratch);
+    LLVMValueRef eargs[10] = {kc->p_w, kc->p_in, kc->p_out, kc->p_scratch, kc->p_batch, r,
+                              LLVMBuildLoad2(B, cg->t_i64, mvar, ""), j0, buf[0],
+                              k->nacc > 1 ? buf[1] : LLVMConstNull(cg->t_ptr)};
+    LLVMBuildCall2(B, epilogue_type(cg), efn, eargs, 10, "");
     LLVMBuildBr(B, next);
     LLVMPositionBuilderAtEnd(B, next);
     LLVMBuildStore(B, LLVMBuildAdd(B, r, LLVMBuildLoad2(B, cg->t_i64, mvar, ""), ""), rvar);
@@ -671,21 +720,54 @@ LLVMTypeRef cg_kernel_type(CG *cg) {
     return LLVMFunctionType(LLVMVoidTypeInContext(cg->ctx), args, 9, 0);
 }
 
+/* The base pointers the code of kc->fn reads (its first five parameters
+ * are w, in, out, scratch, batch): packed weights and the leaves' vectors
+ * from w, the leaves' tensors, outputs and input from the buffers.  For a
+ * kernel and for its epilogue functions alike (weight_slot finds the
+ * slots the kernel created). */
+static void kernel_bases(KC *kc) {
+    CG *cg = kc->cg;
+    Kernel *k = kc->k;
+    ModelCode *mc = kc->mc;
+    kc->p_w = LLVMGetParam(kc->fn, 0);
+    kc->p_in = LLVMGetParam(kc->fn, 1);
+    kc->p_out = LLVMGetParam(kc->fn, 2);
+    kc->p_scratch = LLVMGetParam(kc->fn, 3);
+    kc->p_batch = LLVMGetParam(kc->fn, 4);
+    kc->vbase = NEW_ARRAY(kc->scratch, LLVMValueRef, (size_t)kc->kg->nvalues + 1);
+    kc->lbase = NEW_ARRAY(kc->scratch, LLVMValueRef, (size_t)k->nleaves + 1);
+    int64_t P = (int64_t)kc->nr * cg->t->vlen;
+    for (int a = 0; a < k->nacc; a++)
+        kc->wbase[a] = ptr_at(cg, kc->p_w, weight_slot(mc, cg->arena_for_slots, &k->w[a], ACTRT_LAYOUT_PANEL, P));
+    if (k->kind == K_ROW) {
+        if (k->has_gamma)
+            kc->wbase[0] = ptr_at(cg, kc->p_w, weight_slot(mc, cg->arena_for_slots, &k->gamma, ACTRT_LAYOUT_VEC, 0));
+        if (k->has_beta)
+            kc->wbase[1] = ptr_at(cg, kc->p_w, weight_slot(mc, cg->arena_for_slots, &k->beta, ACTRT_LAYOUT_VEC, 0));
+    }
+    for (int l = 0; l < k->nleaves; l++) {
+        Leaf *lf = &k->leaves[l];
+        if (lf->kind == LF_VEC)
+            kc->lbase[l] = ptr_at(cg, kc->p_w, weight_slot(mc, cg->arena_for_slots, &lf->vec, ACTRT_LAYOUT_VEC, 0));
+        else if (lf->kind == LF_TENSOR)
+            kc->lbase[l] = value_base(kc, lf->val);
+    }
+    for (int o = 0; o < k->nouts; o++)
+        value_base(kc, k->out_vals[o]);
+    if (k->x)
+        value_base(kc, k->x);
+}
+
 static void emit_kernel(CG *cg, KGraph *kg, int index, ModelCode *mc, const char *name, Arena *scratch) {
     Kernel *k = kg->kernels[index];
     KC kc = {.hooks = &default_hooks, .cg = cg, .kg = kg, .k = k, .mc = mc, .index = index};
+    kc.name = name;
+    kc.scratch = scratch;
     kc.fn = LLVMAddFunction(cg->mod, name, cg_kernel_type(cg));
     LLVMSetLinkage(kc.fn, LLVMExternalLinkage);
-    kc.p_w = LLVMGetParam(kc.fn, 0);
-    kc.p_in = LLVMGetParam(kc.fn, 1);
-    kc.p_out = LLVMGetParam(kc.fn, 2);
-    kc.p_scratch = LLVMGetParam(kc.fn, 3);
-    kc.p_batch = LLVMGetParam(kc.fn, 4);
     kc.entry = LLVMAppendBasicBlockInContext(cg->ctx, kc.fn, "entry");
     LLVMBasicBlockRef start = LLVMAppendBasicBlockInContext(cg->ctx, kc.fn, "start");
     LLVMPositionBuilderAtEnd(B, start);
-    kc.vbase = NEW_ARRAY(scratch, LLVMValueRef, (size_t)kg->nvalues + 1);
-    kc.lbase = NEW_ARRAY(scratch, LLVMValueRef, (size_t)k->nleaves + 1);
     kc.kp = cg->t->kp[k->kind]; /* the target's loop-nest parameters (params.c) */
     kc.mr = kc.kp.mr;
     kc.nr = kc.kp.nr;
@@ -701,30 +783,12 @@ static void emit_kernel(CG *cg, KGraph *kg, int index, ModelCode *mc, const char
     }
     kc.c0 = LLVMGetParam(kc.fn, 7);
     kc.c1 = LLVMGetParam(kc.fn, 8);
+    kernel_bases(&kc);
     if (blocked_k(cg->t, k)) {
         LLVMValueRef slot = LLVMBuildMul(B, LLVMBuildSDiv(B, kc.c0, ci(cg, P), ""), ci(cg, P * k->nacc), "");
         kc.partial = gep(cg, kc.p_scratch,
                          LLVMBuildAdd(B, LLVMBuildMul(B, ci(cg, mc->partial_offset), kc.p_batch, ""), slot, ""));
     }
-    for (int a = 0; a < k->nacc; a++)
-        kc.wbase[a] = ptr_at(cg, kc.p_w, weight_slot(mc, cg->arena_for_slots, &k->w[a], ACTRT_LAYOUT_PANEL, P));
-    if (k->kind == K_ROW) {
-        if (k->has_gamma)
-            kc.wbase[0] = ptr_at(cg, kc.p_w, weight_slot(mc, cg->arena_for_slots, &k->gamma, ACTRT_LAYOUT_VEC, 0));
-        if (k->has_beta)
-            kc.wbase[1] = ptr_at(cg, kc.p_w, weight_slot(mc, cg->arena_for_slots, &k->beta, ACTRT_LAYOUT_VEC, 0));
-    }
-    for (int l = 0; l < k->nleaves; l++) {
-        Leaf *lf = &k->leaves[l];
-        if (lf->kind == LF_VEC)
-            kc.lbase[l] = ptr_at(cg, kc.p_w, weight_slot(mc, cg->arena_for_slots, &lf->vec, ACTRT_LAYOUT_VEC, 0));
-        else if (lf->kind == LF_TENSOR)
-            kc.lbase[l] = value_base(&kc, lf->val);
-    }
-    for (int o = 0; o < k->nouts; o++)
-        value_base(&kc, k->out_vals[o]);
-    if (k->x)
-        value_base(&kc, k->x);
     if (kernel_is_matmul(k->kind)) {
         emit_matmul_kernel(&kc, scratch);
     } else { /* one row at a time */

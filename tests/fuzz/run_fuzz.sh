@@ -15,7 +15,7 @@
 #   -o OUT      where corpora, logs and artifacts go (default: BUILD/fuzz-out);
 #               the generated corpus is kept between runs and grows
 #   -N          do not (re)build
-#   HARNESS     front, compile, safetensors, npy, variant (default: all five)
+#   HARNESS     front, compile, safetensors, npy, variant, profile (default: all six)
 #
 # Environment: FUZZ_NICE (default 10), FUZZ_JOBS (build jobs, default 2),
 # FUZZ_ARGS (extra libFuzzer flags), FUZZ_CMAKE_ARGS (extra configure flags).
@@ -39,13 +39,13 @@ while getopts B:t:n:o:N opt; do
     esac
 done
 shift $((OPTIND - 1))
-harnesses=${*:-front compile safetensors npy variant}
+harnesses=${*:-front compile safetensors npy variant profile}
 case $build in /*) ;; *) build=$(pwd)/$build ;; esac
 out=${out:-$build/fuzz-out}
 nice_level=${FUZZ_NICE:-10}
 
 for h in $harnesses; do
-    case $h in front | compile | safetensors | npy | variant) ;; *) echo "run_fuzz.sh: unknown harness '$h'" >&2; exit 2 ;; esac
+    case $h in front | compile | safetensors | npy | variant | profile) ;; *) echo "run_fuzz.sh: unknown harness '$h'" >&2; exit 2 ;; esac
 done
 
 if [ -n "$do_build" ]; then
@@ -95,6 +95,7 @@ params() {
     safetensors) echo "65536 10 safetensors.dict" ;;
     npy) echo "65536 10 npy.dict" ;;
     variant) echo "1024 10 variant.dict" ;;
+    profile) echo "4096 10 profile.dict" ;;
     esac
 }
 
