@@ -425,6 +425,14 @@ static void emit_tile_epilogue(KC *kc, VM *vm, VM *vs, LLVMValueRef m, int ncols
     loop_close(kc, &li);
 }
 
+/* The largest power of two below n (n >= 2): the tallest remainder tile. */
+static int pow2_below(int n) {
+    int h = 1;
+    while (h * 2 < n)
+        h *= 2;
+    return h;
+}
+
 /* void NAME_epiI(w, in, out, scratch, batch, r, m, j0, buf_a, buf_b) */
 static LLVMTypeRef epilogue_type(CG *cg) {
     LLVMTypeRef args[10] = {cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_i64,
@@ -471,10 +479,11 @@ static LLVMValueRef epilogue_fn(KC *kc, VM *vm, VM *vs, int ncols, int which, Ar
  * column j0 with ncols valid columns: per K block, tiles of mr rows and a
  * last one of the remaining height (a switch over 1 .. mr - 1), each
  * followed by the one epilogue when the block is the last. */
-static void emit_panel(KC *kc, VM *vm, VM *vs, int ncols, LLVMValueRef jp, Arena *scratch) {
+static void emit_panel(KC *kc, VM *vm, VM *vs, LLVMValueRef jp, Arena *scratch) {
     CG *cg = kc->cg;
     Kernel *k = kc->k;
-    int64_t P = (int64_t)kc->nr * vm->n;
+    int64_t P = (int64_t)kc->nr * vm->n, nfull = k->n / P, rest = k->n % P;
+    int ncols = (int)P; /* the tiles: whole panels (a last partial one is zero-padded) */
     LLVMValueRef j0 = LLVMBuildMul(B, jp, ci(cg, P), "");
     LLVMValueRef wp[2];
     for (int a = 0; a < k->nacc; a++)
@@ -507,13 +516,17 @@ static void emit_panel(KC *kc, VM *vm, VM *vs, int ncols, LLVMValueRef jp, Arena
     LLVMValueRef r = LLVMBuildLoad2(B, cg->t_i64, rvar, "");
     LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, r, kc->rhi, ""), body, exit);
     LLVMPositionBuilderAtEnd(B, body);
+    /* m = mr rows, or of the rows left the largest power of two (7 = 4 + 2
+     * + 1): log2(mr) remainder tiles, not mr - 1 of them (JIT time) */
     LLVMValueRef left = LLVMBuildSub(B, kc->rhi, r, "");
-    LLVMValueRef m = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, left, ci(cg, kc->mr), ""), left,
-                                     ci(cg, kc->mr), "");
+    LLVMValueRef m = ci(cg, 1);
+    for (int h = 2; h < kc->mr; h *= 2)
+        m = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSGE, left, ci(cg, h), ""), ci(cg, h), m, "");
+    m = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSGE, left, ci(cg, kc->mr), ""), ci(cg, kc->mr), m, "");
     LLVMBuildStore(B, m, mvar);
     LLVMBasicBlockRef deflt = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "tile_full");
-    LLVMValueRef sw = LLVMBuildSwitch(B, m, deflt, (unsigned)kc->mr - 1);
-    for (int h = kc->mr; h >= 1; h--) {
+    LLVMValueRef sw = LLVMBuildSwitch(B, m, deflt, 4);
+    for (int h = kc->mr; h >= 1; h = h == kc->mr && kc->mr > 1 ? pow2_below(kc->mr) : h / 2) {
         LLVMBasicBlockRef bb = deflt;
         if (h < kc->mr) {
             bb = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "tile_rest");
@@ -528,10 +541,15 @@ static void emit_panel(KC *kc, VM *vm, VM *vs, int ncols, LLVMValueRef jp, Arena
     LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "row_tile_next");
     LLVMBuildCondBr(B, last, epi, next);
     LLVMPositionBuilderAtEnd(B, epi);
-    LLVMValueRef efn = epilogue_fn(kc, vm, vs, ncols, ncols == P ? 0 : 1, scratch);
     LLVMValueRef eargs[10] = {kc->p_w, kc->p_in, kc->p_out, kc->p_scratch, kc->p_batch, r,
                               LLVMBuildLoad2(B, cg->t_i64, mvar, ""), j0, buf[0],
                               k->nacc > 1 ? buf[1] : LLVMConstNull(cg->t_ptr)};
+    /* the epilogue of this panel's columns: all P, or the rest of the last */
+    LLVMValueRef efn = nfull > 0 ? epilogue_fn(kc, vm, vs, (int)P, 0, scratch) : NULL;
+    if (rest) {
+        LLVMValueRef erest = epilogue_fn(kc, vm, vs, (int)rest, 1, scratch);
+        efn = efn ? LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntEQ, jp, ci(cg, nfull), ""), erest, efn, "") : erest;
+    }
     LLVMBuildCall2(B, epilogue_type(cg), efn, eargs, 10, "");
     LLVMBuildBr(B, next);
     LLVMPositionBuilderAtEnd(B, next);
@@ -571,26 +589,18 @@ static void emit_matmul_kernel(KC *kc, Arena *scratch) {
     } else {
         kc->rlo = r0, kc->rhi = r1;
     }
-    /* the panels of columns [c0, min(c1, n)); c0 is a multiple of P */
+    /* the panels of columns [c0, min(c1, n)), c0 a multiple of P: one loop
+     * (the last, partial panel runs the same tiles over its zero padding;
+     * only its epilogue stops at n) */
+    int64_t npanels = nfull + (rest > 0);
     LLVMValueRef end = col_end(kc);
-    if (nfull > 0) {
-        LLVMValueRef jpvar = var(kc, cg->t_i64, LLVMBuildSDiv(B, kc->c0, ci(cg, P), ""));
-        LLVMValueRef last = LLVMBuildSDiv(B, end, ci(cg, P), "");
-        last = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, last, ci(cg, nfull), ""), last, ci(cg, nfull), "");
-        Loop lp;
-        LLVMValueRef jp = loop_open(kc, &lp, jpvar, last, 1);
-        emit_panel(kc, &vv, &vs, (int)P, jp, scratch);
-        loop_close(kc, &lp);
-    }
-    if (rest) { /* the partial last panel, if the range reaches it */
-        LLVMBasicBlockRef then = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "rest");
-        LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "done");
-        LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSGT, end, ci(cg, nfull * P), ""), then, done);
-        LLVMPositionBuilderAtEnd(B, then);
-        emit_panel(kc, &vv, &vs, (int)rest, ci(cg, nfull), scratch);
-        LLVMBuildBr(B, done);
-        LLVMPositionBuilderAtEnd(B, done);
-    }
+    LLVMValueRef jpvar = var(kc, cg->t_i64, LLVMBuildSDiv(B, kc->c0, ci(cg, P), ""));
+    LLVMValueRef last = LLVMBuildSDiv(B, LLVMBuildAdd(B, end, ci(cg, P - 1), ""), ci(cg, P), "");
+    last = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, last, ci(cg, npanels), ""), last, ci(cg, npanels), "");
+    Loop lp;
+    LLVMValueRef jp = loop_open(kc, &lp, jpvar, last, 1);
+    emit_panel(kc, &vv, &vs, jp, scratch);
+    loop_close(kc, &lp);
     if (rbvar) {
         LLVMBuildStore(B, kc->rhi, rbvar);
         LLVMBuildBr(B, lm.head);

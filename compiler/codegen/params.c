@@ -277,7 +277,7 @@ static int read_profile(const char *path, const Target *t, bool by_width, Kernel
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
-        if (strstr(je.text, "out of memory") || strstr(je.text, "Out of memory"))
+        if (json_error_code(&je) == json_error_out_of_memory) /* (not the text: it may quote the file) */
             return -1;
         if (je.line <= 0 && strstr(je.text, "unable to open"))
             snprintf(why, whylen, "cannot be read (%s)", je.text);
