@@ -51,8 +51,8 @@ typedef struct TableRow {
 static const TableRow table[] = {
     {"sapphirerapids emeraldrapids graniterapids rocketlake icelake-server icelake-client tigerlake alderlake",
      16,
-     {8, 3, 128, 0, 256},
-     {6, 2, 96, 0, 0},
+     {8, 3, 128, 64, 256},
+     {6, 2, 0, 0, 0},
      "Intel AVX-512 (Sapphire Rapids class), measured by actc tune 2026-12-03"},
 };
 

@@ -742,7 +742,7 @@ int main(int argc, char **argv) {
             rc = cmd_compile(&o);
         else if (strcmp(o.command, "tune") == 0)
             rc = o.nfiles ? arg_error("%s", "'tune' takes no FILE (it measures its own models)")
-                          : cli_tune(&o.codegen, o.shapes, o.batches, o.budget > 0 ? o.budget : 120, o.codegen.profile,
+                          : cli_tune(&o.codegen, o.shapes, o.batches, o.budget > 0 ? o.budget : 300, o.codegen.profile,
                                      o.show, o.quiet);
         else
             rc = arg_error("unknown command '%s'", o.command);

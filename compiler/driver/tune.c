@@ -5,8 +5,8 @@
  * uses the public API and the driver's internal entry points only.
  *
  * The search, per matmul kind (dense, gated), is coordinate descent from the
- * built-in choice: register tiles, then the K block, then the prefetch
- * distance.  Every candidate is timed against the incumbent in interleaved
+ * built-in choice: register tiles, then the K block, the prefetch distance
+ * and the row block.  Every candidate is timed against the incumbent in interleaved
  * rounds on every case (shape x batch); it replaces the incumbent only when
  * the geometric mean of the ratios of medians beats 1 by more than the
  * incumbent's own spread between rounds (and at least 2%).  Parameters never
@@ -171,19 +171,24 @@ static int candidates(int stage, const int p[5], int nregs, int nacc, int out[][
             for (int mr = 1; mr <= 8; mr++) {
                 int acc = mr * nr * nacc;
                 if (acc + nr * nacc + 1 <= nregs && 4 * acc >= 3 * most && (mr != p[0] || nr != p[1]) && n < MAX_CANDS)
-                    memcpy(out[n++], (int[5]){mr, nr, p[2], p[3], p[4] ? p[2] : 0}, sizeof out[0]);
+                    memcpy(out[n++], (int[5]){mr, nr, p[2], p[3], p[4]}, sizeof out[0]);
             }
-    } else if (stage == 1) { /* K blocks (the prefetch follows the block) */
+    } else if (stage == 1) { /* K blocks (the prefetch distance, in rows, stays) */
         static const int kcs[] = {0, 64, 96, 128, 192, 256, 512};
         for (size_t i = 0; i < sizeof kcs / sizeof kcs[0]; i++)
             if (kcs[i] != p[2])
-                memcpy(out[n++], (int[5]){p[0], p[1], kcs[i], p[3], p[4] ? kcs[i] : 0}, sizeof out[0]);
-    } else { /* prefetch distance: none, the next block, two blocks */
+                memcpy(out[n++], (int[5]){p[0], p[1], kcs[i], p[3], p[4]}, sizeof out[0]);
+    } else if (stage == 2) { /* prefetch distance: none, the next block, two blocks */
         int b = p[2] ? p[2] : 64;
         int pfs[] = {0, b, 2 * b};
         for (int i = 0; i < 3; i++)
             if (pfs[i] != p[4])
                 memcpy(out[n++], (int[5]){p[0], p[1], p[2], p[3], pfs[i]}, sizeof out[0]);
+    } else { /* row blocks: the rows of x one sweep over the panels reads (L2) */
+        static const int mcs[] = {0, 32, 64, 128, 256};
+        for (size_t i = 0; i < sizeof mcs / sizeof mcs[0]; i++)
+            if (mcs[i] != p[3])
+                memcpy(out[n++], (int[5]){p[0], p[1], p[2], mcs[i], p[4]}, sizeof out[0]);
     }
     return n;
 }
@@ -260,7 +265,7 @@ int cli_tune(const actc_options *o, const char *shapes, const char *batches, dou
     }
     Case cs[MAX_CASES];
     int nc;
-    int pr = parse_cases(shapes ? shapes : "1024x4096,4096x1024", batches ? batches : "64,256", cs, &nc);
+    int pr = parse_cases(shapes ? shapes : "1024x4096,4096x1024", batches ? batches : "8,64,256,1024", cs, &nc);
     if (pr) {
         fprintf(stderr, "actc: error: %s: expected %s\n", pr == -1 ? "--shapes" : "--batch",
                 pr == -1 ? "KxN[,KxN...] with 1 <= K, N <= 65536" : "M[,M...] with 1 <= M <= 65536 (at most 16 cases)");
@@ -284,7 +289,7 @@ int cli_tune(const actc_options *o, const char *shapes, const char *batches, dou
             break;
         }
         spec_of(kd, p, base[ki], sizeof base[ki]);
-        for (int stage = 0; stage < 3 && !rc; stage++) {
+        for (int stage = 0; stage < 4 && !rc; stage++) {
             int cand[MAX_CANDS][5];
             int n = candidates(stage, p, nregs, kd->nacc, cand);
             int best[5];
