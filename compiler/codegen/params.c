@@ -54,6 +54,20 @@ static const TableRow table[] = {
      {8, 3, 128, 64, 256},
      {6, 2, 0, 0, 0},
      "Intel AVX-512 (Sapphire Rapids class), measured by actc tune 2026-12-03"},
+    /* the AVX-512 variant of portable objects runs on Intel and AMD alike:
+     * the measured Intel choice (its K block, 24 KiB of panel, fits the
+     * 32 KiB L1 of Zen 4 and Zen 5 too); not measured on AMD */
+    {"x86-64-v4",
+     16,
+     {8, 3, 128, 64, 256},
+     {6, 2, 0, 0, 0},
+     "the Intel AVX-512 entry, measured 2026-12-03 (not measured on AMD)"},
+    /* the AVX2 variant: `actc tune --cpu x86-64-v3` on the Intel Xeon */
+    {"x86-64-v3",
+     8,
+     {4, 3, 256, 32, 0},
+     {6, 1, 0, 0, 0},
+     "AVX2 code on an Intel Xeon (Sapphire Rapids class), measured by actc tune --cpu x86-64-v3 2026-12-03"},
 };
 
 /* ---- checking and printing ---- */

@@ -102,10 +102,11 @@ Test(abi, target_descriptor_tiles_per_isa) {
         int vlen, nregs, dense_mr, dense_nr, gated_mr, gated_nr, row_tile, scalef;
         bool fma;
     } want[] = {
-        /* analytical (params.c): the most accumulators that leave room for
-         * the weight vectors and a broadcast, taller tiles among equals */
+        /* params.c: v4 and v3 from the table (measured), v2 and aarch64
+         * analytical (the most accumulators that leave room for the weight
+         * vectors and a broadcast, taller tiles among equals) */
         {"x86_64-unknown-linux-gnu", "x86-64-v4", 16, 32, 8, 3, 6, 2, 8, 16, true},
-        {"x86_64-unknown-linux-gnu", "x86-64-v3", 8, 16, 6, 2, 6, 1, 6, 0, true},
+        {"x86_64-unknown-linux-gnu", "x86-64-v3", 8, 16, 4, 3, 6, 1, 6, 0, true}, /* the table */
         {"x86_64-unknown-linux-gnu", "x86-64-v2", 4, 16, 6, 2, 6, 1, 6, 0, false},
         {"aarch64-unknown-linux-gnu", "generic", 4, 32, 8, 3, 6, 2, 8, 0, true},
     };
