@@ -894,8 +894,8 @@ int actc_write_profile(actc_session *a, const actc_options *o, const char *param
         const char *dest = path ? path : params_cache_path(&a->s.scratch, &t);
         if (!dest)
             st = fail(a, ACTC_ERR_ARG, "neither XDG_CACHE_HOME nor HOME is set: give --profile FILE");
-        else if (!(st = make_dirs(a, dest)) && (st = params_write_profile(dest, &t, &a->s.scratch, measured_json, err,
-                                                                           sizeof err)))
+        else if (!(st = path ? ACTC_OK : make_dirs(a, dest)) && /* the cache's directories only */
+                 (st = params_write_profile(dest, &t, &a->s.scratch, measured_json, err, sizeof err)))
             fail(a, st, "%s", err);
         target_dispose(&t);
     }

@@ -45,8 +45,9 @@ int actc_dump_code(actc_session *s, const char *model, const actc_options *opts,
 int actc_kernel_params(actc_session *s, const actc_options *opts, const char **params, const char **from,
                        const char **cache_path, int *nregs, bool builtin);
 /* Write a tuning profile for this machine holding `params` (checked), at
- * path (NULL: the cache path, directories created); measured_json (NULL:
- * none) is kept in it as "measured". */
+ * path (NULL: the cache path, its directories created; a given path's
+ * directory must exist); measured_json (NULL: none) is kept in it as
+ * "measured". */
 int actc_write_profile(actc_session *s, const actc_options *opts, const char *params, const char *path,
                        const char *measured_json);
 

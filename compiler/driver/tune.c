@@ -267,7 +267,7 @@ int cli_tune(const actc_options *o, const char *shapes, const char *batches, dou
     int nc;
     int pr = parse_cases(shapes ? shapes : "1024x4096,4096x1024", batches ? batches : "8,64,256,1024", cs, &nc);
     if (pr) {
-        fprintf(stderr, "actc: error: %s: expected %s\n", pr == -1 ? "--shapes" : "--batch",
+        fprintf(stderr, "actc: error: %s: expected %s\n", pr == -1 ? "--shapes" : "--batches",
                 pr == -1 ? "KxN[,KxN...] with 1 <= K, N <= 65536" : "M[,M...] with 1 <= M <= 65536 (at most 16 cases)");
         actc_session_free(s);
         return 1;

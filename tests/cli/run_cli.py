@@ -198,8 +198,39 @@ for triple, norm in (("i686-linux-gnu", "i686-unknown-linux-gnu"), ("x86_64-pc-w
     check(rc == 0, "--target %s without --embed-weights: %s" % (triple, err))
 rc, err = run("compile", mlp, "-o", o + ".o", "--target", "aarch64-linux-gnu", "--embed-weights", w)
 check(rc == 0, "--target aarch64-linux-gnu --embed-weights: " + err)
+# kernel parameters and tuning profiles (docs/tuning.md): bad arguments are
+# errors naming the argument; a bad profile is a warning and the run works
+expect_error(["run", mlp, "-w", w, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o, "--kernel-params", "dense=0x3"],
+             "kernel parameters 'dense=0x3': dense: tile 0x3 out of range", "--kernel-params out of range")
+expect_error(["run", mlp, "-w", w, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o, "--kernel-params", "dense"],
+             "expected 'dense=' or 'gated='", "--kernel-params malformed")
+expect_error(["tune", "--budget", "0"], "invalid --budget '0'", "--budget 0")
+expect_error(["tune", "--budget", "1e9"], "invalid --budget '1e9'", "--budget too large")
+expect_error(["tune", "--shapes", "12x"], "--shapes: expected KxN", "--shapes malformed")
+expect_error(["tune", "--shapes", "0x8"], "--shapes: expected KxN", "--shapes zero")
+expect_error(["tune", "--batches", "8,,9"], "--batches: expected M", "--batches malformed")
+expect_error(["tune", mlp], "'tune' takes no FILE", "tune with a file")
+expect_error(["tune", "--target", "aarch64-linux-gnu"], "--target is not allowed", "tune for another target")
+expect_error(["tune", "--shapes", "16x16", "--batches", "2", "--budget", "1", "--profile",
+              os.path.join(tmp, "no", "such", "dir", "p.json")], "cannot write the profile", "tune to an unwritable path")
+garbage = os.path.join(tmp, "garbage.json")
+with open(garbage, "w") as f:
+    f.write("{not json")
+rc, err = run("run", mlp, "-w", w, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o, "--profile", garbage)
+check(rc == 0 and "warning: tuning profile '%s' is not valid JSON" % garbage in err and "using the" in err,
+      "a garbage --profile: %d %r" % (rc, err))
+rc, err = run("compile", mlp, "-o", o + ".o", "--header", o + ".h", "--profile", garbage)
+check(rc == 0 and err.count("tuning profile") == 1, "compile with a garbage --profile warns once: %d %r" % (rc, err))
+prof = os.path.join(tmp, "tuned.json")
+rc, err = run("tune", "--shapes", "64x64", "--batches", "4", "--budget", "2", "--profile", prof, "-q")
+check(rc == 0 and os.path.exists(prof), "a short tune: %d %r" % (rc, err))
+p = subprocess.run([actc, "tune", "--show", "--profile", prof], capture_output=True, text=True)
+check(p.returncode == 0 and ("profile " + prof) in p.stdout, "tune --show with the profile: %r %r" % (p.stdout, p.stderr))
+hdr = open(o + ".h").read() if os.path.exists(o + ".h") else ""
+check(" *     kernels dense=" in hdr, "the header records each variant's kernel parameters")
+
 # every subcommand answers --help with the usage, exit 0
-for cmd in ("run", "compile", "check", "dump", "bench"):
+for cmd in ("run", "compile", "check", "dump", "bench", "tune"):
     p = subprocess.run([actc, cmd, "--help"], capture_output=True, text=True)
     check(p.returncode == 0 and "usage" in p.stdout.lower(), "actc %s --help: %d %r" % (cmd, p.returncode, p.stderr))
 
