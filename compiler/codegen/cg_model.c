@@ -514,23 +514,16 @@ static void emit_panel(KC *kc, VM *vm, VM *vs, LLVMValueRef jp, Arena *scratch) 
     for (int a = 0; a < k->nacc; a++)
         wp[a] = gep(cg, kc->wbase[a], LLVMBuildMul(B, jp, ci(cg, P * k->k), ""));
     int64_t kcb = kc->kp.kc, nkb = kc->partial ? (k->k + kcb - 1) / kcb : 1;
-    LLVMValueRef nkbv = ci(cg, nkb), kcbv = ci(cg, kcb);
-    if (nkb > 1 && kc->kp.km > 0) { /* blocked only for calls of at most km rows */
-        LLVMValueRef rows = LLVMBuildSub(B, LLVMGetParam(kc->fn, 6), LLVMGetParam(kc->fn, 5), "");
-        LLVMValueRef few = LLVMBuildICmp(B, LLVMIntSLE, rows, ci(cg, kc->kp.km), "");
-        nkbv = LLVMBuildSelect(B, few, nkbv, ci(cg, 1), "");
-        kcbv = LLVMBuildSelect(B, few, kcbv, ci(cg, k->k), "");
-    }
     LLVMValueRef kbvar = var(kc, cg->t_i64, ci(cg, 0));
     Loop lb;
-    LLVMValueRef kb = loop_open(kc, &lb, kbvar, nkbv, 1);
-    LLVMValueRef kbeg = nkb == 1 ? ci(cg, 0) : LLVMBuildMul(B, kb, kcbv, "");
+    LLVMValueRef kb = loop_open(kc, &lb, kbvar, ci(cg, nkb), 1);
+    LLVMValueRef kbeg = nkb == 1 ? ci(cg, 0) : LLVMBuildMul(B, kb, ci(cg, kcb), "");
     LLVMValueRef kend = ci(cg, k->k), first = LLVMConstInt(cg->t_i1, 1, 0), last = first;
     if (nkb > 1) {
-        LLVMValueRef e = LLVMBuildAdd(B, kbeg, kcbv, "");
+        LLVMValueRef e = LLVMBuildAdd(B, kbeg, ci(cg, kcb), "");
         kend = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, e, ci(cg, k->k), ""), e, ci(cg, k->k), "");
         first = LLVMBuildICmp(B, LLVMIntEQ, kb, ci(cg, 0), "");
-        last = LLVMBuildICmp(B, LLVMIntEQ, kb, LLVMBuildSub(B, nkbv, ci(cg, 1), ""), "");
+        last = LLVMBuildICmp(B, LLVMIntEQ, kb, ci(cg, nkb - 1), "");
     }
     /* the tile buffer the epilogue reads, per projection */
     LLVMTypeRef arr = LLVMArrayType(cg->t_f32, (unsigned)(kc->mr * P));

@@ -34,12 +34,9 @@
  *           the weight panel, all row tiles per block, partial sums in
  *           scratch (0: never blocked)
  *   mc      row block: rows per sweep over the panels (0: all rows of a call)
- *   pf      prefetch distance, in k rows of the weight panel (0: none)
- *   km      the K block applies to calls of at most km rows (0: to all;
- *           decided at run time, so one kernel runs small batches blocked
- *           and large ones unblocked) */
+ *   pf      prefetch distance, in k rows of the weight panel (0: none) */
 typedef struct KernelParams {
-    int mr, nr, kc, mc, pf, km;
+    int mr, nr, kc, mc, pf;
 } KernelParams;
 
 /* Where a target's kernel parameters came from (params.c). */

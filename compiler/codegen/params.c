@@ -51,22 +51,22 @@ typedef struct TableRow {
 static const TableRow table[] = {
     {"sapphirerapids emeraldrapids graniterapids rocketlake icelake-server icelake-client tigerlake alderlake",
      16,
-     {8, 3, 128, 64, 256, 0},
-     {6, 2, 96, 0, 0, 64},
+     {8, 3, 128, 64, 256},
+     {6, 2, 0, 0, 0},
      "Intel AVX-512 (Sapphire Rapids class), measured by actc tune 2026-12-03"},
     /* the AVX-512 variant of portable objects runs on Intel and AMD alike:
      * the measured Intel choice (its K block, 24 KiB of panel, fits the
      * 32 KiB L1 of Zen 4 and Zen 5 too); not measured on AMD */
     {"x86-64-v4",
      16,
-     {8, 3, 128, 64, 256, 0},
-     {6, 2, 96, 0, 0, 64},
+     {8, 3, 128, 64, 256},
+     {6, 2, 0, 0, 0},
      "the Intel AVX-512 entry, measured 2026-12-03 (not measured on AMD)"},
     /* the AVX2 variant: `actc tune --cpu x86-64-v3` on the Intel Xeon */
     {"x86-64-v3",
      8,
-     {4, 3, 256, 32, 0, 0},
-     {6, 1, 0, 0, 0, 0},
+     {4, 3, 256, 32, 0},
+     {6, 1, 0, 0, 0},
      "AVX2 code on an Intel Xeon (Sapphire Rapids class), measured by actc tune --cpu x86-64-v3 2026-12-03"},
 };
 
@@ -83,17 +83,16 @@ static bool kind_ok(const KernelParams *p, int nacc, int nregs, char *err, size_
                  p->mr * p->nr * nacc);
         return false;
     }
-    if (p->kc < 0 || p->kc > 1 << 20 || p->mc < 0 || p->mc > 1 << 24 || p->pf < 0 || p->pf > 1 << 16 || p->km < 0 ||
-        p->km > 1 << 24) {
-        snprintf(err, errlen, "%s: kc, mc, pf or km out of range (kc 0..%d, mc 0..%d, pf 0..%d, km 0..%d)", key,
-                 1 << 20, 1 << 24, 1 << 16, 1 << 24);
+    if (p->kc < 0 || p->kc > 1 << 20 || p->mc < 0 || p->mc > 1 << 24 || p->pf < 0 || p->pf > 1 << 16) {
+        snprintf(err, errlen, "%s: kc, mc or pf out of range (kc 0..%d, mc 0..%d, pf 0..%d)", key, 1 << 20, 1 << 24,
+                 1 << 16);
         return false;
     }
     return true;
 }
 
 static void format_one(StrBuf *sb, const char *key, const KernelParams *p) {
-    sb_printf(sb, "%s=%dx%d,kc=%d,mc=%d,pf=%d,km=%d", key, p->mr, p->nr, p->kc, p->mc, p->pf, p->km);
+    sb_printf(sb, "%s=%dx%d,kc=%d,mc=%d,pf=%d", key, p->mr, p->nr, p->kc, p->mc, p->pf);
 }
 
 const char *params_format(Arena *a, const Target *t) {
@@ -127,7 +126,7 @@ static long parse_int(const char **p, bool *ok) {
     return v;
 }
 
-/* "dense=8x3,kc=128,mc=0,pf=0,km=0;gated=6x2,kc=96" — a kind not named keeps
+/* "dense=8x3,kc=128,mc=0,pf=0;gated=6x2,kc=96" — a kind not named keeps
  * what kp holds; within a kind, kc/mc/pf not named keep theirs. */
 int params_parse(const char *spec, int nregs, KernelParams kp[K_COUNT], char *err, size_t errlen) {
     const char *p = spec;
@@ -153,11 +152,9 @@ int params_parse(const char *spec, int nregs, KernelParams kp[K_COUNT], char *er
             q.nr = (int)parse_int(&p, &ok);
         while (ok && *p == ',') {
             p++;
-            int *field = strncmp(p, "kc=", 3) == 0   ? &q.kc
-                         : strncmp(p, "mc=", 3) == 0 ? &q.mc
-                         : strncmp(p, "pf=", 3) == 0 ? &q.pf
-                         : strncmp(p, "km=", 3) == 0 ? &q.km
-                                                     : NULL;
+            int *field = strncmp(p, "kc=", 3) == 0 ? &q.kc : strncmp(p, "mc=", 3) == 0 ? &q.mc
+                                                     : strncmp(p, "pf=", 3) == 0     ? &q.pf
+                                                                                    : NULL;
             if (!field) {
                 ok = false;
                 break;
@@ -166,8 +163,7 @@ int params_parse(const char *spec, int nregs, KernelParams kp[K_COUNT], char *er
             *field = (int)parse_int(&p, &ok);
         }
         if (!ok || (*p && *p != ';')) {
-            snprintf(err, errlen,
-                     "kernel parameters '%s': expected KIND=ROWSxVECTORS[,kc=N][,mc=N][,pf=N][,km=N] at '%.20s'",
+            snprintf(err, errlen, "kernel parameters '%s': expected KIND=ROWSxVECTORS[,kc=N][,mc=N][,pf=N] at '%.20s'",
                      spec, p);
             return ACTC_ERR_ARG;
         }
@@ -203,7 +199,7 @@ static long l1_bytes(const Target *t) {
  * of every projection fill half of L1, so that every row tile re-reads it
  * from L1 (the other half: the rows of x and the partial sums). */
 static KernelParams analytical(const Target *t, int nacc) {
-    KernelParams best = {1, 1, 0, 0, 0, 0};
+    KernelParams best = {1, 1, 0, 0, 0};
     int best_acc = 0;
     for (int nr = 1; nr <= 4; nr++)
         for (int mr = 1; mr <= 8; mr++) {
@@ -211,7 +207,7 @@ static KernelParams analytical(const Target *t, int nacc) {
             if (acc + nr * nacc + 1 > t->nregs)
                 continue;
             if (acc > best_acc || (acc == best_acc && mr > best.mr))
-                best = (KernelParams){mr, nr, 0, 0, 0, 0}, best_acc = acc;
+                best = (KernelParams){mr, nr, 0, 0, 0}, best_acc = acc;
         }
     long panel_bytes = (long)best.nr * t->vlen * 4 * nacc;
     long kc = l1_bytes(t) / 2 / panel_bytes / 16 * 16;

@@ -159,7 +159,7 @@ static int compare(const Kind *kd, const Case *cs, int nc, const actc_options *o
 }
 
 /* The candidates of one coordinate around the incumbent p. */
-static int candidates(int stage, const int p[6], int nregs, int nacc, int out[][6]) {
+static int candidates(int stage, const int p[5], int nregs, int nacc, int out[][5]) {
     int n = 0;
     if (stage == 0) { /* tiles with at least 3/4 of the most accumulators that fit */
         int most = 0;
@@ -171,42 +171,36 @@ static int candidates(int stage, const int p[6], int nregs, int nacc, int out[][
             for (int mr = 1; mr <= 8; mr++) {
                 int acc = mr * nr * nacc;
                 if (acc + nr * nacc + 1 <= nregs && 4 * acc >= 3 * most && (mr != p[0] || nr != p[1]) && n < MAX_CANDS)
-                    memcpy(out[n++], (int[6]){mr, nr, p[2], p[3], p[4], p[5]}, sizeof out[0]);
+                    memcpy(out[n++], (int[5]){mr, nr, p[2], p[3], p[4]}, sizeof out[0]);
             }
     } else if (stage == 1) { /* K blocks (the prefetch distance, in rows, stays) */
         static const int kcs[] = {0, 64, 96, 128, 192, 256, 512};
         for (size_t i = 0; i < sizeof kcs / sizeof kcs[0]; i++)
             if (kcs[i] != p[2])
-                memcpy(out[n++], (int[6]){p[0], p[1], kcs[i], p[3], p[4], p[5]}, sizeof out[0]);
+                memcpy(out[n++], (int[5]){p[0], p[1], kcs[i], p[3], p[4]}, sizeof out[0]);
     } else if (stage == 2) { /* prefetch distance: none, the next block, two blocks */
         int b = p[2] ? p[2] : 64;
         int pfs[] = {0, b, 2 * b};
         for (int i = 0; i < 3; i++)
             if (pfs[i] != p[4])
-                memcpy(out[n++], (int[6]){p[0], p[1], p[2], p[3], pfs[i], p[5]}, sizeof out[0]);
-    } else if (stage == 3) { /* row blocks: the rows of x one sweep over the panels reads (L2) */
+                memcpy(out[n++], (int[5]){p[0], p[1], p[2], p[3], pfs[i]}, sizeof out[0]);
+    } else { /* row blocks: the rows of x one sweep over the panels reads (L2) */
         static const int mcs[] = {0, 32, 64, 128, 256};
         for (size_t i = 0; i < sizeof mcs / sizeof mcs[0]; i++)
             if (mcs[i] != p[3])
-                memcpy(out[n++], (int[6]){p[0], p[1], p[2], mcs[i], p[4], p[5]}, sizeof out[0]);
-    } else if (p[2] > 0) { /* the K block for calls of at most km rows only */
-        static const int kms[] = {0, 64, 256};
-        for (size_t i = 0; i < sizeof kms / sizeof kms[0]; i++)
-            if (kms[i] != p[5])
-                memcpy(out[n++], (int[6]){p[0], p[1], p[2], p[3], p[4], kms[i]}, sizeof out[0]);
+                memcpy(out[n++], (int[5]){p[0], p[1], p[2], mcs[i], p[4]}, sizeof out[0]);
     }
     return n;
 }
 
-static void spec_of(const Kind *kd, const int p[6], char *buf, size_t n) {
-    snprintf(buf, n, "%s=%dx%d,kc=%d,mc=%d,pf=%d,km=%d", kd->key, p[0], p[1], p[2], p[3], p[4], p[5]);
+static void spec_of(const Kind *kd, const int p[5], char *buf, size_t n) {
+    snprintf(buf, n, "%s=%dx%d,kc=%d,mc=%d,pf=%d", kd->key, p[0], p[1], p[2], p[3], p[4]);
 }
 
 /* "dense=8x3,kc=128,mc=0,pf=0;gated=..." -> the five numbers of kind key */
-static bool params_of(const char *all, const char *key, int p[6]) {
+static bool params_of(const char *all, const char *key, int p[5]) {
     const char *q = strstr(all, key);
-    return q && sscanf(q + strlen(key), "=%dx%d,kc=%d,mc=%d,pf=%d,km=%d", &p[0], &p[1], &p[2], &p[3], &p[4],
-                      &p[5]) == 6;
+    return q && sscanf(q + strlen(key), "=%dx%d,kc=%d,mc=%d,pf=%d", &p[0], &p[1], &p[2], &p[3], &p[4]) == 5;
 }
 
 static int parse_cases(const char *shapes, const char *batches, Case *cs, int *nc) {
@@ -288,17 +282,17 @@ int cli_tune(const actc_options *o, const char *shapes, const char *batches, dou
         printf("actc tune: %d cases per kind, budget %.0f s; start: %s (%s)\n", nc, budget, params, from);
     for (int ki = 0; ki < 2 && !rc; ki++) {
         const Kind *kd = &kinds[ki];
-        int p[6];
+        int p[5];
         if (!params_of(params, kd->key, p)) {
             fprintf(stderr, "actc: internal error: parameters '%s' lack '%s'\n", params, kd->key);
             rc = 2;
             break;
         }
         spec_of(kd, p, base[ki], sizeof base[ki]);
-        for (int stage = 0; stage < 5 && !rc; stage++) {
-            int cand[MAX_CANDS][6];
+        for (int stage = 0; stage < 4 && !rc; stage++) {
+            int cand[MAX_CANDS][5];
             int n = candidates(stage, p, nregs, kd->nacc, cand);
-            int best[6];
+            int best[5];
             memcpy(best, p, sizeof best);
             double best_ratio = 1;
             char inc[96];

@@ -606,7 +606,7 @@ Test(jit, results_are_bitwise_identical_for_any_thread_count) {
 Test(jit, kernel_params_never_change_a_bit, .timeout = 300) {
     static const char *const sets[] = {NULL, "dense=1x1,kc=1,mc=1,pf=0;gated=1x1,kc=1,mc=1,pf=0",
                                        "dense=16x4,kc=0,mc=0,pf=512;gated=8x4,kc=0,mc=0,pf=64",
-                                       "dense=5x2,kc=33,mc=9,pf=33,km=20;gated=3x3,kc=17,mc=20,pf=0,km=5"};
+                                       "dense=5x2,kc=33,mc=9,pf=33;gated=3x3,kc=17,mc=20,pf=0"};
     static const char KB[] = "model kb(x: f32[batch, 300]) -> (y: f32[batch, 70], z: f32[batch, 1]) {\n"
                              "    h = gelu(dense(x, 257, name = \"a\"))\n"
                              "    y = swiglu(dense(h, 70, name = \"w\"), dense(h, 70, name = \"v\"))\n"
