@@ -840,26 +840,49 @@ static int host_params(actc_session *a, const actc_options *o, bool builtin, Tar
     return ACTC_OK;
 }
 
-int actc_kernel_params(actc_session *a, const actc_options *o, const char **params, const char **from,
-                       const char **cache_path, int *nregs, bool builtin) {
-    if (!a || !params || !from || !cache_path || !nregs)
-        return ACTC_ERR_ARG;
+/* Run fn on the host target for o inside a boundary; the target is
+ * disposed on every path (an allocation failure in fn included). */
+typedef int (*HostFn)(actc_session *a, Target *t, void *ud);
+
+static int with_host_target(actc_session *a, const actc_options *o, bool builtin, HostFn fn, void *ud) {
     char err[512];
     Target t;
+    memset(&t, 0, sizeof t);
     Boundary b;
     int st = BOUNDARY_ENTER(&b);
-    if (st)
+    if (st) {
+        target_dispose(&t);
         return caught(a, &b, st);
+    }
     st = host_params(a, o, builtin, &t, err, sizeof err);
     if (!st) {
-        *params = params_format(&a->s.perm, &t);
-        *from = params_from_text(&a->s.perm, &t);
-        *cache_path = params_cache_path(&a->s.perm, &t);
-        *nregs = t.nregs;
+        st = fn(a, &t, ud);
         target_dispose(&t);
     }
     boundary_pop(&b);
     return st;
+}
+
+typedef struct ParamsOut {
+    const char **params, **from, **cache_path;
+    int *nregs;
+} ParamsOut;
+
+static int describe_params(actc_session *a, Target *t, void *ud) {
+    ParamsOut *po = ud;
+    *po->params = params_format(&a->s.perm, t);
+    *po->from = params_from_text(&a->s.perm, t);
+    *po->cache_path = params_cache_path(&a->s.perm, t);
+    *po->nregs = t->nregs;
+    return ACTC_OK;
+}
+
+int actc_kernel_params(actc_session *a, const actc_options *o, const char **params, const char **from,
+                       const char **cache_path, int *nregs, bool builtin) {
+    if (!a || !params || !from || !cache_path || !nregs)
+        return ACTC_ERR_ARG;
+    ParamsOut po = {params, from, cache_path, nregs};
+    return with_host_target(a, o, builtin, describe_params, &po);
 }
 
 /* mkdir -p of path's directory. */
@@ -876,29 +899,29 @@ static int make_dirs(actc_session *a, const char *path) {
     return ACTC_OK;
 }
 
+typedef struct ProfileOut {
+    const char *path, *measured_json;
+} ProfileOut;
+
+static int write_profile(actc_session *a, Target *t, void *ud) {
+    ProfileOut *po = ud;
+    char err[512];
+    const char *dest = po->path ? po->path : params_cache_path(&a->s.scratch, t);
+    if (!dest)
+        return fail(a, ACTC_ERR_ARG, "neither XDG_CACHE_HOME nor HOME is set: give --profile FILE");
+    int st = po->path ? ACTC_OK : make_dirs(a, dest); /* the cache's directories only */
+    if (!st && (st = params_write_profile(dest, t, &a->s.scratch, po->measured_json, err, sizeof err)))
+        fail(a, st, "%s", err);
+    return st;
+}
+
 int actc_write_profile(actc_session *a, const actc_options *o, const char *params, const char *path,
                        const char *measured_json) {
     if (!a || !params)
         return ACTC_ERR_ARG;
-    char err[512];
-    Target t;
-    Boundary b;
-    int st = BOUNDARY_ENTER(&b);
-    if (st)
-        return caught(a, &b, st);
     actc_options plain = o ? *o : (actc_options){0};
     plain.kernel_params = params;
     plain.profile = NULL;
-    st = host_params(a, &plain, false, &t, err, sizeof err);
-    if (!st) {
-        const char *dest = path ? path : params_cache_path(&a->s.scratch, &t);
-        if (!dest)
-            st = fail(a, ACTC_ERR_ARG, "neither XDG_CACHE_HOME nor HOME is set: give --profile FILE");
-        else if (!(st = path ? ACTC_OK : make_dirs(a, dest)) && /* the cache's directories only */
-                 (st = params_write_profile(dest, &t, &a->s.scratch, measured_json, err, sizeof err)))
-            fail(a, st, "%s", err);
-        target_dispose(&t);
-    }
-    boundary_pop(&b);
-    return st;
+    ProfileOut po = {path, measured_json};
+    return with_host_target(a, &plain, false, write_profile, &po);
 }

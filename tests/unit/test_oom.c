@@ -352,6 +352,45 @@ Test(oom, tuning_profile_read_fails_cleanly_at_every_allocation, .timeout = 300)
     unlink(path);
 }
 
+/* actc tune's entry points (describe the parameters, write a profile) at
+ * every allocation failure: out of memory, nothing leaked, no file half
+ * written. */
+Test(oom, tuning_entry_points_fail_cleanly_at_every_allocation, .timeout = 300) {
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/actc-oom-written-%d.json", (int)getpid());
+    actc_set_allocator(failing_alloc, NULL);
+    arena_set_min_block(512); /* many small blocks: many failure points */
+    long n;
+    for (int which = 0; which < 2; which++) {
+        for (n = 0; n < 100000; n++) {
+            countdown = n;
+            actc_session *s = NULL;
+            int st = actc_session_new(&s);
+            if (st == ACTC_OK) {
+                const char *p, *f, *c;
+                int nregs;
+                st = which == 0 ? actc_kernel_params(s, NULL, &p, &f, &c, &nregs, true)
+                                : actc_write_profile(s, NULL, "dense=4x2", path, NULL);
+            }
+            countdown = n;
+            actc_session_free(s);
+            countdown = -1;
+            cr_assert_eq(live, 0, "%s: %ld blocks leaked after failing allocation %ld", which ? "write" : "describe",
+                         live, n);
+            if (st == ACTC_OK)
+                break;
+            cr_assert_eq(st, ACTC_ERR_NOMEM, "allocation %ld failed with status %d", n, st);
+            if (which)
+                cr_assert(access(path, F_OK) != 0, "allocation %ld: a profile written in spite of the failure", n);
+        }
+        cr_assert_lt(n, 100000);
+        fprintf(stderr, "tuning (%s): %ld failure points\n", which ? "write a profile" : "describe parameters", n);
+    }
+    actc_set_allocator(NULL, NULL);
+    arena_set_min_block(0);
+    unlink(path);
+}
+
 Test(oom, compiler_fails_cleanly_at_every_allocation, .timeout = 600) {
     float *w[RT_NT];
     rt_make_weights(w, 5);
