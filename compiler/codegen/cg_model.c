@@ -120,31 +120,28 @@ static LLVMValueRef loop_open(KC *kc, Loop *l, LLVMValueRef v, LLVMValueRef end,
     return LLVMBuildLoad2(B, cg->t_i64, v, "");
 }
 
-static void loop_close(KC *kc, Loop *l) {
-    CG *cg = kc->cg;
-    LLVMValueRef i = LLVMBuildLoad2(B, cg->t_i64, l->var, "");
-    LLVMBuildStore(B, LLVMBuildAdd(B, i, ci(cg, l->step), ""), l->var);
-    LLVMBuildBr(B, l->head);
-    LLVMPositionBuilderAtEnd(B, l->exit);
-}
-
-/* loop_close with llvm.loop.unroll.disable on the back edge.  The full
- * tile's k loop keeps LLVM's unrolling (2-7% on gated kernels); the
- * remainder tiles, which run a few rows per call, do not: 100 -> 90 ms of
- * JIT time for examples/ffn.act. */
-static void loop_close_no_unroll(KC *kc, Loop *l) {
+/* Closes the loop; returns its back edge (for loop metadata). */
+static LLVMValueRef loop_close(KC *kc, Loop *l) {
     CG *cg = kc->cg;
     LLVMValueRef i = LLVMBuildLoad2(B, cg->t_i64, l->var, "");
     LLVMBuildStore(B, LLVMBuildAdd(B, i, ci(cg, l->step), ""), l->var);
     LLVMValueRef br = LLVMBuildBr(B, l->head);
+    LLVMPositionBuilderAtEnd(B, l->exit);
+    return br;
+}
+
+/* llvm.loop.unroll.disable on a loop's back edge.  The full tile's k loop
+ * keeps LLVM's unrolling (2-7% on gated kernels); the remainder tiles,
+ * which run a few rows per call, do not: 100 -> 90 ms of JIT time for
+ * examples/ffn.act. */
+static void no_unroll(CG *cg, LLVMValueRef back_edge) {
     LLVMMetadataRef tmp = LLVMTemporaryMDNode(cg->ctx, NULL, 0);
     LLVMMetadataRef dis = LLVMMDStringInContext2(cg->ctx, "llvm.loop.unroll.disable", 24);
     LLVMMetadataRef inner = LLVMMDNodeInContext2(cg->ctx, &dis, 1);
     LLVMMetadataRef ops[2] = {tmp, inner};
     LLVMMetadataRef id = LLVMMDNodeInContext2(cg->ctx, ops, 2);
     LLVMMetadataReplaceAllUsesWith(tmp, id); /* the loop ID refers to itself */
-    LLVMSetMetadata(br, LLVMGetMDKindIDInContext(cg->ctx, "llvm.loop", 9), LLVMMetadataAsValue(cg->ctx, id));
-    LLVMPositionBuilderAtEnd(B, l->exit);
+    LLVMSetMetadata(back_edge, LLVMGetMDKindIDInContext(cg->ctx, "llvm.loop", 9), LLVMMetadataAsValue(cg->ctx, id));
 }
 
 static LLVMValueRef gep(CG *cg, LLVMValueRef base, LLVMValueRef idx) {
@@ -334,19 +331,19 @@ static LLVMValueRef partial_at(KC *kc, int a, LLVMValueRef r, int i, int off) {
     return gep(cg, kc->partial, LLVMBuildAdd(B, row, ci(cg, a * P + off), ""));
 }
 
-/* The accumulation of one register tile: rows [r, r + m) x the first
- * ncols columns of panel jp (base pointers wp[]), over k in [kbeg, kend),
+/* The accumulation of one register tile: rows [r, r + m) x the panel
+ * (base pointers wp[]; a last partial panel is zero-padded), over k in [kbeg, kend),
  * in registers; then the sums go back to the partial-sum slots (a block
  * before the last) or to the tile buffer buf[] for the shared epilogue.
  * first / last (i1): this K block starts the sums (else they come from the
  * partial-sum slots) / ends them.  Constant true for an unblocked kernel:
  * LLVM folds the other paths away.  One such loop per tile height; the
  * epilogue after them exists once per panel shape. */
-static void emit_tile_acc(KC *kc, VM *vm, int m, int ncols, LLVMValueRef *wp, LLVMValueRef r, LLVMValueRef kbeg,
+static void emit_tile_acc(KC *kc, VM *vm, int m, LLVMValueRef *wp, LLVMValueRef r, LLVMValueRef kbeg,
                           LLVMValueRef kend, LLVMValueRef first, LLVMValueRef last, LLVMValueRef *buf) {
     CG *cg = kc->cg;
     Kernel *k = kc->k;
-    int V = vm->n, nvec = (ncols + V - 1) / V, P = kc->nr * V;
+    int V = vm->n, nvec = kc->nr, P = kc->nr * V;
     LLVMValueRef acc[2][16][8];
     for (int a = 0; a < k->nacc; a++)
         for (int i = 0; i < m; i++)
@@ -391,10 +388,9 @@ static void emit_tile_acc(KC *kc, VM *vm, int m, int ncols, LLVMValueRef *wp, LL
                 LLVMBuildStore(B, LLVMBuildCall2(B, fnty, fma, args, 3, ""), acc[a][i][v]);
             }
     }
+    LLVMValueRef back = loop_close(kc, &lk);
     if (m < kc->mr) /* a remainder tile: rare, not worth LLVM's unrolling time */
-        loop_close_no_unroll(kc, &lk);
-    else
-        loop_close(kc, &lk);
+        no_unroll(cg, back);
     LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "tile_acc_done");
     LLVMBasicBlockRef tobuf = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "to_buffer");
     if (kc->partial) { /* a block before the last: keep the sums */
@@ -500,15 +496,14 @@ static LLVMValueRef epilogue_fn(KC *kc, VM *vm, VM *vs, int ncols, int which, Ar
     return fn;
 }
 
-/* All row tiles of the current row block [rlo, rhi) of the panel at
- * column j0 with ncols valid columns: per K block, tiles of mr rows and a
- * last one of the remaining height (a switch over 1 .. mr - 1), each
- * followed by the one epilogue when the block is the last. */
+/* All row tiles of the current row block [rlo, rhi) of panel jp: per K
+ * block, tiles of mr rows and then power-of-two tiles for the rows left
+ * (a switch over the heights), each followed, in the last block, by a
+ * call of the epilogue of the panel's columns. */
 static void emit_panel(KC *kc, VM *vm, VM *vs, LLVMValueRef jp, Arena *scratch) {
     CG *cg = kc->cg;
     Kernel *k = kc->k;
     int64_t P = (int64_t)kc->nr * vm->n, nfull = k->n / P, rest = k->n % P;
-    int ncols = (int)P; /* the tiles: whole panels (a last partial one is zero-padded) */
     LLVMValueRef j0 = LLVMBuildMul(B, jp, ci(cg, P), "");
     LLVMValueRef wp[2];
     for (int a = 0; a < k->nacc; a++)
@@ -558,7 +553,7 @@ static void emit_panel(KC *kc, VM *vm, VM *vs, LLVMValueRef jp, Arena *scratch) 
             LLVMAddCase(sw, ci(cg, h), bb);
         }
         LLVMPositionBuilderAtEnd(B, bb);
-        emit_tile_acc(kc, vm, h, ncols, wp, r, kbeg, kend, first, last, buf);
+        emit_tile_acc(kc, vm, h, wp, r, kbeg, kend, first, last, buf);
         LLVMBuildBr(B, join);
     }
     LLVMPositionBuilderAtEnd(B, join);
@@ -585,8 +580,7 @@ static void emit_panel(KC *kc, VM *vm, VM *vs, LLVMValueRef jp, Arena *scratch) 
 }
 
 /* Row blocks of mc rows (all rows when mc is 0), and per block the panels
- * of nr vectors of columns: the full ones in a loop, then the last partial
- * one with its column count known at compile time. */
+ * of nr vectors of columns in one loop. */
 static void emit_matmul_kernel(KC *kc, Arena *scratch) {
     CG *cg = kc->cg;
     Kernel *k = kc->k;
