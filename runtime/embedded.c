@@ -11,7 +11,7 @@
  * object embeds) and its packed weights; everything model-specific (names,
  * fixed batch, scratch per row, kernels) is read from that description.
  *
- * Freestanding: the object links with libc's malloc, realloc and free alone
+ * Freestanding: the object links with libc's malloc and free alone
  * (declared here by hand: the build has no target headers), plus weak
  * references to libactrt, which loads other weights when the host links it.
  * Argument checks and their messages are libactrt's (run_checks.h).
@@ -28,7 +28,6 @@
 
 char *getenv(const char *name);
 void *malloc(size_t size);
-void *realloc(void *p, size_t size);
 void free(void *p);
 
 /* libactrt when the host links it, else these are NULL: replacing the
@@ -116,13 +115,32 @@ static int fail(Instance *m, int st, const char *text) {
     return failed(m, st);
 }
 
+/* 64-byte aligned blocks over malloc (a vector load of a weight panel or a
+ * partial sum never spans two cache lines; libactrt's rt_calloc_aligned):
+ * the block malloc returned sits just below the aligned one. */
+static void *alloc_aligned(size_t bytes) {
+    if (bytes > (size_t)-1 - 64 - sizeof(void *))
+        return NULL;
+    char *raw = malloc(bytes + 64 + sizeof(void *));
+    if (!raw)
+        return NULL;
+    void **p = (void **)(((uintptr_t)raw + sizeof(void *) + 63) & ~(uintptr_t)63);
+    p[-1] = raw;
+    return p;
+}
+
+static void free_aligned(void *p) {
+    if (p)
+        free(((void **)p)[-1]);
+}
+
 /* The owned weights table of an instance: nweights pointers the kernels
  * read, then nweights pointers to free (NULL where a slot is shared). */
 static void free_own(float **own, int nweights) {
     if (!own)
         return;
     for (int i = 0; i < nweights; i++)
-        free(own[nweights + i]);
+        free_aligned(own[nweights + i]);
     free(own);
 }
 
@@ -154,7 +172,7 @@ static int pack_variant(const actrt_variant *variants, int n, int v, float ***ou
         }
         for (j = 0; j < sd->nweights && !rt_same_slice(dw, &sd->weights[j]); j++)
             ;
-        float *p = j < sd->nweights ? malloc(sizeof(float) * (size_t)(rt_packed_count(dw) + 1)) : 0;
+        float *p = j < sd->nweights ? alloc_aligned(sizeof(float) * (size_t)(rt_packed_count(dw) + 1)) : 0;
         if (!p) {
             free_own(own, d->nweights);
             return j < sd->nweights ? fail(NULL, ACTC_ERR_NOMEM, "out of memory packing the weights of this CPU's variant")
@@ -245,10 +263,11 @@ int actc_emb_run(Instance *m, int64_t batch, const float *const *inputs, float *
         st = rt_check_buffers(d, batch, inputs, outputs, &need, &msg);
     if (st)
         return failed(m, st);
-    if (scratch.cap < need) { /* on failure the old buffer stays */
-        float *nb = realloc(scratch.buf, sizeof(float) * (size_t)need);
+    if (scratch.cap < need) { /* on failure the old buffer stays; 64-byte aligned, like libactrt's */
+        float *nb = alloc_aligned((size_t)need * sizeof(float));
         if (!nb)
             return failed(m, rt_scratch_oom(&msg, need));
+        free_aligned(scratch.buf);
         scratch.buf = nb, scratch.cap = need;
     }
     Task t = {d, m->w, inputs, outputs, scratch.buf, batch, batch};

@@ -19,6 +19,8 @@ void *rt_realloc(void *p, size_t size); /* NULL on failure; size 0 frees */
 void *rt_alloc(size_t size);            /* NULL on failure */
 void *rt_calloc(size_t n, size_t size); /* zeroed; NULL on failure or overflow */
 void rt_free(void *p);
+void *rt_calloc_aligned(size_t n, size_t size); /* zeroed, 64-byte aligned; NULL on failure */
+void rt_free_aligned(void *p);                   /* of rt_calloc_aligned */
 char *rt_strdup(const char *s);
 /* jansson allocates through this funnel too (process-global, installed at
  * the first parse).  Bracket a parse: rt_json_end tells whether one of

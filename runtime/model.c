@@ -170,7 +170,7 @@ int actrt_model_create(actrt_model **out, const actrt_desc *desc) {
 
 static void free_packed(float **p, int n) {
     for (int i = 0; i < n; i++)
-        rt_free(p[i]);
+        rt_free_aligned(p[i]);
 }
 
 void actrt_model_free(actrt_model *m) {
@@ -180,7 +180,7 @@ void actrt_model_free(actrt_model *m) {
     rt_free(m->packed);
     for (Scratch *s = m->pool; s;) {
         Scratch *n = s->next;
-        rt_free(s->buf);
+        rt_free_aligned(s->buf);
         rt_free(s);
         s = n;
     }
@@ -218,7 +218,7 @@ static int pack_tensor(actrt_model *m, float **packed, int ti, const float *src)
         if (w->tensor != ti)
             continue;
         int64_t count = rt_packed_count(w);
-        float *p = rt_calloc((size_t)(count ? count : 1), sizeof(float));
+        float *p = rt_calloc_aligned((size_t)(count ? count : 1), sizeof(float));
         if (!p)
             return fail(m, ACTC_ERR_NOMEM, "out of memory packing '%s'", d->tensors[ti].name);
         if (w->layout == ACTRT_LAYOUT_KN) {
@@ -538,9 +538,11 @@ static Scratch *take_scratch(actrt_model *m, int64_t need) {
     if (!s && !(s = rt_calloc(1, sizeof *s)))
         return NULL;
     if (s->cap < need) {
-        float *nb = rt_realloc(s->buf, sizeof(float) * (size_t)need);
+        /* 64-byte aligned (the partial sums' slots start on cache lines);
+         * the contents need not survive */
+        float *nb = rt_calloc_aligned((size_t)need, sizeof(float));
+        rt_free_aligned(s->buf);
         if (!nb) {
-            rt_free(s->buf);
             rt_free(s);
             return NULL;
         }

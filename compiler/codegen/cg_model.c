@@ -523,8 +523,10 @@ static void emit_panel(KC *kc, VM *vm, VM *vs, LLVMValueRef jp, Arena *scratch) 
     /* the tile buffer the epilogue reads, per projection */
     LLVMTypeRef arr = LLVMArrayType(cg->t_f32, (unsigned)(kc->mr * P));
     LLVMValueRef buf[2];
-    for (int a = 0; a < k->nacc; a++)
+    for (int a = 0; a < k->nacc; a++) {
         buf[a] = var(kc, arr, NULL);
+        LLVMSetAlignment(buf[a], 64); /* no vector store into it spans two cache lines */
+    }
     LLVMValueRef rvar = var(kc, cg->t_i64, NULL), mvar = var(kc, cg->t_i64, NULL);
     LLVMBuildStore(B, kc->rlo, rvar);
     LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "rows");
@@ -859,9 +861,15 @@ int cg_model(CG *cg, KGraph *kg, const char *prefix, ModelCode *mc, Arena *a) {
         int64_t P = (int64_t)cg->t->kp[k->kind].nr * cg->t->vlen, need = (k->n + P - 1) / P * P * k->nacc;
         part = need > part ? need : part;
     }
+    /* at a multiple of 16 floats per row: with a 64-byte aligned scratch
+     * (the runtime's) every panel's slot starts on a cache line */
+    if (part > 0)
+        mc->scratch_per_row = (mc->scratch_per_row + 15) / 16 * 16;
     mc->partial_offset = mc->scratch_per_row;
-    mc->partial_width = part;
-    mc->scratch_per_row += part;
+    /* and one cache line more: rows a multiple of 4 KiB apart would put a
+     * tile's sums in one L1 set (K = 4096 ran 5-10% slower) */
+    mc->partial_width = part > 0 ? part + 16 : 0;
+    mc->scratch_per_row += mc->partial_width;
     mc->nkernels = kg->nkernels;
     mc->kernel_names = NEW_ARRAY(a, const char *, (size_t)kg->nkernels + 1);
     mc->col_step = NEW_ARRAY(a, int64_t, (size_t)kg->nkernels + 1);

@@ -161,6 +161,8 @@ Test(runtime, read_tensors_from_two_shards_in_descriptor_order) {
     const float *bias = actrt_model_packed_weight(m, 1, &count);
     cr_assert_eq(count, 2);
     cr_expect_eq(memcmp(bias, data[1], sizeof fc_b), 0);
+    for (int i = 0; i < 3; i++) /* every packed weight on a cache line: no vector load spans two */
+        cr_expect_eq((uintptr_t)actrt_model_packed_weight(m, i, NULL) % 64, 0, "weight %d", i);
     actrt_free(data);
     actrt_model_free(m);
 }
