@@ -33,6 +33,8 @@ static double omp_get_wtime(void) {
 typedef struct Scratch {
     float *buf;
     int64_t cap;   /* floats */
+    char *stats;   /* models with statistics: nstats blocks of stats_bytes, one per thread of a run */
+    int nstats;
     struct Scratch *next;
 } Scratch;
 
@@ -45,6 +47,10 @@ struct actrt_model {
     double row_work;      /* multiply-adds per batch row, all kernels */
     pthread_mutex_t lock; /* guards the scratch pool */
     Scratch *pool;
+    /* statistics (d->nsites > 0): runs hold it shared, a read or reset
+     * exclusive, so that they see every scratch buffer in the pool */
+    pthread_rwlock_t stats_lock;
+    int64_t samples;      /* rows run since create or reset (atomic) */
     char error[512];
 };
 
@@ -102,7 +108,7 @@ static bool desc_ok(const actrt_desc *d, char *why, size_t n) {
         return false;
     }
     if (d->ninputs < 0 || d->noutputs < 1 || d->ntensors < 0 || d->nweights < 0 || d->nkernels < 1 ||
-        d->scratch_per_row < 0 || d->row_tile < 1) {
+        d->scratch_per_row < 0 || d->row_tile < 1 || d->nsites < 0 || (d->nsites > 0 && (!d->sites || d->stats_bytes <= 0))) {
         snprintf(why, n, "the model description is malformed");
         return false;
     }
@@ -129,6 +135,17 @@ static bool desc_ok(const actrt_desc *d, char *why, size_t n) {
             snprintf(why, n, "the model description is malformed (kernel %d has kind %d)", k, d->kernel_info[k].kind);
             return false;
         }
+    for (int i = 0; i < d->nsites; i++) {
+        const actrt_site_desc *st = &d->sites[i];
+        int64_t lay[8];
+        actrt_site_layout(st->units, st->kind, lay);
+        if (st->kind < ACTRT_SITE_NEVER_POSITIVE || st->kind > ACTRT_SITE_SATURATING || st->units < 0 ||
+            st->same_as >= i || st->same_as < -1 ||
+            (st->offset >= 0 && (st->offset % 64 || st->units > d->stats_bytes || st->offset > d->stats_bytes - lay[7]))) {
+            snprintf(why, n, "the model description is malformed (site %d)", i);
+            return false;
+        }
+    }
     for (int i = 0; i < d->nweights; i++) {
         const actrt_weight_desc *w = &d->weights[i];
         if (w->tensor < 0 || w->tensor >= d->ntensors || w->elem != ACTRT_ELEM_F32 ||
@@ -164,6 +181,7 @@ int actrt_model_create(actrt_model **out, const actrt_desc *desc) {
         m->row_work += ki ? actrt_kernel_row_work(ki) : 1e4;
     }
     pthread_mutex_init(&m->lock, NULL);
+    pthread_rwlock_init(&m->stats_lock, NULL);
     *out = m;
     return ACTC_OK;
 }
@@ -181,10 +199,12 @@ void actrt_model_free(actrt_model *m) {
     for (Scratch *s = m->pool; s;) {
         Scratch *n = s->next;
         rt_free_aligned(s->buf);
+        rt_free_aligned(s->stats);
         rt_free(s);
         s = n;
     }
     pthread_mutex_destroy(&m->lock);
+    pthread_rwlock_destroy(&m->stats_lock);
     rt_free(m);
 }
 
@@ -521,11 +541,18 @@ int actrt_model_load_tensors(actrt_model *m, const actrt_tensor *tensors, int n)
 
 /* ---- running ---- */
 
-static Scratch *take_scratch(actrt_model *m, int64_t need) {
+static void give_scratch(actrt_model *m, Scratch *s);
+
+/* A scratch buffer of `need` floats (and, with statistics, nth blocks).
+ * On failure a buffer taken from the pool goes back to it unchanged: its
+ * statistics are kept. */
+static Scratch *take_scratch(actrt_model *m, int64_t need, int nth) {
+    const actrt_desc *d = m->d;
+    int blocks = d->nsites > 0 ? nth : 0;
     pthread_mutex_lock(&m->lock);
     Scratch **pp = &m->pool, *s = NULL;
     for (; *pp; pp = &(*pp)->next)
-        if ((*pp)->cap >= need) {
+        if ((*pp)->cap >= need && (*pp)->nstats >= blocks) {
             s = *pp;
             *pp = s->next;
             break;
@@ -535,21 +562,67 @@ static Scratch *take_scratch(actrt_model *m, int64_t need) {
         m->pool = s->next;
     }
     pthread_mutex_unlock(&m->lock);
+    bool fresh = !s;
     if (!s && !(s = rt_calloc(1, sizeof *s)))
         return NULL;
     if (s->cap < need) {
         /* 64-byte aligned (the partial sums' slots start on cache lines);
          * the contents need not survive */
         float *nb = rt_calloc_aligned((size_t)need, sizeof(float));
+        if (!nb)
+            goto fail;
         rt_free_aligned(s->buf);
-        if (!nb) {
-            rt_free(s);
-            return NULL;
-        }
         s->buf = nb;
         s->cap = need;
     }
+    if (s->nstats < blocks) { /* more threads than before: the old blocks' counts move along */
+        size_t bytes = (size_t)d->stats_bytes;
+        char *nb = rt_calloc_aligned((size_t)blocks, bytes);
+        if (!nb)
+            goto fail;
+        if (s->nstats)
+            memcpy(nb, s->stats, bytes * (size_t)s->nstats);
+        for (int t = s->nstats; t < blocks; t++)
+            actrt_stats_block_init(d, nb + bytes * (size_t)t);
+        rt_free_aligned(s->stats);
+        s->stats = nb;
+        s->nstats = blocks;
+    }
     return s;
+fail:
+    if (fresh) {
+        rt_free_aligned(s->buf);
+        rt_free(s);
+    } else {
+        give_scratch(m, s);
+    }
+    return NULL;
+}
+
+/* A run's scratch buffer (and, with statistics, the statistics lock held
+ * shared until end_run: a read or reset waits for the run); NULL when out
+ * of memory, the lock released. */
+static Scratch *begin_run(actrt_model *m, int64_t need, int nth) {
+    bool stats = m->d->nsites > 0;
+    if (stats)
+        pthread_rwlock_rdlock(&m->stats_lock);
+    Scratch *s = take_scratch(m, need, nth);
+    if (!s && stats)
+        pthread_rwlock_unlock(&m->stats_lock);
+    return s;
+}
+
+static void end_run(actrt_model *m, Scratch *s, int64_t batch) {
+    give_scratch(m, s);
+    if (m->d->nsites > 0) {
+        __atomic_fetch_add(&m->samples, batch, __ATOMIC_RELAXED);
+        pthread_rwlock_unlock(&m->stats_lock);
+    }
+}
+
+/* Thread t's statistics block in s, or NULL without statistics. */
+static void *stats_block(const actrt_model *m, const Scratch *s, int t) {
+    return m->d->nsites > 0 ? s->stats + (size_t)m->d->stats_bytes * (size_t)t : NULL;
 }
 
 static void give_scratch(actrt_model *m, Scratch *s) {
@@ -602,14 +675,14 @@ static bool columns_mode(const actrt_model *m, int64_t batch, int nth) {
 
 /* Kernel k over rows [r0, r1), every column. */
 static void kernel_rows(const actrt_model *m, int k, const float *const *inputs, float *const *outputs, float *buf,
-                        int64_t batch, int64_t r0, int64_t r1) {
-    m->d->kernels[k]((const float *const *)m->packed, inputs, outputs, buf, batch, r0, r1, 0, INT64_MAX);
+                        int64_t batch, int64_t r0, int64_t r1, void *stats) {
+    m->d->kernels[k]((const float *const *)m->packed, inputs, outputs, buf, batch, r0, r1, 0, INT64_MAX, stats);
 }
 
 /* Thread t of T's share of kernel k over all rows: a contiguous run of its
  * column steps (whole rows on thread 0 for a kernel that cannot split). */
 static void kernel_part(const actrt_model *m, int k, const float *const *inputs, float *const *outputs, float *buf,
-                        int64_t batch, int t, int T) {
+                        int64_t batch, int t, int T, void *stats) {
     const actrt_desc *d = m->d;
     const actrt_kernel_info *ki = &d->kernel_info[k];
     int64_t c0 = 0, c1 = INT64_MAX;
@@ -622,7 +695,7 @@ static void kernel_part(const actrt_model *m, int k, const float *const *inputs,
     } else if (t != 0) {
         return;
     }
-    d->kernels[k]((const float *const *)m->packed, inputs, outputs, buf, batch, 0, batch, c0, c1);
+    d->kernels[k]((const float *const *)m->packed, inputs, outputs, buf, batch, 0, batch, c0, c1, stats);
 }
 
 int actrt_model_run(actrt_model *m, int64_t batch, const float *const *inputs, float *const *outputs) {
@@ -633,7 +706,8 @@ int actrt_model_run(actrt_model *m, int64_t batch, const float *const *inputs, f
     int st = check_run(m, batch, inputs, outputs, &need);
     if (st)
         return st;
-    Scratch *s = take_scratch(m, need);
+    int nth = threads_for(m, batch);
+    Scratch *s = begin_run(m, need, nth);
     if (!s)
         return scratch_oom(m, need);
     /* Every kernel computes a row from the same row of earlier results, so
@@ -642,7 +716,6 @@ int actrt_model_run(actrt_model *m, int64_t batch, const float *const *inputs, f
      * register tile's rows (rt_row_tile), and an element's arithmetic does not depend
      * on which chunk holds it: results are bitwise identical for any
      * thread count. */
-    int nth = threads_for(m, batch);
     if (columns_mode(m, batch, nth)) {
         /* A few rows: every kernel's columns are split among the threads,
          * with a barrier after each kernel (the next reads whole rows). */
@@ -650,7 +723,7 @@ int actrt_model_run(actrt_model *m, int64_t batch, const float *const *inputs, f
         {
             int t = omp_get_thread_num(), T = omp_get_num_threads();
             for (int k = 0; k < d->nkernels; k++) {
-                kernel_part(m, k, inputs, outputs, s->buf, batch, t, T);
+                kernel_part(m, k, inputs, outputs, s->buf, batch, t, T, stats_block(m, s, t));
 #pragma omp barrier
             }
         }
@@ -661,13 +734,13 @@ int actrt_model_run(actrt_model *m, int64_t batch, const float *const *inputs, f
         for (int c = 0; c < nchunks; c++) {
             int64_t r0 = c * chunk, r1 = r0 + chunk < batch ? r0 + chunk : batch;
             for (int k = 0; k < d->nkernels; k++)
-                kernel_rows(m, k, inputs, outputs, s->buf, batch, r0, r1);
+                kernel_rows(m, k, inputs, outputs, s->buf, batch, r0, r1, stats_block(m, s, omp_get_thread_num()));
         }
     } else {
         for (int k = 0; k < d->nkernels; k++)
-            kernel_rows(m, k, inputs, outputs, s->buf, batch, 0, batch);
+            kernel_rows(m, k, inputs, outputs, s->buf, batch, 0, batch, stats_block(m, s, 0));
     }
-    give_scratch(m, s);
+    end_run(m, s, batch);
     return ACTC_OK;
 }
 
@@ -682,10 +755,10 @@ int actrt_model_profile(actrt_model *m, int64_t batch, const float *const *input
     int st = check_run(m, batch, inputs, outputs, &need);
     if (st)
         return st;
-    Scratch *s = take_scratch(m, need);
+    int nth = threads_for(m, batch);
+    Scratch *s = begin_run(m, need, nth);
     if (!s)
         return scratch_oom(m, need);
-    int nth = threads_for(m, batch);
     bool cols = columns_mode(m, batch, nth);
     int64_t chunk = rt_chunk_rows(d, batch, nth);
     int nchunks = (int)((batch + chunk - 1) / chunk);
@@ -693,17 +766,68 @@ int actrt_model_profile(actrt_model *m, int64_t batch, const float *const *input
         double t0 = omp_get_wtime();
         if (cols) {
 #pragma omp parallel num_threads(nth)
-            kernel_part(m, k, inputs, outputs, s->buf, batch, omp_get_thread_num(), omp_get_num_threads());
+            kernel_part(m, k, inputs, outputs, s->buf, batch, omp_get_thread_num(), omp_get_num_threads(),
+                        stats_block(m, s, omp_get_thread_num()));
         } else {
 #pragma omp parallel for num_threads(nth) schedule(static) if (nth > 1)
             for (int c = 0; c < nchunks; c++) {
                 int64_t r0 = c * chunk, r1 = r0 + chunk < batch ? r0 + chunk : batch;
-                kernel_rows(m, k, inputs, outputs, s->buf, batch, r0, r1);
+                kernel_rows(m, k, inputs, outputs, s->buf, batch, r0, r1, stats_block(m, s, omp_get_thread_num()));
             }
         }
         seconds[k] = omp_get_wtime() - t0;
     }
-    give_scratch(m, s);
+    end_run(m, s, batch);
+    return ACTC_OK;
+}
+
+/* ---- activation statistics (docs/stats.md) ---- */
+
+int actrt_model_num_sites(const actrt_model *m) { return m ? m->d->nsites : 0; }
+
+const actrt_site_desc *actrt_model_site(const actrt_model *m, int site) {
+    return m && site >= 0 && site < m->d->nsites ? &m->d->sites[site] : NULL;
+}
+
+int actrt_model_stats_reset(actrt_model *m) {
+    if (!m)
+        return fail(NULL, ACTC_ERR_ARG, "actrt_model_stats_reset: model is NULL");
+    const actrt_desc *d = m->d;
+    if (d->nsites <= 0)
+        return fail(m, ACTC_ERR_ARG, "model '%s' was compiled without statistics (actc_options.stats)", d->name);
+    pthread_rwlock_wrlock(&m->stats_lock);
+    for (Scratch *s = m->pool; s; s = s->next)
+        for (int t = 0; t < s->nstats; t++)
+            actrt_stats_block_init(d, s->stats + (size_t)d->stats_bytes * (size_t)t);
+    m->samples = 0;
+    pthread_rwlock_unlock(&m->stats_lock);
+    return ACTC_OK;
+}
+
+int actrt_model_stats_read(actrt_model *m, int site, actrt_site_stats *out) {
+    if (!m)
+        return fail(NULL, ACTC_ERR_ARG, "actrt_model_stats_read: model is NULL");
+    const actrt_desc *d = m->d;
+    if (d->nsites <= 0)
+        return fail(m, ACTC_ERR_ARG, "model '%s' was compiled without statistics (actc_options.stats)", d->name);
+    if (site < 0 || site >= d->nsites)
+        return fail(m, ACTC_ERR_ARG, "actrt_model_stats_read: site %d out of range (the model has %d)", site, d->nsites);
+    if (!out || out->size != sizeof *out)
+        return fail(m, ACTC_ERR_ARG, "actrt_model_stats_read: out is NULL or its size field is not sizeof(actrt_site_stats) (%zu)",
+                    sizeof *out);
+    const actrt_site_desc *sd = &d->sites[site];
+    int from = sd->same_as >= 0 ? sd->same_as : site;
+    if (d->sites[from].offset < 0)
+        return fail(m, ACTC_ERR_ARG, "site %d ('%s' at line %d) is not counted: no kernel computes its value", site,
+                    sd->op, sd->line);
+    pthread_rwlock_wrlock(&m->stats_lock);
+    rt_stats_begin(out, site, sd->units, m->samples);
+    double sum = 0, sumsq = 0;
+    for (Scratch *s = m->pool; s; s = s->next)
+        for (int t = 0; t < s->nstats; t++)
+            rt_stats_add(&d->sites[from], s->stats + (size_t)d->stats_bytes * (size_t)t, out, &sum, &sumsq);
+    pthread_rwlock_unlock(&m->stats_lock);
+    rt_stats_end(out, sum, sumsq);
     return ACTC_OK;
 }
 

@@ -12,7 +12,7 @@ PKGS=(
   libcriterion-dev
   libjansson-dev
   libmpfr-dev
-  graphviz
+  graphviz librsvg2-bin
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
   zlib1g-dev libzstd-dev libxml2-dev libedit-dev libffi-dev libncurses-dev
   python3

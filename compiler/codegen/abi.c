@@ -49,6 +49,16 @@ static const AbiField info_fields[] = {
 };
 const AbiStruct abi_kernel_info = STRUCT(actrt_kernel_info, info_fields);
 
+static const AbiField site_fields[] = {
+    F(actrt_site_desc, op, AF_STR),         F(actrt_site_desc, layer, AF_STR),
+    F(actrt_site_desc, call_lines, AF_STR), F(actrt_site_desc, kind, AF_I32),
+    F(actrt_site_desc, line, AF_I32),       F(actrt_site_desc, same_as, AF_I32),
+    F(actrt_site_desc, reserved, AF_I32),   F(actrt_site_desc, units, AF_I64),
+    F(actrt_site_desc, offset, AF_I64),     F(actrt_site_desc, sat_lo, AF_F64),
+    F(actrt_site_desc, sat_hi, AF_F64),
+};
+const AbiStruct abi_site = STRUCT(actrt_site_desc, site_fields);
+
 static const AbiField desc_fields[] = {
     F(actrt_desc, abi_version, AF_I32),
     F(actrt_desc, name, AF_STR),
@@ -66,6 +76,9 @@ static const AbiField desc_fields[] = {
     F(actrt_desc, scratch_per_row, AF_I64),
     FP(actrt_desc, kernel_info, AF_ARRAY, &abi_kernel_info, nkernels),
     F(actrt_desc, row_tile, AF_I32),
+    F(actrt_desc, nsites, AF_I32),
+    FP(actrt_desc, sites, AF_ARRAY, &abi_site, nsites),
+    F(actrt_desc, stats_bytes, AF_I64),
 };
 const AbiStruct abi_desc = STRUCT(actrt_desc, desc_fields);
 
@@ -77,8 +90,8 @@ static const AbiField variant_fields[] = {
 };
 const AbiStruct abi_variant = STRUCT(actrt_variant, variant_fields);
 
-const AbiStruct *const abi_structs[] = {&abi_port,  &abi_tensor,  &abi_weight, &abi_kernel_info,
-                                        &abi_desc,  &abi_variant, NULL};
+const AbiStruct *const abi_structs[] = {&abi_port, &abi_tensor,  &abi_weight, &abi_kernel_info,
+                                        &abi_site, &abi_desc,    &abi_variant, NULL};
 
 LLVMTypeRef abi_llvm_type(CG *cg, const AbiStruct *s) {
     LLVMTypeRef t = LLVMGetTypeByName2(cg->ctx, s->name);
@@ -92,6 +105,7 @@ LLVMTypeRef abi_llvm_type(CG *cg, const AbiStruct *s) {
         switch (f->kind) {
         case AF_I32: fields[i] = cg->t_i32; break;
         case AF_I64: fields[i] = cg->t_i64; break;
+        case AF_F64: fields[i] = cg->t_f64; break;
         case AF_I64S: fields[i] = LLVMArrayType2(cg->t_i64, (uint64_t)f->count); break;
         case AF_STR:
         case AF_ARRAY:
@@ -123,6 +137,12 @@ static int64_t get_i64(const void *obj, size_t off) {
     return v;
 }
 
+static double get_f64(const void *obj, size_t off) {
+    double v;
+    memcpy(&v, (const char *)obj + off, sizeof v);
+    return v;
+}
+
 static const void *get_ptr(const void *obj, size_t off) {
     const void *v;
     memcpy(&v, (const char *)obj + off, sizeof v);
@@ -137,6 +157,7 @@ static LLVMValueRef emit_value(CG *cg, Arena *a, const AbiStruct *s, const void 
         switch (f->kind) {
         case AF_I32: v[i] = LLVMConstInt(cg->t_i32, (unsigned long long)(int64_t)get_i32(obj, f->offset), 1); break;
         case AF_I64: v[i] = LLVMConstInt(cg->t_i64, (unsigned long long)get_i64(obj, f->offset), 1); break;
+        case AF_F64: v[i] = LLVMConstReal(cg->t_f64, get_f64(obj, f->offset)); break;
         case AF_I64S: {
             LLVMValueRef *e = NEW_ARRAY(a, LLVMValueRef, (size_t)f->count);
             for (int k = 0; k < f->count; k++)

@@ -67,4 +67,17 @@ void cg_build_desc(Arena *a, const KGraph *kg, const ModelCode *mc, const Target
     }
     d->kernel_info = ki;
     d->row_tile = t->row_tile;
+    if (mc->site_offset) { /* compiled with statistics */
+        actrt_site_desc *sd = NEW_ARRAY(a, actrt_site_desc, (size_t)kg->nsites + 1);
+        for (int i = 0; i < kg->nsites; i++) {
+            const Site *st = &kg->sites[i];
+            sd[i] = (actrt_site_desc){.op = arena_strdup(a, st->op), .layer = arena_strdup(a, st->layer),
+                                      .call_lines = arena_strdup(a, st->call_lines), .kind = (int32_t)st->kind,
+                                      .line = (int32_t)st->line, .same_as = st->same_as, .units = st->units,
+                                      .offset = mc->site_offset[i], .sat_lo = st->sat_lo, .sat_hi = st->sat_hi};
+        }
+        d->nsites = kg->nsites;
+        d->sites = sd;
+        d->stats_bytes = mc->stats_bytes;
+    }
 }

@@ -34,12 +34,13 @@ typedef struct KC KC;
  *   load_weights  the V weights of projection a at reduction index kk,
  *                 columns off .. off + V of the current panel, as f32
  *                 lanes (compact element types widen here);
- *   epilogue_out  every output vector before it is stored (r, j: its row
- *                 and first column): extra work on the epilogue's values
- *                 (activation statistics count here). */
+ *   site_value    every vector of an activation site's value y (Ep.stat)
+ *                 with its pre-activation, columns j ..: activation
+ *                 statistics count here (cg_stats.c); NULL in a build
+ *                 without them. */
 typedef struct KernelHooks {
     LLVMValueRef (*load_weights)(KC *kc, VM *vm, int a, LLVMValueRef panel, LLVMValueRef kk, int off);
-    void (*epilogue_out)(KC *kc, VM *vm, int out, LLVMValueRef value, LLVMValueRef r, LLVMValueRef j);
+    void (*site_value)(KC *kc, VM *vm, const Ep *e, LLVMValueRef pre, LLVMValueRef y, LLVMValueRef j);
 } KernelHooks;
 
 struct KC {
@@ -48,7 +49,7 @@ struct KC {
     KGraph *kg;
     Kernel *k;
     ModelCode *mc;
-    LLVMValueRef fn, p_w, p_in, p_out, p_scratch, p_batch;
+    LLVMValueRef fn, p_w, p_in, p_out, p_scratch, p_batch, p_stats;
     LLVMBasicBlockRef entry;
     LLVMValueRef *vbase;   /* per Value id: its float* (NULL if unused here) */
     LLVMValueRef *lbase;   /* per leaf: float* of LF_VEC / LF_TENSOR base */
@@ -246,6 +247,8 @@ static LLVMValueRef emit_epilogue(KC *kc, VM *vm, LLVMValueRef j, Arena *scratch
             for (int q = 0; q < e->nin; q++)
                 args[q] = val[e->in[q]->id];
             val[e->id] = vm_op(vm, e->op, p, args);
+            if (e->stat && kc->hooks->site_value)
+                kc->hooks->site_value(kc, vm, e, val[e->stat_pre->id], val[e->id], j);
         }
     }
     if (k->kind == K_ROW)
@@ -253,8 +256,6 @@ static LLVMValueRef emit_epilogue(KC *kc, VM *vm, LLVMValueRef j, Arena *scratch
     for (int o = 0; o < k->nouts; o++) {
         Value *v = k->out_vals[o];
         LLVMValueRef off = LLVMBuildAdd(B, LLVMBuildMul(B, kc->r, ci(cg, v->n), ""), j, "");
-        if (kc->hooks->epilogue_out)
-            kc->hooks->epilogue_out(kc, vm, o, val[k->outs[o]->id], kc->r, j);
         store_v(vm, val[k->outs[o]->id], gep(cg, value_base(kc, v), off));
     }
     return NULL;
@@ -316,7 +317,13 @@ static LLVMValueRef load_weights_f32(KC *kc, VM *vm, int a, LLVMValueRef panel, 
     return load_v(vm, gep(cg, panel, LLVMBuildAdd(B, LLVMBuildMul(B, kk, ci(cg, P), ""), ci(cg, off), "")));
 }
 
+/* The statistics hook: count the site's vector in the calling thread's block. */
+static void count_site(KC *kc, VM *vm, const Ep *e, LLVMValueRef pre, LLVMValueRef y, LLVMValueRef j) {
+    cg_stats_count(kc->cg, vm, kc->p_stats, &kc->kg->sites[e->stat - 1], kc->mc->site_offset[e->stat - 1], pre, y, j);
+}
+
 static const KernelHooks default_hooks = {load_weights_f32, NULL};
+static const KernelHooks stats_hooks = {load_weights_f32, count_site};
 
 /* The partial-sum slot of accumulator a, row r + i, column off of the
  * current panel.  The region is [batch][partial_width] for every blocked
@@ -454,11 +461,11 @@ static int pow2_below(int n) {
     return h;
 }
 
-/* void NAME_epiI(w, in, out, scratch, batch, r, m, j0, buf_a, buf_b) */
+/* void NAME_epiI(w, in, out, scratch, batch, r, m, j0, buf_a, buf_b, stats) */
 static LLVMTypeRef epilogue_type(CG *cg) {
-    LLVMTypeRef args[10] = {cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_i64,
-                            cg->t_i64, cg->t_i64, cg->t_i64, cg->t_ptr, cg->t_ptr};
-    return LLVMFunctionType(LLVMVoidTypeInContext(cg->ctx), args, 10, 0);
+    LLVMTypeRef args[11] = {cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_i64, cg->t_i64,
+                            cg->t_i64, cg->t_i64, cg->t_ptr, cg->t_ptr, cg->t_ptr};
+    return LLVMFunctionType(LLVMVoidTypeInContext(cg->ctx), args, 11, 0);
 }
 
 static void kernel_bases(KC *kc);
@@ -480,11 +487,14 @@ static LLVMValueRef epilogue_fn(KC *kc, VM *vm, VM *vs, int ncols, int which, Ar
     LLVMSetLinkage(fn, LLVMInternalLinkage);
     LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
                             LLVMCreateEnumAttribute(cg->ctx, LLVMGetEnumAttributeKindForName("noinline", 8), 0));
+    if (cg->stats) /* the statistics block: no other pointer reaches it */
+        LLVMAddAttributeAtIndex(fn, 11, LLVMCreateEnumAttribute(cg->ctx, LLVMGetEnumAttributeKindForName("noalias", 7), 0));
     kc->fn = fn;
     kc->entry = LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry");
     LLVMBasicBlockRef start = LLVMAppendBasicBlockInContext(cg->ctx, fn, "start");
     LLVMPositionBuilderAtEnd(B, start);
     kernel_bases(kc);
+    kc->p_stats = LLVMGetParam(fn, 10);
     LLVMValueRef buf[2] = {LLVMGetParam(fn, 8), LLVMGetParam(fn, 9)};
     emit_tile_epilogue(kc, vm, vs, LLVMGetParam(fn, 6), ncols, LLVMGetParam(fn, 7), LLVMGetParam(fn, 5), buf, scratch);
     LLVMBuildRetVoid(B);
@@ -563,16 +573,16 @@ static void emit_panel(KC *kc, VM *vm, VM *vs, LLVMValueRef jp, Arena *scratch) 
     LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "row_tile_next");
     LLVMBuildCondBr(B, last, epi, next);
     LLVMPositionBuilderAtEnd(B, epi);
-    LLVMValueRef eargs[10] = {kc->p_w, kc->p_in, kc->p_out, kc->p_scratch, kc->p_batch, r,
+    LLVMValueRef eargs[11] = {kc->p_w, kc->p_in, kc->p_out, kc->p_scratch, kc->p_batch, r,
                               LLVMBuildLoad2(B, cg->t_i64, mvar, ""), j0, buf[0],
-                              k->nacc > 1 ? buf[1] : LLVMConstNull(cg->t_ptr)};
+                              k->nacc > 1 ? buf[1] : LLVMConstNull(cg->t_ptr), kc->p_stats};
     /* the epilogue of this panel's columns: all P, or the rest of the last */
     LLVMValueRef efn = nfull > 0 ? epilogue_fn(kc, vm, vs, (int)P, 0, scratch) : NULL;
     if (rest) {
         LLVMValueRef erest = epilogue_fn(kc, vm, vs, (int)rest, 1, scratch);
         efn = efn ? LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntEQ, jp, ci(cg, nfull), ""), erest, efn, "") : erest;
     }
-    LLVMBuildCall2(B, epilogue_type(cg), efn, eargs, 10, "");
+    LLVMBuildCall2(B, epilogue_type(cg), efn, eargs, 11, "");
     LLVMBuildBr(B, next);
     LLVMPositionBuilderAtEnd(B, next);
     LLVMBuildStore(B, LLVMBuildAdd(B, r, LLVMBuildLoad2(B, cg->t_i64, mvar, ""), ""), rvar);
@@ -744,11 +754,11 @@ static void emit_row_kernel(KC *kc, Arena *scratch) {
 
 /* ---- functions ---- */
 
-/* (w, in, out, scratch, batch, r0, r1, c0, c1) */
+/* (w, in, out, scratch, batch, r0, r1, c0, c1, stats) */
 LLVMTypeRef cg_kernel_type(CG *cg) {
-    LLVMTypeRef args[9] = {cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_i64,
-                           cg->t_i64, cg->t_i64, cg->t_i64, cg->t_i64};
-    return LLVMFunctionType(LLVMVoidTypeInContext(cg->ctx), args, 9, 0);
+    LLVMTypeRef args[10] = {cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_i64,
+                            cg->t_i64, cg->t_i64, cg->t_i64, cg->t_i64, cg->t_ptr};
+    return LLVMFunctionType(LLVMVoidTypeInContext(cg->ctx), args, 10, 0);
 }
 
 /* The base pointers the code of kc->fn reads (its first five parameters
@@ -791,7 +801,7 @@ static void kernel_bases(KC *kc) {
 
 static void emit_kernel(CG *cg, KGraph *kg, int index, ModelCode *mc, const char *name, Arena *scratch) {
     Kernel *k = kg->kernels[index];
-    KC kc = {.hooks = &default_hooks, .cg = cg, .kg = kg, .k = k, .mc = mc, .index = index};
+    KC kc = {.hooks = cg->stats ? &stats_hooks : &default_hooks, .cg = cg, .kg = kg, .k = k, .mc = mc, .index = index};
     kc.name = name;
     kc.scratch = scratch;
     kc.fn = LLVMAddFunction(cg->mod, name, cg_kernel_type(cg));
@@ -814,6 +824,7 @@ static void emit_kernel(CG *cg, KGraph *kg, int index, ModelCode *mc, const char
     }
     kc.c0 = LLVMGetParam(kc.fn, 7);
     kc.c1 = LLVMGetParam(kc.fn, 8);
+    kc.p_stats = LLVMGetParam(kc.fn, 9);
     kernel_bases(&kc);
     if (blocked_k(cg->t, k)) {
         LLVMValueRef slot = LLVMBuildMul(B, LLVMBuildSDiv(B, kc.c0, ci(cg, P), ""), ci(cg, P * k->nacc), "");
@@ -870,6 +881,8 @@ int cg_model(CG *cg, KGraph *kg, const char *prefix, ModelCode *mc, Arena *a) {
      * tile's sums in one L1 set (K = 4096 ran 5-10% slower) */
     mc->partial_width = part > 0 ? part + 16 : 0;
     mc->scratch_per_row += mc->partial_width;
+    if (cg->stats)
+        cg_stats_layout(kg, mc, a);
     mc->nkernels = kg->nkernels;
     mc->kernel_names = NEW_ARRAY(a, const char *, (size_t)kg->nkernels + 1);
     mc->col_step = NEW_ARRAY(a, int64_t, (size_t)kg->nkernels + 1);
@@ -886,10 +899,10 @@ int cg_model(CG *cg, KGraph *kg, const char *prefix, ModelCode *mc, Arena *a) {
     LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(cg->ctx, run, "entry"));
     for (int i = 0; i < kg->nkernels; i++) {
         LLVMValueRef fn = LLVMGetNamedFunction(cg->mod, mc->kernel_names[i]);
-        LLVMValueRef cargs[9] = {LLVMGetParam(run, 0), LLVMGetParam(run, 1), LLVMGetParam(run, 2),
-                                 LLVMGetParam(run, 3), LLVMGetParam(run, 4), ci(cg, 0),
-                                 LLVMGetParam(run, 4), ci(cg, 0), ci(cg, INT64_MAX)};
-        LLVMBuildCall2(B, cg_kernel_type(cg), fn, cargs, 9, "");
+        LLVMValueRef cargs[10] = {LLVMGetParam(run, 0), LLVMGetParam(run, 1), LLVMGetParam(run, 2),
+                                  LLVMGetParam(run, 3), LLVMGetParam(run, 4), ci(cg, 0),
+                                  LLVMGetParam(run, 4), ci(cg, 0), ci(cg, INT64_MAX), LLVMConstNull(cg->t_ptr)};
+        LLVMBuildCall2(B, cg_kernel_type(cg), fn, cargs, 10, "");
     }
     LLVMBuildRetVoid(B);
     return ACTC_OK;

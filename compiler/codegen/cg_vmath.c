@@ -29,7 +29,7 @@
 
 /* ---- constants and types ---- */
 
-static LLVMValueRef splat(VM *vm, LLVMValueRef c) {
+LLVMValueRef vm_splat(VM *vm, LLVMValueRef c) {
     if (vm->n == 1)
         return c;
     LLVMValueRef v[64];
@@ -38,9 +38,9 @@ static LLVMValueRef splat(VM *vm, LLVMValueRef c) {
     return LLVMConstVector(v, (unsigned)vm->n);
 }
 
-static LLVMValueRef cd(VM *vm, double v) { return splat(vm, LLVMConstReal(vm->cg->t_f64, v)); }
-static LLVMValueRef cf(VM *vm, double v) { return splat(vm, LLVMConstReal(vm->cg->t_f32, v)); }
-static LLVMValueRef ci64(VM *vm, long long v) { return splat(vm, LLVMConstInt(vm->cg->t_i64, (unsigned long long)v, 1)); }
+static LLVMValueRef cd(VM *vm, double v) { return vm_splat(vm, LLVMConstReal(vm->cg->t_f64, v)); }
+static LLVMValueRef cf(VM *vm, double v) { return vm_splat(vm, LLVMConstReal(vm->cg->t_f32, v)); }
+static LLVMValueRef ci64(VM *vm, long long v) { return vm_splat(vm, LLVMConstInt(vm->cg->t_i64, (unsigned long long)v, 1)); }
 
 LLVMValueRef vm_splat_f32(VM *vm, double v) { return cf(vm, v); }
 
@@ -409,7 +409,7 @@ static LLVMValueRef op_f64_body(VM *vm, Op op, const double *p, LLVMValueRef d) 
  * gives NaN out; the +-inf limits are those of the precise tier.  pow keeps
  * its f64 form. */
 
-static LLVMValueRef ci32(VM *vm, int v) { return splat(vm, LLVMConstInt(vm->cg->t_i32, (unsigned long long)(long long)v, 1)); }
+static LLVMValueRef ci32(VM *vm, int v) { return vm_splat(vm, LLVMConstInt(vm->cg->t_i32, (unsigned long long)(long long)v, 1)); }
 static LLVMValueRef as_i32(VM *vm, LLVMValueRef x) { return LLVMBuildBitCast(B, x, vm->ti32, ""); }
 static LLVMValueRef as_f32(VM *vm, LLVMValueRef x) { return LLVMBuildBitCast(B, x, vm->tf, ""); }
 

@@ -122,6 +122,7 @@ typedef struct CG {
     LLVMTypeRef t_f32, t_f64, t_i1, t_i32, t_i64, t_ptr;
     Arena *arena_for_slots; /* cg_model: where the weight table grows */
     bool fast_math;         /* elementwise math in the fast tier (cg_vmath.c) */
+    bool stats;             /* count activation statistics in the kernels (docs/stats.md) */
 } CG;
 
 void cg_init(CG *cg, const Target *t, const char *module_name);
@@ -165,6 +166,8 @@ void vm_init(VM *vm, CG *cg, int n);
  * Compares return i1 vectors.  `p` are the op's constants (f32 values). */
 LLVMValueRef vm_op(VM *vm, Op op, const double *p, LLVMValueRef *args);
 LLVMValueRef vm_splat_f32(VM *vm, double v);
+/* The constant c (a scalar of any type) in each of vm's lanes. */
+LLVMValueRef vm_splat(VM *vm, LLVMValueRef c);
 
 /* ---- cg_kernels.c ---- */
 
@@ -195,16 +198,28 @@ typedef struct ModelCode {
     int64_t partial_width;     /* and their floats per row: [batch][partial_width], one region
                                 * for all (rows are a thread's own: kernels of one model run
                                 * concurrently on different rows) */
+    int64_t *site_offset;      /* statistics (CG.stats): per site, its bytes in a thread's block, -1 if none */
+    int64_t stats_bytes;       /* the block's size */
 } ModelCode;
+
+/* ---- cg_stats.c: activation statistics (docs/stats.md) ---- */
+
+/* Lay out a thread's statistics block: mc->site_offset per site (-1: not
+ * counted, or sharing another's) and mc->stats_bytes, which it returns. */
+int64_t cg_stats_layout(const KGraph *kg, ModelCode *mc, Arena *a);
+/* Count one vector (vm->n lanes, columns j ..) of site st's values y with
+ * pre-activations pre into the block (skipped when block is NULL). */
+void cg_stats_count(CG *cg, VM *vm, LLVMValueRef block, const Site *st, int64_t offset, LLVMValueRef pre,
+                    LLVMValueRef y, LLVMValueRef j);
 
 /* ---- abi.c: the ABI structs of runtime.h as one table ---- */
 
-typedef enum { AF_I32, AF_I64, AF_I64S, AF_STR, AF_ARRAY, AF_KERNELS, AF_PTR } AbiFieldKind;
+typedef enum { AF_I32, AF_I64, AF_F64, AF_I64S, AF_STR, AF_ARRAY, AF_KERNELS, AF_PTR } AbiFieldKind;
 typedef struct AbiStruct AbiStruct;
 typedef struct AbiField {
     const char *name;
     size_t offset;          /* offsetof in the C struct */
-    AbiFieldKind kind;      /* int32, int64, int64[count], string, array of `elem`, kernel functions */
+    AbiFieldKind kind;      /* int32, int64, double, int64[count], string, array of `elem`, kernel functions */
     int count;              /* AF_I64S: elements */
     const AbiStruct *elem;  /* AF_ARRAY: the element struct */
     size_t count_at;        /* AF_ARRAY, AF_KERNELS: offset of the int32 element count in the parent */
@@ -215,7 +230,7 @@ struct AbiStruct {
     const AbiField *fields; /* every field, in order */
     int nfields;
 };
-extern const AbiStruct abi_port, abi_tensor, abi_weight, abi_kernel_info, abi_desc, abi_variant;
+extern const AbiStruct abi_port, abi_tensor, abi_weight, abi_kernel_info, abi_site, abi_desc, abi_variant;
 extern const AbiStruct *const abi_structs[]; /* all of them, NULL-terminated */
 
 /* The LLVM struct type of s in cg's context (created once). */

@@ -6,6 +6,7 @@
  * only layer that knows about both the public handles and the phases.
  */
 #include <errno.h>
+#include <math.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
@@ -346,6 +347,7 @@ static int generate(actc_session *a, const char *model, const actc_options *o, a
         return st;
     cg_init(&j->cg, &j->target, m->name);
     j->cg.fast_math = o && o->fast_math;
+    j->cg.stats = o && o->stats;
     j->has_cg = true;
     /* codegen's tables and names: session scratch, under the caller's mark */
     cg_model(&j->cg, kg, arena_printf(&a->s.scratch, "actc_%s", m->name), mc, &a->s.scratch);
@@ -634,6 +636,9 @@ static int generate_variants(actc_session *a, const char *model, const actc_opti
     Decl *m = pick_model(a, model);
     if (!m)
         return ACTC_ERR_ARG;
+    if (o && o->stats)
+        return fail(a, ACTC_ERR_ARG, "statistics in objects compiled ahead of time are not implemented yet: "
+                                     "use the JIT (actc stats, actc_jit_compile with actc_options.stats)");
     int st = variant_targets(a, o, j, err, errlen);
     if (st)
         return st;
@@ -924,4 +929,24 @@ int actc_write_profile(actc_session *a, const actc_options *o, const char *param
     plain.profile = NULL;
     ProfileOut po = {path, measured_json};
     return with_host_target(a, &plain, false, write_profile, &po);
+}
+
+double actc_activation_value(const char *op, double x) {
+    if (!op)
+        return NAN;
+    static const char *const gates[][2] = {
+        {"glu", "sigmoid"}, {"reglu", "relu"}, {"geglu", "gelu"}, {"geglu_tanh", "gelu_tanh"}, {"swiglu", "silu"}};
+    for (size_t i = 0; i < sizeof gates / sizeof gates[0]; i++)
+        if (!strcmp(op, gates[i][0]))
+            op = gates[i][1];
+    for (int k = 0; k < OP_COUNT; k++) {
+        const OpInfo *oi = &op_info[k];
+        if (oi->cls != OC_UNARY || oi->bi == BI_COUNT || strcmp(oi->name, op) != 0)
+            continue;
+        if (builtin_get(oi->bi)->nparams > 0)
+            return NAN; /* its parameters are not in the site's description */
+        double p[NODE_MAX_PARAMS] = {0};
+        return ir_eval_op((Op)k, p, x, 0, 0);
+    }
+    return NAN;
 }

@@ -27,6 +27,12 @@ int actc_dump(actc_session *s, const char *model, actc_dump_kind kind, const cha
 int actc_reference_run(actc_session *s, const char *model, const actrt_tensor *tensors, int ntensors, int64_t batch,
                        const float *const *inputs, float *const *outputs);
 
+/* The value at x of the activation a statistics site names (docs/stats.md:
+ * a builtin without parameters, or a gate's activation); NaN for anything
+ * else (a user function, a builtin whose parameters the site does not
+ * record).  For plots. */
+double actc_activation_value(const char *op, double x);
+
 /* The ISA variants an object compiled with opts would hold (actc compile
  * --list-variants): a line per variant with what it needs and whether this
  * CPU runs it, into out[len]; on failure the message. */

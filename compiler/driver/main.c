@@ -37,6 +37,12 @@ static const char usage[] =
     "                           write a profile the JIT uses from then on\n"
     "                           (default $XDG_CACHE_HOME/actc/; docs/tuning.md);\n"
     "                           --show prints what is chosen and why\n"
+    "  stats FILE -w W.safetensors -i X.npy [--batch N] [--json FILE|-] [--plot DIR]\n"
+    "                           run every row of the inputs through the model\n"
+    "                           (batches of N, default 256) counting dead and\n"
+    "                           saturated units and pre-activation histograms in\n"
+    "                           the fused kernels; a table, JSON, SVG plots\n"
+    "                           (docs/stats.md)\n"
     "  dump FILE STAGE          print an intermediate stage of the model:\n"
     "      --ast                the parsed program\n"
     "      --graph[=PASS]       the graph IR after all passes, or after PASS\n"
@@ -45,7 +51,9 @@ static const char usage[] =
     "                           an activation was not fused into a matmul\n"
     "      --dot                the kernel graph as Graphviz dot (clusters per kernel)\n"
     "      --llvm | --asm       the generated LLVM IR (after O3) or assembly\n"
-    "\n"
+    "\n";
+/* (two strings: C99 promises string literals of 4095 bytes) */
+static const char usage_options[] =
     "options:\n"
     "  --model NAME             the model to act on, in a file with several\n"
     "  -w FILE                  a safetensors weights file (repeat for shards)\n"
@@ -53,6 +61,8 @@ static const char usage[] =
     "  -i [NAME=]FILE           an input (.npy, f32/f64/f16, shape [batch, n])\n"
     "  -o [NAME=]FILE           an output (.npy, f32)\n"
     "  --reference              run: use the double-precision reference interpreter\n"
+    "  --stats                  run, bench, dump: compile the kernels with activation\n"
+    "                           statistics (what actc stats runs; docs/stats.md)\n"
     "  --target TRIPLE, --cpu NAME, --features LIST\n"
     "                           code generation target (default: this machine;\n"
     "                           compile: --cpu A,B,... lists the ISA variants of\n"
@@ -99,6 +109,7 @@ typedef struct Options {
     bool list_variants, show;
     const char *shapes, *batches;
     double budget;
+    const char *json_out, *plot_dir; /* stats */
 } Options;
 
 static int exit_code(int st) { return st == ACTC_OK ? 0 : st == ACTC_ERR_INTERNAL ? 2 : 1; }
@@ -170,6 +181,8 @@ static int parse_args(int argc, char **argv, Options *o) {
                 o->reps = n;
         } else if (strcmp(a, "--fast-math") == 0) {
             o->codegen.fast_math = 1;
+        } else if (strcmp(a, "--stats") == 0) {
+            o->codegen.stats = 1;
         } else if (strcmp(a, "--list-variants") == 0) {
             o->list_variants = true;
         } else if (strcmp(a, "--show") == 0) {
@@ -187,6 +200,13 @@ static int parse_args(int argc, char **argv, Options *o) {
                 if (*end || !(o->budget > 0 && o->budget <= 86400))
                     return arg_error("invalid --budget '%s': seconds, more than 0 and at most 86400", v);
             }
+        } else if (strcmp(a, "--json") == 0 || strcmp(a, "--plot") == 0) {
+            if (!(v = value(argc, argv, &i)))
+                return arg_error("option '%s' needs a value", a);
+            if (a[2] == 'j')
+                o->json_out = v;
+            else
+                o->plot_dir = v;
         } else if (strcmp(a, "--header") == 0 || strcmp(a, "--prefix") == 0 || strcmp(a, "--embed-weights") == 0) {
             if (!(v = value(argc, argv, &i)))
                 return arg_error("option '%s' needs a value", a);
@@ -470,31 +490,47 @@ static int reference_run(actc_session *s, actrt_model *m, const Options *o, Run 
     return st;
 }
 
+/* The JIT model of o->files[0] compiled with opts, created and with its
+ * weights loaded: 0, or the exit status with the error printed (what was
+ * made so far is in *s, *j, *m and r->d for the caller to free). */
+static int open_model(const Options *o, const actc_options *opts, actc_session **s, actc_jit_model **j,
+                      actrt_model **m, Run *r) {
+    int st = check_one(o->files[0], o, s);
+    if (st)
+        return exit_code(st);
+    size_t nd = actc_diag_count(*s);
+    st = actc_jit_compile(*s, o->model, opts, j);
+    print_late_warnings(*s, o, nd);
+    if (st) {
+        report(*s, st);
+        return exit_code(st);
+    }
+    r->d = actc_jit_desc(*j);
+    if (o->nweights == 0 && r->d->ntensors > 0) {
+        fprintf(stderr, "actc: error: model '%s' has %d learned tensors: give the weights with -w FILE\n", r->d->name,
+                r->d->ntensors);
+        return 1;
+    }
+    if ((st = actrt_model_create(m, r->d)) ||
+        (o->nweights && (st = actrt_model_load_weights(*m, o->weights, o->nweights, o->prefix))) ||
+        (st = actrt_model_set_threads(*m, (int)o->threads))) {
+        fprintf(stderr, "actc: error: %s\n", actrt_last_error(*m));
+        return exit_code(st);
+    }
+    return 0;
+}
+
 static int cmd_run(const Options *o) {
     if (o->nfiles != 1)
         return arg_error("%s", "'run' needs exactly one FILE");
     actc_session *s = NULL;
-    int st = check_one(o->files[0], o, &s);
-    if (st)
-        return exit_code(st);
     actc_jit_model *j = NULL;
     actrt_model *m = NULL;
     Run r = {0};
-    int rc = 1;
-    size_t nd = actc_diag_count(s);
-    st = actc_jit_compile(s, o->model, &o->codegen, &j);
-    print_late_warnings(s, o, nd);
-    if (st) {
-        report(s, st);
-        rc = exit_code(st);
+    int rc = open_model(o, &o->codegen, &s, &j, &m, &r), st;
+    if (rc)
         goto done;
-    }
-    r.d = actc_jit_desc(j);
-    if (o->nweights == 0 && r.d->ntensors > 0) {
-        fprintf(stderr, "actc: error: model '%s' has %d learned tensors: give the weights with -w FILE\n", r.d->name,
-                r.d->ntensors);
-        goto done;
-    }
+    rc = 1;
     if (read_inputs(o, &r) || check_port_names(o->out, o->nout, r.d->outputs, r.d->noutputs, "output", true))
         goto done;
     r.out = calloc((size_t)r.d->noutputs + 1, sizeof(float *));
@@ -503,11 +539,6 @@ static int cmd_run(const Options *o) {
             fprintf(stderr, "actc: error: out of memory\n");
             goto done;
         }
-    if ((st = actrt_model_create(&m, r.d)) || (o->nweights && (st = actrt_model_load_weights(m, o->weights, o->nweights, o->prefix)))) {
-        fprintf(stderr, "actc: error: %s\n", actrt_last_error(m));
-        rc = exit_code(st);
-        goto done;
-    }
     if (o->reference) {
         if ((rc = reference_run(s, m, o, &r)) != 0)
             goto done;
@@ -525,6 +556,41 @@ done:
             free(r.out[i]);
     }
     free(r.in), free(r.out);
+    actrt_model_free(m);
+    actc_jit_free(j);
+    actc_session_free(s);
+    return rc;
+}
+
+/* ---- stats ---- */
+
+static int cmd_stats(const Options *o) {
+    if (o->nfiles != 1)
+        return arg_error("%s", "'stats' needs exactly one FILE");
+    if (o->nout)
+        return arg_error("%s", "'stats' writes no outputs: -o is not an option of it (--json FILE, --plot DIR)");
+    actc_session *s = NULL;
+    actc_jit_model *j = NULL;
+    actrt_model *m = NULL;
+    Run r = {0};
+    actc_options opts = o->codegen;
+    opts.stats = 1;
+    int rc = open_model(o, &opts, &s, &j, &m, &r);
+    if (rc)
+        goto done;
+    rc = 1;
+    if (o->batch && r.d->fixed_batch > 0) {
+        fprintf(stderr, "actc: error: --batch: model '%s' has a constant batch of %lld\n", r.d->name,
+                (long long)r.d->fixed_batch);
+        goto done;
+    }
+    if (read_inputs(o, &r))
+        goto done;
+    rc = cli_stats(m, r.d, r.in, r.batch, o->batch ? o->batch : 256, o->json_out, o->plot_dir);
+done:
+    for (int i = 0; r.d && r.in && i < r.d->ninputs; i++)
+        actrt_free(r.in[i]);
+    free(r.in);
     actrt_model_free(m);
     actc_jit_free(j);
     actc_session_free(s);
@@ -713,12 +779,14 @@ done:
 int main(int argc, char **argv) {
     if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)) {
         fputs(usage, stdout);
+        fputs(usage_options, stdout);
         return 0;
     }
     /* `actc CMD --help` (anywhere before a `--`) prints the usage too */
     for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++)
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             fputs(usage, stdout);
+            fputs(usage_options, stdout);
             return 0;
         }
     if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
@@ -740,6 +808,8 @@ int main(int argc, char **argv) {
             rc = cmd_bench(&o);
         else if (strcmp(o.command, "compile") == 0)
             rc = cmd_compile(&o);
+        else if (strcmp(o.command, "stats") == 0)
+            rc = cmd_stats(&o);
         else if (strcmp(o.command, "tune") == 0)
             rc = o.nfiles ? arg_error("%s", "'tune' takes no FILE (it measures its own models)")
                           : cli_tune(&o.codegen, o.shapes, o.batches, o.budget > 0 ? o.budget : 300, o.codegen.profile,

@@ -180,6 +180,15 @@ Node *graph_inline(Graph *g, const Body *b, Node *const *args, Span call, const 
         map[o->id] = n;
     }
     Node *r = map[b->result->id];
+    /* the body's activation sites (a user gate's), one copy per call, with
+     * the call appended to their chain and named from their new nodes */
+    for (int i = 0; i < t->nsites; i++) {
+        Site st = t->sites[i];
+        st.pre = map[st.pre->id], st.out = map[st.out->id];
+        st.prov = prov_append(&g->s->perm, st.prov, site);
+        VEC_PUSH(&g->s->perm, g->sites, g->nsites, g->capsites, st);
+        site_name(g, &g->sites[g->nsites - 1]);
+    }
     arena_reset(&g->s->scratch, mark);
     return r;
 }

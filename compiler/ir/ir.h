@@ -91,6 +91,28 @@ struct Node {
     bool mark;
 };
 
+/* An activation site (docs/stats.md §1): one source-level application of
+ * a builtin activation, a gate (its activated operand) or a user-defined
+ * activation in a model, recorded at lowering (sites.c).  pre / out are
+ * the nodes of its pre-activation and of its value; passes replace nodes,
+ * so the fuser follows them (node_resolve) after the passes. */
+typedef enum { SITE_NEVER_POSITIVE, SITE_DEAD, SITE_SATURATING } SiteKind;
+
+typedef struct Site {
+    const char *op;       /* "relu", "swiglu", a user function's name */
+    SiteKind kind;
+    double sat_lo, sat_hi;/* SITE_SATURATING: saturated when y <= sat_lo or y >= sat_hi */
+    Span span;            /* the application */
+    const Prov *prov;     /* the calls it sits inside (NULL in a model's body) */
+    Node *pre, *out;
+    const char *layer;    /* the layer it reads (its parameter prefix), else a variable's name */
+    int64_t units;
+    uint32_t line;        /* of the application */
+    const char *call_lines; /* the lines of the calls it sits inside, outermost first: "" or "7,12" */
+    int same_as;          /* the site whose counts it shares (CSE merged them), or -1 */
+    bool counted;         /* the fuser found its nodes in a kernel */
+} Site;
+
 typedef struct Graph {
     Session *s;
     Decl *model;
@@ -102,6 +124,8 @@ typedef struct Graph {
     Node **inputs, **outputs;
     int ninputs, noutputs;
     int next_id;
+    Site *sites;                   /* in source order (sites.c) */
+    int nsites, capsites;
 } Graph;
 
 /* Elements per row (SH_ROWS), length (SH_VEC) or 1 (SH_SCALAR): the width
@@ -163,6 +187,25 @@ typedef struct LowerEnv {
     Bodies *bodies;        /* bodies lowered so far (one per instance) */
 } LowerEnv;
 Node *lower_expr(LowerEnv *env, Expr *e);
+
+/* ---- sites.c: activation sites (docs/stats.md) ---- */
+
+/* Record a site of builtin `op` (or user function `fn` when op is
+ * OP_COUNT) at span sp: pre-activation pre, value out.  fn_body: the
+ * user function's body, for the relu-like test.  p: the op's constants
+ * (hardtanh's bounds). */
+void site_add(Graph *g, const char *name, Op op, const struct Body *fn_body, const double *p, Span sp, Node *pre,
+              Node *out);
+/* After lowering: each site's layer, units, line and call lines from its
+ * nodes and chain (site_name: one site). */
+void sites_name(Graph *g);
+void site_name(Graph *g, Site *st);
+/* In source order (after inlining: the sites of user gates' bodies come
+ * at their calls). */
+void sites_sort(Graph *g);
+/* Is a user-defined activation exactly 0 for every x <= 0?  A sound
+ * interval analysis of its body: true only when proved. */
+bool body_zero_below(const struct Body *b);
 
 /* ---- passes.c and pass_*.c ---- */
 
@@ -259,6 +302,8 @@ struct Ep {
     const char *origin;
     int id;               /* 1..Kernel.neps, unique within the kernel */
     unsigned stamp;       /* traversal mark (ep_postorder) */
+    int stat;             /* this node is the value of site stat - 1 (0: none; KGraph.sites) */
+    Ep *stat_pre;         /* and this its pre-activation */
 };
 
 /* The distinct epilogue nodes reachable from the kernel's outputs, operands
@@ -329,6 +374,8 @@ typedef struct KGraph {
     int ninputs, noutputs;
     const char **notes;   /* activations not fused into a matmul, and why */
     int nnotes, capnotes;
+    Site *sites;          /* the graph's activation sites (Graph.sites) */
+    int nsites;
 } KGraph;
 
 KGraph *fuse_graph(Graph *g);

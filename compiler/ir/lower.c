@@ -127,7 +127,31 @@ static LowerLayerFn *const lower_layer[LAYER_COUNT] = {
 #undef LAYER
 };
 
+/* The activation site of a builtin's application r in a model (sites.c;
+ * not inside a user function's body, whose call is the site). */
+static Node *builtin_site(LowerEnv *env, Expr *e, Node **in, const double *consts, Node *r) {
+    const Builtin *b = e->callee.builtin;
+    bool act = b->kind == BK_ACT || (b->kind == BK_PRIM && (b->id == BI_TANH || b->id == BI_SIGMOID));
+    /* in a user activation's body: its call is the site; in a user gate's
+     * body: a site of the body, copied with each call (graph_inline) */
+    if ((env->inst && env->inst->func->ninputs_elem == 1) || r == in[0])
+        return r;
+    if (act)
+        site_add(env->g, b->name, r->op, NULL, consts, e->span, in[0], r);
+    else if (b->kind == BK_GATE && b->id != BI_BILINEAR && r->op == OP_MUL) {
+        Node *fa = r->in[0]->op == OP_SPLIT ? r->in[1] : r->in[0]; /* glu(t): a * sigmoid(h) */
+        site_add(env->g, b->name, fa->op, NULL, consts, e->span, fa->in[0], fa);
+    }
+    return r;
+}
+
+static Node *lower_builtin_node(LowerEnv *env, Expr *e, Node **in, const double *consts);
+
 static Node *lower_builtin(LowerEnv *env, Expr *e, Node **in, const double *consts) {
+    return builtin_site(env, e, in, consts, lower_builtin_node(env, e, in, consts));
+}
+
+static Node *lower_builtin_node(LowerEnv *env, Expr *e, Node **in, const double *consts) {
     Graph *g = env->g;
     const Builtin *b = e->callee.builtin;
     Span sp = e->span;
@@ -206,8 +230,13 @@ static Node *lower_call(LowerEnv *env, Expr *e) {
     if (e->callee.builtin)
         return lower_builtin(env, e, in, consts);
     Decl *f = e->callee.user;
-    if (env->inst) /* inside a body: a copy of the callee's body */
-        return graph_inline(g, lower_body(env, env->inst->calls[e->call_index]), in, e->span, NULL);
+    if (env->inst) { /* inside a body: a copy of the callee's body (a user activation in a gate's: a site) */
+        Body *body = lower_body(env, env->inst->calls[e->call_index]);
+        Node *r = graph_inline(g, body, in, e->span, NULL);
+        if (f->ninputs_elem == 1 && env->inst->func->ninputs_elem > 1)
+            site_add(g, f->name, OP_COUNT, body, NULL, e->span, in[0], r);
+        return r;
+    }
     int nconst = f->nparams - f->ninputs_elem;
     Node *c = node_new(g, OP_CALL, e->span, nin, in[0], in[1], NULL);
     c->body = lower_body(env, e->inst);
@@ -215,6 +244,8 @@ static Node *lower_call(LowerEnv *env, Expr *e) {
     for (int i = 0; i < nconst && i < NODE_MAX_PARAMS; i++)
         c->p[i] = consts[i];
     c->np = nconst;
+    if (f->ninputs_elem == 1) /* a user-defined activation: a site */
+        site_add(g, f->name, OP_COUNT, c->body, NULL, e->span, in[0], c);
     return c;
 }
 
@@ -300,5 +331,6 @@ Graph *lower_model(Session *s, Decl *m) {
             env.bindings[next++] = part;
         }
     }
+    sites_name(g);
     return g;
 }

@@ -360,6 +360,16 @@ static Ep *build_ep_node(Fuser *f, Kernel *k, Memo *m, Node *r, const Node *n) {
     e->origin = n->origin;
     for (int j = 0; j < n->nin; j++)
         e->in[j] = build_operand(f, k, m, r, n->in[j]);
+    /* the value of an activation site: its statistics are counted here,
+     * on this node and its pre-activation (an operand, built already) */
+    Site *sites = f->g->sites;
+    for (int i = 0; i < f->g->nsites; i++)
+        if (sites[i].same_as < 0 && sites[i].out == n && sites[i].units == k->n && !sites[i].counted) {
+            e->stat = i + 1;
+            e->stat_pre = build_operand(f, k, m, r, sites[i].pre);
+            sites[i].counted = true;
+            break;
+        }
     return e;
 }
 
@@ -498,6 +508,8 @@ static Ep *copy_ep(Fuser *f, Kernel *dst, const Kernel *src, const Ep *e, const 
         *c = *e;
         for (int j = 0; j < e->nin; j++)
             c->in[j] = copy_ep(f, dst, src, e->in[j], target, acc_base, memo);
+        if (e->stat_pre)
+            c->stat_pre = copy_ep(f, dst, src, e->stat_pre, target, acc_base, memo);
     }
     (*memo)[e->id] = c;
     return c;
@@ -511,6 +523,8 @@ static void postorder(Ep *e, unsigned gen, Ep **list, int *n) {
     e->stamp = gen;
     for (int j = 0; j < e->nin; j++)
         postorder(e->in[j], gen, list, n);
+    if (e->stat_pre) /* a site's pre-activation: evaluated before its value */
+        postorder(e->stat_pre, gen, list, n);
     if (list)
         list[*n] = e;
     (*n)++;
@@ -792,6 +806,40 @@ static void compact_values(KGraph *kg) {
     kg->nvalues = n;
 }
 
+/* The sites' nodes after the passes (they replace nodes: follow them);
+ * a site whose value the passes removed, or that is not a row-wise value,
+ * is not counted; two sites on the same nodes (CSE) share the counts. */
+static void resolve_sites(Graph *g) {
+    bool *in = NEW_ARRAY(&g->s->scratch, bool, (size_t)g->next_id + 1);
+    for (int i = 0; i < g->nnodes; i++)
+        in[g->nodes[i]->id] = true;
+    for (int i = 0; i < g->nsites; i++) {
+        Site *st = &g->sites[i];
+        st->pre = node_resolve(st->pre);
+        st->out = node_resolve(st->out);
+        st->counted = false;
+        if (!in[st->out->id] || !in[st->pre->id] || st->pre->shape != SH_ROWS || st->out->shape != SH_ROWS)
+            st->units = 0;
+        for (int j = 0; j < i && st->same_as < 0; j++)
+            if (g->sites[j].same_as < 0 && g->sites[j].out == st->out && g->sites[j].pre == st->pre)
+                st->same_as = j;
+    }
+}
+
+/* Which sites the final kernels count (an expression a merge dropped
+ * counts nothing): Site.counted. */
+static void find_counted(KGraph *kg, Arena *scratch) {
+    for (int i = 0; i < kg->nsites; i++)
+        kg->sites[i].counted = false;
+    for (int i = 0; i < kg->nkernels; i++) {
+        int n;
+        Ep **list = ep_postorder(scratch, kg->kernels[i], &n);
+        for (int j = 0; j < n; j++)
+            if (list[j]->stat)
+                kg->sites[list[j]->stat - 1].counted = true;
+    }
+}
+
 KGraph *fuse_graph(Graph *g) {
     Session *s = g->s;
     KGraph *kg = NEW(&s->perm, KGraph);
@@ -802,6 +850,9 @@ KGraph *fuse_graph(Graph *g) {
     kg->outputs = NEW_ARRAY(&s->perm, Value *, (size_t)g->noutputs + 1);
     Fuser f = {.g = g, .kg = kg, .s = s};
     f.info = NEW_ARRAY(&s->scratch, Info, (size_t)g->next_id + 1);
+    resolve_sites(g);
+    kg->sites = g->sites;
+    kg->nsites = g->nsites;
     choose_roots(&f);
     build_kernels(&f);
     bind_outputs(&f);
@@ -819,5 +870,6 @@ KGraph *fuse_graph(Graph *g) {
     for (int i = 0; i < kg->nkernels; i++)
         if (kg->kernels[i]->kind == K_ELEMENTWISE || kg->kernels[i]->kind == K_ROW)
             explain(&f, kg->kernels[i]);
+    find_counted(kg, &s->scratch);
     return kg;
 }

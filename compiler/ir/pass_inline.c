@@ -25,4 +25,5 @@ void pass_inline(Graph *g) {
         node_replace(node, graph_inline(g, node->body, args, node->span, node->prov));
     }
     graph_resolve_outputs(g);
+    sites_sort(g); /* the copies of gate bodies' sites came at the end */
 }

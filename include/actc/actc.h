@@ -88,6 +88,10 @@ typedef struct actc_options {
      * width. */
     const char *kernel_params;
     const char *profile;
+    /* nonzero: the kernels count activation statistics (dead and
+     * saturated units, pre-activation histograms; docs/stats.md), read
+     * with actrt_model_stats_read.  Outputs are bitwise those without. */
+    int stats;
 } actc_options;
 
 /* A model compiled into this process (ORC LLJIT). */

@@ -31,7 +31,7 @@ ACTRT_API void actrt_set_allocator(actrt_alloc_fn fn, void *ud);
 /* ---- the description of a compiled model (the ABI between generated code
  * and the runtime; the compiler fills it, JIT or AOT) ---- */
 
-#define ACTRT_ABI_VERSION 4u
+#define ACTRT_ABI_VERSION 5u
 
 /* Ranks of tensors and ports: 1 to ACTRT_MAX_RANK; unused dims are 0. */
 #define ACTRT_MAX_RANK 4
@@ -87,7 +87,56 @@ typedef struct actrt_port_desc {
  * weights; in / out: the model's inputs and outputs; scratch:
  * scratch_per_row * batch floats for intermediates. */
 typedef void (*actrt_kernel_fn)(const float *const *w, const float *const *in, float *const *out, float *scratch,
-                                int64_t batch, int64_t r0, int64_t r1, int64_t c0, int64_t c1);
+                                int64_t batch, int64_t r0, int64_t r1, int64_t c0, int64_t c1, void *stats);
+/* stats: for a model compiled with statistics (actrt_desc.nsites > 0),
+ * the calling thread's statistics block of actrt_desc.stats_bytes bytes
+ * (64-byte aligned, set up by actrt_stats_block_init); ignored otherwise. */
+
+/* ---- activation statistics (docs/stats.md) ---- */
+
+/* What a site counts (docs/stats.md §2). */
+enum { ACTRT_SITE_NEVER_POSITIVE = 0, ACTRT_SITE_DEAD = 1, ACTRT_SITE_SATURATING = 2 };
+/* Histogram bins of the pre-activation (docs/stats.md §3), then
+ * underflow and overflow. */
+#define ACTRT_STATS_BINS 65
+
+/* One activation site of a model compiled with statistics. */
+typedef struct actrt_site_desc {
+    const char *op;          /* "relu", "swiglu", a user function's name */
+    const char *layer;       /* the layer it reads, e.g. "fc1" */
+    const char *call_lines;  /* the lines of the calls it sits inside, outermost first: "" or "7,12" */
+    int32_t kind;            /* ACTRT_SITE_* */
+    int32_t line;
+    int32_t same_as;         /* -1, or the site whose counts it shares (the same values) */
+    int32_t reserved;        /* 0 */
+    int64_t units;
+    int64_t offset;          /* its bytes in a thread's statistics block; -1: not counted (no kernel computes it) */
+    double sat_lo, sat_hi;   /* ACTRT_SITE_SATURATING: saturated when y <= sat_lo or y >= sat_hi */
+} actrt_site_desc;
+
+/* Copies of a site's histogram in a block: lane l of a vector counts into
+ * copy l (so that increments of one bin in a row do not wait for each
+ * other); a read sums them. */
+#define ACTRT_STATS_HIST_COPIES 16
+
+/* A site's arrays in a statistics block, as byte offsets from its
+ * actrt_site_desc.offset, each 64-byte aligned: int64 active[units],
+ * int64 saturated[units] (saturating sites; else 0 bytes), int64
+ * hist[ACTRT_STATS_HIST_COPIES][ACTRT_STATS_BINS + 2], float min[units],
+ * float max[units], double sum[units], double sumsq[units]; out[7] is the
+ * site's total size.  The compiler and the runtime both lay blocks out
+ * with this function. */
+static inline void actrt_site_layout(int64_t units, int32_t kind, int64_t out[8]) {
+    int64_t sizes[7] = {8 * units, kind == ACTRT_SITE_SATURATING ? 8 * units : 0,
+                        8 * (ACTRT_STATS_BINS + 2) * ACTRT_STATS_HIST_COPIES,
+                        4 * units, 4 * units, 8 * units, 8 * units};
+    int64_t at = 0;
+    for (int i = 0; i < 7; i++) {
+        out[i] = at;
+        at += (sizes[i] + 63) / 64 * 64;
+    }
+    out[7] = at;
+}
 
 /* Kernel kinds (actrt_kernel_info.kind), from actc/kernels.def. */
 typedef enum actrt_kernel_kind_id {
@@ -119,6 +168,9 @@ typedef struct actrt_desc {
     const actrt_kernel_info *kernel_info; /* nkernels entries, or NULL */
     int32_t row_tile;        /* rows of the kernels' register tile: a thread's
                               * share of rows is a multiple of it (>= 1) */
+    int32_t nsites;          /* activation sites: > 0 when compiled with statistics */
+    const actrt_site_desc *sites;
+    int64_t stats_bytes;     /* a thread's statistics block */
 } actrt_desc;
 
 /* ---- ISA variants: one model compiled for several CPUs (docs/aot.md) ---- */
@@ -237,6 +289,35 @@ ACTRT_API int actrt_model_profile(actrt_model *m, int64_t batch, const float *co
                                   double *seconds);
 /* Message of the last failed call on m; m == NULL: this thread's last
  * failed actrt_model_create. */
+/* ---- activation statistics of a model compiled with them ----
+ * (actc_options.stats; docs/stats.md).  Counters are per thread and per
+ * scratch buffer, merged on read.  A read or a reset waits for the runs in
+ * flight to finish (a lock), and sees every run that finished before it. */
+typedef struct actrt_site_stats {
+    uint32_t size;           /* sizeof(actrt_site_stats): set by the caller (the struct's version) */
+    int32_t site;            /* set by read */
+    int64_t samples;         /* rows run since the model was created or reset */
+    int64_t units;
+    int64_t *active;         /* the caller's array of `units` counts (or NULL): samples on which
+                              * unit j's pre-activation was > 0 */
+    int64_t *saturated;      /* the same for saturated outputs (saturating sites; or NULL) */
+    double min, max;         /* of the pre-activations (NaN excluded); +inf, -inf before any sample */
+    double mean, std;        /* over samples and units (rounding-dependent: docs/stats.md §3) */
+    int64_t hist[ACTRT_STATS_BINS + 2]; /* the bins, then underflow and overflow */
+} actrt_site_stats;
+/* Sites of the model (its description's); 0 without statistics. */
+ACTRT_API int actrt_model_num_sites(const actrt_model *m);
+ACTRT_API const actrt_site_desc *actrt_model_site(const actrt_model *m, int site);
+/* Zero every counter; ACTC_ERR_ARG for a model without statistics. */
+ACTRT_API int actrt_model_stats_reset(actrt_model *m);
+/* The statistics of `site` (a site that shares another's counts reads
+ * those) into *out, whose size field the caller sets; no allocation. */
+ACTRT_API int actrt_model_stats_read(actrt_model *m, int site, actrt_site_stats *out);
+/* Edge i (0 .. ACTRT_STATS_BINS) of the histogram's bins, ascending. */
+ACTRT_API double actrt_stats_edge(int i);
+/* Set up a statistics block of desc d (counters 0, minima +inf, maxima -inf). */
+ACTRT_API void actrt_stats_block_init(const actrt_desc *d, void *block);
+
 ACTRT_API const char *actrt_last_error(const actrt_model *m);
 ACTRT_API void actrt_model_free(actrt_model *m);
 

@@ -4,8 +4,11 @@
  * docs/reliability.md).  16 threads run one JIT-compiled gated model 10^4
  * times each on their own buffers while 4 threads compile, bind, run and
  * unload other models; every run must be bitwise identical to a run made
- * before the threads start.  Exit status 0 on success; TSan reports make the
- * process exit non-zero (halt_on_error / exitcode).
+ * before the threads start.  Then a statistics build of the same model
+ * (docs/stats.md) runs on 8 threads while another reads its statistics:
+ * every read sees whole runs, and the final counts are exactly those of
+ * every run.  Exit status 0 on success; TSan reports make the process exit
+ * non-zero (halt_on_error / exitcode).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -27,10 +30,10 @@ static const char FFN[] = "const D = 48\nconst H = 100\n"
 static atomic_int failures, mismatches, next_id;
 
 /* Compile src and bind deterministic weights; NULL on failure. */
-static actrt_model *build(const char *src, actc_session **s, actc_jit_model **j) {
+static actrt_model *build_opts(const char *src, const actc_options *o, actc_session **s, actc_jit_model **j) {
     actrt_model *m = NULL;
     *s = NULL, *j = NULL;
-    if (actc_session_new(s) || actc_check_source(*s, "t.act", src, strlen(src)) || actc_jit_compile(*s, NULL, NULL, j) ||
+    if (actc_session_new(s) || actc_check_source(*s, "t.act", src, strlen(src)) || actc_jit_compile(*s, NULL, o, j) ||
         actrt_model_create(&m, actc_jit_desc(*j)))
         return NULL;
     const actrt_desc *d = actc_jit_desc(*j);
@@ -51,6 +54,8 @@ static actrt_model *build(const char *src, actc_session **s, actc_jit_model **j)
     }
     return m;
 }
+
+static actrt_model *build(const char *src, actc_session **s, actc_jit_model **j) { return build_opts(src, NULL, s, j); }
 
 typedef struct Shared {
     actrt_model *m;
@@ -96,6 +101,62 @@ static void *compiler(void *arg) {
     return NULL;
 }
 
+enum { STAT_RUNNERS = 8, STAT_RUNS = 1000 };
+static atomic_int stat_runners_done, bad_reads;
+
+static void *stat_runner(void *arg) {
+    Shared *sh = arg;
+    float out[BATCH * D];
+    for (int it = 0; it < STAT_RUNS; it++)
+        if (actrt_model_run(sh->m, BATCH, (const float *const[]){sh->in}, (float *const[]){out}) != ACTC_OK)
+            failures++;
+    stat_runners_done++;
+    return NULL;
+}
+
+/* Reads while the runs go on: each sees a whole number of runs. */
+static void *stat_reader(void *arg) {
+    Shared *sh = arg;
+    while (stat_runners_done < STAT_RUNNERS) {
+        actrt_site_stats st = {.size = sizeof st};
+        if (actrt_model_stats_read(sh->m, 0, &st) != ACTC_OK || st.samples % BATCH != 0)
+            bad_reads++;
+        int64_t total = 0;
+        for (int b = 0; b < ACTRT_STATS_BINS + 2; b++)
+            total += st.hist[b];
+        if (total != st.samples * st.units)
+            bad_reads++;
+    }
+    return NULL;
+}
+
+static int statistics(const float *in) {
+    actc_session *s;
+    actc_jit_model *j;
+    actc_options o = {.stats = 1};
+    actrt_model *m = build_opts(FFN, &o, &s, &j);
+    if (!m || actrt_model_num_sites(m) != 1) {
+        fprintf(stderr, "concurrency: cannot build the statistics model\n");
+        return 1;
+    }
+    Shared sh = {m, in, NULL};
+    pthread_t r[STAT_RUNNERS], reader;
+    pthread_create(&reader, NULL, stat_reader, &sh);
+    for (int i = 0; i < STAT_RUNNERS; i++)
+        pthread_create(&r[i], NULL, stat_runner, &sh);
+    for (int i = 0; i < STAT_RUNNERS; i++)
+        pthread_join(r[i], NULL);
+    pthread_join(reader, NULL);
+    actrt_site_stats st = {.size = sizeof st};
+    int bad = actrt_model_stats_read(m, 0, &st) != ACTC_OK || st.samples != (int64_t)STAT_RUNNERS * STAT_RUNS * BATCH;
+    printf("concurrency: statistics of %lld samples from %d threads (%d bad reads during the runs)\n",
+           (long long)st.samples, STAT_RUNNERS, (int)bad_reads);
+    actrt_model_free(m);
+    actc_jit_free(j);
+    actc_session_free(s);
+    return bad || bad_reads;
+}
+
 int main(void) {
     actc_session *s;
     actc_jit_model *j;
@@ -124,5 +185,6 @@ int main(void) {
     actrt_model_free(m);
     actc_jit_free(j);
     actc_session_free(s);
-    return mismatches || failures ? 1 : 0;
+    int stats_bad = statistics(in);
+    return mismatches || failures || stats_bad ? 1 : 0;
 }

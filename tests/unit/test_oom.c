@@ -465,3 +465,72 @@ Test(oom, reference_run_fails_cleanly_at_every_allocation, .timeout = 300) {
     for (int i = 0; i < RT_NT; i++)
         free(w[i]);
 }
+
+/* ---- activation statistics (docs/stats.md): a statistics build compiled
+ * at every allocation failure, its runs under the runtime's failing
+ * allocator, and a run that fails to grow the statistics blocks (two
+ * threads after one) loses none of the counts made before. ---- */
+
+Test(oom, statistics_fail_cleanly_at_every_allocation, .timeout = 300) {
+    static const actc_options stats_opts = {.stats = 1};
+    float *w[RT_NT];
+    rt_make_weights(w, 5);
+    static float x[RT_BATCH * 24], y0[RT_BATCH * 8], p0[RT_BATCH * 8], y[RT_BATCH * 8], p[RT_BATCH * 8];
+    for (int i = 0; i < RT_BATCH * 24; i++)
+        x[i] = sinf(0.07f * (float)i);
+    oom_opts = &stats_opts;
+    cr_assert_eq(compile_attempt(RT_SRC, -1, false, NULL, NULL, x, y0, p0, w), ACTC_OK);
+    compile_oom_loop(RT_SRC, false, x, w, y0, p0);
+    oom_opts = NULL;
+    actc_session *s;
+    cr_assert_eq(actc_session_new(&s), ACTC_OK);
+    cr_assert_eq(actc_check_source(s, "rt.act", RT_SRC, strlen(RT_SRC)), ACTC_OK);
+    actc_jit_model *j;
+    cr_assert_eq(actc_jit_compile(s, NULL, &stats_opts, &j), ACTC_OK, "%s", actc_last_error(s));
+    const actrt_desc *d = actc_jit_desc(j);
+    cr_assert_gt(d->nsites, 0);
+    long n;
+    for (n = 0; n < 100000; n++) { /* create, load, two runs on one and on two threads, a read */
+        countdown = n;
+        actrt_set_allocator(failing_alloc, NULL);
+        actrt_model *m = NULL;
+        int st = actrt_model_create(&m, d);
+        if (st == ACTC_OK)
+            st = load_arrays(m, w);
+        if (st == ACTC_OK)
+            st = actrt_model_set_threads(m, 1);
+        if (st == ACTC_OK)
+            st = actrt_model_run(m, RT_BATCH, (const float *const[]){x}, (float *const[]){y, p});
+        int64_t before = -1;
+        actrt_site_stats ss = {.size = sizeof ss};
+        if (st == ACTC_OK) {
+            cr_assert_eq(actrt_model_stats_read(m, 0, &ss), ACTC_OK);
+            before = ss.samples;
+            st = actrt_model_set_threads(m, 2);
+        }
+        if (st == ACTC_OK) {
+            st = actrt_model_run(m, RT_BATCH, (const float *const[]){x}, (float *const[]){y, p});
+            cr_assert_eq(actrt_model_stats_read(m, 0, &ss), ACTC_OK);
+            cr_assert_eq(ss.samples, st == ACTC_OK ? 2 * before : before, "counts after a failed run: %lld",
+                         (long long)ss.samples);
+            int64_t total = 0;
+            for (int b = 0; b < ACTRT_STATS_BINS + 2; b++)
+                total += ss.hist[b];
+            cr_assert_eq(total, ss.samples * d->sites[0].units, "histogram total");
+        }
+        actrt_model_free(m);
+        actrt_set_allocator(NULL, NULL);
+        countdown = -1;
+        cr_assert_eq(live, 0, "%ld blocks leaked after failing allocation %ld", live, n);
+        if (st == ACTC_OK)
+            break;
+        cr_assert_eq(st, ACTC_ERR_NOMEM, "allocation %ld failed with status %d: %s", n, st, actrt_last_error(NULL));
+    }
+    cr_assert_lt(n, 100000);
+    cr_assert_eq(memcmp(y, y0, sizeof y), 0, "outputs after the OOM loop differ");
+    fprintf(stderr, "runtime with statistics: %ld failure points\n", n);
+    for (int i = 0; i < RT_NT; i++)
+        free(w[i]);
+    actc_jit_free(j);
+    actc_session_free(s);
+}

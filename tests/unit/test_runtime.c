@@ -20,8 +20,8 @@
 /* ---- a model described by hand: fc.weight [2, 3], fc.bias [2], ln.weight [3] ---- */
 
 static void no_kernel(const float *const *w, const float *const *in, float *const *out, float *scratch,
-                      int64_t batch, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
-    (void)w, (void)in, (void)out, (void)scratch, (void)batch, (void)r0, (void)r1, (void)c0, (void)c1;
+                      int64_t batch, int64_t r0, int64_t r1, int64_t c0, int64_t c1, void *stats) {
+    (void)w, (void)in, (void)out, (void)scratch, (void)batch, (void)r0, (void)r1, (void)c0, (void)c1, (void)stats;
 }
 
 static const actrt_port_desc ports[] = {{.name = "x", .rank = 2, .shape = {ACTRT_DIM_BATCH, 3}, .n = 3},
@@ -304,11 +304,30 @@ Test(runtime, descriptions_of_another_abi_or_malformed_are_refused) {
     char want[128];
     snprintf(want, sizeof want, "the model was compiled for runtime ABI 2, this libactrt is ABI %u", ACTRT_ABI_VERSION);
     cr_expect_str_eq(actrt_last_error(NULL), want);
-    cr_expect_eq(ACTRT_ABI_VERSION, 4u);
+    cr_expect_eq(ACTRT_ABI_VERSION, 5u);
     d = desc;
     d.row_tile = 0;
     cr_expect_eq(actrt_model_create(&m, &d), ACTC_ERR_ARG);
     cr_expect_str_eq(actrt_last_error(NULL), "the model description is malformed");
+    /* statistics: sites without a block, a site of an unknown kind, one past the block, misaligned, sharing a later one */
+    d = desc;
+    d.nsites = 1;
+    cr_expect_eq(actrt_model_create(&m, &d), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(NULL), "the model description is malformed");
+    actrt_site_desc site = {.op = "relu", .layer = "fc", .call_lines = "", .kind = ACTRT_SITE_DEAD, .line = 2,
+                            .same_as = -1, .units = 2, .offset = 0};
+    int64_t lay[8];
+    actrt_site_layout(2, ACTRT_SITE_DEAD, lay);
+    d.sites = &site, d.stats_bytes = lay[7];
+    cr_expect_eq(actrt_model_create(&m, &d), ACTC_OK, "%s", actrt_last_error(NULL));
+    actrt_model_free(m);
+    const actrt_site_desc bad[] = {{.kind = 7, .same_as = -1, .units = 2}, {.kind = 1, .same_as = -1, .units = 2, .offset = 64},
+                                   {.kind = 1, .same_as = -1, .units = 2, .offset = 8}, {.kind = 1, .same_as = 0, .units = 2}};
+    for (int i = 0; i < 4; i++) {
+        d.sites = &bad[i];
+        cr_expect_eq(actrt_model_create(&m, &d), ACTC_ERR_ARG, "bad site %d", i);
+        cr_expect_str_eq(actrt_last_error(NULL), "the model description is malformed (site 0)");
+    }
     /* a port whose n is not the product of its dimensions */
     actrt_port_desc bad_ports[2] = {ports[0], ports[1]};
     bad_ports[0].n = 4;
