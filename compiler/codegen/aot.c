@@ -94,6 +94,18 @@ static void emit_api(CG *cg, const actrt_desc *d, LLVMValueRef variants, int nva
     f = begin_fn(cg, arena_printf(a, "%s_workspace_size", prefix), I64, (LLVMTypeRef[]){P, I64}, 2);
     LLVMValueRef ws = rt_fn(cg, "actrt_model_workspace_size", I64, (LLVMTypeRef[]){P, I64}, 2, &ty);
     LLVMBuildRet(B, LLVMBuildCall2(B, ty, ws, (LLVMValueRef[]){LLVMGetParam(f, 0), LLVMGetParam(f, 1)}, 2, ""));
+    if (d->nsites > 0) { /* compiled with statistics (docs/stats.md): P_site_stats is actrt_site_stats */
+        /* int P_stats_read(P_model *m, int site, P_site_stats *out) */
+        f = begin_fn(cg, arena_printf(a, "%s_stats_read", prefix), I32, (LLVMTypeRef[]){P, I32, P}, 3);
+        LLVMValueRef rd = rt_fn(cg, "actrt_model_stats_read", I32, (LLVMTypeRef[]){P, I32, P}, 3, &ty);
+        LLVMBuildRet(B, LLVMBuildCall2(B, ty, rd,
+                                       (LLVMValueRef[]){LLVMGetParam(f, 0), LLVMGetParam(f, 1), LLVMGetParam(f, 2)}, 3,
+                                       ""));
+        /* int P_stats_reset(P_model *m) */
+        f = begin_fn(cg, arena_printf(a, "%s_stats_reset", prefix), I32, (LLVMTypeRef[]){P}, 1);
+        LLVMValueRef rs = rt_fn(cg, "actrt_model_stats_reset", I32, (LLVMTypeRef[]){P}, 1, &ty);
+        LLVMBuildRet(B, LLVMBuildCall2(B, ty, rs, (LLVMValueRef[]){LLVMGetParam(f, 0)}, 1, ""));
+    }
 }
 
 static int aot_write_object(CG *cg, const char *path, char *err, size_t errlen) {

@@ -144,6 +144,32 @@ const char *aot_header(Arena *a, const AotVariant *v, int nv, const char *prefix
                        "typedef void (*%s_parallel_for_fn)(void *user, int64_t ntasks, %s_task_fn task, void *arg);\n"
                        "int %s_set_parallel_for(%s_model *m, %s_parallel_for_fn fn, void *user);\n",
                   P, P, P, P, P, P);
+    if (d->nsites > 0) { /* compiled with --stats: the statistics API (docs/stats.md) */
+        static const char *const kinds[] = {"never positive", "dead", "saturated"};
+        sb_printf(&sb, "\n/* Activation statistics (compiled with --stats; docs/stats.md), counted in the\n"
+                       " * kernels on every run.  The sites (numbers for %s_stats_read):\n", P);
+        for (int i = 0; i < d->nsites; i++) {
+            const actrt_site_desc *st = &d->sites[i];
+            sb_printf(&sb, " *   %d  %s on %s, line %d, %lld units (counts: %s)", i, st->op, st->layer, st->line,
+                      (long long)st->units, kinds[st->kind]);
+            if (st->same_as >= 0)
+                sb_printf(&sb, "; the same values as site %d", st->same_as);
+            sb_puts(&sb, "\n");
+        }
+        sb_printf(&sb, " */\nenum { %s_NUM_SITES = %d, %s_STATS_BINS = 65 };\n", U, d->nsites, U);
+        sb_printf(&sb, "/* libactrt's actrt_site_stats, field for field: set size = sizeof(%s_site_stats) and,\n"
+                       " * if wanted, active / saturated to arrays of the site's units; read fills the rest. */\n"
+                       "typedef struct %s_site_stats {\n"
+                       "    uint32_t size;\n    int32_t site;\n    int64_t samples, units;\n"
+                       "    int64_t *active, *saturated;  /* samples with pre-activation > 0 / output saturated, per unit */\n"
+                       "    double min, max, mean, std;   /* of the pre-activations */\n"
+                       "    int64_t hist[%s_STATS_BINS + 2]; /* the bins (docs/stats.md §3), underflow, overflow */\n"
+                       "} %s_site_stats;\n"
+                       "/* Counts since create or the last reset, merged over threads; waits for runs in flight. */\n"
+                       "int %s_stats_read(%s_model *m, int site, %s_site_stats *out);\n"
+                       "int %s_stats_reset(%s_model *m);\n",
+                  P, P, U, P, P, P, P, P, P);
+    }
     sb_puts(&sb, "\n#ifdef __cplusplus\n}\n#endif\n\n");
     sb_printf(&sb, "#endif /* %s_H */\n", U);
     return sb_str(&sb);

@@ -636,9 +636,6 @@ static int generate_variants(actc_session *a, const char *model, const actc_opti
     Decl *m = pick_model(a, model);
     if (!m)
         return ACTC_ERR_ARG;
-    if (o && o->stats)
-        return fail(a, ACTC_ERR_ARG, "statistics in objects compiled ahead of time are not implemented yet: "
-                                     "use the JIT (actc stats, actc_jit_compile with actc_options.stats)");
     int st = variant_targets(a, o, j, err, errlen);
     if (st)
         return st;
@@ -647,6 +644,7 @@ static int generate_variants(actc_session *a, const char *model, const actc_opti
     Arena *tmp = &a->s.scratch;
     cg_init(&j->cg, &j->target, m->name);
     j->cg.fast_math = o && o->fast_math;
+    j->cg.stats = o && o->stats;
     j->has_cg = true;
     *mcs = NEW_ARRAY(tmp, ModelCode, (size_t)j->nvariants);
     *descs = NEW_ARRAY(&j->arena, actrt_desc, (size_t)j->nvariants);
@@ -719,6 +717,9 @@ static int compile_one(actc_session *a, const char *model, const actc_options *o
     Decl *m = NULL;
     ModelCode *mcs = NULL;
     actrt_desc *descs = NULL;
+    if (o && o->stats && embed_weights)
+        return fail(a, ACTC_ERR_ARG, "statistics in objects with embedded weights are not implemented yet: "
+                                     "compile --stats without --embed-weights (the object then links libactrt)");
     int st = generate_variants(a, model, o, j, &m, &mcs, &descs, err, errlen);
     if (st)
         return st; /* generate_variants() recorded the message */

@@ -698,5 +698,72 @@ if failures == 0:
     check(p.returncode == 1 and "choose one with --model" in p.stderr, "--prefix with two models: %s" % p.stderr)
     if failures == 0:
         print("ok   two models in one object (loaded and embedded weights)")
+# Activation statistics in an object (compile --stats, linked with libactrt;
+# docs/stats.md): the header's mlp_stats_read gives what `actc stats` gives
+# on the same rows (dead units, histogram, min and max), mlp_site_stats is
+# libactrt's struct, the object exports the two functions; with
+# --embed-weights, --stats is an error that says so.
+STATS_MAIN = r"""
+#include <stdio.h>
+#include <string.h>
+#include "HEADER"
+#include "actc/runtime.h"
+_Static_assert(sizeof(mlp_site_stats) == sizeof(actrt_site_stats), "the header's struct is libactrt's");
+int main(int argc, char **argv) {
+    (void)argc;
+    mlp_model *m;
+    float *x;
+    int64_t shape[ACTRT_NPY_MAX_RANK];
+    int rank;
+    if (mlp_create(&m, argv[1]) || actrt_npy_read(argv[2], &x, shape, &rank) || rank != 2) return 1;
+    static float y[1024 * 4];
+    if (mlp_run(m, shape[0], x, y)) return 1;
+    for (int s = 0; s < MLP_NUM_SITES; s++) {
+        int64_t active[64];
+        mlp_site_stats st = {.size = sizeof st, .active = active};
+        if (mlp_stats_read(m, s, &st) || st.units != 64) return 1;
+        printf("site %d samples %lld min %.9g max %.9g dead", s, (long long)st.samples, st.min, st.max);
+        for (int j = 0; j < 64; j++)
+            if (active[j] == 0) printf(" %d", j);
+        printf(" hist");
+        for (int b = 0; b < MLP_STATS_BINS + 2; b++) printf(" %lld", (long long)st.hist[b]);
+        printf("\n");
+    }
+    if (mlp_stats_reset(m)) return 1;
+    mlp_site_stats st = {.size = sizeof st};
+    if (mlp_stats_read(m, 0, &st) || st.samples != 0) return 1;
+    actrt_free(x);
+    mlp_destroy(m);
+    return 0;
+}
+"""
+dd = os.path.join(src, "examples", "dead_units")
+sobj, shdr = os.path.join(tmp, "mlp_stats.o"), os.path.join(tmp, "mlp_stats.h")
+sh([actc, "compile", os.path.join(dd, "mlp_relu.act"), "--stats", "-o", sobj, "--header", shdr], "compile --stats")
+syms = sorted(l.split()[-1] for l in sh(["nm", "-g", "--defined-only", sobj], "nm").stdout.splitlines())
+check("mlp_stats_read" in syms and "mlp_stats_reset" in syms, "--stats exports %s" % syms)
+smain = os.path.join(tmp, "stats_main.c")
+with open(smain, "w") as f:
+    f.write(STATS_MAIN.replace("HEADER", shdr))
+sexe = smain + ".exe"
+if sh([*os.environ.get("CC", "cc").split(), "-std=c11", "-Wall", "-Wextra", "-Werror", "-I", os.path.join(src, "include"),
+       smain, sobj, *LIBS, "-o", sexe], "build the --stats driver").returncode == 0:
+    got = sh([sexe, os.path.join(dd, "mlp_relu.safetensors"), os.path.join(dd, "data.npy")], "run the --stats driver").stdout
+    p = sh([actc, "stats", os.path.join(dd, "mlp_relu.act"), "-w", os.path.join(dd, "mlp_relu.safetensors"), "-i",
+            os.path.join(dd, "data.npy"), "--batch", "1024", "--json", "-"], "actc stats")
+    rep = json.loads(p.stdout) if p.returncode == 0 else {"sites": []}
+    want = ""
+    for site in rep["sites"]:
+        h = site["histogram"]
+        want += "site %d samples %d min %.9g max %.9g dead%s hist%s\n" % (
+            site["site"], rep["samples"], site["preact"]["min"], site["preact"]["max"],
+            "".join(" %d" % j for j in site["dead"]), "".join(" %d" % c for c in h["counts"] + [h["underflow"], h["overflow"]]))
+    check(got == want, "AOT statistics differ from actc stats:\n%s---\n%s" % (got, want))
+    check(len(rep["sites"]) == 2 and len(rep["sites"][1]["dead"]) == 27, "27 dead units in fc2: %s" % rep["sites"][1:])
+p = subprocess.run([actc, "compile", os.path.join(dd, "mlp_relu.act"), "--stats", "-o", os.path.join(tmp, "y.o"),
+                    "--embed-weights", os.path.join(dd, "mlp_relu.safetensors")], capture_output=True, text=True)
+check(p.returncode == 1 and "not implemented yet" in p.stderr, "--stats --embed-weights: %s" % p.stderr)
+if failures == 0:
+    print("ok   --stats object (libactrt) agrees with actc stats")
 print("aot: %s" % ("all passed" if failures == 0 else "%d failures" % failures))
 sys.exit(1 if failures else 0)
