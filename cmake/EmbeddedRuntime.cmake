@@ -22,7 +22,7 @@ set(ACTC_EMBEDDED_TRIPLES x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu)
 function(actc_embedded_runtime out_var)
   set(src ${PROJECT_SOURCE_DIR}/runtime/embedded.c)
   set(dir ${PROJECT_BINARY_DIR}/generated)
-  set(flags -std=c11 -O2 -fPIC -ffreestanding -nostdlibinc -fno-stack-protector -fno-ident
+  set(flags -std=c11 -O2 -fPIC -ffreestanding -nostdlibinc -fno-stack-protector -fno-ident -fno-math-errno
       -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wwrite-strings -Wundef
       -I${PROJECT_SOURCE_DIR}/include -I${PROJECT_SOURCE_DIR}/runtime)
   if(ACTC_WERROR)

@@ -25,6 +25,7 @@
 #include "cpu.h"
 #include "pack.h"
 #include "run_checks.h"
+#include "stats.h"
 
 char *getenv(const char *name);
 void *malloc(size_t size);
@@ -36,6 +37,8 @@ void free(void *p);
 #pragma weak actrt_last_error
 #pragma weak actrt_model_run
 #pragma weak actrt_model_free
+#pragma weak actrt_model_stats_read
+#pragma weak actrt_model_stats_reset
 
 /* The host's parallel-for hook (the header's PREFIX_parallel_for_fn). */
 typedef void (*emb_task_fn)(void *arg, int64_t i);
@@ -55,6 +58,8 @@ void actc_emb_destroy(Instance *m);
 int actc_emb_set_threads(Instance *m, int threads);
 int actc_emb_set_parallel_for(Instance *m, emb_pfor_fn fn, void *user);
 int64_t actc_emb_workspace_size(const Instance *m, int64_t batch);
+int actc_emb_stats_read(Instance *m, int site, actrt_site_stats *out);
+int actc_emb_stats_reset(Instance *m);
 
 enum {
     ERR_MAX = 512, /* bytes of a message, as libactrt's */
@@ -71,6 +76,14 @@ struct Instance {
     emb_pfor_fn pfor;
     void *pfor_user;
     char error[ERR_MAX];   /* the last failed call's message, for any thread */
+    /* activation statistics (d->nsites > 0; docs/stats.md): one block per
+     * task of a run, merged on read.  `busy` is a spin lock (no pthreads
+     * here) that a run, a read and a reset each hold: with statistics, runs
+     * on one instance take turns. */
+    char *stats;
+    int nstats;
+    int64_t samples;
+    int busy;
 };
 
 /* Messages, kept as libactrt keeps them: this thread's last failed create
@@ -133,6 +146,19 @@ static void free_aligned(void *p) {
     if (p)
         free(((void **)p)[-1]);
 }
+
+/* The statistics lock (Instance.busy): spin, with a pause, until free. */
+static void lock(Instance *m) {
+    while (__atomic_exchange_n(&m->busy, 1, __ATOMIC_ACQUIRE))
+        while (__atomic_load_n(&m->busy, __ATOMIC_RELAXED))
+#if defined(__x86_64__)
+            __builtin_ia32_pause();
+#else
+            ;
+#endif
+}
+
+static void unlock(Instance *m) { __atomic_store_n(&m->busy, 0, __ATOMIC_RELEASE); }
 
 /* The owned weights table of an instance: nweights pointers the kernels
  * read, then nweights pointers to free (NULL where a slot is shared). */
@@ -227,6 +253,7 @@ int actc_emb_create(const actrt_variant *variants, int nvariants, Instance **out
     m->variant = variants[v].name, m->d = d, m->w = w, m->own = own, m->rt = rt, m->threads = 0, m->pfor = NULL,
     m->pfor_user = NULL;
     m->error[0] = 0;
+    m->stats = NULL, m->nstats = 0, m->samples = 0, m->busy = 0;
     *out = m;
     return ACTC_OK;
 }
@@ -239,6 +266,7 @@ typedef struct Task {
     float *const *out;
     float *scratch;
     int64_t batch, chunk; /* task i computes rows [i * chunk, min((i + 1) * chunk, batch)) */
+    char *stats;          /* statistics: task i counts into block i (stats_bytes each), else NULL */
 } Task;
 
 /* Every kernel over task i's rows, every column (runtime.h: any split
@@ -247,7 +275,8 @@ static void run_task(void *arg, int64_t i) {
     const Task *t = arg;
     int64_t r0 = i * t->chunk, r1 = r0 + t->chunk < t->batch ? r0 + t->chunk : t->batch;
     for (int k = 0; k < t->d->nkernels; k++)
-        t->d->kernels[k](t->w, t->in, t->out, t->scratch, t->batch, r0, r1, 0, INT64_MAX, NULL); /* no statistics in AOT yet */
+        t->d->kernels[k](t->w, t->in, t->out, t->scratch, t->batch, r0, r1, 0, INT64_MAX,
+                         t->stats ? t->stats + t->d->stats_bytes * i : NULL);
 }
 
 int actc_emb_run(Instance *m, int64_t batch, const float *const *inputs, float *const *outputs) {
@@ -270,14 +299,74 @@ int actc_emb_run(Instance *m, int64_t batch, const float *const *inputs, float *
         free_aligned(scratch.buf);
         scratch.buf = nb, scratch.cap = need;
     }
-    Task t = {d, m->w, inputs, outputs, scratch.buf, batch, batch};
+    Task t = {d, m->w, inputs, outputs, scratch.buf, batch, batch, NULL};
     /* the hook only for two row tiles or more: tasks of whole tiles */
+    int64_t ntasks = 1;
     if (m->pfor && batch >= 2 * rt_row_tile(d)) {
         t.chunk = rt_chunk_rows(d, batch, MAX_TASKS);
-        m->pfor(m->pfor_user, (batch + t.chunk - 1) / t.chunk, run_task, &t);
-    } else {
-        run_task(&t, 0);
+        ntasks = (batch + t.chunk - 1) / t.chunk;
     }
+    if (d->nsites > 0) {
+        lock(m);
+        if (m->nstats < ntasks) { /* more tasks than before: new blocks, the counts kept */
+            size_t bytes = (size_t)d->stats_bytes;
+            char *nb = alloc_aligned(bytes * (size_t)ntasks);
+            if (!nb) {
+                unlock(m);
+                return failed(m, rt_scratch_oom(&msg, need));
+            }
+            for (size_t q = 0; q < bytes * (size_t)m->nstats; q++)
+                nb[q] = m->stats[q];
+            for (int64_t q = m->nstats; q < ntasks; q++)
+                rt_stats_block_init(d, nb + bytes * (size_t)q);
+            free_aligned(m->stats);
+            m->stats = nb, m->nstats = (int)ntasks;
+        }
+        t.stats = m->stats;
+    }
+    if (ntasks > 1)
+        m->pfor(m->pfor_user, ntasks, run_task, &t);
+    else
+        run_task(&t, 0);
+    if (d->nsites > 0) {
+        m->samples += batch;
+        unlock(m);
+    }
+    return ACTC_OK;
+}
+
+int actc_emb_stats_read(Instance *m, int site, actrt_site_stats *out) {
+    if (!m)
+        return fail(NULL, ACTC_ERR_ARG, "stats_read: model is NULL");
+    if (m->rt)
+        return actrt_model_stats_read(m->rt, site, out);
+    const actrt_desc *d = m->d;
+    if (site < 0 || site >= d->nsites || !out || out->size != sizeof *out)
+        return fail(m, ACTC_ERR_ARG, "stats_read: a site out of range, or out NULL or of another size");
+    const actrt_site_desc *sd = &d->sites[site];
+    int from = sd->same_as >= 0 ? sd->same_as : site;
+    if (d->sites[from].offset < 0)
+        return fail(m, ACTC_ERR_ARG, "stats_read: this site is not counted: no kernel computes its value");
+    lock(m);
+    rt_stats_begin(out, site, sd->units, m->samples);
+    double sum = 0, sumsq = 0;
+    for (int t = 0; t < m->nstats; t++)
+        rt_stats_add(&d->sites[from], m->stats + d->stats_bytes * t, out, &sum, &sumsq);
+    unlock(m);
+    rt_stats_end(out, sum, sumsq);
+    return ACTC_OK;
+}
+
+int actc_emb_stats_reset(Instance *m) {
+    if (!m)
+        return fail(NULL, ACTC_ERR_ARG, "stats_reset: model is NULL");
+    if (m->rt)
+        return actrt_model_stats_reset(m->rt);
+    lock(m);
+    for (int t = 0; t < m->nstats; t++)
+        rt_stats_block_init(m->d, m->stats + m->d->stats_bytes * t);
+    m->samples = 0;
+    unlock(m);
     return ACTC_OK;
 }
 
@@ -295,6 +384,7 @@ void actc_emb_destroy(Instance *m) {
     if (m->rt)
         actrt_model_free(m->rt);
     free_own(m->own, m->d->nweights);
+    free_aligned(m->stats);
     free(m);
 }
 

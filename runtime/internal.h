@@ -28,15 +28,6 @@ char *rt_strdup(const char *s);
 void rt_json_begin(void);
 bool rt_json_end(void);
 
-/* ---- stats.c: activation statistics blocks (docs/stats.md) ---- */
-
-/* Merging the blocks of a site into *out: begin (counters and the
- * caller's arrays zeroed), add each block (with the f64 sums), end (mean
- * and std from the sums). */
-void rt_stats_begin(actrt_site_stats *out, int site, int64_t units, int64_t samples);
-void rt_stats_add(const actrt_site_desc *s, const void *block, actrt_site_stats *out, double *sum, double *sumsq);
-void rt_stats_end(actrt_site_stats *out, double sum, double sumsq);
-
 /* ---- safetensors.c ---- */
 
 /* Element types of the safetensors format (the spec's names). */

@@ -29,6 +29,7 @@ static double omp_get_wtime(void) {
 #include "pack.h"
 #include "internal.h"
 #include "run_checks.h"
+#include "stats.h"
 
 typedef struct Scratch {
     float *buf;

@@ -288,7 +288,7 @@ static int link_runtime(CG *cg, char *err, size_t errlen) {
 /* The runtime's entry points (embedded.c's "interface to aot.c"). */
 enum {
     RT_CREATE, RT_RUN, RT_LAST_ERROR, RT_DESTROY, RT_SET_THREADS, RT_SET_PARALLEL_FOR, RT_WORKSPACE_SIZE, RT_VARIANT,
-    RT_N
+    RT_STATS_READ, RT_STATS_RESET, RT_N
 };
 
 typedef struct RtFn {
@@ -315,6 +315,8 @@ static int rt_entry_points(CG *cg, RtFn *rt, char *err, size_t errlen) {
         [RT_SET_PARALLEL_FOR] = {"actc_emb_set_parallel_for", I32, {P, P, P}, 3},
         [RT_WORKSPACE_SIZE] = {"actc_emb_workspace_size", I64, {P, I64}, 2},
         [RT_VARIANT] = {"actc_emb_variant", P, {P}, 1},
+        [RT_STATS_READ] = {"actc_emb_stats_read", I32, {P, I32, P}, 3},
+        [RT_STATS_RESET] = {"actc_emb_stats_reset", I32, {P}, 1},
     };
     for (int i = 0; i < RT_N; i++) {
         char name[96];
@@ -392,6 +394,10 @@ static void emit_wrappers(CG *cg, const actrt_desc *d, const RtFn *rt, LLVMValue
     forward(cg, a, prefix, "set_parallel_for", &rt[RT_SET_PARALLEL_FOR]);
     forward(cg, a, prefix, "workspace_size", &rt[RT_WORKSPACE_SIZE]);
     forward(cg, a, prefix, "variant", &rt[RT_VARIANT]);
+    if (d->nsites > 0) { /* compiled with statistics (docs/stats.md) */
+        forward(cg, a, prefix, "stats_read", &rt[RT_STATS_READ]);
+        forward(cg, a, prefix, "stats_reset", &rt[RT_STATS_RESET]);
+    }
 }
 
 /* The packed weights, 64-byte aligned read-only data, and the array of

@@ -717,9 +717,6 @@ static int compile_one(actc_session *a, const char *model, const actc_options *o
     Decl *m = NULL;
     ModelCode *mcs = NULL;
     actrt_desc *descs = NULL;
-    if (o && o->stats && embed_weights)
-        return fail(a, ACTC_ERR_ARG, "statistics in objects with embedded weights are not implemented yet: "
-                                     "compile --stats without --embed-weights (the object then links libactrt)");
     int st = generate_variants(a, model, o, j, &m, &mcs, &descs, err, errlen);
     if (st)
         return st; /* generate_variants() recorded the message */

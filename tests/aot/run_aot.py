@@ -709,13 +709,24 @@ STATS_MAIN = r"""
 #include "HEADER"
 #include "actc/runtime.h"
 _Static_assert(sizeof(mlp_site_stats) == sizeof(actrt_site_stats), "the header's struct is libactrt's");
+#ifdef MLP_HAS_PFOR
+static void pfor(void *user, int64_t n, mlp_task_fn task, void *arg) { /* serial, in reverse: any order */
+    (void)user;
+    for (int64_t i = n - 1; i >= 0; i--) task(arg, i);
+}
+#endif
 int main(int argc, char **argv) {
     (void)argc;
     mlp_model *m;
     float *x;
     int64_t shape[ACTRT_NPY_MAX_RANK];
     int rank;
-    if (mlp_create(&m, argv[1]) || actrt_npy_read(argv[2], &x, shape, &rank) || rank != 2) return 1;
+    if (mlp_create(&m, strcmp(argv[1], "-") ? argv[1] : NULL) || actrt_npy_read(argv[2], &x, shape, &rank) || rank != 2) return 1;
+    if (argc > 3) { /* tasks through a parallel-for hook: one block per task */
+#ifdef MLP_HAS_PFOR
+        mlp_set_parallel_for(m, pfor, NULL);
+#endif
+    }
     static float y[1024 * 4];
     if (mlp_run(m, shape[0], x, y)) return 1;
     for (int s = 0; s < MLP_NUM_SITES; s++) {
@@ -738,32 +749,38 @@ int main(int argc, char **argv) {
 }
 """
 dd = os.path.join(src, "examples", "dead_units")
-sobj, shdr = os.path.join(tmp, "mlp_stats.o"), os.path.join(tmp, "mlp_stats.h")
-sh([actc, "compile", os.path.join(dd, "mlp_relu.act"), "--stats", "-o", sobj, "--header", shdr], "compile --stats")
-syms = sorted(l.split()[-1] for l in sh(["nm", "-g", "--defined-only", sobj], "nm").stdout.splitlines())
-check("mlp_stats_read" in syms and "mlp_stats_reset" in syms, "--stats exports %s" % syms)
-smain = os.path.join(tmp, "stats_main.c")
-with open(smain, "w") as f:
-    f.write(STATS_MAIN.replace("HEADER", shdr))
-sexe = smain + ".exe"
-if sh([*os.environ.get("CC", "cc").split(), "-std=c11", "-Wall", "-Wextra", "-Werror", "-I", os.path.join(src, "include"),
-       smain, sobj, *LIBS, "-o", sexe], "build the --stats driver").returncode == 0:
-    got = sh([sexe, os.path.join(dd, "mlp_relu.safetensors"), os.path.join(dd, "data.npy")], "run the --stats driver").stdout
-    p = sh([actc, "stats", os.path.join(dd, "mlp_relu.act"), "-w", os.path.join(dd, "mlp_relu.safetensors"), "-i",
-            os.path.join(dd, "data.npy"), "--batch", "1024", "--json", "-"], "actc stats")
-    rep = json.loads(p.stdout) if p.returncode == 0 else {"sites": []}
-    want = ""
-    for site in rep["sites"]:
-        h = site["histogram"]
-        want += "site %d samples %d min %.9g max %.9g dead%s hist%s\n" % (
-            site["site"], rep["samples"], site["preact"]["min"], site["preact"]["max"],
-            "".join(" %d" % j for j in site["dead"]), "".join(" %d" % c for c in h["counts"] + [h["underflow"], h["overflow"]]))
-    check(got == want, "AOT statistics differ from actc stats:\n%s---\n%s" % (got, want))
-    check(len(rep["sites"]) == 2 and len(rep["sites"][1]["dead"]) == 27, "27 dead units in fc2: %s" % rep["sites"][1:])
-p = subprocess.run([actc, "compile", os.path.join(dd, "mlp_relu.act"), "--stats", "-o", os.path.join(tmp, "y.o"),
-                    "--embed-weights", os.path.join(dd, "mlp_relu.safetensors")], capture_output=True, text=True)
-check(p.returncode == 1 and "not implemented yet" in p.stderr, "--stats --embed-weights: %s" % p.stderr)
+p = sh([actc, "stats", os.path.join(dd, "mlp_relu.act"), "-w", os.path.join(dd, "mlp_relu.safetensors"), "-i",
+        os.path.join(dd, "data.npy"), "--batch", "1024", "--json", "-"], "actc stats")
+rep = json.loads(p.stdout) if p.returncode == 0 else {"sites": [], "samples": 0}
+want = ""
+for site in rep["sites"]:
+    h = site["histogram"]
+    want += "site %d samples %d min %.9g max %.9g dead%s hist%s\n" % (
+        site["site"], rep["samples"], site["preact"]["min"], site["preact"]["max"],
+        "".join(" %d" % j for j in site["dead"]), "".join(" %d" % c for c in h["counts"] + [h["underflow"], h["overflow"]]))
+check(len(rep["sites"]) == 2 and len(rep["sites"][1]["dead"]) == 27, "27 dead units in fc2: %s" % rep["sites"][1:])
+for embed in (False, True):
+    tag = "embedded" if embed else "libactrt"
+    sobj, shdr = os.path.join(tmp, "mlp_stats_%s.o" % tag), os.path.join(tmp, "mlp_stats_%s.h" % tag)
+    sh([actc, "compile", os.path.join(dd, "mlp_relu.act"), "--stats", "-o", sobj, "--header", shdr] +
+       (["--embed-weights", os.path.join(dd, "mlp_relu.safetensors")] if embed else []), "compile --stats (%s)" % tag)
+    syms = sorted(l.split()[-1] for l in sh(["nm", "-g", "--defined-only", sobj], "nm").stdout.splitlines())
+    check("mlp_stats_read" in syms and "mlp_stats_reset" in syms, "--stats (%s) exports %s" % (tag, syms))
+    if embed:
+        undef = sorted(l.split()[-1] for l in sh(["nm", "-u", sobj], "nm -u").stdout.splitlines() if l.split()[0] == "U")
+        check(set(undef) <= {"malloc", "free", "getenv", "__tls_get_addr"}, "--stats embedded object needs %s" % undef)
+    smain = os.path.join(tmp, "stats_main_%s.c" % tag)
+    with open(smain, "w") as f:
+        f.write(("#define MLP_HAS_PFOR 1\n" if embed else "") + STATS_MAIN.replace("HEADER", shdr))
+    sexe = smain + ".exe"
+    if sh([*os.environ.get("CC", "cc").split(), "-std=c11", "-Wall", "-Wextra", "-Werror", "-I", os.path.join(src, "include"),
+           smain, sobj, *LIBS, "-o", sexe], "build the --stats driver (%s)" % tag).returncode != 0:
+        continue
+    for extra in ([[], ["pfor"]] if embed else [[]]):
+        got = sh([sexe, "-" if embed else os.path.join(dd, "mlp_relu.safetensors"), os.path.join(dd, "data.npy")] + extra,
+                 "run the --stats driver (%s)" % tag).stdout
+        check(got == want, "AOT statistics (%s %s) differ from actc stats:\n%s---\n%s" % (tag, extra, got, want))
 if failures == 0:
-    print("ok   --stats object (libactrt) agrees with actc stats")
+    print("ok   --stats objects (libactrt, embedded, serial and through a parallel-for hook) agree with actc stats")
 print("aot: %s" % ("all passed" if failures == 0 else "%d failures" % failures))
 sys.exit(1 if failures else 0)
