@@ -13,6 +13,7 @@
 
 #include "actc/actc.h"
 #include "actc/runtime.h"
+#include "driver/internal.h"
 #include "ir_helpers.h"
 #include "rt_helpers.h"
 
@@ -328,4 +329,61 @@ Test(stats, api_errors_name_the_problem) {
     cr_expect(s.samples == 0 && s.min == INFINITY && s.max == -INFINITY && isnan(s.mean));
     built_free(&plain);
     built_free(&st);
+}
+
+/* Against the double-precision reference interpreter (an independent
+ * oracle of the pre-activations): for every unit whose pre-activations
+ * stay more than a margin from 0 on every sample (and, for a saturating
+ * site, whose outputs stay that far from both thresholds), the kernels'
+ * dead / saturated decision is the reference's.  The margin, 1e-4 (1 +
+ * |x|), is ~100x the f32 kernels' error on these K = 24 products. */
+Test(stats, decisions_agree_with_the_reference_away_from_thresholds) {
+    const int which[] = {0, 2, 3};
+    for (int c = 0; c < 3; c++) {
+        const Case *cs = &cases[which[c]];
+        Built b = build(cs->src, true, 5, 0.6);
+        const actrt_desc *d = actc_jit_desc(b.j);
+        enum { ROWS = 200 };
+        static float x[ROWS * 24], o[3][ROWS * 37], r[3][ROWS * 37];
+        uint64_t g = 7;
+        for (int i = 0; i < ROWS * 24; i++)
+            x[i] = (float)rng_uniform(&g, -3, 3);
+        int nout = cs->act_out >= 0 ? 3 : 2;
+        float *outs[3] = {o[0], o[1], o[2]}, *refs[3] = {r[0], r[1], r[2]};
+        cr_assert_eq(actrt_model_run(b.m, ROWS, (const float *const[]){x}, outs), ACTC_OK);
+        actrt_tensor *ts = calloc((size_t)d->ntensors + 1, sizeof *ts);
+        for (int i = 0; i < d->ntensors; i++)
+            ts[i] = rt_tensor_of(&d->tensors[i], b.w[i]);
+        cr_assert_eq(actc_reference_run(b.s, NULL, ts, d->ntensors, ROWS, (const float *const[]){x}, refs), ACTC_OK,
+                     "%s", actc_last_error(b.s));
+        free(ts);
+        int64_t active[64], sat[64];
+        actrt_site_stats s = {.size = sizeof s, .active = active, .saturated = sat};
+        cr_assert_eq(actrt_model_stats_read(b.m, 0, &s), ACTC_OK);
+        int compared = 0;
+        for (int j = 0; j < 37; j++) {
+            bool clear = true, ref_active = false;
+            int64_t ref_sat = 0;
+            for (int q = 0; q < ROWS; q++) {
+                double p = r[1][q * 37 + j];
+                clear &= fabs(p) > 1e-4 * (1 + fabs(p));
+                ref_active |= p > 0;
+                if (nout == 3) {
+                    double y = r[cs->act_out][q * 37 + j];
+                    clear &= fabs(y - cs->lo) > 1e-4 && fabs(y - cs->hi) > 1e-4;
+                    ref_sat += y <= cs->lo || y >= cs->hi;
+                }
+            }
+            if (!clear)
+                continue;
+            compared++;
+            cr_expect_eq(active[j] == 0, !ref_active, "%s unit %d: dead %d, the reference says %d", cs->name, j,
+                         active[j] == 0, !ref_active);
+            if (nout == 3)
+                cr_expect_eq(sat[j], ref_sat, "%s unit %d: saturated on %lld samples, the reference %lld", cs->name, j,
+                             (long long)sat[j], (long long)ref_sat);
+        }
+        cr_expect_gt(compared, 20, "%s: only %d units clear of the thresholds", cs->name, compared);
+        built_free(&b);
+    }
 }
