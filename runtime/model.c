@@ -19,6 +19,7 @@ static double omp_get_wtime(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 #endif
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -52,6 +53,7 @@ struct actrt_model {
      * exclusive, so that they see every scratch buffer in the pool */
     pthread_rwlock_t stats_lock;
     int64_t samples;      /* rows run since create or reset (atomic) */
+    int rounded;          /* tensors rounded into compact weights at the last load */
     char error[512];
 };
 
@@ -149,7 +151,8 @@ static bool desc_ok(const actrt_desc *d, char *why, size_t n) {
     }
     for (int i = 0; i < d->nweights; i++) {
         const actrt_weight_desc *w = &d->weights[i];
-        if (w->tensor < 0 || w->tensor >= d->ntensors || w->elem != ACTRT_ELEM_F32 ||
+        if (w->tensor < 0 || w->tensor >= d->ntensors || rt_elem_size(w->elem) == 0 ||
+            (w->elem != ACTRT_ELEM_F32 && w->layout != ACTRT_LAYOUT_PANEL) ||
             (w->layout == ACTRT_LAYOUT_PANEL && w->panel <= 0)) {
             snprintf(why, n, "the model description is malformed (weight %d)", i);
             return false;
@@ -231,29 +234,92 @@ static void shape_str(char *buf, size_t n, const int64_t *shape, int rank) {
 }
 
 
-/* Pack tensor t (f32, row-major) into every weight slot that reads it. */
-static int pack_tensor(actrt_model *m, float **packed, int ti, const float *src) {
+/* f32 -> bf16, rounded to nearest even; a NaN stays a (quiet) NaN. */
+static uint16_t to_bf16(float v) {
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u)
+        return (uint16_t)((u >> 16) | 0x40);
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1)) >> 16);
+}
+
+/* f32 -> IEEE binary16, rounded to nearest even (subnormals included); a
+ * NaN stays a (quiet) NaN.  *overflow: a finite |v| > 65504. */
+static uint16_t to_f16(float v, bool *overflow) {
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    uint16_t sign = (uint16_t)((u >> 16) & 0x8000);
+    uint32_t a = u & 0x7fffffffu;
+    if (a > 0x7f800000u)
+        return (uint16_t)(sign | 0x7e00 | ((a >> 13) & 0x3ff));
+    if (a == 0x7f800000u)
+        return (uint16_t)(sign | 0x7c00);
+    if (fabsf(v) > 65504.0f) {
+        *overflow = true;
+        return (uint16_t)(sign | 0x7c00);
+    }
+    if (a < 0x38800000u) { /* below 2^-14: a subnormal f16 (or 0), m * 2^-24 */
+        float m = fabsf(v) * 16777216.0f; /* exact: a power-of-two scaling of an f32 below 2^-14 */
+        return (uint16_t)(sign | (uint16_t)nearbyintf(m)); /* the default rounding: to nearest even */
+    }
+    uint32_t r = a - 0x38000000u; /* rebias 127 -> 15 */
+    r = (r + 0xfffu + ((r >> 13) & 1)) >> 13;
+    return (uint16_t)(sign | r);
+}
+
+/* The f32 value of a compact element (for "did packing change it?"). */
+static float widen(int32_t elem, uint16_t h) {
+    uint32_t u;
+    if (elem == ACTRT_ELEM_BF16) {
+        u = (uint32_t)h << 16;
+    } else {
+        uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f, mant = h & 0x3ffu;
+        if (e == 0) {
+            float f = (float)mant / 16777216.0f;
+            memcpy(&u, &f, 4);
+            u |= sign;
+        } else {
+            u = sign | (e == 0x1f ? 0x7f800000u | mant << 13 : (e + 112) << 23 | mant << 13);
+        }
+    }
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* Pack tensor t (f32, row-major) into every weight slot that reads it, in
+ * the slot's element type; *changed: some value of it was rounded. */
+static int pack_tensor(actrt_model *m, float **packed, int ti, const float *src, bool *changed) {
     const actrt_desc *d = m->d;
     for (int i = 0; i < d->nweights; i++) {
         const actrt_weight_desc *w = &d->weights[i];
         if (w->tensor != ti)
             continue;
-        int64_t count = rt_packed_count(w);
-        float *p = rt_calloc_aligned((size_t)(count ? count : 1), sizeof(float));
+        int64_t count = rt_packed_count(w), k = w->layout == ACTRT_LAYOUT_VEC ? 1 : w->k;
+        int esz = rt_elem_size(w->elem);
+        void *p = rt_calloc_aligned((size_t)(count ? count : 1), (size_t)esz); /* zero padding from calloc */
         if (!p)
             return fail(m, ACTC_ERR_NOMEM, "out of memory packing '%s'", d->tensors[ti].name);
-        if (w->layout == ACTRT_LAYOUT_KN) {
-            for (int64_t r = 0; r < w->n; r++)
-                for (int64_t c = 0; c < w->k; c++)
-                    p[c * w->n + r] = src[(w->lo + r) * w->k + c];
-        } else if (w->layout == ACTRT_LAYOUT_PANEL) { /* zero padding comes from calloc */
-            for (int64_t r = 0; r < w->n; r++) {
-                float *panel = p + (r / w->panel) * w->panel * w->k;
-                for (int64_t c = 0; c < w->k; c++)
-                    panel[c * w->panel + r % w->panel] = src[(w->lo + r) * w->k + c];
+        bool overflow = false;
+        for (int64_t r = 0; r < w->n; r++)
+            for (int64_t c = 0; c < k; c++) {
+                float v = src[(w->lo + r) * k + c];
+                int64_t at = rt_packed_index(w, r, c);
+                if (esz == 4) {
+                    ((float *)p)[at] = v;
+                    continue;
+                }
+                uint16_t h = w->elem == ACTRT_ELEM_BF16 ? to_bf16(v) : to_f16(v, &overflow);
+                ((uint16_t *)p)[at] = h;
+                float back = widen(w->elem, h);
+                if (memcmp(&back, &v, 4) != 0 && !(back != back && v != v))
+                    *changed = true;
             }
-        } else {
-            memcpy(p, src + w->lo, sizeof(float) * (size_t)w->n);
+        if (overflow) {
+            rt_free_aligned(p);
+            return fail(m, ACTC_ERR_WEIGHTS,
+                        "tensor '%s' (declared at %s): a value beyond the f16 range (|x| > 65504) for f16 weights",
+                        d->tensors[ti].name, d->tensors[ti].declared_at);
         }
         packed[i] = p;
     }
@@ -364,14 +430,16 @@ static int bind_all(actrt_model *m, const Source *src, const char *prefix) {
     float **packed = rt_calloc((size_t)d->nweights + 1, sizeof(float *));
     if (!packed)
         return fail(m, ACTC_ERR_NOMEM, "out of memory");
-    int st = ACTC_OK;
+    int st = ACTC_OK, rounded = 0;
     for (int ti = 0; ti < d->ntensors && st == ACTC_OK; ti++) {
         const actrt_tensor_desc *t = &d->tensors[ti];
         Found f;
         if ((st = find_tensor(m, src, prefix, ti, &f)) != ACTC_OK)
             break;
+        bool changed = false;
         if (f.arr) { /* arrays in memory: pack straight from them */
-            st = pack_tensor(m, packed, ti, f.arr);
+            st = pack_tensor(m, packed, ti, f.arr, &changed);
+            rounded += changed;
             continue;
         }
         float *tmp = rt_calloc((size_t)(actrt_tensor_numel(t) ? actrt_tensor_numel(t) : 1), sizeof(float));
@@ -381,7 +449,8 @@ static int bind_all(actrt_model *m, const Source *src, const char *prefix) {
         }
         st = read_tensor(m, &f, ti, tmp);
         if (st == ACTC_OK)
-            st = pack_tensor(m, packed, ti, tmp);
+            st = pack_tensor(m, packed, ti, tmp, &changed);
+        rounded += changed;
         rt_free(tmp);
     }
     if (st != ACTC_OK) { /* nothing changes on error */
@@ -393,6 +462,7 @@ static int bind_all(actrt_model *m, const Source *src, const char *prefix) {
     rt_free(m->packed);
     m->packed = packed;
     m->loaded = true;
+    m->rounded = rounded;
     return ACTC_OK;
 }
 
@@ -885,6 +955,8 @@ int actrt_model_create_loaded(actrt_model **out, const actrt_desc *desc, const c
     return st;
 }
 
+
+int actrt_model_rounded_tensors(const actrt_model *m) { return m ? m->rounded : 0; }
 
 const float *actrt_model_packed_weight(const actrt_model *m, int i, int64_t *count) {
     if (!m || i < 0 || i >= m->d->nweights || !m->loaded)

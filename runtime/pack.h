@@ -13,7 +13,12 @@
 
 #include "actc/runtime.h"
 
-/* Floats in packed weight slot w (a PANEL slot is padded to whole panels). */
+/* Bytes of one element of a packed weight stored as elem (ACTRT_ELEM_*), 0 for an unknown type. */
+static inline int rt_elem_size(int32_t elem) {
+    return elem == ACTRT_ELEM_F32 ? 4 : elem == ACTRT_ELEM_BF16 || elem == ACTRT_ELEM_F16 ? 2 : 0;
+}
+
+/* Elements in packed weight slot w (a PANEL slot is padded to whole panels). */
 static inline int64_t rt_packed_count(const actrt_weight_desc *w) {
     if (w->layout == ACTRT_LAYOUT_KN)
         return w->n * w->k;
@@ -42,15 +47,27 @@ static inline bool rt_same_packing(const actrt_weight_desc *a, const actrt_weigh
     return rt_same_slice(a, b) && a->layout == b->layout && (a->layout != ACTRT_LAYOUT_PANEL || a->panel == b->panel);
 }
 
-/* dst (rt_packed_count(dw) floats, the padding zeroed here) from the same
- * slice packed as sw in src. */
-static inline void rt_repack(const actrt_weight_desc *dw, float *dst, const actrt_weight_desc *sw, const float *src) {
+/* dst (rt_packed_count(dw) elements, the padding zeroed here) from the
+ * same slice packed as sw in src, in the same element type (rt_same_slice). */
+static inline void rt_repack(const actrt_weight_desc *dw, void *dst, const actrt_weight_desc *sw, const void *src) {
     int64_t count = rt_packed_count(dw), k = dw->layout == ACTRT_LAYOUT_VEC ? 1 : dw->k;
+    if (rt_elem_size(dw->elem) == 2) {
+        uint16_t *d = (uint16_t *)dst;
+        const uint16_t *s = (const uint16_t *)src;
+        for (int64_t i = 0; i < count; i++)
+            d[i] = 0;
+        for (int64_t r = 0; r < dw->n; r++)
+            for (int64_t c = 0; c < k; c++)
+                d[rt_packed_index(dw, r, c)] = s[rt_packed_index(sw, r, c)];
+        return;
+    }
+    float *d = (float *)dst;
+    const float *s = (const float *)src;
     for (int64_t i = 0; i < count; i++)
-        dst[i] = 0;
+        d[i] = 0;
     for (int64_t r = 0; r < dw->n; r++)
         for (int64_t c = 0; c < k; c++)
-            dst[rt_packed_index(dw, r, c)] = src[rt_packed_index(sw, r, c)];
+            d[rt_packed_index(dw, r, c)] = s[rt_packed_index(sw, r, c)];
 }
 
 #endif

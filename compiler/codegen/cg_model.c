@@ -193,14 +193,14 @@ static LLVMValueRef value_base(KC *kc, Value *v) {
 }
 
 /* Index of the packed weight for ref in layout (created on first use). */
-static int weight_slot(ModelCode *mc, Arena *a, const WeightRef *ref, int layout, int64_t panel) {
+static int weight_slot(ModelCode *mc, Arena *a, const WeightRef *ref, int layout, int64_t panel, int32_t elem) {
     for (int i = 0; i < mc->nweights; i++) {
         WeightSlot *w = &mc->weights[i];
         if (w->layout == layout && strcmp(w->ref.name, ref->name) == 0 && w->ref.lo == ref->lo &&
-            w->ref.rows == ref->rows && w->panel == panel)
+            w->ref.rows == ref->rows && w->panel == panel && w->elem == elem)
             return i;
     }
-    WeightSlot w = {*ref, layout, panel};
+    WeightSlot w = {*ref, layout, panel, elem};
     VEC_PUSH(a, mc->weights, mc->nweights, mc->capweights, w);
     return mc->nweights - 1;
 }
@@ -309,12 +309,65 @@ static void emit_map_kernel(KC *kc, Arena *scratch) {
 
 /* ---- register-blocked matmul kernels ---- */
 
+/* The LLVM type a matmul weight is stored as (CG.weights). */
+static LLVMTypeRef weight_type(CG *cg) {
+    return cg->weights == ACTRT_ELEM_F32 ? cg->t_f32 : LLVMInt16TypeInContext(cg->ctx);
+}
+
 /* The default weight loader: f32 panels of P = nr * V columns, [k][P]. */
 static LLVMValueRef load_weights_f32(KC *kc, VM *vm, int a, LLVMValueRef panel, LLVMValueRef kk, int off) {
     (void)a;
     CG *cg = kc->cg;
     int64_t P = (int64_t)kc->nr * vm->n;
     return load_v(vm, gep(cg, panel, LLVMBuildAdd(B, LLVMBuildMul(B, kk, ci(cg, P), ""), ci(cg, off), "")));
+}
+
+/* The V stored 2-byte values of a compact panel at (kk, off), as i16 lanes. */
+static LLVMValueRef load_halves(KC *kc, VM *vm, LLVMValueRef panel, LLVMValueRef kk, int off) {
+    CG *cg = kc->cg;
+    int64_t P = (int64_t)kc->nr * vm->n;
+    LLVMTypeRef i16 = LLVMInt16TypeInContext(cg->ctx), vt = vm->n == 1 ? i16 : LLVMVectorType(i16, (unsigned)vm->n);
+    LLVMValueRef idx = LLVMBuildAdd(B, LLVMBuildMul(B, kk, ci(cg, P), ""), ci(cg, off), "");
+    LLVMValueRef v = LLVMBuildLoad2(B, vt, LLVMBuildGEP2(B, i16, panel, &idx, 1, ""), "");
+    LLVMSetAlignment(v, 2);
+    return v;
+}
+
+/* bf16 panels: the f32 whose top half the value is (exact). */
+static LLVMValueRef load_weights_bf16(KC *kc, VM *vm, int a, LLVMValueRef panel, LLVMValueRef kk, int off) {
+    (void)a;
+    CG *cg = kc->cg;
+    LLVMValueRef w = LLVMBuildZExt(B, load_halves(kc, vm, panel, kk, off), vm->ti32, "");
+    w = LLVMBuildShl(B, w, vm_splat(vm, LLVMConstInt(cg->t_i32, 16, 0)), "");
+    return LLVMBuildBitCast(B, w, vm->tf, "");
+}
+
+/* f16 panels: widened exactly, by the hardware's conversion (F16C,
+ * AArch64) or, without it (x86-64-v2), with integer operations: a normal
+ * value rebiased, infinities and NaNs kept, a subnormal m as m * 2^-24. */
+static LLVMValueRef load_weights_f16(KC *kc, VM *vm, int a, LLVMValueRef panel, LLVMValueRef kk, int off) {
+    (void)a;
+    CG *cg = kc->cg;
+    LLVMValueRef h = load_halves(kc, vm, panel, kk, off);
+    if (cg->t->caps.f16) {
+        LLVMTypeRef half = LLVMHalfTypeInContext(cg->ctx), hv = vm->n == 1 ? half : LLVMVectorType(half, (unsigned)vm->n);
+        return LLVMBuildFPExt(B, LLVMBuildBitCast(B, h, hv, ""), vm->tf, "");
+    }
+#define K32(v) vm_splat(vm, LLVMConstInt(cg->t_i32, (v), 0))
+    LLVMValueRef x = LLVMBuildZExt(B, h, vm->ti32, "");
+    LLVMValueRef sign = LLVMBuildShl(B, LLVMBuildAnd(B, x, K32(0x8000), ""), K32(16), "");
+    LLVMValueRef e = LLVMBuildAnd(B, LLVMBuildLShr(B, x, K32(10), ""), K32(0x1f), "");
+    LLVMValueRef mant = LLVMBuildAnd(B, x, K32(0x3ff), "");
+    LLVMValueRef norm = LLVMBuildOr(B, LLVMBuildShl(B, LLVMBuildAdd(B, e, K32(112), ""), K32(23), ""),
+                                    LLVMBuildShl(B, mant, K32(13), ""), "");
+    LLVMValueRef special = LLVMBuildOr(B, K32(0x7f800000), LLVMBuildShl(B, mant, K32(13), ""), "");
+    LLVMValueRef sub = LLVMBuildBitCast(B, LLVMBuildFMul(B, LLVMBuildUIToFP(B, mant, vm->tf, ""),
+                                                         vm_splat_f32(vm, 1.0 / 16777216.0), ""),
+                                        vm->ti32, ""); /* exact: mant < 2^10 */
+    LLVMValueRef bits = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntEQ, e, K32(0x1f), ""), special, norm, "");
+    bits = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntEQ, e, K32(0), ""), sub, bits, "");
+#undef K32
+    return LLVMBuildBitCast(B, LLVMBuildOr(B, bits, sign, ""), vm->tf, "");
 }
 
 /* The statistics hook: count the site's vector in the calling thread's block. */
@@ -369,13 +422,14 @@ static void emit_tile_acc(KC *kc, VM *vm, int m, LLVMValueRef *wp, LLVMValueRef 
         for (int v = 0; v < nvec; v++)
             wv[a][v] = kc->hooks->load_weights(kc, vm, a, wp[a], kk, v * V);
     if (kc->kp.pf > 0) { /* the weights pf rows of the panel ahead, into L2 (a prefetch never faults) */
+        int esz = cg->weights == ACTRT_ELEM_F32 ? 4 : 2;
         LLVMTypeRef pty;
         LLVMValueRef pfn = cg_intrinsic(cg, "llvm.prefetch", cg->t_ptr, &pty);
         for (int a = 0; a < k->nacc; a++)
-            for (int v = 0; v < nvec; v += 64 / (4 * V) > 1 ? 64 / (4 * V) : 1) {
+            for (int v = 0; v < nvec; v += 64 / (esz * V) > 1 ? 64 / (esz * V) : 1) { /* one per cache line */
                 LLVMValueRef idx = LLVMBuildAdd(B, LLVMBuildMul(B, kk, ci(cg, P), ""),
                                                 ci(cg, (long long)kc->kp.pf * P + v * V), "");
-                LLVMValueRef args[4] = {LLVMBuildGEP2(B, cg->t_f32, wp[a], &idx, 1, ""),
+                LLVMValueRef args[4] = {LLVMBuildGEP2(B, weight_type(cg), wp[a], &idx, 1, ""),
                                         LLVMConstInt(cg->t_i32, 0, 0), LLVMConstInt(cg->t_i32, 2, 0),
                                         LLVMConstInt(cg->t_i32, 1, 0)};
                 LLVMBuildCall2(B, pty, pfn, args, 4, "");
@@ -516,8 +570,10 @@ static void emit_panel(KC *kc, VM *vm, VM *vs, LLVMValueRef jp, Arena *scratch) 
     int64_t P = (int64_t)kc->nr * vm->n, nfull = k->n / P, rest = k->n % P;
     LLVMValueRef j0 = LLVMBuildMul(B, jp, ci(cg, P), "");
     LLVMValueRef wp[2];
-    for (int a = 0; a < k->nacc; a++)
-        wp[a] = gep(cg, kc->wbase[a], LLVMBuildMul(B, jp, ci(cg, P * k->k), ""));
+    for (int a = 0; a < k->nacc; a++) { /* in elements of the stored type */
+        LLVMValueRef off = LLVMBuildMul(B, jp, ci(cg, P * k->k), "");
+        wp[a] = LLVMBuildGEP2(B, weight_type(cg), kc->wbase[a], &off, 1, "");
+    }
     int64_t kcb = kc->kp.kc, nkb = kc->partial ? (k->k + kcb - 1) / kcb : 1;
     LLVMValueRef kbvar = var(kc, cg->t_i64, ci(cg, 0));
     Loop lb;
@@ -779,17 +835,17 @@ static void kernel_bases(KC *kc) {
     kc->lbase = NEW_ARRAY(kc->scratch, LLVMValueRef, (size_t)k->nleaves + 1);
     int64_t P = (int64_t)kc->nr * cg->t->vlen;
     for (int a = 0; a < k->nacc; a++)
-        kc->wbase[a] = ptr_at(cg, kc->p_w, weight_slot(mc, cg->arena_for_slots, &k->w[a], ACTRT_LAYOUT_PANEL, P));
+        kc->wbase[a] = ptr_at(cg, kc->p_w, weight_slot(mc, cg->arena_for_slots, &k->w[a], ACTRT_LAYOUT_PANEL, P, cg->weights));
     if (k->kind == K_ROW) {
         if (k->has_gamma)
-            kc->wbase[0] = ptr_at(cg, kc->p_w, weight_slot(mc, cg->arena_for_slots, &k->gamma, ACTRT_LAYOUT_VEC, 0));
+            kc->wbase[0] = ptr_at(cg, kc->p_w, weight_slot(mc, cg->arena_for_slots, &k->gamma, ACTRT_LAYOUT_VEC, 0, ACTRT_ELEM_F32));
         if (k->has_beta)
-            kc->wbase[1] = ptr_at(cg, kc->p_w, weight_slot(mc, cg->arena_for_slots, &k->beta, ACTRT_LAYOUT_VEC, 0));
+            kc->wbase[1] = ptr_at(cg, kc->p_w, weight_slot(mc, cg->arena_for_slots, &k->beta, ACTRT_LAYOUT_VEC, 0, ACTRT_ELEM_F32));
     }
     for (int l = 0; l < k->nleaves; l++) {
         Leaf *lf = &k->leaves[l];
         if (lf->kind == LF_VEC)
-            kc->lbase[l] = ptr_at(cg, kc->p_w, weight_slot(mc, cg->arena_for_slots, &lf->vec, ACTRT_LAYOUT_VEC, 0));
+            kc->lbase[l] = ptr_at(cg, kc->p_w, weight_slot(mc, cg->arena_for_slots, &lf->vec, ACTRT_LAYOUT_VEC, 0, ACTRT_ELEM_F32));
         else if (lf->kind == LF_TENSOR)
             kc->lbase[l] = value_base(kc, lf->val);
     }
@@ -802,6 +858,11 @@ static void kernel_bases(KC *kc) {
 static void emit_kernel(CG *cg, KGraph *kg, int index, ModelCode *mc, const char *name, Arena *scratch) {
     Kernel *k = kg->kernels[index];
     KC kc = {.hooks = cg->stats ? &stats_hooks : &default_hooks, .cg = cg, .kg = kg, .k = k, .mc = mc, .index = index};
+    KernelHooks hooks = *kc.hooks; /* the weight loader of the stored type */
+    hooks.load_weights = cg->weights == ACTRT_ELEM_BF16  ? load_weights_bf16
+                         : cg->weights == ACTRT_ELEM_F16 ? load_weights_f16
+                                                         : load_weights_f32;
+    kc.hooks = &hooks;
     kc.name = name;
     kc.scratch = scratch;
     kc.fn = LLVMAddFunction(cg->mod, name, cg_kernel_type(cg));

@@ -58,6 +58,7 @@ typedef struct Target {
     struct {
         bool fma;                  /* fused multiply-add in hardware */
         int scalef_lanes;          /* lanes of an exact x * 2^k instruction (vscalefps), 0: none */
+        bool f16;                  /* f16 -> f32 conversion in hardware (F16C, AArch64) */
     } caps;
     bool is_host;                  /* code may run in this process */
     bool host_cpu;                 /* the host's CPU and features (no --cpu) */
@@ -123,6 +124,7 @@ typedef struct CG {
     Arena *arena_for_slots; /* cg_model: where the weight table grows */
     bool fast_math;         /* elementwise math in the fast tier (cg_vmath.c) */
     bool stats;             /* count activation statistics in the kernels (docs/stats.md) */
+    int32_t weights;        /* ACTRT_ELEM_*: the storage type of the matmul weights (PANEL slots) */
 } CG;
 
 void cg_init(CG *cg, const Target *t, const char *module_name);
@@ -184,6 +186,7 @@ typedef struct WeightSlot {
     WeightRef ref;
     int layout;                /* ACTRT_LAYOUT_PANEL or ACTRT_LAYOUT_VEC */
     int64_t panel;             /* PANEL: rows per panel (the tile's columns) */
+    int32_t elem;              /* ACTRT_ELEM_*: how its values are stored (compact for PANEL only) */
 } WeightSlot;
 
 typedef struct ModelCode {

@@ -248,6 +248,10 @@ int target_init(Target *t, const char *triple, const char *cpu, const char *feat
         t->caps.fma = arm;
     }
     t->caps.scalef_lanes = x86 && t->vlen == 16 ? 16 : 0;
+    /* F16C: named in the features, or implied (every x86 CPU with FMA or
+     * AVX-512 has it; AVX alone does not: Sandy Bridge); AArch64's base ISA */
+    t->caps.f16 = arm || (x86 && (has_feature(t->features, "f16c") || t->caps.fma || t->vlen == 16) &&
+                          !strstr(t->features, "-f16c"));
     if (vlen_cap > 0 && t->vlen > vlen_cap)
         t->vlen = vlen_cap;
     set_tiles(t, x86);

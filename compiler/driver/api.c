@@ -325,10 +325,15 @@ static int apply_params(actc_session *a, Target *t, const actc_options *o, Param
     return ACTC_OK;
 }
 
+static int32_t weight_elem(const actc_options *o);
+
 static int generate(actc_session *a, const char *model, const actc_options *o, actc_jit_model *j, Decl **mout,
                     ModelCode *mc, KGraph **kgout, char *err, size_t errlen) {
     if (!a->prog || a->s.diag.nerrors)
         return fail(a, ACTC_ERR_ARG, "no checked program in this session: call actc_check_file first");
+    if (o && (o->weights < ACTC_WEIGHTS_F32 || o->weights > ACTC_WEIGHTS_F16))
+        return fail(a, ACTC_ERR_ARG, "actc_options.weights: %d is not a weight type (ACTC_WEIGHTS_F32, _BF16, _F16)",
+                    o->weights);
     Decl *m = pick_model(a, model);
     if (!m)
         return ACTC_ERR_ARG;
@@ -348,6 +353,7 @@ static int generate(actc_session *a, const char *model, const actc_options *o, a
     cg_init(&j->cg, &j->target, m->name);
     j->cg.fast_math = o && o->fast_math;
     j->cg.stats = o && o->stats;
+    j->cg.weights = weight_elem(o);
     j->has_cg = true;
     /* codegen's tables and names: session scratch, under the caller's mark */
     cg_model(&j->cg, kg, arena_printf(&a->s.scratch, "actc_%s", m->name), mc, &a->s.scratch);
@@ -356,6 +362,12 @@ static int generate(actc_session *a, const char *model, const actc_options *o, a
         return fail(a, st, "%s", err);
     *mout = m;
     return ACTC_OK;
+}
+
+/* actc_options.weights as the ABI's element type (checked by options_ok). */
+static int32_t weight_elem(const actc_options *o) {
+    int w = o ? o->weights : ACTC_WEIGHTS_F32;
+    return w == ACTC_WEIGHTS_BF16 ? ACTRT_ELEM_BF16 : w == ACTC_WEIGHTS_F16 ? ACTRT_ELEM_F16 : ACTRT_ELEM_F32;
 }
 
 /* The JIT runs its code here: a --cpu this CPU cannot run is an error
@@ -633,6 +645,9 @@ static int generate_variants(actc_session *a, const char *model, const actc_opti
                              ModelCode **mcs, actrt_desc **descs, char *err, size_t errlen) {
     if (!a->prog || a->s.diag.nerrors)
         return fail(a, ACTC_ERR_ARG, "no checked program in this session: call actc_check_file first");
+    if (o && (o->weights < ACTC_WEIGHTS_F32 || o->weights > ACTC_WEIGHTS_F16))
+        return fail(a, ACTC_ERR_ARG, "actc_options.weights: %d is not a weight type (ACTC_WEIGHTS_F32, _BF16, _F16)",
+                    o->weights);
     Decl *m = pick_model(a, model);
     if (!m)
         return ACTC_ERR_ARG;
@@ -645,6 +660,7 @@ static int generate_variants(actc_session *a, const char *model, const actc_opti
     cg_init(&j->cg, &j->target, m->name);
     j->cg.fast_math = o && o->fast_math;
     j->cg.stats = o && o->stats;
+    j->cg.weights = weight_elem(o);
     j->has_cg = true;
     *mcs = NEW_ARRAY(tmp, ModelCode, (size_t)j->nvariants);
     *descs = NEW_ARRAY(&j->arena, actrt_desc, (size_t)j->nvariants);

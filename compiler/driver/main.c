@@ -61,6 +61,8 @@ static const char usage_options[] =
     "  -i [NAME=]FILE           an input (.npy, f32/f64/f16, shape [batch, n])\n"
     "  -o [NAME=]FILE           an output (.npy, f32)\n"
     "  --reference              run: use the double-precision reference interpreter\n"
+    "  --weights f32|bf16|f16   the storage type of the dense weight matrices\n"
+    "                           (widened exactly in the kernels; docs/language.md)\n"
     "  --stats                  run, bench, dump: compile the kernels with activation\n"
     "                           statistics (what actc stats runs; docs/stats.md)\n"
     "  --target TRIPLE, --cpu NAME, --features LIST\n"
@@ -183,6 +185,17 @@ static int parse_args(int argc, char **argv, Options *o) {
             o->codegen.fast_math = 1;
         } else if (strcmp(a, "--stats") == 0) {
             o->codegen.stats = 1;
+        } else if (strcmp(a, "--weights") == 0) {
+            if (!(v = value(argc, argv, &i)))
+                return arg_error("option '%s' needs a value", a);
+            if (strcmp(v, "f32") == 0)
+                o->codegen.weights = ACTC_WEIGHTS_F32;
+            else if (strcmp(v, "bf16") == 0)
+                o->codegen.weights = ACTC_WEIGHTS_BF16;
+            else if (strcmp(v, "f16") == 0)
+                o->codegen.weights = ACTC_WEIGHTS_F16;
+            else
+                return arg_error("invalid --weights '%s': expected f32, bf16 or f16", v);
         } else if (strcmp(a, "--list-variants") == 0) {
             o->list_variants = true;
         } else if (strcmp(a, "--show") == 0) {
@@ -517,6 +530,11 @@ static int open_model(const Options *o, const actc_options *opts, actc_session *
         fprintf(stderr, "actc: error: %s\n", actrt_last_error(*m));
         return exit_code(st);
     }
+    int rounded = actrt_model_rounded_tensors(*m);
+    if (rounded > 0 && !o->quiet)
+        fprintf(stderr, "actc: warning: --weights %s: %d tensor%s rounded to nearest even (their values are not all %s)\n",
+                opts->weights == ACTC_WEIGHTS_BF16 ? "bf16" : "f16", rounded, rounded == 1 ? "" : "s",
+                opts->weights == ACTC_WEIGHTS_BF16 ? "bf16" : "f16");
     return 0;
 }
 
@@ -735,8 +753,10 @@ static int cmd_bench(const Options *o) {
     }
     char thr[32];
     snprintf(thr, sizeof thr, o->threads ? "%lld" : "default", o->threads);
-    printf("model %s: batch %lld, %s threads, %s tier, compile %.1f ms, %d runs (medians)\n", d->name,
-           (long long)batch, thr, o->codegen.fast_math ? "fast" : "precise", tcompile * 1e3, reps);
+    static const char *const wnames[] = {"f32", "bf16", "f16"};
+    const char *wt = wnames[o->codegen.weights >= 0 && o->codegen.weights <= 2 ? o->codegen.weights : 0];
+    printf("model %s: batch %lld, %s threads, %s tier, %s weights, compile %.1f ms, %d runs (medians)\n", d->name,
+           (long long)batch, thr, o->codegen.fast_math ? "fast" : "precise", wt, tcompile * 1e3, reps);
     printf("%-6s %-18s %-8s %-22s %10s %9s\n", "kernel", "kind", "lines", "shape (M x K -> N)", "ms", "GFLOP/s");
     double flops_all = 0;
     for (int k = 0; k < d->nkernels; k++) {
@@ -752,8 +772,8 @@ static int cmd_bench(const Options *o) {
         else if (ki)
             snprintf(shape, sizeof shape, "%lld x %lld", (long long)batch, (long long)ki->n);
         printf("%-6d %-18s %-8s %-22s %10.4f", k, kind ? kind->name : "?", ki ? ki->lines : "", shape, t * 1e3);
-        if (fl > 0)
-            printf(" %9.1f", fl / t * 1e-9);
+        if (fl > 0) /* and the weights' path: the stored type, widened in registers */
+            printf(" %9.1f  %s%s", fl / t * 1e-9, wt, o->codegen.weights ? " widened in registers" : "");
         printf("\n");
     }
     double t = median(total, reps);

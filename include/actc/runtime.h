@@ -31,16 +31,18 @@ ACTRT_API void actrt_set_allocator(actrt_alloc_fn fn, void *ud);
 /* ---- the description of a compiled model (the ABI between generated code
  * and the runtime; the compiler fills it, JIT or AOT) ---- */
 
-#define ACTRT_ABI_VERSION 5u
+#define ACTRT_ABI_VERSION 6u
 
 /* Ranks of tensors and ports: 1 to ACTRT_MAX_RANK; unused dims are 0. */
 #define ACTRT_MAX_RANK 4
 /* A port's batch dimension (shape[0]) when the model takes any batch. */
 #define ACTRT_DIM_BATCH (-1)
 
-/* Element types.  Only f32 exists in this version; the field is there so
- * that compact weights (bf16, f16, int8) change no layout. */
-enum { ACTRT_ELEM_F32 = 0 };
+/* Element types.  Tensors, ports and the arrays a host passes are f32;
+ * a packed weight (actrt_weight_desc.elem) may be stored compact: bf16 or
+ * f16 (IEEE binary16), which the kernels widen exactly (docs/language.md,
+ * "Weight types"). */
+enum { ACTRT_ELEM_F32 = 0, ACTRT_ELEM_BF16 = 1, ACTRT_ELEM_F16 = 2 };
 
 /* A learned tensor the model reads, with PyTorch's name and shape. */
 typedef struct actrt_tensor_desc {
@@ -271,8 +273,14 @@ ACTRT_API int actrt_model_read_tensors(actrt_model *m, const char *const *paths,
 ACTRT_API int actrt_model_create_loaded(actrt_model **out, const actrt_desc *desc, const char *path,
                                         const void *data, size_t len);
 /* Packed weight i as the kernels read it (for the compiler's embedded
- * weights): its floats and their count; NULL before weights are loaded. */
+ * weights): its data (floats, or 2-byte bf16 / f16 values as its
+ * actrt_weight_desc.elem says) and their count; NULL before weights are
+ * loaded. */
 ACTRT_API const float *actrt_model_packed_weight(const actrt_model *m, int i, int64_t *count);
+/* Tensors whose values changed when they were packed into a compact weight
+ * type (rounded to nearest even: an f32 tensor for bf16 or f16 weights), at
+ * the last successful load; 0 for f32 weights. */
+ACTRT_API int actrt_model_rounded_tensors(const actrt_model *m);
 /* Run `batch` rows: inputs then outputs in declaration order, row-major
  * f32[batch, n].  Safe to call from several threads at once; allocates
  * nothing once each calling thread has run a batch this large. */

@@ -213,11 +213,28 @@ int main(int argc, char **argv) {
     return 0;
 }
 '''
-for ex in ["ffn", "mlp"] if failures == 0 else []:
+# (and with compact weights, --weights bf16 / f16: the packed panels are
+# embedded as 2-byte values; bitwise `actc run --weights` of the same type)
+emb_sizes = {}
+for ex, wt in [("ffn", "f32"), ("mlp", "f32"), ("ffn", "bf16"), ("mlp", "f16")] if failures == 0 else []:
     act = os.path.join(src, "examples", ex + ".act")
-    obj, hdr = os.path.join(tmp, ex + "_emb.o"), os.path.join(tmp, ex + "_emb.h")
+    tag = ex if wt == "f32" else ex + "_" + wt
+    obj, hdr = os.path.join(tmp, tag + "_emb.o"), os.path.join(tmp, tag + "_emb.h")
     w = os.path.join(tmp, ex + ".safetensors")
-    sh([actc, "compile", act, "-o", obj, "--header", hdr, "--prefix", "emb_" + ex, "--embed-weights", w], "compile embedded " + ex)
+    sh([actc, "compile", act, "-o", obj, "--header", hdr, "--prefix", "emb_" + ex, "--embed-weights", w, "--weights", wt],
+       "compile embedded " + tag)
+    emb_sizes[tag] = os.path.getsize(obj)
+    jit_outs = [os.path.join(tmp, "%s_jit%d.npy" % (ex, i)) for i in range(8)]
+    if wt != "f32":  # the JIT's outputs with the same weight type
+        ex_in = [os.path.join(tmp, "%s_in%d.npy" % (ex, i)) for i in range(8) if os.path.exists(os.path.join(tmp, "%s_in%d.npy" % (ex, i)))]
+        nouts = len([l for l in open(hdr).read().splitlines() if "_OUTPUT_" in l and "FEATURES" in l])
+        jit_outs = [os.path.join(tmp, "%s_jit_%s%d.npy" % (ex, wt, i)) for i in range(nouts)]
+        args = [actc, "run", act, "-w", w, "--weights", wt, "-q"]
+        for pth in ex_in:
+            args += ["-i", pth]
+        for pth in jit_outs:
+            args += ["-o", pth]
+        sh(args, "actc run --weights %s %s" % (wt, ex))
     undef = sorted(l.split()[-1] for l in sh(["nm", "-u", obj], "nm -u").stdout.splitlines() if l.split()[0] == "U")
     check(set(undef) <= {"malloc", "free", "getenv", "__tls_get_addr"}, "%s: embedded object needs %s" % (ex, undef))
     text = open(hdr).read()
@@ -226,23 +243,38 @@ for ex in ["ffn", "mlp"] if failures == 0 else []:
     d = EMB.replace("HEADER", hdr).replace("@U_", "EMB_%s_" % ex.upper()).replace("@p_", "emb_%s_" % ex)
     d = d.replace("FIN", ", ".join(map(str, ins))).replace("FOUT", ", ".join(map(str, outs)))
     d = d.replace("RUNARGS", ", ".join(["in[%d]" % i for i in range(len(ins))] + ["out[%d]" % i for i in range(len(outs))]))
-    dc, exe = os.path.join(tmp, ex + "_emb.c"), os.path.join(tmp, ex + "_emb")
+    dc, exe = os.path.join(tmp, tag + "_emb.c"), os.path.join(tmp, tag + "_emb")
     with open(dc, "w") as f:
         f.write(d)
     # libc (and pthread for the test's own hook) only: no libactrt, no LLVM, no OpenMP
     if sh([*os.environ.get("CC", "cc").split(), "-std=c99", "-O1", "-Wall", "-Wextra", "-pedantic", "-Werror", dc, obj,
-           "-lpthread", "-o", exe], "build embedded driver " + ex).returncode != 0:
+           "-lpthread", "-o", exe], "build embedded driver " + tag).returncode != 0:
         continue
     batch = 37
     infiles = [os.path.join(tmp, "%s_in%d.bin" % (ex, i)) for i in range(len(ins))]
-    serial = [os.path.join(tmp, "%s_emb_s%d.bin" % (ex, i)) for i in range(len(outs))]
-    par = [os.path.join(tmp, "%s_emb_p%d.bin" % (ex, i)) for i in range(len(outs))]
-    sh([exe, str(batch), *infiles, *serial, *par], "run embedded " + ex)
+    serial = [os.path.join(tmp, "%s_emb_s%d.bin" % (tag, i)) for i in range(len(outs))]
+    par = [os.path.join(tmp, "%s_emb_p%d.bin" % (tag, i)) for i in range(len(outs))]
+    sh([exe, str(batch), *infiles, *serial, *par], "run embedded " + tag)
     for i in range(len(outs)):
-        jit = npy_data(os.path.join(tmp, "%s_jit%d.npy" % (ex, i)))
-        check(os.path.exists(serial[i]) and open(serial[i], "rb").read() == jit, "%s embedded (serial) differs from the JIT" % ex)
-        check(os.path.exists(par[i]) and open(par[i], "rb").read() == jit, "%s embedded (parallel-for) differs from the JIT" % ex)
-    print("ok   %s embedded" % ex)
+        jit = npy_data(jit_outs[i])
+        check(os.path.exists(serial[i]) and open(serial[i], "rb").read() == jit, "%s embedded (serial) differs from the JIT" % tag)
+        check(os.path.exists(par[i]) and open(par[i], "rb").read() == jit, "%s embedded (parallel-for) differs from the JIT" % tag)
+    if wt != "f32":  # the x86-64-v2 variant repacks the embedded compact panels at create (no F16C there)
+        v2_outs = [os.path.join(tmp, "%s_jit_v2_%d.npy" % (tag, i)) for i in range(len(outs))]
+        args = [actc, "run", act, "-w", w, "--weights", wt, "--cpu", "x86-64-v2", "-q"]
+        for pth in [os.path.join(tmp, "%s_in%d.npy" % (ex, i)) for i in range(len(ins))]:
+            args += ["-i", pth]
+        for pth in v2_outs:
+            args += ["-o", pth]
+        sh(args, "actc run --cpu x86-64-v2 --weights %s %s" % (wt, ex))
+        p = subprocess.run([exe, str(batch), *infiles, *serial, *par], env=dict(os.environ, ACTC_CPU_VARIANT="x86-64-v2"),
+                           capture_output=True, text=True)
+        check(p.returncode == 0, "%s embedded, x86-64-v2: %s" % (tag, p.stderr))
+        for i in range(len(outs)):
+            check(open(serial[i], "rb").read() == npy_data(v2_outs[i]), "%s embedded x86-64-v2 differs from the JIT" % tag)
+    print("ok   %s embedded (%d bytes)" % (tag, emb_sizes[tag]))
+if "ffn" in emb_sizes and "ffn_bf16" in emb_sizes:
+    check(emb_sizes["ffn_bf16"] < 0.6 * emb_sizes["ffn"], "bf16 weights halve the object: %s" % emb_sizes)
 
 # The embedded runtime's errors: libactrt's checks and messages
 # (runtime/run_checks.h), and weights replaced from a file when the program

@@ -304,7 +304,7 @@ Test(runtime, descriptions_of_another_abi_or_malformed_are_refused) {
     char want[128];
     snprintf(want, sizeof want, "the model was compiled for runtime ABI 2, this libactrt is ABI %u", ACTRT_ABI_VERSION);
     cr_expect_str_eq(actrt_last_error(NULL), want);
-    cr_expect_eq(ACTRT_ABI_VERSION, 5u);
+    cr_expect_eq(ACTRT_ABI_VERSION, 6u);
     d = desc;
     d.row_tile = 0;
     cr_expect_eq(actrt_model_create(&m, &d), ACTC_ERR_ARG);
@@ -323,6 +323,21 @@ Test(runtime, descriptions_of_another_abi_or_malformed_are_refused) {
     actrt_model_free(m);
     const actrt_site_desc bad[] = {{.kind = 7, .same_as = -1, .units = 2}, {.kind = 1, .same_as = -1, .units = 2, .offset = 64},
                                    {.kind = 1, .same_as = -1, .units = 2, .offset = 8}, {.kind = 1, .same_as = 0, .units = 2}};
+    /* a compact weight element type only in a PANEL slot; an unknown one never */
+    d = desc;
+    actrt_weight_desc wbad[3];
+    memcpy(wbad, desc.weights, sizeof wbad);
+    wbad[0].elem = 9;
+    d.weights = wbad;
+    cr_expect_eq(actrt_model_create(&m, &d), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(NULL), "the model description is malformed (weight 0)");
+    wbad[0].elem = ACTRT_ELEM_BF16; /* a KN or VEC slot of bf16 */
+    cr_expect_eq(actrt_model_create(&m, &d), wbad[0].layout == ACTRT_LAYOUT_PANEL ? ACTC_OK : ACTC_ERR_ARG);
+    if (m)
+        actrt_model_free(m), m = NULL;
+    d = desc;
+    d.nsites = 1;
+    d.sites = &site, d.stats_bytes = lay[7];
     for (int i = 0; i < 4; i++) {
         d.sites = &bad[i];
         cr_expect_eq(actrt_model_create(&m, &d), ACTC_ERR_ARG, "bad site %d", i);
