@@ -128,6 +128,21 @@ expect_error(["run", mlp, "-w", bad, "-i", x, "-o", "logits=" + o, "-o", "probs=
              "tensor 'fc1.weight' has shape [64, 128], expected [128, 64]", "mis-shaped tensor")
 expect_error(["run", mlp, "-w", os.path.join(tmp, "nope.safetensors"), "-i", x, "-o", "logits=" + o, "-o", "probs=" + o],
              "nope.safetensors", "missing weights file")
+# --weights (docs/language.md §7.2.1): a bad type names the option; an f16
+# overflow names the tensor; f32 weights rounded to bf16 warn once, with
+# the count; the run is close to the f32 one (bf16: 8 bits of mantissa)
+expect_error(["run", mlp, "-w", w, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o, "--weights", "f8"],
+             "invalid --weights 'f8': expected f32, bf16 or f16", "--weights unknown type")
+big = os.path.join(tmp, "big.safetensors")
+vals = {"fc1.weight": ([128, 64], rand(128 * 64)), "fc1.bias": ([128], rand(128)),
+        "fc2.weight": ([10, 128], rand(1280)), "fc2.bias": ([10], rand(10))}
+vals["fc2.weight"][1][5] = 70000.0
+write_safetensors(big, vals)
+expect_error(["run", mlp, "-w", big, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o, "--weights", "f16"],
+             "tensor 'fc2.weight' (declared at", "--weights f16 overflow")
+o16 = os.path.join(tmp, "o16.npy")
+rc, err = run("run", mlp, "-w", w, "-i", x, "-o", "logits=" + o16, "-o", "probs=" + o, "--weights", "bf16")
+check(rc == 0 and "actc: warning: --weights bf16: 2 tensors rounded to nearest even" in err, "--weights bf16: %s" % err)
 x3 = os.path.join(tmp, "x3.npy")
 write_npy(x3, (7, 63), [0.0] * (7 * 63))
 expect_error(["run", mlp, "-w", w, "-i", x3, "-o", "logits=" + o, "-o", "probs=" + o],

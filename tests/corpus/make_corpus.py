@@ -134,6 +134,8 @@ SAFETENSORS = [
      "tensor 'fc1.weight': data_offsets [0, 12] do not match shape [2, 3] of F32 (24 bytes)"),
     ("size-mismatch-bf16", st({"a": ent(dtype="BF16", shape=(3,), offsets=(0, 4))}, Z4),
      "tensor 'a': data_offsets [0, 4] do not match shape [3] of BF16 (6 bytes)"),
+    ("size-mismatch-f16", st({"fc.weight": ent(dtype="F16", shape=(2, 3), offsets=(0, 10))}, b"\0" * 10),
+     "tensor 'fc.weight': data_offsets [0, 10] do not match shape [2, 3] of F16 (12 bytes)"),
     ("end-beyond-data", st({"a": ent(shape=(2,), offsets=(0, 8))}, Z4),
      "tensor 'a': data_offsets [0, 8] extend beyond the data section (4 bytes)"),
     ("overlapping-tensors", st({"a": ent(shape=(2,), offsets=(0, 8)), "b": ent(shape=(2,), offsets=(4, 12))}, b"\0" * 12),

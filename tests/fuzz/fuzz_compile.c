@@ -9,8 +9,10 @@
  * actc_jit_compile and actc_compile_object up to the finished module.  The
  * target is a function of the input's bytes (FNV-1a hash), so a reproducer
  * replays on the same target: the host CPU, x86-64 (SSE2, 4 lanes),
- * x86-64-v3 (AVX2, 8 lanes) or aarch64 (NEON).  One input in four also runs
- * the backend to assembly (instruction selection for the chosen target).
+ * x86-64-v3 (AVX2, 8 lanes) or aarch64 (NEON), and so are the weights'
+ * storage type (f32, bf16, f16: their loaders) and, one input in four,
+ * activation statistics.  One input in four also runs the backend to
+ * assembly (instruction selection for the chosen target).
  *
  * Findings: sanitizer reports, hangs, leaks, and ACTC_ERR_INTERNAL (the
  * verifier rejecting the module, an ACTC_BUG, an LLVM error) for a program
@@ -50,7 +52,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         uint32_t h = 2166136261u;
         for (size_t i = 0; i < size; i++)
             h = (h ^ data[i]) * 16777619u;
-        const actc_options *o = &targets[h % 4];
+        actc_options opt = targets[h % 4];
+        opt.weights = (int)((h >> 4) % 3); /* the matrices as f32, bf16 or f16 (their loaders) */
+        opt.stats = (h >> 6) % 4 == 0;      /* and, one input in four, with statistics */
+        const actc_options *o = &opt;
         actc_dump_kind kind = (h >> 2) % 4 == 0 ? ACTC_DUMP_ASM : ACTC_DUMP_LLVM;
         const char *out = NULL;
         st = actc_dump_code(s, NULL, o, kind, &out);

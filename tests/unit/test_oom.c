@@ -534,3 +534,42 @@ Test(oom, statistics_fail_cleanly_at_every_allocation, .timeout = 300) {
     actc_jit_free(j);
     actc_session_free(s);
 }
+
+/* ---- compact weights (docs/language.md §7.2.1): a bf16 and an f16 build
+ * of the gated model, packed (rounding every value) at every allocation
+ * failure; the first run that gets through computes what an unlimited one
+ * does. ---- */
+
+Test(oom, compact_weights_fail_cleanly_at_every_allocation, .timeout = 300) {
+    float *w[RT_NT];
+    rt_make_weights(w, 9);
+    static float x[RT_BATCH * 24], y0[RT_BATCH * 8], p0[RT_BATCH * 8], y[RT_BATCH * 8], p[RT_BATCH * 8];
+    for (int i = 0; i < RT_BATCH * 24; i++)
+        x[i] = cosf(0.05f * (float)i);
+    for (int type = ACTC_WEIGHTS_BF16; type <= ACTC_WEIGHTS_F16; type++) {
+        actc_options o = {.weights = type};
+        actc_session *s;
+        cr_assert_eq(actc_session_new(&s), ACTC_OK);
+        cr_assert_eq(actc_check_source(s, "rt.act", RT_SRC, strlen(RT_SRC)), ACTC_OK);
+        actc_jit_model *j;
+        cr_assert_eq(actc_jit_compile(s, NULL, &o, &j), ACTC_OK, "%s", actc_last_error(s));
+        const actrt_desc *d = actc_jit_desc(j);
+        cr_assert_eq(rt_attempt(d, -1, RT_ARRAYS, w, NULL, 0, NULL, x, y0, p0), ACTC_OK);
+        long n;
+        for (n = 0; n < 100000; n++) {
+            memset(y, 0, sizeof y);
+            int r = rt_attempt(d, n, RT_ARRAYS, w, NULL, 0, NULL, x, y, p);
+            cr_assert_eq(live, 0, "%ld blocks leaked after failing allocation %ld", live, n);
+            if (r == ACTC_OK)
+                break;
+            cr_assert_eq(r, ACTC_ERR_NOMEM, "allocation %ld failed with status %d: %s", n, r, actrt_last_error(NULL));
+        }
+        cr_assert_lt(n, 100000);
+        cr_assert_eq(memcmp(y, y0, sizeof y), 0, "outputs after the OOM loop differ");
+        fprintf(stderr, "runtime with %s weights: %ld failure points\n", type == ACTC_WEIGHTS_BF16 ? "bf16" : "f16", n);
+        actc_jit_free(j);
+        actc_session_free(s);
+    }
+    for (int i = 0; i < RT_NT; i++)
+        free(w[i]);
+}
