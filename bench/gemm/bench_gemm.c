@@ -76,6 +76,7 @@ static const char *const act_names[NACTS] = {"relu", "gelu_tanh", "gelu", "silu"
 
 static struct {
     int threads, reps, verbose, quick, fast_math;
+    int weights; /* --weights: 0 f32, 1 bf16, 2 f16 (actc's stored weights; oneDNN's src and weights) */
     const char *cpu; /* --cpu: actc's code for this CPU (a variant of an object: docs/aot.md) */
     const char *kernel_params, *profile; /* --kernel-params, --profile: actc's loop nests (docs/tuning.md) */
     int scaling; /* > 1: measure every peer at 1 and at `scaling` threads */
@@ -125,6 +126,9 @@ static void usage(FILE *f) {
             "  --kernel-params S  actc: the matmul kernels' parameters (docs/tuning.md), e.g.\n"
             "                     dense=8x3,kc=128;gated=6x2,kc=96\n"
             "  --profile FILE     actc: a tuning profile from actc tune\n"
+            "  --weights T        f32 (default), bf16 or f16: actc's stored weights (--weights) and oneDNN's\n"
+            "                     matmul in that type (its input converted once, untimed); weights rounded for\n"
+            "                     every peer; --tol at least 3e-2\n"
             "  --cpu NAME         actc: generate code for this CPU (e.g. x86-64-v3, the AVX2 variant of\n"
             "                     an object; with ONEDNN_MAX_CPU_ISA=AVX2 for a like-for-like peer)\n"
             "  --verbose          oneDNN implementation and weight layout, calls per repetition\n");
@@ -292,6 +296,15 @@ static void parse_args(int argc, char **argv) {
         } else if (!strcmp(a, "--kernel-params")) {
             NEED_VALUE();
             opt.kernel_params = v;
+        } else if (!strcmp(a, "--weights")) {
+            NEED_VALUE();
+            opt.weights = !strcmp(v, "f32") ? 0 : !strcmp(v, "bf16") ? 1 : !strcmp(v, "f16") ? 2 : -1;
+            if (opt.weights < 0) {
+                fprintf(stderr, "bench_gemm: --weights '%s': expected f32, bf16 or f16\n", v);
+                exit(2);
+            }
+            if (opt.weights && opt.tol < 3e-2)
+                opt.tol = 3e-2; /* oneDNN rounds its input to the type too (2^-9 per product) */
         } else if (!strcmp(a, "--profile")) {
             NEED_VALUE();
             opt.profile = v;
@@ -383,6 +396,20 @@ static uint64_t splitmix(void) {
 static void fill_uniform(float *p, size_t n, float a) {
     for (size_t i = 0; i < n; i++)
         p[i] = a * (float)((double)(splitmix() >> 11) * (2.0 / 9007199254740992.0) - 1.0);
+}
+
+/* Round to bf16 (type 1) or f16 (2), nearest even, in place. */
+static void round_to(float *p, size_t n, int type) {
+    for (size_t i = 0; i < n; i++) {
+        if (type == 2) {
+            p[i] = (float)(_Float16)p[i];
+            continue;
+        }
+        uint32_t u;
+        memcpy(&u, &p[i], 4);
+        u = (u + 0x7fffu + ((u >> 16) & 1)) & 0xffff0000u;
+        memcpy(&p[i], &u, 4);
+    }
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -570,10 +597,14 @@ static int dmm_create(Dmm *d, int M, int K, int N, const float *X, const float *
     dnnl_memory_t wuser = NULL, wpacked = NULL;
     memset(d, 0, sizeof *d);
     dnnl_dims_t sd = {M, K}, wd = {K, N}, bd = {1, N}, dd = {M, N};
-    dnnl_memory_desc_t smd, wumd, wmd, bmd, dmd;
-    DN(dnnl_memory_desc_init_by_tag(&smd, 2, sd, dnnl_f32, dnnl_ab));
+    dnnl_memory_desc_t smd, sumd, wumd, wmd, bmd, dmd;
+    /* --weights bf16 / f16: oneDNN's matmul in that type (src and weights;
+     * its input is converted once, outside the timing) */
+    dnnl_data_type_t ct = opt.weights == 1 ? dnnl_bf16 : opt.weights == 2 ? dnnl_f16 : dnnl_f32;
+    DN(dnnl_memory_desc_init_by_tag(&sumd, 2, sd, dnnl_f32, dnnl_ab));
+    DN(dnnl_memory_desc_init_by_tag(&smd, 2, sd, ct, dnnl_ab));
     DN(dnnl_memory_desc_init_by_tag(&wumd, 2, wd, dnnl_f32, dnnl_ba)); /* [N, K] row-major */
-    DN(dnnl_memory_desc_init_by_tag(&wmd, 2, wd, dnnl_f32, packed ? dnnl_format_tag_any : dnnl_ba));
+    DN(dnnl_memory_desc_init_by_tag(&wmd, 2, wd, ct, packed || ct != dnnl_f32 ? dnnl_format_tag_any : dnnl_ba));
     DN(dnnl_memory_desc_init_by_tag(&bmd, 2, bd, dnnl_f32, dnnl_ab));
     DN(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab));
     dnnl_matmul_desc_t mmd;
@@ -592,9 +623,28 @@ static int dmm_create(Dmm *d, int M, int K, int N, const float *X, const float *
         if (dnnl_primitive_desc_query(d->pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
             snprintf(d->impl, sizeof d->impl, "%s", impl);
     }
-    if (dmm_add(d, DNNL_ARG_SRC, &smd, X, why))
+    if (ct != dnnl_f32) { /* the input in the compute type, converted here (not timed) */
+        dnnl_memory_t xu = NULL, xc = NULL;
+        dnnl_primitive_desc_t xpd = NULL;
+        dnnl_primitive_t xr = NULL;
+        DN(dnnl_memory_create(&xu, &sumd, eng, (void *)X));
+        DN(dnnl_memory_create(&xc, &smd, eng, DNNL_MEMORY_ALLOCATE));
+        DN(dnnl_reorder_primitive_desc_create(&xpd, &sumd, eng, &smd, eng, NULL));
+        DN(dnnl_primitive_create(&xr, xpd));
+        dnnl_exec_arg_t xargs[2] = {{DNNL_ARG_FROM, xu}, {DNNL_ARG_TO, xc}};
+        DN(dnnl_primitive_execute(xr, strm, 2, xargs));
+        DN(dnnl_stream_wait(strm));
+        dnnl_primitive_destroy(xr);
+        dnnl_primitive_desc_destroy(xpd);
+        dnnl_memory_destroy(xu);
+        d->mems[d->nmems++] = xc;
+        d->args[d->nargs].arg = DNNL_ARG_SRC;
+        d->args[d->nargs].memory = xc;
+        d->nargs++;
+    } else if (dmm_add(d, DNNL_ARG_SRC, &smd, X, why)) {
         goto fail;
-    if (packed) {
+    }
+    if (packed || ct != dnnl_f32) {
         const dnnl_memory_desc_t *pmd = dnnl_primitive_desc_query_md(d->pd, dnnl_query_weights_md, 0);
         md_format(d->wfmt, sizeof d->wfmt, pmd);
         DN(dnnl_memory_create(&wuser, &wumd, eng, (void *)W));
@@ -720,7 +770,7 @@ static int actc_model_make(ActcModel *a, int K, int N, int act, const float *W, 
         return -1;
     }
     actc_options co = {.fast_math = opt.fast_math, .cpu = opt.cpu, .kernel_params = opt.kernel_params,
-                       .profile = opt.profile};
+                       .profile = opt.profile, .weights = opt.weights};
     st = actc_jit_compile(a->s, NULL, &co, &a->j);
     if (st != ACTC_OK) {
         snprintf(a->err, sizeof a->err, "jit: %s (%s)", actc_last_error(a->s), actc_status_string(st));
@@ -1499,6 +1549,10 @@ int main(int argc, char **argv) {
         /* pre-activations ~ unit variance: x ~ U(-1,1), w ~ U(-3/sqrt(K), 3/sqrt(K)) */
         fill_uniform(W, (size_t)N * K, 3.0f / sqrtf((float)K));
         fill_uniform(V, (size_t)N * K, 3.0f / sqrtf((float)K));
+        if (opt.weights) { /* every peer and the reference see the stored values */
+            round_to(W, (size_t)N * K, opt.weights);
+            round_to(V, (size_t)N * K, opt.weights);
+        }
         fill_uniform(b, (size_t)N, 0.5f);
         memcpy(WV, W, (size_t)N * K * sizeof(float));
         memcpy(WV + (size_t)N * K, V, (size_t)N * K * sizeof(float));

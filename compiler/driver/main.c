@@ -347,10 +347,15 @@ static int cmd_dump(const Options *o) {
                                     : strcmp(o->dump, "fused") == 0 ? ACTC_DUMP_FUSED
                                                                     : ACTC_DUMP_DOT,
                        o->stage, &out);
-    if (st == ACTC_OK)
+    if (st == ACTC_OK) {
         fputs(out, stdout);
-    else
+        if (strcmp(o->dump, "fused") == 0 && o->codegen.weights) /* compact weights: their type and path */
+            printf("\nweights: every dense matrix stored as %s, widened exactly in registers by each kernel's "
+                   "weight loads (--weights)\n",
+                   o->codegen.weights == ACTC_WEIGHTS_BF16 ? "bf16" : "f16");
+    } else {
         report(s, st);
+    }
     actc_session_free(s);
     return exit_code(st);
 }

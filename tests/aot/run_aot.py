@@ -588,19 +588,22 @@ if failures == 0 and platform.machine() == "x86_64":
 import shutil
 cross_cc, qemu = shutil.which("aarch64-linux-gnu-gcc"), shutil.which("qemu-aarch64")
 if failures == 0 and cross_cc and qemu and os.path.isdir("/usr/aarch64-linux-gnu"):
-    for ex in ["ffn", "mlp", "residual_rmsnorm"]:
+    # (and mlp with f16 weights: NEON's conversion, against the x86 JIT with f16 weights)
+    for ex, wt in [("ffn", "f32"), ("mlp", "f32"), ("residual_rmsnorm", "f32"), ("mlp", "f16")]:
         act = os.path.join(src, "examples", ex + ".act")
-        obj, hdr = os.path.join(tmp, ex + "_a64.o"), os.path.join(tmp, ex + "_a64.h")
+        tag = ex if wt == "f32" else ex + "_" + wt
+        obj, hdr = os.path.join(tmp, tag + "_a64.o"), os.path.join(tmp, tag + "_a64.h")
         w = os.path.join(tmp, ex + ".safetensors")
         sh([actc, "compile", act, "-o", obj, "--header", hdr, "--prefix", "emb_" + ex, "--target", "aarch64-linux-gnu",
-            "--embed-weights", w], "cross compile " + ex)
+            "--embed-weights", w, "--weights", wt], "cross compile " + tag)
+        jit_name = (lambda i: "%s_jit%d.npy" % (ex, i)) if wt == "f32" else (lambda i: "%s_jit_%s%d.npy" % (ex, wt, i))
         text = open(hdr).read()
         ins = [int(l.split("=")[1].strip(" ,")) for l in text.splitlines() if "_INPUT_" in l and "FEATURES" in l]
         outs = [int(l.split("=")[1].strip(" ,")) for l in text.splitlines() if "_OUTPUT_" in l and "FEATURES" in l]
         d = EMB.replace("HEADER", hdr).replace("@U_", "EMB_%s_" % ex.upper()).replace("@p_", "emb_%s_" % ex)
         d = d.replace("FIN", ", ".join(map(str, ins))).replace("FOUT", ", ".join(map(str, outs)))
         d = d.replace("RUNARGS", ", ".join(["in[%d]" % i for i in range(len(ins))] + ["out[%d]" % i for i in range(len(outs))]))
-        dc, exe = os.path.join(tmp, ex + "_a64.c"), os.path.join(tmp, ex + "_a64")
+        dc, exe = os.path.join(tmp, tag + "_a64.c"), os.path.join(tmp, tag + "_a64")
         with open(dc, "w") as f:
             f.write(d)
         if sh([cross_cc, "-std=c99", "-O1", "-Wall", "-Wextra", "-pedantic", "-Werror", dc, obj, "-lpthread", "-o", exe],
@@ -611,18 +614,18 @@ if failures == 0 and cross_cc and qemu and os.path.isdir("/usr/aarch64-linux-gnu
         # the armv8-a baseline on an in-order core without the v8.2 extensions
         # and on a server core with them (the object's one variant on both)
         for qcpu in ("cortex-a53", "neoverse-n1"):
-            res = [os.path.join(tmp, "%s_a64_%s_%d.bin" % (ex, qcpu, i)) for i in range(2 * len(outs))]
+            res = [os.path.join(tmp, "%s_a64_%s_%d.bin" % (tag, qcpu, i)) for i in range(2 * len(outs))]
             sh([qemu, "-cpu", qcpu, "-L", "/usr/aarch64-linux-gnu", exe, str(batch), *infiles, *res], "qemu -cpu %s run %s" % (qcpu, ex))
             for i in range(len(outs)):
                 ref = array.array("f")
-                ref.frombytes(npy_data(os.path.join(tmp, "%s_jit%d.npy" % (ex, i))))
+                ref.frombytes(npy_data(os.path.join(tmp, jit_name(i))))
                 for k in (i, len(outs) + i):
                     got = array.array("f")
                     if os.path.exists(res[k]):
                         got.frombytes(open(res[k], "rb").read())
                     worst = max((abs(a - b) / (1 + abs(b)) for a, b in zip(got, ref)), default=1.0) if len(got) == len(ref) else 1.0
                     check(worst <= 1e-5, "%s on aarch64 (qemu -cpu %s): output %d differs from the x86 JIT by %g" % (ex, qcpu, i, worst))
-        print("ok   %s aarch64 (qemu -cpu cortex-a53, neoverse-n1)" % ex)
+        print("ok   %s aarch64 (qemu -cpu cortex-a53, neoverse-n1)" % tag)
 else:
     print("skip aarch64: install gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and qemu-user (scripts/install-deps.sh)")
 
