@@ -65,6 +65,8 @@ struct KC {
     bool whole_row;        /* emitting the all-columns copy of an elementwise kernel */
     const char *name;      /* the kernel function's name */
     LLVMValueRef epi[2];   /* matmul kernels: the tile epilogue functions (full panel, last panel) */
+    LLVMValueRef pfp[2];   /* with from_buffer: the compact panels the tiles prefetch from */
+    bool from_buffer;      /* the tiles load f32 from a widened block (widen_block), not the panels */
     Arena *scratch;
 };
 
@@ -420,7 +422,8 @@ static void emit_tile_acc(KC *kc, VM *vm, int m, LLVMValueRef *wp, LLVMValueRef 
     LLVMValueRef wv[2][8];
     for (int a = 0; a < k->nacc; a++)
         for (int v = 0; v < nvec; v++)
-            wv[a][v] = kc->hooks->load_weights(kc, vm, a, wp[a], kk, v * V);
+            wv[a][v] = kc->from_buffer ? load_weights_f32(kc, vm, a, wp[a], kk, v * V)
+                                       : kc->hooks->load_weights(kc, vm, a, wp[a], kk, v * V);
     if (kc->kp.pf > 0) { /* the weights pf rows of the panel ahead, into L2 (a prefetch never faults) */
         int esz = cg->weights == ACTRT_ELEM_F32 ? 4 : 2;
         LLVMTypeRef pty;
@@ -429,7 +432,7 @@ static void emit_tile_acc(KC *kc, VM *vm, int m, LLVMValueRef *wp, LLVMValueRef 
             for (int v = 0; v < nvec; v += 64 / (esz * V) > 1 ? 64 / (esz * V) : 1) { /* one per cache line */
                 LLVMValueRef idx = LLVMBuildAdd(B, LLVMBuildMul(B, kk, ci(cg, P), ""),
                                                 ci(cg, (long long)kc->kp.pf * P + v * V), "");
-                LLVMValueRef args[4] = {LLVMBuildGEP2(B, weight_type(cg), wp[a], &idx, 1, ""),
+                LLVMValueRef args[4] = {LLVMBuildGEP2(B, weight_type(cg), kc->from_buffer ? kc->pfp[a] : wp[a], &idx, 1, ""),
                                         LLVMConstInt(cg->t_i32, 0, 0), LLVMConstInt(cg->t_i32, 2, 0),
                                         LLVMConstInt(cg->t_i32, 1, 0)};
                 LLVMBuildCall2(B, pty, pfn, args, 4, "");
@@ -564,28 +567,15 @@ static LLVMValueRef epilogue_fn(KC *kc, VM *vm, VM *vs, int ncols, int which, Ar
  * block, tiles of mr rows and then power-of-two tiles for the rows left
  * (a switch over the heights), each followed, in the last block, by a
  * call of the epilogue of the panel's columns. */
-static void emit_panel(KC *kc, VM *vm, VM *vs, LLVMValueRef jp, Arena *scratch) {
+/* The row tiles of rows [rlo, rhi) over K block [kbeg, kend) of panel jp
+ * (its weights at wp[]), each followed, in the last block, by a call of the
+ * epilogue of the panel's columns. */
+static void emit_rows(KC *kc, VM *vm, VM *vs, LLVMValueRef jp, LLVMValueRef *wp, LLVMValueRef kbeg, LLVMValueRef kend,
+                      LLVMValueRef first, LLVMValueRef last, Arena *scratch) {
     CG *cg = kc->cg;
     Kernel *k = kc->k;
     int64_t P = (int64_t)kc->nr * vm->n, nfull = k->n / P, rest = k->n % P;
     LLVMValueRef j0 = LLVMBuildMul(B, jp, ci(cg, P), "");
-    LLVMValueRef wp[2];
-    for (int a = 0; a < k->nacc; a++) { /* in elements of the stored type */
-        LLVMValueRef off = LLVMBuildMul(B, jp, ci(cg, P * k->k), "");
-        wp[a] = LLVMBuildGEP2(B, weight_type(cg), kc->wbase[a], &off, 1, "");
-    }
-    int64_t kcb = kc->kp.kc, nkb = kc->partial ? (k->k + kcb - 1) / kcb : 1;
-    LLVMValueRef kbvar = var(kc, cg->t_i64, ci(cg, 0));
-    Loop lb;
-    LLVMValueRef kb = loop_open(kc, &lb, kbvar, ci(cg, nkb), 1);
-    LLVMValueRef kbeg = nkb == 1 ? ci(cg, 0) : LLVMBuildMul(B, kb, ci(cg, kcb), "");
-    LLVMValueRef kend = ci(cg, k->k), first = LLVMConstInt(cg->t_i1, 1, 0), last = first;
-    if (nkb > 1) {
-        LLVMValueRef e = LLVMBuildAdd(B, kbeg, ci(cg, kcb), "");
-        kend = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, e, ci(cg, k->k), ""), e, ci(cg, k->k), "");
-        first = LLVMBuildICmp(B, LLVMIntEQ, kb, ci(cg, 0), "");
-        last = LLVMBuildICmp(B, LLVMIntEQ, kb, ci(cg, nkb - 1), "");
-    }
     /* the tile buffer the epilogue reads, per projection */
     LLVMTypeRef arr = LLVMArrayType(cg->t_f32, (unsigned)(kc->mr * P));
     LLVMValueRef buf[2];
@@ -644,6 +634,79 @@ static void emit_panel(KC *kc, VM *vm, VM *vs, LLVMValueRef jp, Arena *scratch) 
     LLVMBuildStore(B, LLVMBuildAdd(B, r, LLVMBuildLoad2(B, cg->t_i64, mvar, ""), ""), rvar);
     LLVMBuildBr(B, head);
     LLVMPositionBuilderAtEnd(B, exit);
+}
+
+/* Compact weights of a K block widened once into an L1 buffer of kc x P
+ * f32 per projection, which every row tile of the block then reads (the
+ * same values as widening in the tiles' registers); returns in lp[] the
+ * base pointers that make the tiles' index kk * P + off land in it. */
+static void widen_block(KC *kc, VM *vm, LLVMValueRef *wp, LLVMValueRef kbeg, LLVMValueRef kend, LLVMValueRef *lp) {
+    CG *cg = kc->cg;
+    int64_t P = (int64_t)kc->nr * vm->n;
+    LLVMTypeRef barr = LLVMArrayType(cg->t_f32, (unsigned)(kc->kp.kc * P));
+    for (int a = 0; a < kc->k->nacc; a++) {
+        LLVMValueRef wb = var(kc, barr, NULL);
+        LLVMSetAlignment(wb, 64);
+        LLVMValueRef kvar = var(kc, cg->t_i64, kbeg);
+        Loop lw;
+        LLVMValueRef kk = loop_open(kc, &lw, kvar, kend, 1);
+        LLVMValueRef row = LLVMBuildMul(B, LLVMBuildSub(B, kk, kbeg, ""), ci(cg, P), "");
+        for (int v = 0; v < kc->nr; v++) {
+            LLVMValueRef w = kc->hooks->load_weights(kc, vm, a, wp[a], kk, v * vm->n);
+            LLVMSetAlignment(LLVMBuildStore(B, w, gep(cg, wb, LLVMBuildAdd(B, row, ci(cg, v * vm->n), ""))), 64);
+        }
+        loop_close(kc, &lw);
+        lp[a] = gep(cg, wb, LLVMBuildNeg(B, LLVMBuildMul(B, kbeg, ci(cg, P), ""), ""));
+    }
+}
+
+/* All row tiles of the current row block [rlo, rhi) of panel jp, per K
+ * block.  Compact weights in K blocks: with two full row tiles or more the
+ * block is widened once into an L1 buffer the tiles share (measured on the
+ * Intel Xeon: +7..15% at 64-256 rows, -13..21% at 1-8, where widening in
+ * the tiles' registers wins); fewer rows widen in registers. */
+static void emit_panel(KC *kc, VM *vm, VM *vs, LLVMValueRef jp, Arena *scratch) {
+    CG *cg = kc->cg;
+    Kernel *k = kc->k;
+    int64_t P = (int64_t)kc->nr * vm->n;
+    LLVMValueRef wp[2];
+    for (int a = 0; a < k->nacc; a++) { /* in elements of the stored type */
+        LLVMValueRef off = LLVMBuildMul(B, jp, ci(cg, P * k->k), "");
+        wp[a] = LLVMBuildGEP2(B, weight_type(cg), kc->wbase[a], &off, 1, "");
+    }
+    int64_t kcb = kc->kp.kc, nkb = kc->partial ? (k->k + kcb - 1) / kcb : 1;
+    LLVMValueRef kbvar = var(kc, cg->t_i64, ci(cg, 0));
+    Loop lb;
+    LLVMValueRef kb = loop_open(kc, &lb, kbvar, ci(cg, nkb), 1);
+    LLVMValueRef kbeg = nkb == 1 ? ci(cg, 0) : LLVMBuildMul(B, kb, ci(cg, kcb), "");
+    LLVMValueRef kend = ci(cg, k->k), first = LLVMConstInt(cg->t_i1, 1, 0), last = first;
+    if (nkb > 1) {
+        LLVMValueRef e = LLVMBuildAdd(B, kbeg, ci(cg, kcb), "");
+        kend = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, e, ci(cg, k->k), ""), e, ci(cg, k->k), "");
+        first = LLVMBuildICmp(B, LLVMIntEQ, kb, ci(cg, 0), "");
+        last = LLVMBuildICmp(B, LLVMIntEQ, kb, ci(cg, nkb - 1), "");
+    }
+    if (cg->weights != ACTRT_ELEM_F32 && nkb > 1) {
+        LLVMBasicBlockRef bufd = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "block_widened");
+        LLVMBasicBlockRef regs = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "block_in_registers");
+        LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "block_done");
+        LLVMValueRef many = LLVMBuildICmp(B, LLVMIntSGE, LLVMBuildSub(B, kc->rhi, kc->rlo, ""), ci(cg, 2 * kc->mr), "");
+        LLVMBuildCondBr(B, many, bufd, regs);
+        LLVMPositionBuilderAtEnd(B, bufd);
+        LLVMValueRef lp[2];
+        widen_block(kc, vm, wp, kbeg, kend, lp);
+        kc->pfp[0] = wp[0], kc->pfp[1] = wp[1];
+        kc->from_buffer = true;
+        emit_rows(kc, vm, vs, jp, lp, kbeg, kend, first, last, scratch);
+        kc->from_buffer = false;
+        LLVMBuildBr(B, done);
+        LLVMPositionBuilderAtEnd(B, regs);
+        emit_rows(kc, vm, vs, jp, wp, kbeg, kend, first, last, scratch);
+        LLVMBuildBr(B, done);
+        LLVMPositionBuilderAtEnd(B, done);
+    } else {
+        emit_rows(kc, vm, vs, jp, wp, kbeg, kend, first, last, scratch);
+    }
     loop_close(kc, &lb);
 }
 
