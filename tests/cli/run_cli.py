@@ -111,6 +111,16 @@ check(rc == 0, "sharded --reference: " + err)
 if rc == 0:
     (_, a), (_, b) = read_npy(yb), read_npy(yr)
     check(max(abs(p - q) for p, q in zip(a, b)) < 1e-4, "sharded JIT and reference differ")
+# F16 tensors for --weights f16 are taken bit for bit (no rounding, no
+# warning, the same outputs as f32 weights: the f16 values widen exactly);
+# for --weights bf16 they are rounded, with the warning
+yf16 = os.path.join(tmp, "yf16.npy")
+rc, err = run("run", block, "-w", s1, "-w", s2, "--weights-prefix", "model.", "-i", xb, "-o", yf16, "--weights", "f16")
+check(rc == 0 and "warning" not in err, "F16 tensors, --weights f16: %s" % err)
+if rc == 0:
+    check(read_npy(yf16)[1] == read_npy(yb)[1], "F16 tensors: --weights f16 differs from f32 weights")
+rc, err = run("run", block, "-w", s1, "-w", s2, "--weights-prefix", "model.", "-i", xb, "-o", yf16, "--weights", "bf16")
+check(rc == 0 and "tensors rounded to nearest even" in err, "F16 tensors, --weights bf16: %s" % err)
 
 # --- bad inputs: exit 1 and a message naming the culprit ---
 def expect_error(args, needle, what):
