@@ -198,7 +198,7 @@ static int pack_variant(const actrt_variant *variants, int n, int v, float ***ou
         }
         for (j = 0; j < sd->nweights && !rt_same_slice(dw, &sd->weights[j]); j++)
             ;
-        float *p = j < sd->nweights ? alloc_aligned((size_t)rt_elem_size(dw->elem) * (size_t)(rt_packed_count(dw) + 1)) : 0;
+        float *p = j < sd->nweights ? alloc_aligned((size_t)actrt_weight_bytes(dw) + 4) : 0;
         if (!p) {
             free_own(own, d->nweights);
             return j < sd->nweights ? fail(NULL, ACTC_ERR_NOMEM, "out of memory packing the weights of this CPU's variant")

@@ -152,7 +152,7 @@ static bool desc_ok(const actrt_desc *d, char *why, size_t n) {
     for (int i = 0; i < d->nweights; i++) {
         const actrt_weight_desc *w = &d->weights[i];
         if (w->tensor < 0 || w->tensor >= d->ntensors || rt_elem_size(w->elem) == 0 ||
-            (w->elem != ACTRT_ELEM_F32 && w->layout != ACTRT_LAYOUT_PANEL) ||
+            (w->elem != ACTRT_ELEM_F32 && w->layout != ACTRT_LAYOUT_PANEL) || actrt_weight_bytes(w) < 0 ||
             (w->layout == ACTRT_LAYOUT_PANEL && w->panel <= 0)) {
             snprintf(why, n, "the model description is malformed (weight %d)", i);
             return false;
@@ -287,6 +287,55 @@ static float widen(int32_t elem, uint16_t h) {
     return f;
 }
 
+/* int8 quantisation of one row of k values (docs/language.md, "Weight
+ * types"): per group of ACTRT_I8_GROUP, s = fl(max |w| / 127) (1 for an
+ * all-zero group), q = the nearest even integer to w / s (the quotient in
+ * f64) clamped to [-127, 127].  false for a NaN or infinite value. */
+static bool quantize_row(const float *w, int64_t k, int8_t *q, float *s) {
+    for (int64_t g0 = 0; g0 < k; g0 += ACTRT_I8_GROUP) {
+        int64_t g1 = g0 + ACTRT_I8_GROUP < k ? g0 + ACTRT_I8_GROUP : k;
+        float mx = 0;
+        for (int64_t c = g0; c < g1; c++) {
+            if (!isfinite(w[c]))
+                return false;
+            mx = fabsf(w[c]) > mx ? fabsf(w[c]) : mx;
+        }
+        float sc = mx > 0 ? mx / 127.0f : 1.0f;
+        s[g0 / ACTRT_I8_GROUP] = sc;
+        for (int64_t c = g0; c < g1; c++) {
+            double v = nearbyint((double)w[c] / (double)sc);
+            q[c] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+        }
+    }
+    return true;
+}
+
+int actrt_int8_dequantized(const float *src, int64_t rows, int64_t cols, float *dst) {
+    if (!src || !dst || rows < 0 || cols < 0)
+        return fail(NULL, ACTC_ERR_ARG, "actrt_int8_dequantized: invalid arguments");
+    int64_t groups = (cols + ACTRT_I8_GROUP - 1) / ACTRT_I8_GROUP;
+    int8_t *q = rt_alloc((size_t)(cols ? cols : 1));
+    float *sc = rt_calloc((size_t)(groups ? groups : 1), sizeof(float));
+    int st = ACTC_OK;
+    for (int64_t r = 0; r < rows && st == ACTC_OK && q && sc; r++) {
+        if (!quantize_row(src + r * cols, cols, q, sc)) {
+            st = fail(NULL, ACTC_ERR_WEIGHTS, "actrt_int8_dequantized: row %lld has a NaN or infinite value",
+                      (long long)r);
+            break;
+        }
+    }
+    if (!q || !sc)
+        st = fail(NULL, ACTC_ERR_NOMEM, "out of memory");
+    for (int64_t r = 0; r < rows && st == ACTC_OK; r++) {
+        quantize_row(src + r * cols, cols, q, sc);
+        for (int64_t c = 0; c < cols; c++)
+            dst[r * cols + c] = (float)q[c] * sc[c / ACTRT_I8_GROUP];
+    }
+    rt_free(q);
+    rt_free(sc);
+    return st;
+}
+
 /* Pack tensor t (f32, row-major) into every weight slot that reads it, in
  * the slot's element type; *changed: some value of it was rounded. */
 static int pack_tensor(actrt_model *m, float **packed, int ti, const float *src, bool *changed) {
@@ -297,9 +346,36 @@ static int pack_tensor(actrt_model *m, float **packed, int ti, const float *src,
             continue;
         int64_t count = rt_packed_count(w), k = w->layout == ACTRT_LAYOUT_VEC ? 1 : w->k;
         int esz = rt_elem_size(w->elem);
-        void *p = rt_calloc_aligned((size_t)(count ? count : 1), (size_t)esz); /* zero padding from calloc */
+        int64_t bytes = actrt_weight_bytes(w);
+        void *p = rt_calloc_aligned((size_t)(bytes ? bytes : 1), 1); /* zero padding from calloc */
         if (!p)
             return fail(m, ACTC_ERR_NOMEM, "out of memory packing '%s'", d->tensors[ti].name);
+        (void)count;
+        if (w->elem == ACTRT_ELEM_I8) { /* per row: values and group scales */
+            int64_t groups = (k + ACTRT_I8_GROUP - 1) / ACTRT_I8_GROUP;
+            int8_t *q = rt_alloc((size_t)k);
+            float *sc = rt_calloc((size_t)groups, sizeof(float));
+            bool ok = q && sc;
+            for (int64_t r = 0; r < w->n && ok; r++) {
+                if (!quantize_row(src + (w->lo + r) * k, k, q, sc)) {
+                    rt_free(q), rt_free(sc), rt_free_aligned(p);
+                    return fail(m, ACTC_ERR_WEIGHTS,
+                                "tensor '%s' (declared at %s): a NaN or infinite value cannot be quantised to int8",
+                                d->tensors[ti].name, d->tensors[ti].declared_at);
+                }
+                for (int64_t c = 0; c < k; c++)
+                    ((int8_t *)p)[rt_i8_q_at(w, r, c)] = q[c];
+                for (int64_t g = 0; g < groups; g++)
+                    memcpy((char *)p + rt_i8_s_at(w, r, g), &sc[g], 4);
+            }
+            rt_free(q), rt_free(sc);
+            if (!ok) {
+                rt_free_aligned(p);
+                return fail(m, ACTC_ERR_NOMEM, "out of memory packing '%s'", d->tensors[ti].name);
+            }
+            packed[i] = p;
+            continue;
+        }
         bool overflow = false;
         for (int64_t r = 0; r < w->n; r++)
             for (int64_t c = 0; c < k; c++) {

@@ -15,7 +15,18 @@
 
 /* Bytes of one element of a packed weight stored as elem (ACTRT_ELEM_*), 0 for an unknown type. */
 static inline int rt_elem_size(int32_t elem) {
-    return elem == ACTRT_ELEM_F32 ? 4 : elem == ACTRT_ELEM_BF16 || elem == ACTRT_ELEM_F16 ? 2 : 0;
+    return elem == ACTRT_ELEM_F32 ? 4 : elem == ACTRT_ELEM_BF16 || elem == ACTRT_ELEM_F16 ? 2
+                                    : elem == ACTRT_ELEM_I8                                ? 1
+                                                                                           : 0;
+}
+
+/* An int8 PANEL slot: the byte offsets of q (r, c) and of the f32 scale of
+ * row r, group g (runtime.h, ACTRT_ELEM_I8). */
+static inline int64_t rt_i8_q_at(const actrt_weight_desc *w, int64_t r, int64_t c) {
+    return (r / w->panel) * actrt_panel_bytes(w) + c * w->panel + r % w->panel;
+}
+static inline int64_t rt_i8_s_at(const actrt_weight_desc *w, int64_t r, int64_t g) {
+    return (r / w->panel) * actrt_panel_bytes(w) + w->k * w->panel + (g * w->panel + r % w->panel) * 4;
 }
 
 /* Elements in packed weight slot w (a PANEL slot is padded to whole panels). */
@@ -51,6 +62,21 @@ static inline bool rt_same_packing(const actrt_weight_desc *a, const actrt_weigh
  * same slice packed as sw in src, in the same element type (rt_same_slice). */
 static inline void rt_repack(const actrt_weight_desc *dw, void *dst, const actrt_weight_desc *sw, const void *src) {
     int64_t count = rt_packed_count(dw), k = dw->layout == ACTRT_LAYOUT_VEC ? 1 : dw->k;
+    if (dw->elem == ACTRT_ELEM_I8) { /* values and scales (both slots PANEL) */
+        char *d = (char *)dst;
+        const char *s = (const char *)src;
+        int64_t bytes = actrt_weight_bytes(dw), groups = (k + ACTRT_I8_GROUP - 1) / ACTRT_I8_GROUP;
+        for (int64_t i = 0; i < bytes; i++)
+            d[i] = 0;
+        for (int64_t r = 0; r < dw->n; r++) {
+            for (int64_t c = 0; c < k; c++)
+                d[rt_i8_q_at(dw, r, c)] = s[rt_i8_q_at(sw, r, c)];
+            for (int64_t g = 0; g < groups; g++)
+                for (int b = 0; b < 4; b++)
+                    d[rt_i8_s_at(dw, r, g) + b] = s[rt_i8_s_at(sw, r, g) + b];
+        }
+        return;
+    }
     if (rt_elem_size(dw->elem) == 2) {
         uint16_t *d = (uint16_t *)dst;
         const uint16_t *s = (const uint16_t *)src;

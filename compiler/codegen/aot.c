@@ -407,8 +407,9 @@ static LLVMValueRef emit_weights(CG *cg, const actrt_desc *d, const float *const
     LLVMValueRef *ptrs = NEW_ARRAY(a, LLVMValueRef, (size_t)d->nweights + 1);
     for (int i = 0; i < d->nweights; i++) {
         /* size_t length: a packed weight may exceed 4 GiB */
-        size_t esz = d->weights[i].elem == ACTRT_ELEM_F32 ? 4 : 2; /* bf16, f16: 2 bytes (runtime/pack.h) */
-        LLVMValueRef data = LLVMConstStringInContext2(cg->ctx, (const char *)packed[i], (size_t)counts[i] * esz, 1);
+        (void)counts; /* the slot's bytes, in any element type (runtime.h) */
+        LLVMValueRef data = LLVMConstStringInContext2(cg->ctx, (const char *)packed[i],
+                                                      (size_t)actrt_weight_bytes(&d->weights[i]), 1);
         LLVMValueRef g = cg_const_global(cg, data, arena_printf(a, "%s_w%d", prefix, i));
         LLVMSetAlignment(g, 64);
         ptrs[i] = g;

@@ -313,7 +313,9 @@ static void emit_map_kernel(KC *kc, Arena *scratch) {
 
 /* The LLVM type a matmul weight is stored as (CG.weights). */
 static LLVMTypeRef weight_type(CG *cg) {
-    return cg->weights == ACTRT_ELEM_F32 ? cg->t_f32 : LLVMInt16TypeInContext(cg->ctx);
+    return cg->weights == ACTRT_ELEM_F32  ? cg->t_f32
+           : cg->weights == ACTRT_ELEM_I8 ? LLVMInt8TypeInContext(cg->ctx)
+                                          : LLVMInt16TypeInContext(cg->ctx);
 }
 
 /* The default weight loader: f32 panels of P = nr * V columns, [k][P]. */
@@ -372,6 +374,24 @@ static LLVMValueRef load_weights_f16(KC *kc, VM *vm, int a, LLVMValueRef panel, 
     return LLVMBuildBitCast(B, LLVMBuildOr(B, bits, sign, ""), vm->tf, "");
 }
 
+/* int8 panels (runtime.h, ACTRT_ELEM_I8): q as [k][P] int8, then the
+ * scales as [ceil(k / 32)][P] f32; the weight is fl(q * s), a product the
+ * FMA after it does not absorb (no contraction of separate operations). */
+static LLVMValueRef load_weights_int8(KC *kc, VM *vm, int a, LLVMValueRef panel, LLVMValueRef kk, int off) {
+    (void)a;
+    CG *cg = kc->cg;
+    int64_t P = (int64_t)kc->nr * vm->n;
+    LLVMTypeRef i8 = LLVMInt8TypeInContext(cg->ctx), vt = vm->n == 1 ? i8 : LLVMVectorType(i8, (unsigned)vm->n);
+    LLVMValueRef idx = LLVMBuildAdd(B, LLVMBuildMul(B, kk, ci(cg, P), ""), ci(cg, off), "");
+    LLVMValueRef q = LLVMBuildLoad2(B, vt, LLVMBuildGEP2(B, i8, panel, &idx, 1, ""), "");
+    LLVMSetAlignment(q, 1);
+    LLVMValueRef so = ci(cg, kc->k->k * P); /* the scales after the k x P values */
+    LLVMValueRef scales = LLVMBuildGEP2(B, i8, panel, &so, 1, "");
+    LLVMValueRef g = LLVMBuildLShr(B, kk, ci(cg, 5), ""); /* kk / ACTRT_I8_GROUP */
+    LLVMValueRef s = load_v(vm, gep(cg, scales, LLVMBuildAdd(B, LLVMBuildMul(B, g, ci(cg, P), ""), ci(cg, off), "")));
+    return LLVMBuildFMul(B, LLVMBuildSIToFP(B, q, vm->tf, ""), s, "");
+}
+
 /* The statistics hook: count the site's vector in the calling thread's block. */
 static void count_site(KC *kc, VM *vm, const Ep *e, LLVMValueRef pre, LLVMValueRef y, LLVMValueRef j) {
     cg_stats_count(kc->cg, vm, kc->p_stats, &kc->kg->sites[e->stat - 1], kc->mc->site_offset[e->stat - 1], pre, y, j);
@@ -425,7 +445,7 @@ static void emit_tile_acc(KC *kc, VM *vm, int m, LLVMValueRef *wp, LLVMValueRef 
             wv[a][v] = kc->from_buffer ? load_weights_f32(kc, vm, a, wp[a], kk, v * V)
                                        : kc->hooks->load_weights(kc, vm, a, wp[a], kk, v * V);
     if (kc->kp.pf > 0) { /* the weights pf rows of the panel ahead, into L2 (a prefetch never faults) */
-        int esz = cg->weights == ACTRT_ELEM_F32 ? 4 : 2;
+        int esz = cg->weights == ACTRT_ELEM_F32 ? 4 : cg->weights == ACTRT_ELEM_I8 ? 1 : 2;
         LLVMTypeRef pty;
         LLVMValueRef pfn = cg_intrinsic(cg, "llvm.prefetch", cg->t_ptr, &pty);
         for (int a = 0; a < k->nacc; a++)
@@ -670,9 +690,10 @@ static void emit_panel(KC *kc, VM *vm, VM *vs, LLVMValueRef jp, Arena *scratch) 
     Kernel *k = kc->k;
     int64_t P = (int64_t)kc->nr * vm->n;
     LLVMValueRef wp[2];
-    for (int a = 0; a < k->nacc; a++) { /* in elements of the stored type */
-        LLVMValueRef off = LLVMBuildMul(B, jp, ci(cg, P * k->k), "");
-        wp[a] = LLVMBuildGEP2(B, weight_type(cg), kc->wbase[a], &off, 1, "");
+    for (int a = 0; a < k->nacc; a++) { /* in bytes of the stored panels (actrt_panel_bytes) */
+        actrt_weight_desc pd = {.elem = cg->weights, .k = k->k, .panel = P};
+        LLVMValueRef off = LLVMBuildMul(B, jp, ci(cg, actrt_panel_bytes(&pd)), "");
+        wp[a] = LLVMBuildGEP2(B, LLVMInt8TypeInContext(cg->ctx), kc->wbase[a], &off, 1, "");
     }
     int64_t kcb = kc->kp.kc, nkb = kc->partial ? (k->k + kcb - 1) / kcb : 1;
     LLVMValueRef kbvar = var(kc, cg->t_i64, ci(cg, 0));
@@ -924,6 +945,7 @@ static void emit_kernel(CG *cg, KGraph *kg, int index, ModelCode *mc, const char
     KernelHooks hooks = *kc.hooks; /* the weight loader of the stored type */
     hooks.load_weights = cg->weights == ACTRT_ELEM_BF16  ? load_weights_bf16
                          : cg->weights == ACTRT_ELEM_F16 ? load_weights_f16
+                         : cg->weights == ACTRT_ELEM_I8  ? load_weights_int8
                                                          : load_weights_f32;
     kc.hooks = &hooks;
     kc.name = name;

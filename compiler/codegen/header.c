@@ -90,8 +90,8 @@ const char *aot_header(Arena *a, const AotVariant *v, int nv, const char *prefix
     for (int i = 0; i < d->nweights; i++)
         if (d->weights[i].layout == ACTRT_LAYOUT_PANEL)
             welem = d->weights[i].elem;
-    static const char *const wnames[] = {"f32", "bf16", "f16"};
-    sb_printf(&sb, " * weights: the matrices stored as %s%s\n", wnames[welem >= 0 && welem <= 2 ? welem : 0],
+    static const char *const wnames[] = {"f32", "bf16", "f16", "int8 (groups of 32 with f32 scales)"};
+    sb_printf(&sb, " * weights: the matrices stored as %s%s\n", wnames[welem >= 0 && welem <= 3 ? welem : 0],
               welem != ACTRT_ELEM_F32 ? " (--weights; widened exactly in the kernels, f32 arithmetic)" : "");
     sb_puts(&sb, fast_math ? " * math: the fast tier (--fast-math: relative error <= 4e-6, 4e-5 for the tanh family)\n"
                            : " * math: the precise tier (primitives <= 1 ULP, activations <= 4 ULP)\n");
@@ -114,7 +114,7 @@ const char *aot_header(Arena *a, const AotVariant *v, int nv, const char *prefix
         sb_printf(&sb, "    %s_OUTPUT_%s_FEATURES = %lld,\n", U, upper(a, d->outputs[i].name),
                   (long long)d->outputs[i].n);
     sb_printf(&sb, "    %s_FAST_MATH = %d, /* 1: compiled with --fast-math */\n", U, fast_math ? 1 : 0);
-    sb_printf(&sb, "    %s_WEIGHT_TYPE = %d, /* the matrices stored as 0 f32, 1 bf16, 2 f16 (--weights) */\n", U,
+    sb_printf(&sb, "    %s_WEIGHT_TYPE = %d, /* the matrices stored as 0 f32, 1 bf16, 2 f16, 3 int8 (--weights) */\n", U,
               (int)welem);
     sb_printf(&sb, "    %s_ABI_VERSION = %u\n};\n\n", U, d->abi_version);
     sb_printf(&sb, "/* weights_path: a safetensors file%s.  A failed create leaves *out NULL. */\n"

@@ -331,8 +331,8 @@ static int generate(actc_session *a, const char *model, const actc_options *o, a
                     ModelCode *mc, KGraph **kgout, char *err, size_t errlen) {
     if (!a->prog || a->s.diag.nerrors)
         return fail(a, ACTC_ERR_ARG, "no checked program in this session: call actc_check_file first");
-    if (o && (o->weights < ACTC_WEIGHTS_F32 || o->weights > ACTC_WEIGHTS_F16))
-        return fail(a, ACTC_ERR_ARG, "actc_options.weights: %d is not a weight type (ACTC_WEIGHTS_F32, _BF16, _F16)",
+    if (o && (o->weights < ACTC_WEIGHTS_F32 || o->weights > ACTC_WEIGHTS_INT8))
+        return fail(a, ACTC_ERR_ARG, "actc_options.weights: %d is not a weight type (ACTC_WEIGHTS_F32, _BF16, _F16, _INT8)",
                     o->weights);
     Decl *m = pick_model(a, model);
     if (!m)
@@ -367,7 +367,10 @@ static int generate(actc_session *a, const char *model, const actc_options *o, a
 /* actc_options.weights as the ABI's element type (checked by options_ok). */
 static int32_t weight_elem(const actc_options *o) {
     int w = o ? o->weights : ACTC_WEIGHTS_F32;
-    return w == ACTC_WEIGHTS_BF16 ? ACTRT_ELEM_BF16 : w == ACTC_WEIGHTS_F16 ? ACTRT_ELEM_F16 : ACTRT_ELEM_F32;
+    return w == ACTC_WEIGHTS_BF16   ? ACTRT_ELEM_BF16
+           : w == ACTC_WEIGHTS_F16  ? ACTRT_ELEM_F16
+           : w == ACTC_WEIGHTS_INT8 ? ACTRT_ELEM_I8
+                                    : ACTRT_ELEM_F32;
 }
 
 /* The JIT runs its code here: a --cpu this CPU cannot run is an error
@@ -645,8 +648,8 @@ static int generate_variants(actc_session *a, const char *model, const actc_opti
                              ModelCode **mcs, actrt_desc **descs, char *err, size_t errlen) {
     if (!a->prog || a->s.diag.nerrors)
         return fail(a, ACTC_ERR_ARG, "no checked program in this session: call actc_check_file first");
-    if (o && (o->weights < ACTC_WEIGHTS_F32 || o->weights > ACTC_WEIGHTS_F16))
-        return fail(a, ACTC_ERR_ARG, "actc_options.weights: %d is not a weight type (ACTC_WEIGHTS_F32, _BF16, _F16)",
+    if (o && (o->weights < ACTC_WEIGHTS_F32 || o->weights > ACTC_WEIGHTS_INT8))
+        return fail(a, ACTC_ERR_ARG, "actc_options.weights: %d is not a weight type (ACTC_WEIGHTS_F32, _BF16, _F16, _INT8)",
                     o->weights);
     Decl *m = pick_model(a, model);
     if (!m)

@@ -61,8 +61,10 @@ static const char usage_options[] =
     "  -i [NAME=]FILE           an input (.npy, f32/f64/f16, shape [batch, n])\n"
     "  -o [NAME=]FILE           an output (.npy, f32)\n"
     "  --reference              run: use the double-precision reference interpreter\n"
-    "  --weights f32|bf16|f16   the storage type of the dense weight matrices\n"
-    "                           (widened exactly in the kernels; docs/language.md)\n"
+    "  --weights f32|bf16|f16|int8\n"
+    "                           the storage type of the dense weight matrices\n"
+    "                           (int8: groups of 32 with f32 scales; widened or\n"
+    "                           dequantised exactly in the kernels; docs/language.md)\n"
     "  --stats                  run, bench, dump: compile the kernels with activation\n"
     "                           statistics (what actc stats runs; docs/stats.md)\n"
     "  --target TRIPLE, --cpu NAME, --features LIST\n"
@@ -194,8 +196,10 @@ static int parse_args(int argc, char **argv, Options *o) {
                 o->codegen.weights = ACTC_WEIGHTS_BF16;
             else if (strcmp(v, "f16") == 0)
                 o->codegen.weights = ACTC_WEIGHTS_F16;
+            else if (strcmp(v, "int8") == 0)
+                o->codegen.weights = ACTC_WEIGHTS_INT8;
             else
-                return arg_error("invalid --weights '%s': expected f32, bf16 or f16", v);
+                return arg_error("invalid --weights '%s': expected f32, bf16, f16 or int8", v);
         } else if (strcmp(a, "--list-variants") == 0) {
             o->list_variants = true;
         } else if (strcmp(a, "--show") == 0) {
@@ -352,7 +356,9 @@ static int cmd_dump(const Options *o) {
         if (strcmp(o->dump, "fused") == 0 && o->codegen.weights) /* compact weights: their type and path */
             printf("\nweights: every dense matrix stored as %s, widened exactly in registers by each kernel's "
                    "weight loads (--weights)\n",
-                   o->codegen.weights == ACTC_WEIGHTS_BF16 ? "bf16" : "f16");
+                   o->codegen.weights == ACTC_WEIGHTS_BF16  ? "bf16"
+                   : o->codegen.weights == ACTC_WEIGHTS_F16 ? "f16"
+                                                            : "int8 (groups of 32, f32 scales)");
     } else {
         report(s, st);
     }
@@ -496,8 +502,15 @@ static int reference_run(actc_session *s, actrt_model *m, const Options *o, Run 
         fprintf(stderr, "actc: error: %s\n", actrt_last_error(m));
         st = 1;
     }
-    for (int t = 0; t < d->ntensors && !st; t++)
+    for (int t = 0; t < d->ntensors && !st; t++) {
         ts[t] = tensor_of(&d->tensors[t], data ? data[t] : NULL);
+        /* --weights int8: the model the kernels run is the dequantised one (docs/language.md §7.2.1) */
+        if (o->codegen.weights == ACTC_WEIGHTS_INT8 && data && d->tensors[t].rank == 2 &&
+            actrt_int8_dequantized(data[t], d->tensors[t].shape[0], d->tensors[t].shape[1], data[t])) {
+            fprintf(stderr, "actc: error: %s: %s\n", d->tensors[t].name, actrt_last_error(NULL));
+            st = 1;
+        }
+    }
     int rs = st ? ACTC_OK : actc_reference_run(s, o->model, ts, d->ntensors, r->batch, (const float *const *)r->in, r->out);
     if (rs) {
         fprintf(stderr, "actc: error: %s\n", actc_last_error(s));
@@ -536,7 +549,7 @@ static int open_model(const Options *o, const actc_options *opts, actc_session *
         return exit_code(st);
     }
     int rounded = actrt_model_rounded_tensors(*m);
-    if (rounded > 0 && !o->quiet)
+    if (rounded > 0 && !o->quiet && opts->weights != ACTC_WEIGHTS_INT8) /* int8: quantised by definition */
         fprintf(stderr, "actc: warning: --weights %s: %d tensor%s rounded to nearest even (their values are not all %s)\n",
                 opts->weights == ACTC_WEIGHTS_BF16 ? "bf16" : "f16", rounded, rounded == 1 ? "" : "s",
                 opts->weights == ACTC_WEIGHTS_BF16 ? "bf16" : "f16");
@@ -758,8 +771,8 @@ static int cmd_bench(const Options *o) {
     }
     char thr[32];
     snprintf(thr, sizeof thr, o->threads ? "%lld" : "default", o->threads);
-    static const char *const wnames[] = {"f32", "bf16", "f16"};
-    const char *wt = wnames[o->codegen.weights >= 0 && o->codegen.weights <= 2 ? o->codegen.weights : 0];
+    static const char *const wnames[] = {"f32", "bf16", "f16", "int8"};
+    const char *wt = wnames[o->codegen.weights >= 0 && o->codegen.weights <= 3 ? o->codegen.weights : 0];
     printf("model %s: batch %lld, %s threads, %s tier, %s weights, compile %.1f ms, %d runs (medians)\n", d->name,
            (long long)batch, thr, o->codegen.fast_math ? "fast" : "precise", wt, tcompile * 1e3, reps);
     printf("%-6s %-18s %-8s %-22s %10s %9s\n", "kernel", "kind", "lines", "shape (M x K -> N)", "ms", "GFLOP/s");
@@ -778,7 +791,10 @@ static int cmd_bench(const Options *o) {
             snprintf(shape, sizeof shape, "%lld x %lld", (long long)batch, (long long)ki->n);
         printf("%-6d %-18s %-8s %-22s %10.4f", k, kind ? kind->name : "?", ki ? ki->lines : "", shape, t * 1e3);
         if (fl > 0) /* and the weights' path: the stored type, widened in registers */
-            printf(" %9.1f  %s%s", fl / t * 1e-9, wt, o->codegen.weights ? " widened in registers" : "");
+            printf(" %9.1f  %s%s", fl / t * 1e-9, wt,
+                   o->codegen.weights == ACTC_WEIGHTS_INT8 ? " dequantised (q * s) in the kernel"
+                   : o->codegen.weights                    ? " widened in the kernel"
+                                                           : "");
         printf("\n");
     }
     double t = median(total, reps);

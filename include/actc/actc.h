@@ -93,13 +93,13 @@ typedef struct actc_options {
      * with actrt_model_stats_read.  Outputs are bitwise those without. */
     int stats;
     /* the storage type of every dense weight matrix (docs/language.md,
-     * "Weight types"): ACTC_WEIGHTS_F32 (0, the default), _BF16 or _F16;
-     * widened exactly in the kernels, f32 arithmetic.  Biases and norm
-     * parameters stay f32. */
+     * "Weight types"): ACTC_WEIGHTS_F32 (0, the default), _BF16, _F16 or
+     * _INT8 (groups of 32 with f32 scales); widened / dequantised exactly
+     * in the kernels, f32 arithmetic.  Biases and norm parameters stay f32. */
     int weights;
 } actc_options;
 
-enum { ACTC_WEIGHTS_F32 = 0, ACTC_WEIGHTS_BF16 = 1, ACTC_WEIGHTS_F16 = 2 };
+enum { ACTC_WEIGHTS_F32 = 0, ACTC_WEIGHTS_BF16 = 1, ACTC_WEIGHTS_F16 = 2, ACTC_WEIGHTS_INT8 = 3 };
 
 /* A model compiled into this process (ORC LLJIT). */
 typedef struct actc_jit_model actc_jit_model;

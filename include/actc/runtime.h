@@ -31,7 +31,7 @@ ACTRT_API void actrt_set_allocator(actrt_alloc_fn fn, void *ud);
 /* ---- the description of a compiled model (the ABI between generated code
  * and the runtime; the compiler fills it, JIT or AOT) ---- */
 
-#define ACTRT_ABI_VERSION 6u
+#define ACTRT_ABI_VERSION 7u
 
 /* Ranks of tensors and ports: 1 to ACTRT_MAX_RANK; unused dims are 0. */
 #define ACTRT_MAX_RANK 4
@@ -42,7 +42,12 @@ ACTRT_API void actrt_set_allocator(actrt_alloc_fn fn, void *ud);
  * a packed weight (actrt_weight_desc.elem) may be stored compact: bf16 or
  * f16 (IEEE binary16), which the kernels widen exactly (docs/language.md,
  * "Weight types"). */
-enum { ACTRT_ELEM_F32 = 0, ACTRT_ELEM_BF16 = 1, ACTRT_ELEM_F16 = 2 };
+enum { ACTRT_ELEM_F32 = 0, ACTRT_ELEM_BF16 = 1, ACTRT_ELEM_F16 = 2, ACTRT_ELEM_I8 = 3 };
+/* ACTRT_ELEM_I8: int8 values q with one f32 scale s per output unit and
+ * group of ACTRT_I8_GROUP consecutive k (docs/language.md, "Weight
+ * types"); the weight is fl(q * s).  A PANEL slot of it holds, per panel,
+ * q as [k][panel] int8 then s as [ceil(k / ACTRT_I8_GROUP)][panel] f32. */
+#define ACTRT_I8_GROUP 32
 
 /* A learned tensor the model reads, with PyTorch's name and shape. */
 typedef struct actrt_tensor_desc {
@@ -69,6 +74,21 @@ typedef struct actrt_weight_desc {
     int64_t lo, n, k;        /* slice start and length; k = columns (KN, PANEL) */
     int64_t panel;           /* PANEL: rows per panel */
 } actrt_weight_desc;
+
+/* Bytes of one panel of a PANEL slot (all of it for the other layouts is
+ * actrt_weight_bytes): k x panel values, and for int8 their scales. */
+static inline int64_t actrt_panel_bytes(const actrt_weight_desc *w) {
+    int64_t groups = (w->k + ACTRT_I8_GROUP - 1) / ACTRT_I8_GROUP;
+    return w->elem == ACTRT_ELEM_I8 ? w->k * w->panel + groups * w->panel * 4
+                                    : w->k * w->panel * (w->elem == ACTRT_ELEM_F32 ? 4 : 2);
+}
+
+/* Bytes of a packed weight slot. */
+static inline int64_t actrt_weight_bytes(const actrt_weight_desc *w) {
+    if (w->layout == ACTRT_LAYOUT_PANEL)
+        return (w->n + w->panel - 1) / w->panel * actrt_panel_bytes(w);
+    return (w->layout == ACTRT_LAYOUT_KN ? w->n * w->k : w->n) * (w->elem == ACTRT_ELEM_F32 ? 4 : 2);
+}
 
 /* A model input or output: row-major, shape[0] the batch (ACTRT_DIM_BATCH,
  * or the fixed batch), n the elements of one batch row (the product of
@@ -281,6 +301,11 @@ ACTRT_API const float *actrt_model_packed_weight(const actrt_model *m, int i, in
  * type (rounded to nearest even: an f32 tensor for bf16 or f16 weights), at
  * the last successful load; 0 for f32 weights. */
 ACTRT_API int actrt_model_rounded_tensors(const actrt_model *m);
+/* The values int8 weights stand for (docs/language.md, "Weight types"):
+ * dst[r][c] = fl(q * s) of src, a rows x cols row-major matrix, quantised
+ * per row and group of ACTRT_I8_GROUP columns; ACTC_ERR_WEIGHTS for a NaN
+ * or infinite value (dst unchanged). */
+ACTRT_API int actrt_int8_dequantized(const float *src, int64_t rows, int64_t cols, float *dst);
 /* Run `batch` rows: inputs then outputs in declaration order, row-major
  * f32[batch, n].  Safe to call from several threads at once; allocates
  * nothing once each calling thread has run a batch this large. */

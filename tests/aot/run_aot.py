@@ -216,7 +216,7 @@ int main(int argc, char **argv) {
 # (and with compact weights, --weights bf16 / f16: the packed panels are
 # embedded as 2-byte values; bitwise `actc run --weights` of the same type)
 emb_sizes = {}
-for ex, wt in [("ffn", "f32"), ("mlp", "f32"), ("ffn", "bf16"), ("mlp", "f16")] if failures == 0 else []:
+for ex, wt in [("ffn", "f32"), ("mlp", "f32"), ("ffn", "bf16"), ("mlp", "f16"), ("ffn", "int8")] if failures == 0 else []:
     act = os.path.join(src, "examples", ex + ".act")
     tag = ex if wt == "f32" else ex + "_" + wt
     obj, hdr = os.path.join(tmp, tag + "_emb.o"), os.path.join(tmp, tag + "_emb.h")

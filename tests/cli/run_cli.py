@@ -142,7 +142,7 @@ expect_error(["run", mlp, "-w", os.path.join(tmp, "nope.safetensors"), "-i", x, 
 # overflow names the tensor; f32 weights rounded to bf16 warn once, with
 # the count; the run is close to the f32 one (bf16: 8 bits of mantissa)
 expect_error(["run", mlp, "-w", w, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o, "--weights", "f8"],
-             "invalid --weights 'f8': expected f32, bf16 or f16", "--weights unknown type")
+             "invalid --weights 'f8': expected f32, bf16, f16 or int8", "--weights unknown type")
 big = os.path.join(tmp, "big.safetensors")
 vals = {"fc1.weight": ([128, 64], rand(128 * 64)), "fc1.bias": ([128], rand(128)),
         "fc2.weight": ([10, 128], rand(1280)), "fc2.bias": ([10], rand(10))}

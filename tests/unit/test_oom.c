@@ -535,7 +535,7 @@ Test(oom, statistics_fail_cleanly_at_every_allocation, .timeout = 300) {
     actc_session_free(s);
 }
 
-/* ---- compact weights (docs/language.md §7.2.1): a bf16 and an f16 build
+/* ---- compact weights (docs/language.md §7.2.1): a bf16, an f16 and an int8 build
  * of the gated model, packed (rounding every value) at every allocation
  * failure; the first run that gets through computes what an unlimited one
  * does. ---- */
@@ -546,7 +546,7 @@ Test(oom, compact_weights_fail_cleanly_at_every_allocation, .timeout = 300) {
     static float x[RT_BATCH * 24], y0[RT_BATCH * 8], p0[RT_BATCH * 8], y[RT_BATCH * 8], p[RT_BATCH * 8];
     for (int i = 0; i < RT_BATCH * 24; i++)
         x[i] = cosf(0.05f * (float)i);
-    for (int type = ACTC_WEIGHTS_BF16; type <= ACTC_WEIGHTS_F16; type++) {
+    for (int type = ACTC_WEIGHTS_BF16; type <= ACTC_WEIGHTS_INT8; type++) {
         actc_options o = {.weights = type};
         actc_session *s;
         cr_assert_eq(actc_session_new(&s), ACTC_OK);
@@ -566,7 +566,8 @@ Test(oom, compact_weights_fail_cleanly_at_every_allocation, .timeout = 300) {
         }
         cr_assert_lt(n, 100000);
         cr_assert_eq(memcmp(y, y0, sizeof y), 0, "outputs after the OOM loop differ");
-        fprintf(stderr, "runtime with %s weights: %ld failure points\n", type == ACTC_WEIGHTS_BF16 ? "bf16" : "f16", n);
+        fprintf(stderr, "runtime with %s weights: %ld failure points\n",
+                type == ACTC_WEIGHTS_BF16 ? "bf16" : type == ACTC_WEIGHTS_F16 ? "f16" : "int8", n);
         actc_jit_free(j);
         actc_session_free(s);
     }

@@ -304,7 +304,7 @@ Test(runtime, descriptions_of_another_abi_or_malformed_are_refused) {
     char want[128];
     snprintf(want, sizeof want, "the model was compiled for runtime ABI 2, this libactrt is ABI %u", ACTRT_ABI_VERSION);
     cr_expect_str_eq(actrt_last_error(NULL), want);
-    cr_expect_eq(ACTRT_ABI_VERSION, 6u);
+    cr_expect_eq(ACTRT_ABI_VERSION, 7u);
     d = desc;
     d.row_tile = 0;
     cr_expect_eq(actrt_model_create(&m, &d), ACTC_ERR_ARG);

@@ -26,6 +26,26 @@ static float round_bf16(float v) {
 
 static float round_f16(float v) { return (float)(_Float16)v; }
 
+/* The test's own int8 quantiser (docs/language.md §7.2.1): per row and
+ * group of 32, s = fl(max|w| / 127) (1 if all zero), q = rint(w / s) in f64
+ * clamped to +-127; the weight is fl(q * s).  scales[] gets s per group. */
+static void dequant_row(const float *w, int64_t k, float *out, float *scales) {
+    for (int64_t g0 = 0; g0 < k; g0 += 32) {
+        int64_t g1 = g0 + 32 < k ? g0 + 32 : k;
+        float mx = 0;
+        for (int64_t c = g0; c < g1; c++)
+            mx = fmaxf(mx, fabsf(w[c]));
+        float sc = mx > 0 ? mx / 127.0f : 1.0f;
+        if (scales)
+            scales[g0 / 32] = sc;
+        for (int64_t c = g0; c < g1; c++) {
+            double q = rint((double)w[c] / (double)sc);
+            q = q > 127 ? 127 : q < -127 ? -127 : q;
+            out[c] = (float)(int)q * sc; /* q an integer: a zero is +0 */
+        }
+    }
+}
+
 typedef struct M {
     actc_session *s;
     actc_jit_model *j;
@@ -83,16 +103,21 @@ static float **weights_for(const actrt_desc *d, uint64_t seed) {
 static void check_model(const char *src, int type, const char *cpu) {
     M c = make(src, type, cpu), f = make(src, ACTC_WEIGHTS_F32, cpu);
     const actrt_desc *d = actc_jit_desc(c.j);
+    int want = type == ACTC_WEIGHTS_BF16 ? ACTRT_ELEM_BF16 : type == ACTC_WEIGHTS_F16 ? ACTRT_ELEM_F16 : ACTRT_ELEM_I8;
     for (int i = 0; i < d->nweights; i++)
-        cr_expect_eq(d->weights[i].elem,
-                     d->weights[i].layout == ACTRT_LAYOUT_PANEL ? (type == ACTC_WEIGHTS_BF16 ? ACTRT_ELEM_BF16 : ACTRT_ELEM_F16)
-                                                                : ACTRT_ELEM_F32,
+        cr_expect_eq(d->weights[i].elem, d->weights[i].layout == ACTRT_LAYOUT_PANEL ? want : ACTRT_ELEM_F32,
                      "weight %d: elem %d", i, d->weights[i].elem);
     float **w = weights_for(d, 11), **wr = calloc((size_t)d->ntensors + 1, sizeof(float *));
     for (int i = 0; i < d->ntensors; i++) {
         int64_t n = actrt_tensor_numel(&d->tensors[i]);
         wr[i] = malloc(sizeof(float) * (size_t)n);
         bool matrix = d->tensors[i].rank == 2;
+        if (matrix && type == ACTC_WEIGHTS_INT8) {
+            for (int64_t r = 0; r < d->tensors[i].shape[0]; r++)
+                dequant_row(w[i] + r * d->tensors[i].shape[1], d->tensors[i].shape[1], wr[i] + r * d->tensors[i].shape[1],
+                            NULL);
+            continue;
+        }
         for (int64_t q = 0; q < n; q++) /* biases stay f32 */
             wr[i][q] = !matrix ? w[i][q] : type == ACTC_WEIGHTS_BF16 ? round_bf16(w[i][q]) : round_f16(w[i][q]);
     }
@@ -100,8 +125,9 @@ static void check_model(const char *src, int type, const char *cpu) {
     int matrices = 0;
     for (int i = 0; i < d->ntensors; i++)
         matrices += d->tensors[i].rank == 2;
-    cr_expect_eq(actrt_model_rounded_tensors(c.m), matrices, "rounded %d of %d", actrt_model_rounded_tensors(c.m),
-                 matrices);
+    if (type != ACTC_WEIGHTS_INT8)
+        cr_expect_eq(actrt_model_rounded_tensors(c.m), matrices, "rounded %d of %d", actrt_model_rounded_tensors(c.m),
+                     matrices);
     cr_assert_eq(rt_load_desc_tensors(f.m, actc_jit_desc(f.j), wr), ACTC_OK, "%s", actrt_last_error(f.m));
     const int64_t batches[] = {1, 7, 37};
     for (int bi = 0; bi < 3; bi++) {
@@ -119,14 +145,16 @@ static void check_model(const char *src, int type, const char *cpu) {
         for (int k = 0; k < d->noutputs; k++) {
             cr_expect_eq(memcmp(o1[k], o2[k], sizeof(float) * (size_t)(b * d->outputs[k].n)), 0,
                          "%s weights, cpu %s, batch %lld, output %d: differs from f32 with the rounded weights\n%s",
-                         type == ACTC_WEIGHTS_BF16 ? "bf16" : "f16", cpu ? cpu : "host", (long long)b, k, src);
+                         type == ACTC_WEIGHTS_BF16 ? "bf16" : type == ACTC_WEIGHTS_F16 ? "f16" : "int8",
+                         cpu ? cpu : "host", (long long)b, k, src);
             free(o1[k]), free(o2[k]);
         }
         free(x);
     }
-    /* the same weights already rounded: nothing to round */
+    /* the same weights already rounded: nothing to round (int8 quantises anyway) */
     cr_assert_eq(rt_load_desc_tensors(c.m, d, wr), ACTC_OK);
-    cr_expect_eq(actrt_model_rounded_tensors(c.m), 0);
+    if (type != ACTC_WEIGHTS_INT8)
+        cr_expect_eq(actrt_model_rounded_tensors(c.m), 0);
     for (int i = 0; i < d->ntensors; i++)
         free(w[i]), free(wr[i]);
     free(w), free(wr);
@@ -136,7 +164,7 @@ static void check_model(const char *src, int type, const char *cpu) {
 
 Test(weights, compact_runs_are_bitwise_the_widened_f32_run, .timeout = 300) {
     const char *cpus[] = {NULL, "x86-64-v3", "x86-64-v2"};
-    for (int t = ACTC_WEIGHTS_BF16; t <= ACTC_WEIGHTS_F16; t++)
+    for (int t = ACTC_WEIGHTS_BF16; t <= ACTC_WEIGHTS_INT8; t++)
         for (size_t mi = 0; mi < sizeof models / sizeof models[0]; mi++)
             for (int c = 0; c < 3; c++) {
 #if !defined(__x86_64__)
@@ -167,6 +195,67 @@ Test(weights, f16_overflow_and_bad_options_are_errors) {
     actc_options o = {.weights = 7};
     actc_jit_model *j = NULL;
     cr_expect_eq(actc_jit_compile(s, NULL, &o, &j), ACTC_ERR_ARG);
-    cr_expect_str_eq(actc_last_error(s), "actc_options.weights: 7 is not a weight type (ACTC_WEIGHTS_F32, _BF16, _F16)");
+    cr_expect_str_eq(actc_last_error(s), "actc_options.weights: 7 is not a weight type (ACTC_WEIGHTS_F32, _BF16, _F16, _INT8)");
     actc_session_free(s);
+}
+
+/* int8's bound (docs/accuracy.md): for every output before the activation,
+ * |y_int8 - y_f32| <= sum_g (s_g / 2) sum_{k in g} |x_k| + the f32 rounding
+ * of both dot products, 2 K 2^-24 sum_k |x_k| (|w_k| + |q_k s_k|) (each
+ * accumulation's error is at most K u of its sum of magnitudes), asserted
+ * on every output of a random layer at 1 / 7 / 37 rows; and the public
+ * dequantiser agrees with the test's own. */
+Test(weights, int8_outputs_within_their_bound) {
+    const char *src = "model m(x: f32[batch, 300]) -> f32[batch, 70] {\n  return dense(x, 70, name = \"fc\")\n}\n";
+    M c = make(src, ACTC_WEIGHTS_INT8, NULL), f = make(src, ACTC_WEIGHTS_F32, NULL);
+    const actrt_desc *d = actc_jit_desc(c.j);
+    float **w = weights_for(d, 21);
+    for (int64_t q = 0; q < 70 * 300; q++) /* no f16-range outliers here: a realistic spread */
+        if (fabsf(w[0][q]) > 1)
+            w[0][q] = 0.01f * (float)(q % 13);
+    cr_assert_eq(rt_load_desc_tensors(c.m, d, w), ACTC_OK, "%s", actrt_last_error(c.m));
+    cr_assert_eq(rt_load_desc_tensors(f.m, actc_jit_desc(f.j), w), ACTC_OK);
+    static float dq[70 * 300], dq2[70 * 300], sc[70][10];
+    for (int r = 0; r < 70; r++)
+        dequant_row(w[0] + r * 300, 300, dq + r * 300, sc[r]);
+    cr_assert_eq(actrt_int8_dequantized(w[0], 70, 300, dq2), ACTC_OK);
+    int at = 0;
+    while (at < 70 * 300 && !memcmp(&dq[at], &dq2[at], 4))
+        at++;
+    cr_expect_eq(at, 70 * 300, "actrt_int8_dequantized differs from the test's quantiser at %d: %a vs %a (w %a)", at,
+                 at < 70 * 300 ? dq2[at] : 0.0, at < 70 * 300 ? dq[at] : 0.0, at < 70 * 300 ? w[0][at] : 0.0);
+    const int64_t batches[] = {1, 7, 37};
+    double worst = 0;
+    for (int bi = 0; bi < 3; bi++) {
+        int64_t b = batches[bi];
+        static float x[37 * 300], y8[37 * 70], y32[37 * 70];
+        uint64_t g = 9 + (uint64_t)b;
+        for (int64_t q = 0; q < b * 300; q++)
+            x[q] = (float)rng_uniform(&g, -3, 3);
+        cr_assert_eq(actrt_model_run(c.m, b, (const float *const[]){x}, (float *const[]){y8}), ACTC_OK);
+        cr_assert_eq(actrt_model_run(f.m, b, (const float *const[]){x}, (float *const[]){y32}), ACTC_OK);
+        for (int64_t r = 0; r < b; r++)
+            for (int j = 0; j < 70; j++) {
+                double bound = 0, mag = 0;
+                for (int k = 0; k < 300; k++) {
+                    bound += sc[j][k / 32] / 2 * fabs(x[r * 300 + k]);
+                    mag += fabs(x[r * 300 + k]) * (fabs(w[0][j * 300 + k]) + fabs(dq[j * 300 + k]));
+                }
+                bound += 2 * 300 * ldexp(1, -24) * mag;
+                double e = fabs((double)y8[r * 70 + j] - y32[r * 70 + j]);
+                cr_expect(e <= bound, "row %lld unit %d: |int8 - f32| = %g > bound %g", (long long)r, j, e, bound);
+                worst = fmax(worst, e / bound);
+            }
+    }
+    fprintf(stderr, "int8: worst error / bound %.3f\n", worst);
+    w[0][5] = NAN;
+    cr_expect_eq(rt_load_desc_tensors(c.m, d, w), ACTC_ERR_WEIGHTS);
+    cr_expect_str_eq(actrt_last_error(c.m),
+                     "tensor 'fc.weight' (declared at w.act:2): a NaN or infinite value cannot be quantised to int8");
+    cr_expect_eq(actrt_int8_dequantized(w[0], 70, 300, dq2), ACTC_ERR_WEIGHTS);
+    for (int i = 0; i < d->ntensors; i++)
+        free(w[i]);
+    free(w);
+    unmake(&c);
+    unmake(&f);
 }
