@@ -67,6 +67,8 @@ struct KC {
     LLVMValueRef epi[2];   /* matmul kernels: the tile epilogue functions (full panel, last panel) */
     LLVMValueRef pfp[2];   /* with from_buffer: the compact panels the tiles prefetch from */
     bool from_buffer;      /* the tiles load f32 from a widened block (widen_block), not the panels */
+    LLVMValueRef i8_scales[2][8]; /* int8: the current group's scales per projection and vector, */
+    int i8_vec;                   /* for vectors of this width (0: none loaded) */
     Arena *scratch;
 };
 
@@ -378,17 +380,21 @@ static LLVMValueRef load_weights_f16(KC *kc, VM *vm, int a, LLVMValueRef panel, 
  * scales as [ceil(k / 32)][P] f32; the weight is fl(q * s), a product the
  * FMA after it does not absorb (no contraction of separate operations). */
 static LLVMValueRef load_weights_int8(KC *kc, VM *vm, int a, LLVMValueRef panel, LLVMValueRef kk, int off) {
-    (void)a;
     CG *cg = kc->cg;
     int64_t P = (int64_t)kc->nr * vm->n;
     LLVMTypeRef i8 = LLVMInt8TypeInContext(cg->ctx), vt = vm->n == 1 ? i8 : LLVMVectorType(i8, (unsigned)vm->n);
     LLVMValueRef idx = LLVMBuildAdd(B, LLVMBuildMul(B, kk, ci(cg, P), ""), ci(cg, off), "");
     LLVMValueRef q = LLVMBuildLoad2(B, vt, LLVMBuildGEP2(B, i8, panel, &idx, 1, ""), "");
     LLVMSetAlignment(q, 1);
-    LLVMValueRef so = ci(cg, kc->k->k * P); /* the scales after the k x P values */
-    LLVMValueRef scales = LLVMBuildGEP2(B, i8, panel, &so, 1, "");
-    LLVMValueRef g = LLVMBuildLShr(B, kk, ci(cg, 5), ""); /* kk / ACTRT_I8_GROUP */
-    LLVMValueRef s = load_v(vm, gep(cg, scales, LLVMBuildAdd(B, LLVMBuildMul(B, g, ci(cg, P), ""), ci(cg, off), "")));
+    LLVMValueRef s;
+    if (kc->i8_vec == vm->n) { /* the tile's k loop runs by groups: its scales are loaded */
+        s = kc->i8_scales[a][off / vm->n];
+    } else {
+        LLVMValueRef so = ci(cg, kc->k->k * P); /* the scales after the k x P values */
+        LLVMValueRef scales = LLVMBuildGEP2(B, i8, panel, &so, 1, "");
+        LLVMValueRef g = LLVMBuildLShr(B, kk, ci(cg, 5), ""); /* kk / ACTRT_I8_GROUP */
+        s = load_v(vm, gep(cg, scales, LLVMBuildAdd(B, LLVMBuildMul(B, g, ci(cg, P), ""), ci(cg, off), "")));
+    }
     return LLVMBuildFMul(B, LLVMBuildSIToFP(B, q, vm->tf, ""), s, "");
 }
 
@@ -436,9 +442,29 @@ static void emit_tile_acc(KC *kc, VM *vm, int m, LLVMValueRef *wp, LLVMValueRef 
                     init = LLVMBuildSelect(B, first, init, load_v(vm, partial_at(kc, a, r, i, v * V)), "");
                 LLVMBuildStore(B, init, acc[a][i][v]);
             }
-    LLVMValueRef kvar = var(kc, cg->t_i64, kbeg);
+    /* int8 from the panels: the k loop in groups of 32, each group's scales
+     * loaded once (kc->i8_scales) for the loader (runtime.h, ACTRT_ELEM_I8) */
+    bool groups = cg->weights == ACTRT_ELEM_I8 && !kc->from_buffer;
+    Loop lg;
+    LLVMValueRef kvar = var(kc, cg->t_i64, kbeg), gend = kend;
+    if (groups) {
+        LLVMValueRef gvar = var(kc, cg->t_i64, LLVMBuildLShr(B, kbeg, ci(cg, 5), ""));
+        LLVMValueRef ng = LLVMBuildLShr(B, LLVMBuildAdd(B, kend, ci(cg, 31), ""), ci(cg, 5), "");
+        LLVMValueRef g = loop_open(kc, &lg, gvar, ng, 1);
+        LLVMValueRef g0 = LLVMBuildShl(B, g, ci(cg, 5), ""), g1 = LLVMBuildAdd(B, g0, ci(cg, 32), "");
+        LLVMBuildStore(B, LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSGT, kbeg, g0, ""), kbeg, g0, ""), kvar);
+        gend = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, kend, g1, ""), kend, g1, "");
+        LLVMValueRef so = ci(cg, k->k * P);
+        for (int a = 0; a < k->nacc; a++) {
+            LLVMValueRef scales = LLVMBuildGEP2(B, LLVMInt8TypeInContext(cg->ctx), wp[a], &so, 1, "");
+            for (int v = 0; v < nvec; v++)
+                kc->i8_scales[a][v] =
+                    load_v(vm, gep(cg, scales, LLVMBuildAdd(B, LLVMBuildMul(B, g, ci(cg, P), ""), ci(cg, v * V), "")));
+        }
+        kc->i8_vec = vm->n;
+    }
     Loop lk;
-    LLVMValueRef kk = loop_open(kc, &lk, kvar, kend, 1);
+    LLVMValueRef kk = loop_open(kc, &lk, kvar, gend, 1);
     LLVMValueRef wv[2][8];
     for (int a = 0; a < k->nacc; a++)
         for (int v = 0; v < nvec; v++)
@@ -475,6 +501,10 @@ static void emit_tile_acc(KC *kc, VM *vm, int m, LLVMValueRef *wp, LLVMValueRef 
     LLVMValueRef back = loop_close(kc, &lk);
     if (m < kc->mr) /* a remainder tile: rare, not worth LLVM's unrolling time */
         no_unroll(cg, back);
+    if (groups) {
+        loop_close(kc, &lg);
+        kc->i8_vec = 0;
+    }
     LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "tile_acc_done");
     LLVMBasicBlockRef tobuf = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "to_buffer");
     if (kc->partial) { /* a block before the last: keep the sums */
