@@ -805,6 +805,12 @@ int st_read_f32(const StFile *f, const StTensor *t, float *dst, char *err, size_
             dst[i] = (float)d;
         }
         return ACTC_OK;
+    case ST_I8:
+    case ST_U8: /* a quantised checkpoint: its scales are elsewhere, in a scheme actc does not read */
+        return fail(ACTC_ERR_WEIGHTS, err, errlen,
+                    "%s: tensor '%s' has dtype %s; weights must be F32, F16, BF16 or F64 (for int8 weights give "
+                    "the unquantised tensor and --weights int8: actc quantises it, per 32 with f32 scales)",
+                    fname, show_name(nb, t->name), st_dtype_name(t->dtype));
     default:
         return fail(ACTC_ERR_WEIGHTS, err, errlen,
                     "%s: tensor '%s' has dtype %s; weights must be F32, F16, BF16 or F64", fname,
