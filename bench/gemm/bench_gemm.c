@@ -126,9 +126,9 @@ static void usage(FILE *f) {
             "  --kernel-params S  actc: the matmul kernels' parameters (docs/tuning.md), e.g.\n"
             "                     dense=8x3,kc=128;gated=6x2,kc=96\n"
             "  --profile FILE     actc: a tuning profile from actc tune\n"
-            "  --weights T        f32 (default), bf16 or f16: actc's stored weights (--weights) and oneDNN's\n"
-            "                     matmul in that type (its input converted once, untimed); weights rounded for\n"
-            "                     every peer; --tol at least 3e-2\n"
+            "  --weights T        f32 (default), bf16, f16 or int8: actc's stored weights (--weights) and oneDNN's\n"
+            "                     matmul in that type (its input converted once, untimed; int8: s8 x s8 with a\n"
+            "                     scale per column); weights rounded for every peer; --tol at least 3e-2 (0.2)\n"
             "  --cpu NAME         actc: generate code for this CPU (e.g. x86-64-v3, the AVX2 variant of\n"
             "                     an object; with ONEDNN_MAX_CPU_ISA=AVX2 for a like-for-like peer)\n"
             "  --verbose          oneDNN implementation and weight layout, calls per repetition\n");
@@ -298,13 +298,13 @@ static void parse_args(int argc, char **argv) {
             opt.kernel_params = v;
         } else if (!strcmp(a, "--weights")) {
             NEED_VALUE();
-            opt.weights = !strcmp(v, "f32") ? 0 : !strcmp(v, "bf16") ? 1 : !strcmp(v, "f16") ? 2 : -1;
+            opt.weights = !strcmp(v, "f32") ? 0 : !strcmp(v, "bf16") ? 1 : !strcmp(v, "f16") ? 2 : !strcmp(v, "int8") ? 3 : -1;
             if (opt.weights < 0) {
-                fprintf(stderr, "bench_gemm: --weights '%s': expected f32, bf16 or f16\n", v);
+                fprintf(stderr, "bench_gemm: --weights '%s': expected f32, bf16, f16 or int8\n", v);
                 exit(2);
             }
-            if (opt.weights && opt.tol < 3e-2)
-                opt.tol = 3e-2; /* oneDNN rounds its input to the type too (2^-9 per product) */
+            if (opt.weights && opt.tol < (opt.weights == 3 ? 0.2 : 3e-2))
+                opt.tol = opt.weights == 3 ? 0.2 : 3e-2; /* oneDNN rounds its input to the type too */
         } else if (!strcmp(a, "--profile")) {
             NEED_VALUE();
             opt.profile = v;
@@ -530,6 +530,7 @@ typedef struct Dmm {
     dnnl_exec_arg_t args[6];
     int nargs;
     char impl[64], wfmt[64];
+    void *own[3]; /* int8: the quantised input and weights, the output scales */
 } Dmm;
 
 /* A 2-D memory descriptor's layout in oneDNN's tag notation ("ba",
@@ -562,6 +563,8 @@ static void dmm_free(Dmm *d) {
         dnnl_primitive_desc_destroy(d->pd);
     for (int i = 0; i < d->nmems; i++)
         dnnl_memory_destroy(d->mems[i]);
+    for (int i = 0; i < 3; i++)
+        free(d->own[i]);
     memset(d, 0, sizeof *d);
 }
 
@@ -588,8 +591,13 @@ fail:
 
 /* Y[M, N] = X[M, K] W^T (+ b) with an optional eltwise post-op `elt` and an
  * optional binary_mul post-op by `mul` [M, N].  W is [N, K] row-major. */
+static int dmm_create_int8(Dmm *d, int M, int K, int N, const float *X, const float *W, const float *b,
+                           dnnl_alg_kind_t elt, float alpha, const float *mul, float *Y, char *why);
+
 static int dmm_create(Dmm *d, int M, int K, int N, const float *X, const float *W, const float *b,
                       dnnl_alg_kind_t elt, float alpha, const float *mul, float *Y, int packed, char *why) {
+    if (opt.weights == 3)
+        return dmm_create_int8(d, M, K, N, X, W, b, elt, alpha, mul, Y, why);
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t po = NULL;
     dnnl_primitive_desc_t rpd = NULL;
@@ -663,6 +671,112 @@ static int dmm_create(Dmm *d, int M, int K, int N, const float *X, const float *
         md_format(d->wfmt, sizeof d->wfmt, &wumd);
         if (dmm_add(d, DNNL_ARG_WEIGHTS, &wumd, W, why))
             goto fail;
+    }
+    if (b && dmm_add(d, DNNL_ARG_BIAS, &bmd, b, why))
+        goto fail;
+    if (dmm_add(d, DNNL_ARG_DST, &dmd, Y, why))
+        goto fail;
+    if (mul && dmm_add(d, DNNL_ARG_ATTR_MULTIPLE_POST_OP(elt != dnnl_alg_kind_undef ? 1 : 0) | DNNL_ARG_SRC_1, &dmd,
+                       mul, why))
+        goto fail;
+    dnnl_primitive_destroy(rprim);
+    dnnl_primitive_desc_destroy(rpd);
+    dnnl_memory_destroy(wuser);
+    dnnl_post_ops_destroy(po);
+    dnnl_primitive_attr_destroy(attr);
+    return 0;
+fail:
+    if (rprim)
+        dnnl_primitive_destroy(rprim);
+    if (rpd)
+        dnnl_primitive_desc_destroy(rpd);
+    if (wuser)
+        dnnl_memory_destroy(wuser);
+    if (wpacked)
+        dnnl_memory_destroy(wpacked);
+    if (po)
+        dnnl_post_ops_destroy(po);
+    if (attr)
+        dnnl_primitive_attr_destroy(attr);
+    dmm_free(d);
+    return -1;
+}
+
+/* --weights int8: oneDNN's int8 matmul, the fastest 8-bit-weight path it
+ * has: s8 input (one scale, converted untimed) times s8 weights (a scale per
+ * output column, over all of K: oneDNN 2.6 has no group scales), output
+ * scales 1 / (sx sw[n]), then the same bias and post-ops. */
+static int dmm_create_int8(Dmm *d, int M, int K, int N, const float *X, const float *W, const float *b,
+                           dnnl_alg_kind_t elt, float alpha, const float *mul, float *Y, char *why) {
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t po = NULL;
+    dnnl_primitive_desc_t rpd = NULL;
+    dnnl_primitive_t rprim = NULL;
+    dnnl_memory_t wuser = NULL, wpacked = NULL;
+    memset(d, 0, sizeof *d);
+    int8_t *xq = malloc((size_t)M * K), *wq = malloc((size_t)N * K);
+    float *os = malloc(sizeof(float) * (size_t)N);
+    d->own[0] = xq, d->own[1] = wq, d->own[2] = os;
+    if (!xq || !wq || !os) {
+        snprintf(why, 256, "out of memory");
+        goto fail;
+    }
+    float xmax = 0;
+    for (size_t i = 0; i < (size_t)M * K; i++)
+        xmax = fmaxf(xmax, fabsf(X[i]));
+    float sx = xmax > 0 ? 127.0f / xmax : 1.0f;
+    for (size_t i = 0; i < (size_t)M * K; i++)
+        xq[i] = (int8_t)lrintf(X[i] * sx);
+    for (int n = 0; n < N; n++) {
+        float wmax = 0;
+        for (int k = 0; k < K; k++)
+            wmax = fmaxf(wmax, fabsf(W[(size_t)n * K + k]));
+        float sw = wmax > 0 ? 127.0f / wmax : 1.0f;
+        for (int k = 0; k < K; k++)
+            wq[(size_t)n * K + k] = (int8_t)lrintf(W[(size_t)n * K + k] * sw);
+        os[n] = 1.0f / (sx * sw);
+    }
+    dnnl_dims_t sd = {M, K}, wd = {K, N}, bd = {1, N}, dd = {M, N};
+    dnnl_memory_desc_t smd, wumd, wmd, bmd, dmd;
+    DN(dnnl_memory_desc_init_by_tag(&smd, 2, sd, dnnl_s8, dnnl_ab));
+    DN(dnnl_memory_desc_init_by_tag(&wumd, 2, wd, dnnl_s8, dnnl_ba));
+    DN(dnnl_memory_desc_init_by_tag(&wmd, 2, wd, dnnl_s8, dnnl_format_tag_any));
+    DN(dnnl_memory_desc_init_by_tag(&bmd, 2, bd, dnnl_f32, dnnl_ab));
+    DN(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab));
+    dnnl_matmul_desc_t mmd;
+    DN(dnnl_matmul_desc_init(&mmd, &smd, &wmd, b ? &bmd : NULL, &dmd));
+    DN(dnnl_primitive_attr_create(&attr));
+    DN(dnnl_primitive_attr_set_output_scales(attr, N, 1 << 1, os));
+    DN(dnnl_post_ops_create(&po));
+    if (elt != dnnl_alg_kind_undef)
+        DN(dnnl_post_ops_append_eltwise(po, 1.0f, elt, alpha, 0.0f));
+    if (mul)
+        DN(dnnl_post_ops_append_binary(po, dnnl_binary_mul, &dmd));
+    DN(dnnl_primitive_attr_set_post_ops(attr, po));
+    DN(dnnl_primitive_desc_create(&d->pd, &mmd, attr, eng, NULL));
+    DN(dnnl_primitive_create(&d->prim, d->pd));
+    {
+        const char *impl = NULL;
+        if (dnnl_primitive_desc_query(d->pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
+            snprintf(d->impl, sizeof d->impl, "%s", impl);
+    }
+    if (dmm_add(d, DNNL_ARG_SRC, &smd, xq, why))
+        goto fail;
+    {
+        const dnnl_memory_desc_t *pmd = dnnl_primitive_desc_query_md(d->pd, dnnl_query_weights_md, 0);
+        md_format(d->wfmt, sizeof d->wfmt, pmd);
+        DN(dnnl_memory_create(&wuser, &wumd, eng, wq));
+        DN(dnnl_memory_create(&wpacked, pmd, eng, DNNL_MEMORY_ALLOCATE));
+        DN(dnnl_reorder_primitive_desc_create(&rpd, &wumd, eng, pmd, eng, NULL));
+        DN(dnnl_primitive_create(&rprim, rpd));
+        dnnl_exec_arg_t rargs[2] = {{DNNL_ARG_FROM, wuser}, {DNNL_ARG_TO, wpacked}};
+        DN(dnnl_primitive_execute(rprim, strm, 2, rargs));
+        DN(dnnl_stream_wait(strm));
+        d->mems[d->nmems++] = wpacked;
+        d->args[d->nargs].arg = DNNL_ARG_WEIGHTS;
+        d->args[d->nargs].memory = wpacked;
+        d->nargs++;
+        wpacked = NULL;
     }
     if (b && dmm_add(d, DNNL_ARG_BIAS, &bmd, b, why))
         goto fail;
@@ -1549,9 +1663,12 @@ int main(int argc, char **argv) {
         /* pre-activations ~ unit variance: x ~ U(-1,1), w ~ U(-3/sqrt(K), 3/sqrt(K)) */
         fill_uniform(W, (size_t)N * K, 3.0f / sqrtf((float)K));
         fill_uniform(V, (size_t)N * K, 3.0f / sqrtf((float)K));
-        if (opt.weights) { /* every peer and the reference see the stored values */
+        if (opt.weights == 1 || opt.weights == 2) { /* every peer and the reference see the stored values */
             round_to(W, (size_t)N * K, opt.weights);
             round_to(V, (size_t)N * K, opt.weights);
+        } else if (opt.weights == 3) { /* actc's int8 values, fl(q s): the reference and the f32 peers see them */
+            actrt_int8_dequantized(W, N, K, W);
+            actrt_int8_dequantized(V, N, K, V);
         }
         fill_uniform(b, (size_t)N, 0.5f);
         memcpy(WV, W, (size_t)N * K * sizeof(float));
