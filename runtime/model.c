@@ -313,19 +313,14 @@ static bool quantize_row(const float *w, int64_t k, int8_t *q, float *s) {
 int actrt_int8_dequantized(const float *src, int64_t rows, int64_t cols, float *dst) {
     if (!src || !dst || rows < 0 || cols < 0)
         return fail(NULL, ACTC_ERR_ARG, "actrt_int8_dequantized: invalid arguments");
+    for (int64_t i = 0; i < rows * cols; i++) /* first, so that dst (maybe src) stays unchanged on error */
+        if (!isfinite(src[i]))
+            return fail(NULL, ACTC_ERR_WEIGHTS, "actrt_int8_dequantized: row %lld has a NaN or infinite value",
+                        (long long)(i / cols));
     int64_t groups = (cols + ACTRT_I8_GROUP - 1) / ACTRT_I8_GROUP;
     int8_t *q = rt_alloc((size_t)(cols ? cols : 1));
     float *sc = rt_calloc((size_t)(groups ? groups : 1), sizeof(float));
-    int st = ACTC_OK;
-    for (int64_t r = 0; r < rows && st == ACTC_OK && q && sc; r++) {
-        if (!quantize_row(src + r * cols, cols, q, sc)) {
-            st = fail(NULL, ACTC_ERR_WEIGHTS, "actrt_int8_dequantized: row %lld has a NaN or infinite value",
-                      (long long)r);
-            break;
-        }
-    }
-    if (!q || !sc)
-        st = fail(NULL, ACTC_ERR_NOMEM, "out of memory");
+    int st = q && sc ? ACTC_OK : fail(NULL, ACTC_ERR_NOMEM, "out of memory");
     for (int64_t r = 0; r < rows && st == ACTC_OK; r++) {
         quantize_row(src + r * cols, cols, q, sc);
         for (int64_t c = 0; c < cols; c++)
@@ -344,13 +339,12 @@ static int pack_tensor(actrt_model *m, float **packed, int ti, const float *src,
         const actrt_weight_desc *w = &d->weights[i];
         if (w->tensor != ti)
             continue;
-        int64_t count = rt_packed_count(w), k = w->layout == ACTRT_LAYOUT_VEC ? 1 : w->k;
+        int64_t k = w->layout == ACTRT_LAYOUT_VEC ? 1 : w->k;
         int esz = rt_elem_size(w->elem);
         int64_t bytes = actrt_weight_bytes(w);
         void *p = rt_calloc_aligned((size_t)(bytes ? bytes : 1), 1); /* zero padding from calloc */
         if (!p)
             return fail(m, ACTC_ERR_NOMEM, "out of memory packing '%s'", d->tensors[ti].name);
-        (void)count;
         if (w->elem == ACTRT_ELEM_I8) { /* per row: values and group scales */
             int64_t groups = (k + ACTRT_I8_GROUP - 1) / ACTRT_I8_GROUP;
             int8_t *q = rt_alloc((size_t)k);

@@ -402,12 +402,12 @@ static void emit_wrappers(CG *cg, const actrt_desc *d, const RtFn *rt, LLVMValue
 
 /* The packed weights, 64-byte aligned read-only data, and the array of
  * their addresses (what the kernels take as `w`). */
-static LLVMValueRef emit_weights(CG *cg, const actrt_desc *d, const float *const *packed, const int64_t *counts,
+static LLVMValueRef emit_weights(CG *cg, const actrt_desc *d, const float *const *packed,
                                  const char *prefix, Arena *a) {
     LLVMValueRef *ptrs = NEW_ARRAY(a, LLVMValueRef, (size_t)d->nweights + 1);
     for (int i = 0; i < d->nweights; i++) {
         /* size_t length: a packed weight may exceed 4 GiB */
-        (void)counts; /* the slot's bytes, in any element type (runtime.h) */
+        /* the slot's bytes, in any element type (runtime.h) */
         LLVMValueRef data = LLVMConstStringInContext2(cg->ctx, (const char *)packed[i],
                                                       (size_t)actrt_weight_bytes(&d->weights[i]), 1);
         LLVMValueRef g = cg_const_global(cg, data, arena_printf(a, "%s_w%d", prefix, i));
@@ -419,11 +419,11 @@ static LLVMValueRef emit_weights(CG *cg, const actrt_desc *d, const float *const
 }
 
 int aot_compile_embedded(CG *cg, const AotVariant *v, int n, const char *prefix, const float *const *packed,
-                         const int64_t *counts, const char *path, Arena *a, char *err, size_t errlen) {
+                         const char *path, Arena *a, char *err, size_t errlen) {
     /* the weights once, in the layouts of the last variant: the others pack
      * theirs from these at create (embedded.c) */
     LLVMValueRef *weights = NEW_ARRAY(a, LLVMValueRef, (size_t)n);
-    weights[n - 1] = emit_weights(cg, v[n - 1].desc, packed, counts, prefix, a);
+    weights[n - 1] = emit_weights(cg, v[n - 1].desc, packed, prefix, a);
     LLVMValueRef variants = emit_variants(cg, v, n, weights, prefix, a);
     int st = link_runtime(cg, err, errlen);
     RtFn rt[RT_N];

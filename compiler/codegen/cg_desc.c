@@ -53,7 +53,6 @@ void cg_build_desc(Arena *a, const KGraph *kg, const ModelCode *mc, const Target
     actrt_weight_desc *w = NEW_ARRAY(a, actrt_weight_desc, (size_t)mc->nweights + 1);
     for (int i = 0; i < mc->nweights; i++) {
         const WeightSlot *ws = &mc->weights[i];
-        (void)elem_abi(ws->ref.elem); /* the tensor is f32 (front.h); the slot says how it is stored */
         w[i] = (actrt_weight_desc){.tensor = ws->ref.tensor, .layout = ws->layout, .elem = ws->elem,
                                    .lo = ws->ref.lo, .n = ws->ref.rows, .k = ws->ref.cols, .panel = ws->panel};
     }

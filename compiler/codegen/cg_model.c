@@ -314,10 +314,17 @@ static void emit_map_kernel(KC *kc, Arena *scratch) {
 /* ---- register-blocked matmul kernels ---- */
 
 /* The LLVM type a matmul weight is stored as (CG.weights). */
+static int weight_size(CG *cg);
+
 static LLVMTypeRef weight_type(CG *cg) {
     return cg->weights == ACTRT_ELEM_F32  ? cg->t_f32
            : cg->weights == ACTRT_ELEM_I8 ? LLVMInt8TypeInContext(cg->ctx)
                                           : LLVMInt16TypeInContext(cg->ctx);
+}
+
+/* Bytes of one stored matrix weight (the scales of int8 aside). */
+static int weight_size(CG *cg) {
+    return cg->weights == ACTRT_ELEM_F32 ? 4 : cg->weights == ACTRT_ELEM_I8 ? 1 : 2;
 }
 
 /* The default weight loader: f32 panels of P = nr * V columns, [k][P]. */
@@ -328,22 +335,38 @@ static LLVMValueRef load_weights_f32(KC *kc, VM *vm, int a, LLVMValueRef panel, 
     return load_v(vm, gep(cg, panel, LLVMBuildAdd(B, LLVMBuildMul(B, kk, ci(cg, P), ""), ci(cg, off), "")));
 }
 
-/* The V stored 2-byte values of a compact panel at (kk, off), as i16 lanes. */
-static LLVMValueRef load_halves(KC *kc, VM *vm, LLVMValueRef panel, LLVMValueRef kk, int off) {
+/* The V stored values of a compact panel at (kk, off), as integer lanes
+ * of the stored width (i16: bf16, f16; i8: int8), aligned as one element. */
+static LLVMValueRef load_stored(KC *kc, VM *vm, LLVMValueRef panel, LLVMValueRef kk, int off) {
     CG *cg = kc->cg;
     int64_t P = (int64_t)kc->nr * vm->n;
-    LLVMTypeRef i16 = LLVMInt16TypeInContext(cg->ctx), vt = vm->n == 1 ? i16 : LLVMVectorType(i16, (unsigned)vm->n);
+    LLVMTypeRef et = weight_type(cg), vt = vm->n == 1 ? et : LLVMVectorType(et, (unsigned)vm->n);
     LLVMValueRef idx = LLVMBuildAdd(B, LLVMBuildMul(B, kk, ci(cg, P), ""), ci(cg, off), "");
-    LLVMValueRef v = LLVMBuildLoad2(B, vt, LLVMBuildGEP2(B, i16, panel, &idx, 1, ""), "");
-    LLVMSetAlignment(v, 2);
+    LLVMValueRef v = LLVMBuildLoad2(B, vt, LLVMBuildGEP2(B, et, panel, &idx, 1, ""), "");
+    LLVMSetAlignment(v, (unsigned)weight_size(cg));
     return v;
+}
+
+/* int8: the scales of group g, columns off .. off + V, of a panel (after
+ * its k x P values; runtime.h, ACTRT_ELEM_I8). */
+static LLVMValueRef load_i8_scales(KC *kc, VM *vm, LLVMValueRef panel, LLVMValueRef g, int off) {
+    CG *cg = kc->cg;
+    int64_t P = (int64_t)kc->nr * vm->n;
+    LLVMValueRef so = ci(cg, kc->k->k * P);
+    LLVMValueRef scales = LLVMBuildGEP2(B, LLVMInt8TypeInContext(cg->ctx), panel, &so, 1, "");
+    return load_v(vm, gep(cg, scales, LLVMBuildAdd(B, LLVMBuildMul(B, g, ci(cg, P), ""), ci(cg, off), "")));
+}
+
+/* k index -> its int8 group (k / ACTRT_I8_GROUP, a power of two), and back */
+static LLVMValueRef i8_group(CG *cg, LLVMValueRef k) {
+    return LLVMBuildLShr(B, k, ci(cg, __builtin_ctz(ACTRT_I8_GROUP)), "");
 }
 
 /* bf16 panels: the f32 whose top half the value is (exact). */
 static LLVMValueRef load_weights_bf16(KC *kc, VM *vm, int a, LLVMValueRef panel, LLVMValueRef kk, int off) {
     (void)a;
     CG *cg = kc->cg;
-    LLVMValueRef w = LLVMBuildZExt(B, load_halves(kc, vm, panel, kk, off), vm->ti32, "");
+    LLVMValueRef w = LLVMBuildZExt(B, load_stored(kc, vm, panel, kk, off), vm->ti32, "");
     w = LLVMBuildShl(B, w, vm_splat(vm, LLVMConstInt(cg->t_i32, 16, 0)), "");
     return LLVMBuildBitCast(B, w, vm->tf, "");
 }
@@ -354,7 +377,7 @@ static LLVMValueRef load_weights_bf16(KC *kc, VM *vm, int a, LLVMValueRef panel,
 static LLVMValueRef load_weights_f16(KC *kc, VM *vm, int a, LLVMValueRef panel, LLVMValueRef kk, int off) {
     (void)a;
     CG *cg = kc->cg;
-    LLVMValueRef h = load_halves(kc, vm, panel, kk, off);
+    LLVMValueRef h = load_stored(kc, vm, panel, kk, off);
     if (cg->t->caps.f16) {
         LLVMTypeRef half = LLVMHalfTypeInContext(cg->ctx), hv = vm->n == 1 ? half : LLVMVectorType(half, (unsigned)vm->n);
         return LLVMBuildFPExt(B, LLVMBuildBitCast(B, h, hv, ""), vm->tf, "");
@@ -381,20 +404,10 @@ static LLVMValueRef load_weights_f16(KC *kc, VM *vm, int a, LLVMValueRef panel, 
  * FMA after it does not absorb (no contraction of separate operations). */
 static LLVMValueRef load_weights_int8(KC *kc, VM *vm, int a, LLVMValueRef panel, LLVMValueRef kk, int off) {
     CG *cg = kc->cg;
-    int64_t P = (int64_t)kc->nr * vm->n;
-    LLVMTypeRef i8 = LLVMInt8TypeInContext(cg->ctx), vt = vm->n == 1 ? i8 : LLVMVectorType(i8, (unsigned)vm->n);
-    LLVMValueRef idx = LLVMBuildAdd(B, LLVMBuildMul(B, kk, ci(cg, P), ""), ci(cg, off), "");
-    LLVMValueRef q = LLVMBuildLoad2(B, vt, LLVMBuildGEP2(B, i8, panel, &idx, 1, ""), "");
-    LLVMSetAlignment(q, 1);
-    LLVMValueRef s;
-    if (kc->i8_vec == vm->n) { /* the tile's k loop runs by groups: its scales are loaded */
-        s = kc->i8_scales[a][off / vm->n];
-    } else {
-        LLVMValueRef so = ci(cg, kc->k->k * P); /* the scales after the k x P values */
-        LLVMValueRef scales = LLVMBuildGEP2(B, i8, panel, &so, 1, "");
-        LLVMValueRef g = LLVMBuildLShr(B, kk, ci(cg, 5), ""); /* kk / ACTRT_I8_GROUP */
-        s = load_v(vm, gep(cg, scales, LLVMBuildAdd(B, LLVMBuildMul(B, g, ci(cg, P), ""), ci(cg, off), "")));
-    }
+    LLVMValueRef q = load_stored(kc, vm, panel, kk, off);
+    /* the tile's k loop runs by groups: its scales are loaded (emit_tile_acc) */
+    LLVMValueRef s = kc->i8_vec == vm->n ? kc->i8_scales[a][off / vm->n]
+                                         : load_i8_scales(kc, vm, panel, i8_group(cg, kk), off);
     return LLVMBuildFMul(B, LLVMBuildSIToFP(B, q, vm->tf, ""), s, "");
 }
 
@@ -448,19 +461,15 @@ static void emit_tile_acc(KC *kc, VM *vm, int m, LLVMValueRef *wp, LLVMValueRef 
     Loop lg;
     LLVMValueRef kvar = var(kc, cg->t_i64, kbeg), gend = kend;
     if (groups) {
-        LLVMValueRef gvar = var(kc, cg->t_i64, LLVMBuildLShr(B, kbeg, ci(cg, 5), ""));
-        LLVMValueRef ng = LLVMBuildLShr(B, LLVMBuildAdd(B, kend, ci(cg, 31), ""), ci(cg, 5), "");
+        LLVMValueRef gvar = var(kc, cg->t_i64, i8_group(cg, kbeg));
+        LLVMValueRef ng = i8_group(cg, LLVMBuildAdd(B, kend, ci(cg, ACTRT_I8_GROUP - 1), ""));
         LLVMValueRef g = loop_open(kc, &lg, gvar, ng, 1);
-        LLVMValueRef g0 = LLVMBuildShl(B, g, ci(cg, 5), ""), g1 = LLVMBuildAdd(B, g0, ci(cg, 32), "");
+        LLVMValueRef g0 = LLVMBuildMul(B, g, ci(cg, ACTRT_I8_GROUP), ""), g1 = LLVMBuildAdd(B, g0, ci(cg, ACTRT_I8_GROUP), "");
         LLVMBuildStore(B, LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSGT, kbeg, g0, ""), kbeg, g0, ""), kvar);
         gend = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, kend, g1, ""), kend, g1, "");
-        LLVMValueRef so = ci(cg, k->k * P);
-        for (int a = 0; a < k->nacc; a++) {
-            LLVMValueRef scales = LLVMBuildGEP2(B, LLVMInt8TypeInContext(cg->ctx), wp[a], &so, 1, "");
+        for (int a = 0; a < k->nacc; a++)
             for (int v = 0; v < nvec; v++)
-                kc->i8_scales[a][v] =
-                    load_v(vm, gep(cg, scales, LLVMBuildAdd(B, LLVMBuildMul(B, g, ci(cg, P), ""), ci(cg, v * V), "")));
-        }
+                kc->i8_scales[a][v] = load_i8_scales(kc, vm, wp[a], g, v * V);
         kc->i8_vec = vm->n;
     }
     Loop lk;
@@ -471,7 +480,7 @@ static void emit_tile_acc(KC *kc, VM *vm, int m, LLVMValueRef *wp, LLVMValueRef 
             wv[a][v] = kc->from_buffer ? load_weights_f32(kc, vm, a, wp[a], kk, v * V)
                                        : kc->hooks->load_weights(kc, vm, a, wp[a], kk, v * V);
     if (kc->kp.pf > 0) { /* the weights pf rows of the panel ahead, into L2 (a prefetch never faults) */
-        int esz = cg->weights == ACTRT_ELEM_F32 ? 4 : cg->weights == ACTRT_ELEM_I8 ? 1 : 2;
+        int esz = weight_size(cg);
         LLVMTypeRef pty;
         LLVMValueRef pfn = cg_intrinsic(cg, "llvm.prefetch", cg->t_ptr, &pty);
         for (int a = 0; a < k->nacc; a++)
@@ -720,11 +729,10 @@ static void emit_panel(KC *kc, VM *vm, VM *vs, LLVMValueRef jp, Arena *scratch) 
     Kernel *k = kc->k;
     int64_t P = (int64_t)kc->nr * vm->n;
     LLVMValueRef wp[2];
-    for (int a = 0; a < k->nacc; a++) { /* in bytes of the stored panels (actrt_panel_bytes) */
-        actrt_weight_desc pd = {.elem = cg->weights, .k = k->k, .panel = P};
-        LLVMValueRef off = LLVMBuildMul(B, jp, ci(cg, actrt_panel_bytes(&pd)), "");
-        wp[a] = LLVMBuildGEP2(B, LLVMInt8TypeInContext(cg->ctx), kc->wbase[a], &off, 1, "");
-    }
+    actrt_weight_desc pd = {.elem = cg->weights, .k = k->k, .panel = P}; /* in bytes of the stored panels */
+    LLVMValueRef poff = LLVMBuildMul(B, jp, ci(cg, actrt_panel_bytes(&pd)), "");
+    for (int a = 0; a < k->nacc; a++)
+        wp[a] = LLVMBuildGEP2(B, LLVMInt8TypeInContext(cg->ctx), kc->wbase[a], &poff, 1, "");
     int64_t kcb = kc->kp.kc, nkb = kc->partial ? (k->k + kcb - 1) / kcb : 1;
     LLVMValueRef kbvar = var(kc, cg->t_i64, ci(cg, 0));
     Loop lb;

@@ -282,13 +282,13 @@ typedef struct AotVariant {
 int aot_compile(CG *cg, const AotVariant *v, int n, const char *prefix, const char *path, Arena *a, char *err,
                 size_t errlen);
 
-/* The same with the packed weights of the last variant embedded (packed[i],
- * counts[i] floats per weight slot of v[n-1].desc; the other variants pack
- * theirs from them at create) and the embedded runtime linked in: the
- * object links with libc alone.  ACTC_ERR_ARG for a triple without an
- * embedded runtime (other than x86_64 / aarch64 Linux). */
+/* The same with the packed weights of the last variant embedded (packed[i]
+ * of weight slot i of v[n-1].desc, actrt_weight_bytes of it; the other
+ * variants pack theirs from them at create) and the embedded runtime
+ * linked in: the object links with libc alone.  ACTC_ERR_ARG for a triple
+ * without an embedded runtime (other than x86_64 / aarch64 Linux). */
 int aot_compile_embedded(CG *cg, const AotVariant *v, int n, const char *prefix, const float *const *packed,
-                         const int64_t *counts, const char *path, Arena *a, char *err, size_t errlen);
+                         const char *path, Arena *a, char *err, size_t errlen);
 
 /* ---- embedded_runtime_<arch>.c (generated at build time) ----
  * runtime/embedded.c as LLVM bitcode for x86_64 and aarch64 Linux

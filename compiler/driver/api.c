@@ -568,16 +568,15 @@ static bool valid_prefix(const char *p) {
 /* Load and pack the weights now, through libactrt, for an embedded object:
  * *rm owns the packed arrays until the caller frees it. */
 static int pack_for_embedding(actc_session *a, actc_jit_model *j, const char *path, actrt_model **rm,
-                              const float ***packed, int64_t **counts) {
+                              const float ***packed) {
     int st = actrt_model_create(rm, &j->desc);
     if (st)
         return fail(a, st, "%s", actrt_last_error(NULL));
     if ((st = actrt_model_load_weights(*rm, &path, 1, NULL)))
         return fail(a, st, "%s", actrt_last_error(*rm));
     *packed = NEW_ARRAY(&a->s.scratch, const float *, (size_t)j->desc.nweights + 1);
-    *counts = NEW_ARRAY(&a->s.scratch, int64_t, (size_t)j->desc.nweights + 1);
     for (int i = 0; i < j->desc.nweights; i++)
-        (*packed)[i] = actrt_model_packed_weight(*rm, i, &(*counts)[i]);
+        (*packed)[i] = actrt_model_packed_weight(*rm, i, NULL);
     return ACTC_OK;
 }
 
@@ -750,9 +749,8 @@ static int compile_one(actc_session *a, const char *model, const actc_options *o
     if (embed_weights) {
         actrt_model *rm = NULL;
         const float **packed = NULL;
-        int64_t *counts = NULL;
-        st = pack_for_embedding(a, j, embed_weights, &rm, &packed, &counts); /* j->desc: the last variant's */
-        if (!st && (st = aot_compile_embedded(&j->cg, v, n, P, packed, counts, NULL, tmp, err, errlen)))
+        st = pack_for_embedding(a, j, embed_weights, &rm, &packed); /* j->desc: the last variant's */
+        if (!st && (st = aot_compile_embedded(&j->cg, v, n, P, packed, NULL, tmp, err, errlen)))
             fail(a, st, "%s", err);
         actrt_model_free(rm);
     } else if ((st = aot_compile(&j->cg, v, n, P, NULL, tmp, err, errlen))) {
