@@ -589,115 +589,126 @@ fail:
     return -1;
 }
 
-/* Y[M, N] = X[M, K] W^T (+ b) with an optional eltwise post-op `elt` and an
- * optional binary_mul post-op by `mul` [M, N].  W is [N, K] row-major. */
-static int dmm_create_int8(Dmm *d, int M, int K, int N, const float *X, const float *W, const float *b,
-                           dnnl_alg_kind_t elt, float alpha, const float *mul, float *Y, char *why);
-
-static int dmm_create(Dmm *d, int M, int K, int N, const float *X, const float *W, const float *b,
-                      dnnl_alg_kind_t elt, float alpha, const float *mul, float *Y, int packed, char *why) {
-    if (opt.weights == 3)
-        return dmm_create_int8(d, M, K, N, X, W, b, elt, alpha, mul, Y, why);
+/* The primitive of d: a matmul smd x wmd (+ bmd) -> dmd with output scales
+ * (NULL: none, else one per column), the eltwise post-op `elt` and a
+ * binary_mul post-op (mul); its implementation's name into d->impl. */
+static int dmm_primitive(Dmm *d, const dnnl_memory_desc_t *smd, const dnnl_memory_desc_t *wmd,
+                         const dnnl_memory_desc_t *bmd, const dnnl_memory_desc_t *dmd, const float *scales, int N,
+                         dnnl_alg_kind_t elt, float alpha, int mul, char *why) {
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t po = NULL;
-    dnnl_primitive_desc_t rpd = NULL;
-    dnnl_primitive_t rprim = NULL;
-    dnnl_memory_t wuser = NULL, wpacked = NULL;
-    memset(d, 0, sizeof *d);
-    dnnl_dims_t sd = {M, K}, wd = {K, N}, bd = {1, N}, dd = {M, N};
-    dnnl_memory_desc_t smd, sumd, wumd, wmd, bmd, dmd;
-    /* --weights bf16 / f16: oneDNN's matmul in that type (src and weights;
-     * its input is converted once, outside the timing) */
-    dnnl_data_type_t ct = opt.weights == 1 ? dnnl_bf16 : opt.weights == 2 ? dnnl_f16 : dnnl_f32;
-    DN(dnnl_memory_desc_init_by_tag(&sumd, 2, sd, dnnl_f32, dnnl_ab));
-    DN(dnnl_memory_desc_init_by_tag(&smd, 2, sd, ct, dnnl_ab));
-    DN(dnnl_memory_desc_init_by_tag(&wumd, 2, wd, dnnl_f32, dnnl_ba)); /* [N, K] row-major */
-    DN(dnnl_memory_desc_init_by_tag(&wmd, 2, wd, ct, packed || ct != dnnl_f32 ? dnnl_format_tag_any : dnnl_ba));
-    DN(dnnl_memory_desc_init_by_tag(&bmd, 2, bd, dnnl_f32, dnnl_ab));
-    DN(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab));
     dnnl_matmul_desc_t mmd;
-    DN(dnnl_matmul_desc_init(&mmd, &smd, &wmd, b ? &bmd : NULL, &dmd));
+    DN(dnnl_matmul_desc_init(&mmd, smd, wmd, bmd, dmd));
     DN(dnnl_primitive_attr_create(&attr));
+    if (scales)
+        DN(dnnl_primitive_attr_set_output_scales(attr, N, 1 << 1, scales));
     DN(dnnl_post_ops_create(&po));
     if (elt != dnnl_alg_kind_undef)
         DN(dnnl_post_ops_append_eltwise(po, 1.0f, elt, alpha, 0.0f));
     if (mul)
-        DN(dnnl_post_ops_append_binary(po, dnnl_binary_mul, &dmd));
+        DN(dnnl_post_ops_append_binary(po, dnnl_binary_mul, dmd));
     DN(dnnl_primitive_attr_set_post_ops(attr, po));
     DN(dnnl_primitive_desc_create(&d->pd, &mmd, attr, eng, NULL));
     DN(dnnl_primitive_create(&d->prim, d->pd));
-    {
-        const char *impl = NULL;
-        if (dnnl_primitive_desc_query(d->pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
-            snprintf(d->impl, sizeof d->impl, "%s", impl);
-    }
-    if (ct != dnnl_f32) { /* the input in the compute type, converted here (not timed) */
-        dnnl_memory_t xu = NULL, xc = NULL;
-        dnnl_primitive_desc_t xpd = NULL;
-        dnnl_primitive_t xr = NULL;
-        DN(dnnl_memory_create(&xu, &sumd, eng, (void *)X));
-        DN(dnnl_memory_create(&xc, &smd, eng, DNNL_MEMORY_ALLOCATE));
-        DN(dnnl_reorder_primitive_desc_create(&xpd, &sumd, eng, &smd, eng, NULL));
-        DN(dnnl_primitive_create(&xr, xpd));
-        dnnl_exec_arg_t xargs[2] = {{DNNL_ARG_FROM, xu}, {DNNL_ARG_TO, xc}};
-        DN(dnnl_primitive_execute(xr, strm, 2, xargs));
-        DN(dnnl_stream_wait(strm));
-        dnnl_primitive_destroy(xr);
-        dnnl_primitive_desc_destroy(xpd);
-        dnnl_memory_destroy(xu);
-        d->mems[d->nmems++] = xc;
-        d->args[d->nargs].arg = DNNL_ARG_SRC;
-        d->args[d->nargs].memory = xc;
-        d->nargs++;
-    } else if (dmm_add(d, DNNL_ARG_SRC, &smd, X, why)) {
-        goto fail;
-    }
-    if (packed || ct != dnnl_f32) {
-        const dnnl_memory_desc_t *pmd = dnnl_primitive_desc_query_md(d->pd, dnnl_query_weights_md, 0);
-        md_format(d->wfmt, sizeof d->wfmt, pmd);
-        DN(dnnl_memory_create(&wuser, &wumd, eng, (void *)W));
-        DN(dnnl_memory_create(&wpacked, pmd, eng, DNNL_MEMORY_ALLOCATE));
-        DN(dnnl_reorder_primitive_desc_create(&rpd, &wumd, eng, pmd, eng, NULL));
-        DN(dnnl_primitive_create(&rprim, rpd));
-        dnnl_exec_arg_t rargs[2] = {{DNNL_ARG_FROM, wuser}, {DNNL_ARG_TO, wpacked}};
-        DN(dnnl_primitive_execute(rprim, strm, 2, rargs));
-        DN(dnnl_stream_wait(strm));
-        d->mems[d->nmems++] = wpacked;
-        d->args[d->nargs].arg = DNNL_ARG_WEIGHTS;
-        d->args[d->nargs].memory = wpacked;
-        d->nargs++;
-        wpacked = NULL;
-    } else {
-        md_format(d->wfmt, sizeof d->wfmt, &wumd);
-        if (dmm_add(d, DNNL_ARG_WEIGHTS, &wumd, W, why))
-            goto fail;
-    }
-    if (b && dmm_add(d, DNNL_ARG_BIAS, &bmd, b, why))
-        goto fail;
-    if (dmm_add(d, DNNL_ARG_DST, &dmd, Y, why))
-        goto fail;
-    if (mul && dmm_add(d, DNNL_ARG_ATTR_MULTIPLE_POST_OP(elt != dnnl_alg_kind_undef ? 1 : 0) | DNNL_ARG_SRC_1, &dmd,
-                       mul, why))
-        goto fail;
-    dnnl_primitive_destroy(rprim);
-    dnnl_primitive_desc_destroy(rpd);
-    dnnl_memory_destroy(wuser);
+    const char *impl = NULL;
+    if (dnnl_primitive_desc_query(d->pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
+        snprintf(d->impl, sizeof d->impl, "%s", impl);
     dnnl_post_ops_destroy(po);
     dnnl_primitive_attr_destroy(attr);
+    return 0;
+fail:
+    if (po)
+        dnnl_post_ops_destroy(po);
+    if (attr)
+        dnnl_primitive_attr_destroy(attr);
+    return -1;
+}
+
+/* `from` (the user's memory at ptr) converted by a reorder into memory of
+ * `to` that d owns, as argument arg (the weights in the primitive's own
+ * layout; an input in the compute type).  Not timed. */
+static int dmm_add_reordered(Dmm *d, int arg, const dnnl_memory_desc_t *from, const void *ptr,
+                             const dnnl_memory_desc_t *to, char *why) {
+    dnnl_primitive_desc_t rpd = NULL;
+    dnnl_primitive_t rprim = NULL;
+    dnnl_memory_t user = NULL, mem = NULL;
+    DN(dnnl_memory_create(&user, from, eng, (void *)ptr));
+    DN(dnnl_memory_create(&mem, to, eng, DNNL_MEMORY_ALLOCATE));
+    DN(dnnl_reorder_primitive_desc_create(&rpd, from, eng, to, eng, NULL));
+    DN(dnnl_primitive_create(&rprim, rpd));
+    dnnl_exec_arg_t rargs[2] = {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, mem}};
+    DN(dnnl_primitive_execute(rprim, strm, 2, rargs));
+    DN(dnnl_stream_wait(strm));
+    d->mems[d->nmems++] = mem;
+    d->args[d->nargs].arg = arg;
+    d->args[d->nargs].memory = mem;
+    d->nargs++;
+    dnnl_primitive_destroy(rprim);
+    dnnl_primitive_desc_destroy(rpd);
+    dnnl_memory_destroy(user);
     return 0;
 fail:
     if (rprim)
         dnnl_primitive_destroy(rprim);
     if (rpd)
         dnnl_primitive_desc_destroy(rpd);
-    if (wuser)
-        dnnl_memory_destroy(wuser);
-    if (wpacked)
-        dnnl_memory_destroy(wpacked);
-    if (po)
-        dnnl_post_ops_destroy(po);
-    if (attr)
-        dnnl_primitive_attr_destroy(attr);
+    if (user)
+        dnnl_memory_destroy(user);
+    if (mem)
+        dnnl_memory_destroy(mem);
+    return -1;
+}
+
+/* The weights (user layout wumd at W): as they are, or packed into the
+ * layout the primitive chose; then bias, destination and the binary
+ * post-op's operand. */
+static int dmm_add_rest(Dmm *d, const dnnl_memory_desc_t *wumd, const void *W, int pack, const dnnl_memory_desc_t *bmd,
+                        const float *b, const dnnl_memory_desc_t *dmd, float *Y, dnnl_alg_kind_t elt, const float *mul,
+                        char *why) {
+    const dnnl_memory_desc_t *pmd = dnnl_primitive_desc_query_md(d->pd, dnnl_query_weights_md, 0);
+    md_format(d->wfmt, sizeof d->wfmt, pack ? pmd : wumd);
+    if (pack ? dmm_add_reordered(d, DNNL_ARG_WEIGHTS, wumd, W, pmd, why) : dmm_add(d, DNNL_ARG_WEIGHTS, wumd, W, why))
+        return -1;
+    if (b && dmm_add(d, DNNL_ARG_BIAS, bmd, b, why))
+        return -1;
+    if (dmm_add(d, DNNL_ARG_DST, dmd, Y, why))
+        return -1;
+    if (mul && dmm_add(d, DNNL_ARG_ATTR_MULTIPLE_POST_OP(elt != dnnl_alg_kind_undef ? 1 : 0) | DNNL_ARG_SRC_1, dmd,
+                       mul, why))
+        return -1;
+    return 0;
+}
+
+static int dmm_create_int8(Dmm *d, int M, int K, int N, const float *X, const float *W, const float *b,
+                           dnnl_alg_kind_t elt, float alpha, const float *mul, float *Y, char *why);
+
+/* Y[M, N] = X[M, K] W^T (+ b) with an optional eltwise post-op `elt` and an
+ * optional binary_mul post-op by `mul` [M, N].  W is [N, K] row-major.
+ * --weights bf16 / f16: oneDNN's matmul in that type (src and weights; its
+ * input is converted once, outside the timing); int8: dmm_create_int8. */
+static int dmm_create(Dmm *d, int M, int K, int N, const float *X, const float *W, const float *b,
+                      dnnl_alg_kind_t elt, float alpha, const float *mul, float *Y, int packed, char *why) {
+    if (opt.weights == 3)
+        return dmm_create_int8(d, M, K, N, X, W, b, elt, alpha, mul, Y, why);
+    memset(d, 0, sizeof *d);
+    dnnl_dims_t sd = {M, K}, wd = {K, N}, bd = {1, N}, dd = {M, N};
+    dnnl_memory_desc_t smd, sumd, wumd, wmd, bmd, dmd;
+    dnnl_data_type_t ct = opt.weights == 1 ? dnnl_bf16 : opt.weights == 2 ? dnnl_f16 : dnnl_f32;
+    int pack = packed || ct != dnnl_f32;
+    DN(dnnl_memory_desc_init_by_tag(&sumd, 2, sd, dnnl_f32, dnnl_ab));
+    DN(dnnl_memory_desc_init_by_tag(&smd, 2, sd, ct, dnnl_ab));
+    DN(dnnl_memory_desc_init_by_tag(&wumd, 2, wd, dnnl_f32, dnnl_ba)); /* [N, K] row-major */
+    DN(dnnl_memory_desc_init_by_tag(&wmd, 2, wd, ct, pack ? dnnl_format_tag_any : dnnl_ba));
+    DN(dnnl_memory_desc_init_by_tag(&bmd, 2, bd, dnnl_f32, dnnl_ab));
+    DN(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab));
+    if (dmm_primitive(d, &smd, &wmd, b ? &bmd : NULL, &dmd, NULL, N, elt, alpha, mul != NULL, why))
+        goto fail;
+    if (ct != dnnl_f32 ? dmm_add_reordered(d, DNNL_ARG_SRC, &sumd, X, &smd, why) : dmm_add(d, DNNL_ARG_SRC, &smd, X, why))
+        goto fail;
+    if (dmm_add_rest(d, &wumd, W, pack, &bmd, b, &dmd, Y, elt, mul, why))
+        goto fail;
+    return 0;
+fail:
     dmm_free(d);
     return -1;
 }
@@ -708,11 +719,6 @@ fail:
  * scales 1 / (sx sw[n]), then the same bias and post-ops. */
 static int dmm_create_int8(Dmm *d, int M, int K, int N, const float *X, const float *W, const float *b,
                            dnnl_alg_kind_t elt, float alpha, const float *mul, float *Y, char *why) {
-    dnnl_primitive_attr_t attr = NULL;
-    dnnl_post_ops_t po = NULL;
-    dnnl_primitive_desc_t rpd = NULL;
-    dnnl_primitive_t rprim = NULL;
-    dnnl_memory_t wuser = NULL, wpacked = NULL;
     memset(d, 0, sizeof *d);
     int8_t *xq = malloc((size_t)M * K), *wq = malloc((size_t)N * K);
     float *os = malloc(sizeof(float) * (size_t)N);
@@ -743,67 +749,11 @@ static int dmm_create_int8(Dmm *d, int M, int K, int N, const float *X, const fl
     DN(dnnl_memory_desc_init_by_tag(&wmd, 2, wd, dnnl_s8, dnnl_format_tag_any));
     DN(dnnl_memory_desc_init_by_tag(&bmd, 2, bd, dnnl_f32, dnnl_ab));
     DN(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab));
-    dnnl_matmul_desc_t mmd;
-    DN(dnnl_matmul_desc_init(&mmd, &smd, &wmd, b ? &bmd : NULL, &dmd));
-    DN(dnnl_primitive_attr_create(&attr));
-    DN(dnnl_primitive_attr_set_output_scales(attr, N, 1 << 1, os));
-    DN(dnnl_post_ops_create(&po));
-    if (elt != dnnl_alg_kind_undef)
-        DN(dnnl_post_ops_append_eltwise(po, 1.0f, elt, alpha, 0.0f));
-    if (mul)
-        DN(dnnl_post_ops_append_binary(po, dnnl_binary_mul, &dmd));
-    DN(dnnl_primitive_attr_set_post_ops(attr, po));
-    DN(dnnl_primitive_desc_create(&d->pd, &mmd, attr, eng, NULL));
-    DN(dnnl_primitive_create(&d->prim, d->pd));
-    {
-        const char *impl = NULL;
-        if (dnnl_primitive_desc_query(d->pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
-            snprintf(d->impl, sizeof d->impl, "%s", impl);
-    }
-    if (dmm_add(d, DNNL_ARG_SRC, &smd, xq, why))
+    if (dmm_primitive(d, &smd, &wmd, b ? &bmd : NULL, &dmd, os, N, elt, alpha, mul != NULL, why) ||
+        dmm_add(d, DNNL_ARG_SRC, &smd, xq, why) || dmm_add_rest(d, &wumd, wq, 1, &bmd, b, &dmd, Y, elt, mul, why))
         goto fail;
-    {
-        const dnnl_memory_desc_t *pmd = dnnl_primitive_desc_query_md(d->pd, dnnl_query_weights_md, 0);
-        md_format(d->wfmt, sizeof d->wfmt, pmd);
-        DN(dnnl_memory_create(&wuser, &wumd, eng, wq));
-        DN(dnnl_memory_create(&wpacked, pmd, eng, DNNL_MEMORY_ALLOCATE));
-        DN(dnnl_reorder_primitive_desc_create(&rpd, &wumd, eng, pmd, eng, NULL));
-        DN(dnnl_primitive_create(&rprim, rpd));
-        dnnl_exec_arg_t rargs[2] = {{DNNL_ARG_FROM, wuser}, {DNNL_ARG_TO, wpacked}};
-        DN(dnnl_primitive_execute(rprim, strm, 2, rargs));
-        DN(dnnl_stream_wait(strm));
-        d->mems[d->nmems++] = wpacked;
-        d->args[d->nargs].arg = DNNL_ARG_WEIGHTS;
-        d->args[d->nargs].memory = wpacked;
-        d->nargs++;
-        wpacked = NULL;
-    }
-    if (b && dmm_add(d, DNNL_ARG_BIAS, &bmd, b, why))
-        goto fail;
-    if (dmm_add(d, DNNL_ARG_DST, &dmd, Y, why))
-        goto fail;
-    if (mul && dmm_add(d, DNNL_ARG_ATTR_MULTIPLE_POST_OP(elt != dnnl_alg_kind_undef ? 1 : 0) | DNNL_ARG_SRC_1, &dmd,
-                       mul, why))
-        goto fail;
-    dnnl_primitive_destroy(rprim);
-    dnnl_primitive_desc_destroy(rpd);
-    dnnl_memory_destroy(wuser);
-    dnnl_post_ops_destroy(po);
-    dnnl_primitive_attr_destroy(attr);
     return 0;
 fail:
-    if (rprim)
-        dnnl_primitive_destroy(rprim);
-    if (rpd)
-        dnnl_primitive_desc_destroy(rpd);
-    if (wuser)
-        dnnl_memory_destroy(wuser);
-    if (wpacked)
-        dnnl_memory_destroy(wpacked);
-    if (po)
-        dnnl_post_ops_destroy(po);
-    if (attr)
-        dnnl_primitive_attr_destroy(attr);
     dmm_free(d);
     return -1;
 }
