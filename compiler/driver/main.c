@@ -116,6 +116,9 @@ typedef struct Options {
     const char *json_out, *plot_dir; /* stats */
 } Options;
 
+/* --weights: the names of ACTC_WEIGHTS_* (0 .. 3), in the order of their values */
+static const char *const weight_names[] = {"f32", "bf16", "f16", "int8"};
+
 static int exit_code(int st) { return st == ACTC_OK ? 0 : st == ACTC_ERR_INTERNAL ? 2 : 1; }
 
 static int arg_error(const char *fmt, const char *arg) {
@@ -190,16 +193,12 @@ static int parse_args(int argc, char **argv, Options *o) {
         } else if (strcmp(a, "--weights") == 0) {
             if (!(v = value(argc, argv, &i)))
                 return arg_error("option '%s' needs a value", a);
-            if (strcmp(v, "f32") == 0)
-                o->codegen.weights = ACTC_WEIGHTS_F32;
-            else if (strcmp(v, "bf16") == 0)
-                o->codegen.weights = ACTC_WEIGHTS_BF16;
-            else if (strcmp(v, "f16") == 0)
-                o->codegen.weights = ACTC_WEIGHTS_F16;
-            else if (strcmp(v, "int8") == 0)
-                o->codegen.weights = ACTC_WEIGHTS_INT8;
-            else
+            int w = 0;
+            while (w < 4 && strcmp(v, weight_names[w]) != 0)
+                w++;
+            if (w == 4)
                 return arg_error("invalid --weights '%s': expected f32, bf16, f16 or int8", v);
+            o->codegen.weights = w;
         } else if (strcmp(a, "--list-variants") == 0) {
             o->list_variants = true;
         } else if (strcmp(a, "--show") == 0) {
@@ -354,11 +353,10 @@ static int cmd_dump(const Options *o) {
     if (st == ACTC_OK) {
         fputs(out, stdout);
         if (strcmp(o->dump, "fused") == 0 && o->codegen.weights) /* compact weights: their type and path */
-            printf("\nweights: every dense matrix stored as %s, widened exactly in registers by each kernel's "
+            printf("\nweights: every dense matrix stored as %s%s, widened exactly in registers by each kernel's "
                    "weight loads (--weights)\n",
-                   o->codegen.weights == ACTC_WEIGHTS_BF16  ? "bf16"
-                   : o->codegen.weights == ACTC_WEIGHTS_F16 ? "f16"
-                                                            : "int8 (groups of 32, f32 scales)");
+                   weight_names[o->codegen.weights],
+                   o->codegen.weights == ACTC_WEIGHTS_INT8 ? " (groups of 32, f32 scales)" : "");
     } else {
         report(s, st);
     }
@@ -551,8 +549,7 @@ static int open_model(const Options *o, const actc_options *opts, actc_session *
     int rounded = actrt_model_rounded_tensors(*m);
     if (rounded > 0 && !o->quiet && opts->weights != ACTC_WEIGHTS_INT8) /* int8: quantised by definition */
         fprintf(stderr, "actc: warning: --weights %s: %d tensor%s rounded to nearest even (their values are not all %s)\n",
-                opts->weights == ACTC_WEIGHTS_BF16 ? "bf16" : "f16", rounded, rounded == 1 ? "" : "s",
-                opts->weights == ACTC_WEIGHTS_BF16 ? "bf16" : "f16");
+                weight_names[opts->weights], rounded, rounded == 1 ? "" : "s", weight_names[opts->weights]);
     return 0;
 }
 
@@ -771,8 +768,7 @@ static int cmd_bench(const Options *o) {
     }
     char thr[32];
     snprintf(thr, sizeof thr, o->threads ? "%lld" : "default", o->threads);
-    static const char *const wnames[] = {"f32", "bf16", "f16", "int8"};
-    const char *wt = wnames[o->codegen.weights >= 0 && o->codegen.weights <= 3 ? o->codegen.weights : 0];
+    const char *wt = weight_names[o->codegen.weights]; /* 0 .. 3: parse_args */
     printf("model %s: batch %lld, %s threads, %s tier, %s weights, compile %.1f ms, %d runs (medians)\n", d->name,
            (long long)batch, thr, o->codegen.fast_math ? "fast" : "precise", wt, tcompile * 1e3, reps);
     printf("%-6s %-18s %-8s %-22s %10s %9s\n", "kernel", "kind", "lines", "shape (M x K -> N)", "ms", "GFLOP/s");
