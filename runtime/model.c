@@ -300,7 +300,9 @@ static bool quantize_row(const float *w, int64_t k, int8_t *q, float *s) {
                 return false;
             mx = fabsf(w[c]) > mx ? fabsf(w[c]) : mx;
         }
-        float sc = mx > 0 ? mx / 127.0f : 1.0f;
+        /* at least the smallest subnormal: a group of tiny weights never gets a zero
+         * scale (w / 0); below 127 * 2^-149 they are then exact multiples of it */
+        float sc = mx > 0 ? fmaxf(mx / 127.0f, 0x1p-149f) : 1.0f;
         s[g0 / ACTRT_I8_GROUP] = sc;
         for (int64_t c = g0; c < g1; c++) {
             double v = nearbyint((double)w[c] / (double)sc);

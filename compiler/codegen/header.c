@@ -92,7 +92,9 @@ const char *aot_header(Arena *a, const AotVariant *v, int nv, const char *prefix
             welem = d->weights[i].elem;
     static const char *const wnames[] = {"f32", "bf16", "f16", "int8 (groups of 32 with f32 scales)"};
     sb_printf(&sb, " * weights: the matrices stored as %s%s\n", wnames[welem >= 0 && welem <= 3 ? welem : 0],
-              welem != ACTRT_ELEM_F32 ? " (--weights; widened exactly in the kernels, f32 arithmetic)" : "");
+              welem == ACTRT_ELEM_I8    ? " (--weights; dequantised to fl(q * s) in the kernels, f32 arithmetic)"
+              : welem != ACTRT_ELEM_F32 ? " (--weights; widened exactly in the kernels, f32 arithmetic)"
+                                        : "");
     sb_puts(&sb, fast_math ? " * math: the fast tier (--fast-math: relative error <= 4e-6, 4e-5 for the tanh family)\n"
                            : " * math: the precise tier (primitives <= 1 ULP, activations <= 4 ULP)\n");
     if (embedded)

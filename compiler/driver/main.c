@@ -353,10 +353,12 @@ static int cmd_dump(const Options *o) {
     if (st == ACTC_OK) {
         fputs(out, stdout);
         if (strcmp(o->dump, "fused") == 0 && o->codegen.weights) /* compact weights: their type and path */
-            printf("\nweights: every dense matrix stored as %s%s, widened exactly in registers by each kernel's "
-                   "weight loads (--weights)\n",
+            printf("\nweights: every dense matrix stored as %s, %s by each kernel's weight loads (in registers, "
+                   "or once per K block into an L1 buffer where a row block has two full tiles; --weights)\n",
                    weight_names[o->codegen.weights],
-                   o->codegen.weights == ACTC_WEIGHTS_INT8 ? " (groups of 32, f32 scales)" : "");
+                   o->codegen.weights == ACTC_WEIGHTS_INT8
+                       ? "in groups of 32 with f32 scales, dequantised to the f32 value fl(q * s)"
+                       : "widened exactly to f32");
     } else {
         report(s, st);
     }

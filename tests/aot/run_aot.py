@@ -588,8 +588,9 @@ if failures == 0 and platform.machine() == "x86_64":
 import shutil
 cross_cc, qemu = shutil.which("aarch64-linux-gnu-gcc"), shutil.which("qemu-aarch64")
 if failures == 0 and cross_cc and qemu and os.path.isdir("/usr/aarch64-linux-gnu"):
-    # (and mlp with f16 weights: NEON's conversion, against the x86 JIT with f16 weights)
-    for ex, wt in [("ffn", "f32"), ("mlp", "f32"), ("residual_rmsnorm", "f32"), ("mlp", "f16")]:
+    # (and mlp with f16 weights: NEON's conversion, and ffn with int8 weights: the
+    # group loop, against the x86 JIT with the same weight type)
+    for ex, wt in [("ffn", "f32"), ("mlp", "f32"), ("residual_rmsnorm", "f32"), ("mlp", "f16"), ("ffn", "int8")]:
         act = os.path.join(src, "examples", ex + ".act")
         tag = ex if wt == "f32" else ex + "_" + wt
         obj, hdr = os.path.join(tmp, tag + "_a64.o"), os.path.join(tmp, tag + "_a64.h")

@@ -27,6 +27,8 @@ def write_safetensors(path, tensors, dtype="F32"):
     for name, (shape, values) in tensors.items():
         if dtype == "F32":
             b = array.array("f", values).tobytes()
+        elif dtype == "I8":  # a quantised checkpoint's int8 values
+            b = array.array("b", values).tobytes()
         else:  # F16 through struct's 'e' format
             b = b"".join(struct.pack("<e", v) for v in values)
         header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [off, off + len(b)]}
@@ -153,6 +155,25 @@ expect_error(["run", mlp, "-w", big, "-i", x, "-o", "logits=" + o, "-o", "probs=
 o16 = os.path.join(tmp, "o16.npy")
 rc, err = run("run", mlp, "-w", w, "-i", x, "-o", "logits=" + o16, "-o", "probs=" + o, "--weights", "bf16")
 check(rc == 0 and "actc: warning: --weights bf16: 2 tensors rounded to nearest even" in err, "--weights bf16: %s" % err)
+# --weights int8 (docs/language.md §7.2.1): a NaN or an infinity cannot be
+# quantised (named, at run and at compile --embed-weights, nothing written);
+# an I8 tensor in the file (a checkpoint quantised elsewhere, no scales) says
+# what to give instead
+for bad_v, what in ((float("nan"), "NaN"), (float("-inf"), "infinity")):
+    v8 = {k: (sh_, list(vs)) for k, (sh_, vs) in vals.items()}
+    v8["fc2.weight"][1][5] = bad_v
+    nanf = os.path.join(tmp, "nan8.safetensors")
+    write_safetensors(nanf, v8)
+    expect_error(["run", mlp, "-w", nanf, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o, "--weights", "int8"],
+                 "tensor 'fc2.weight' (declared at", "--weights int8 with a %s" % what)
+    eo = os.path.join(tmp, "nan8.o")
+    expect_error(["compile", mlp, "-o", eo, "--header", eo + ".h", "--embed-weights", nanf, "--weights", "int8"],
+                 "a NaN or infinite value cannot be quantised to int8", "compile --weights int8 with a %s" % what)
+    check(not os.path.exists(eo) and not os.path.exists(eo + ".h"), "a failed int8 compile left files behind")
+i8 = os.path.join(tmp, "i8.safetensors")
+write_safetensors(i8, {k: (sh_, [1] * len(vs)) for k, (sh_, vs) in vals.items()}, dtype="I8")
+expect_error(["run", mlp, "-w", i8, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o, "--weights", "int8"],
+             "give the unquantised tensor and --weights int8", "an I8 tensor in the file")
 x3 = os.path.join(tmp, "x3.npy")
 write_npy(x3, (7, 63), [0.0] * (7 * 63))
 expect_error(["run", mlp, "-w", w, "-i", x3, "-o", "logits=" + o, "-o", "probs=" + o],

@@ -136,6 +136,8 @@ SAFETENSORS = [
      "tensor 'a': data_offsets [0, 4] do not match shape [3] of BF16 (6 bytes)"),
     ("size-mismatch-f16", st({"fc.weight": ent(dtype="F16", shape=(2, 3), offsets=(0, 10))}, b"\0" * 10),
      "tensor 'fc.weight': data_offsets [0, 10] do not match shape [2, 3] of F16 (12 bytes)"),
+    ("size-mismatch-i8", st({"fc.weight": ent(dtype="I8", shape=(4, 8), offsets=(0, 31))}, b"\0" * 31),
+     "tensor 'fc.weight': data_offsets [0, 31] do not match shape [4, 8] of I8 (32 bytes)"),
     ("end-beyond-data", st({"a": ent(shape=(2,), offsets=(0, 8))}, Z4),
      "tensor 'a': data_offsets [0, 8] extend beyond the data section (4 bytes)"),
     ("overlapping-tensors", st({"a": ent(shape=(2,), offsets=(0, 8)), "b": ent(shape=(2,), offsets=(4, 12))}, b"\0" * 12),

@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (size_t i = 0; i < size; i++)
             h = (h ^ data[i]) * 16777619u;
         actc_options opt = targets[h % 4];
-        opt.weights = (int)((h >> 4) % 3); /* the matrices as f32, bf16 or f16 (their loaders) */
+        opt.weights = (int)((h >> 4) % 4); /* the matrices as f32, bf16, f16 or int8 (their loaders) */
         opt.stats = (h >> 6) % 4 == 0;      /* and, one input in four, with statistics */
         const actc_options *o = &opt;
         actc_dump_kind kind = (h >> 2) % 4 == 0 ? ACTC_DUMP_ASM : ACTC_DUMP_LLVM;

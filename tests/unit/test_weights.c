@@ -27,7 +27,7 @@ static float round_bf16(float v) {
 static float round_f16(float v) { return (float)(_Float16)v; }
 
 /* The test's own int8 quantiser (docs/language.md §7.2.1): per row and
- * group of 32, s = fl(max|w| / 127) (1 if all zero), q = rint(w / s) in f64
+ * group of 32, s = max(fl(max|w| / 127), 2^-149) (1 if all zero), q = rint(w / s) in f64
  * clamped to +-127; the weight is fl(q * s).  scales[] gets s per group. */
 static void dequant_row(const float *w, int64_t k, float *out, float *scales) {
     for (int64_t g0 = 0; g0 < k; g0 += 32) {
@@ -35,7 +35,7 @@ static void dequant_row(const float *w, int64_t k, float *out, float *scales) {
         float mx = 0;
         for (int64_t c = g0; c < g1; c++)
             mx = fmaxf(mx, fabsf(w[c]));
-        float sc = mx > 0 ? mx / 127.0f : 1.0f;
+        float sc = mx > 0 ? fmaxf(mx / 127.0f, 0x1p-149f) : 1.0f;
         if (scales)
             scales[g0 / 32] = sc;
         for (int64_t c = g0; c < g1; c++) {
@@ -248,6 +248,25 @@ Test(weights, int8_outputs_within_their_bound) {
             }
     }
     fprintf(stderr, "int8: worst error / bound %.3f\n", worst);
+    /* tiny groups: a group of subnormals (max 100 * 2^-149: s = 2^-149, every
+     * weight exact), one whose scale is a coarse subnormal (max 2^-130), one
+     * of huge values; no zero scale, no NaN, the public dequantiser agrees */
+    for (int k = 0; k < 32; k++) {
+        w[0][k] = ldexpf((float)(k * 3 % 101) - 50, -149);
+        w[0][32 + k] = ldexpf((float)(k + 1) / 32, -130) * (k % 2 ? -1 : 1);
+        w[0][64 + k] = 3e38f * ((float)(k - 16) / 16);
+    }
+    cr_assert_eq(actrt_int8_dequantized(w[0], 1, 300, dq2), ACTC_OK);
+    float sc0[10];
+    dequant_row(w[0], 300, dq, sc0);
+    cr_expect_eq(memcmp(dq, dq2, 300 * sizeof(float)), 0, "the dequantisers disagree on tiny or huge groups");
+    cr_expect_eq(sc0[0], 0x1p-149f);
+    cr_expect_eq(memcmp(dq, w[0], 32 * sizeof(float)), 0, "subnormal multiples of 2^-149 are exact");
+    for (int k = 32; k < 96; k++) {
+        double e = fabs((double)dq2[k] - w[0][k]);
+        cr_expect(isfinite(dq2[k]) && e <= sc0[k / 32] / 2 + 0x1p-142, "weight %d: %a for %a (s %a)", k, dq2[k], w[0][k],
+                  sc0[k / 32]);
+    }
     w[0][5] = NAN;
     cr_expect_eq(rt_load_desc_tensors(c.m, d, w), ACTC_ERR_WEIGHTS);
     cr_expect_str_eq(actrt_last_error(c.m),

@@ -1,0 +1,404 @@
+#!/usr/bin/env python3
+"""int8 weights on the PyTorch conformance fixtures (docs/accuracy.md §7):
+every output of every fixture, run with `actc run --weights int8`, must lie
+within a bound of the true output of the f32-weight model, computed per
+output by propagating error radii through the model.  Standard library only
+(the fixture readers are run_conformance.py's).
+
+usage: run_int8.py ACTC [--fixtures DIR] [-k SUBSTRING] [-j N] [--cpu NAME]
+
+Per case, with a = actc's int8 output and y64 the fixture's float64
+reference of the f32-weight model (mpmath for the act class, PyTorch's
+float64 run otherwise):
+
+  1. |a - y64| <= R, R the output's radius below;
+  2. the evaluator here, run on the f32 weights in float64, reproduces y64
+     (|mid - y64| <= 1e-9 (1 + |y64|)): the radii are taken around the
+     right values;
+  3. against `actc run --weights int8 --reference` (the dequantised model
+     in float64, written as f32: half an ulp more), the same propagation
+     without the quantisation term bounds |a - ref|: the kernels' own error,
+     told apart from the quantisation's (the evaluator on w~ reproduces ref
+     within 2^-23 (1 + |ref|), the f32 rounding of the file).
+
+The radius of a value v is a bound on |v_actc - v_true|, carried forward
+(u = 2^-24, K the reduction length, s_{j,g} the scale of unit j's group g of
+32 consecutive K indices, q the quantised weight, w~ = fl(q s)):
+
+  dense      y_j = sum_k x_k w_jk + b_j:
+             R_j = sum_k |w~_jk| r_k                       (the input's error)
+                 + sum_g (s_jg / 2) sum_{k in g} (|x_k| + r_k)   (|w~ - w| <= s/2)
+                 + 1.001 (K + 1) u (sum_k (|x_k| + r_k) |w~_jk| + |b_j|)
+                                                            (the f32 sum, gamma_{K+1})
+  activation R' = L R + B ulp(|f| + L R), L the activation's Lipschitz
+             constant (LIPSCHITZ: sup |f'|, measured on a 1e-4 grid over
+             [-40, 40] and rounded up), B its ulp bound (docs/accuracy.md
+             §1); plus the jump where the activation is discontinuous and the
+             interval [z - R, z + R] holds the discontinuity (hardshrink at
+             +-lambda, softplus at beta z = threshold)
+  gate       act(a) b: R = |act(a)| r_b + |b| r_a' + r_a' r_b + u |act(a) b|
+  add        R = r_x + r_y + u (|x + y| + r_x + r_y)
+  rmsnorm    R_i = (D + 10) u |n_i|  (the mean of D squares, a square root,
+             three products: at most (D/2 + 5) u relative, doubled)
+  layernorm  R_i = (D + 10) u (|n_i - b_i| + |w_i| mean|x| / sigma) + u |n_i|
+             (the mean's absolute error u sum|x| relative to sigma, and the
+             variance's, doubled)
+  softmax    R_i = p_i (exp(2 max_j r_j) - 1) + (C + 4) u p_i;
+  log_softmax R_i = 2 max_j r_j + (C + 4) u (|l_i| + 1)
+
+The norms' inputs are the model inputs (exact), so their radii are only f32
+rounding and are 10^3 times below the quantisation's in every case here.
+
+Exit status: 0 if every check passes, 1 otherwise (2: bad usage).
+"""
+import json
+import math
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import run_conformance as rc  # noqa: E402  (read_npy, ulp32, TOL, ulp_bound)
+
+U = 2.0 ** -24
+GROUP = 32  # ACTRT_I8_GROUP, the contract of docs/language.md §7.2.1
+
+# sup |f'| over the reals (measured on a 1e-4 grid over [-40, 40], rounded up;
+# the parameters are the fixtures')
+LIPSCHITZ = {
+    "relu": 1, "relu6": 1, "leaky_relu": 1, "prelu": 1, "hardtanh": 1, "identity": 1,
+    "softshrink": 1, "hardshrink": 1, "elu": 1, "celu": 1, "softplus": 1, "softsign": 1,
+    "tanh": 1, "logsigmoid": 1, "tanhshrink": 1,
+    "selu": 1.7581, "gelu": 1.1290, "gelu_tanh": 1.1290, "gelu_approx_tanh": 1.1290,
+    "silu": 1.0999, "swish": 1.0999, "quick_gelu": 1.0999, "mish": 1.0885,
+    "sigmoid": 0.25, "hardsigmoid": 1 / 6, "hardswish": 1.5,
+}
+
+
+def f32(v):
+    return struct.unpack("<f", struct.pack("<f", v))[0]
+
+
+def read_safetensors(path):
+    """-> {name: (shape, list of floats)} (F32 only: the fixtures')"""
+    with open(path, "rb") as f:
+        d = f.read()
+    n = struct.unpack("<Q", d[:8])[0]
+    hdr = json.loads(d[8:8 + n])
+    out = {}
+    for name, t in hdr.items():
+        if name == "__metadata__":
+            continue
+        if t["dtype"] != "F32":
+            raise ValueError("%s: %s is %s" % (path, name, t["dtype"]))
+        a, b = t["data_offsets"]
+        out[name] = (tuple(t["shape"]), list(struct.unpack("<%df" % ((b - a) // 4), d[8 + n + a:8 + n + b])))
+    return out
+
+
+class DenseLayer:
+    """an nn.Linear's weight [N, K] with its int8 scales and dequantised values w~; the mid is
+    x w + b and the radius includes the quantisation, or (dequantised) the mid is x w~ + b and
+    the radius is the f32 arithmetic's alone"""
+
+    def __init__(self, shape, w, bias=None, dequantised=False):
+        self.n, self.k = shape
+        self.dq = dequantised
+        self.w = [w[j * self.k:(j + 1) * self.k] for j in range(self.n)]
+        self.b = bias
+        self.s, self.wq = [], []
+        for row in self.w:
+            sc, wq = [], []
+            for g in range(0, self.k, GROUP):
+                m = max(abs(v) for v in row[g:g + GROUP])
+                s = max(f32(m / 127), 2.0 ** -149) if m > 0 else 1.0
+                sc.append(s)
+                for v in row[g:g + GROUP]:
+                    q = max(-127.0, min(127.0, float(round(v / s))))  # round(): nearest, ties to even
+                    wq.append(f32(q * s))
+            self.s.append(sc)
+            self.wq.append(wq)
+
+    def __call__(self, x, r):
+        """one row: (mid, radius) -> (mid, radius)"""
+        mid, rad = [], []
+        for j in range(self.n):
+            w, wq, sc = self.w[j], self.wq[j], self.s[j]
+            b = self.b[j] if self.b else 0.0
+            mid.append(math.fsum(xk * wk for xk, wk in zip(x, wq if self.dq else w)) + b)
+            prop = sum(abs(wq[k]) * r[k] for k in range(self.k))
+            quant = 0.0 if self.dq else sum(sc[k // GROUP] / 2 * (abs(x[k]) + r[k]) for k in range(self.k))
+            mag = sum((abs(x[k]) + r[k]) * abs(wq[k]) for k in range(self.k)) + abs(b)
+            rad.append(prop + quant + 1.001 * (self.k + 1) * U * mag)
+        return mid, rad
+
+
+def sigmoid(t):
+    return 1 / (1 + math.exp(-t)) if t > -700 else 0.0
+
+
+FUNCS = {
+    "sigmoid": sigmoid,
+    "relu": lambda t: max(t, 0.0),
+    "identity": lambda t: t,
+    "gelu": lambda t: 0.5 * t * (1 + math.erf(t / math.sqrt(2))),
+    "gelu_tanh": lambda t: 0.5 * t * (1 + math.tanh(math.sqrt(2 / math.pi) * (t + 0.044715 * t ** 3))),
+    "silu": lambda t: t * sigmoid(t),
+}
+
+
+def activate(name, zrf, jumps=()):
+    """the radii through an activation: zrf = (pre-activation, its radius, the output's mid) per unit;
+    jumps = (|z| of a discontinuity, its height)"""
+    L = LIPSCHITZ[name]
+    B = rc.ulp_bound(name)
+    out = []
+    for zi, ri, fi in zrf:
+        R = L * ri + B * rc.ulp32(abs(fi) + L * ri)
+        for at, jump in jumps:
+            if abs(abs(zi) - at) <= ri:
+                R += jump
+        out.append(R)
+    return out
+
+
+def gate(act, a, ra, b, rb):
+    f = FUNCS[act]
+    mid, rad = [], []
+    for ai, rai, bi, rbi in zip(a, ra, b, rb):
+        fa = f(ai)
+        raf = LIPSCHITZ[act] * rai + rc.ulp_bound(act) * rc.ulp32(abs(fa) + LIPSCHITZ[act] * rai)
+        mid.append(fa * bi)
+        rad.append(abs(fa) * rbi + abs(bi) * raf + raf * rbi + U * abs(fa * bi))
+    return mid, rad
+
+
+def add(x, rx, y, ry):
+    return ([a + b for a, b in zip(x, y)],
+            [p + q + U * (abs(a + b) + p + q) for a, b, p, q in zip(x, y, rx, ry)])
+
+
+def rmsnorm(x, w, eps):
+    d = len(x)
+    inv = 1 / math.sqrt(math.fsum(v * v for v in x) / d + eps)
+    n = [v * inv * g for v, g in zip(x, w)]
+    return n, [(d + 10) * U * abs(v) for v in n]
+
+
+def layernorm(x, w, b, eps):
+    d = len(x)
+    mu = math.fsum(x) / d
+    var = math.fsum((v - mu) ** 2 for v in x) / d
+    sig = math.sqrt(var + eps)
+    n = [(v - mu) / sig * g + c for v, g, c in zip(x, w, b)]
+    ma = math.fsum(abs(v) for v in x) / d
+    return n, [(d + 10) * U * (abs(v - c) + abs(g) * ma / sig) + U * abs(v) for v, g, c in zip(n, w, b)]
+
+
+def softmax(z, r, log):
+    m = max(z)
+    e = [math.exp(v - m) for v in z]
+    s = math.fsum(e)
+    R = max(r)
+    c = len(z)
+    if log:
+        ls = [v - m - math.log(s) for v in z]
+        return ls, [2 * R + (c + 4) * U * (abs(v) + 1) for v in ls]
+    p = [v / s for v in e]
+    return p, [v * math.expm1(2 * R) + (c + 4) * U * v for v in p]
+
+
+# ---------------------------------------------------------------------------
+# the fixtures' models, one row at a time: row -> (mid, radius)
+
+def act_params(src):
+    """the activation's name and keyword arguments in an act-class fixture's return line"""
+    line = next(ln for ln in src.splitlines() if ln.strip().startswith("return"))
+    name = line.split("return", 1)[1].strip().split("(", 1)[0]
+    kw = {}
+    for part in line.split(")", 1)[1].split(","):
+        if "=" in part:
+            k, v = part.split("=")
+            try:
+                kw[k.strip()] = float(v.strip().rstrip(")"))
+            except ValueError:
+                pass
+    return name, kw
+
+
+def model_for(case, t, src, dq):
+    """-> run(x row, reference row) -> (mid, radius); dq: the dequantised model (Dense)"""
+    name, cls = case["name"], case["class"]
+
+    def Dense(shape, w, bias=None):
+        return DenseLayer(shape, w, bias, dq)
+    if cls == "act":
+        fc = Dense(t["fc.weight"][0], t["fc.weight"][1], t["fc.bias"][1])
+        act, kw = act_params(src)
+        jumps = []
+        if act == "hardshrink":
+            jumps.append((kw["lambd"], kw["lambd"]))
+        if act == "softplus":
+            beta, th = kw["beta"], kw["threshold"]
+            # linear above beta z = threshold (PyTorch's); |z| near it also covers z < 0: conservative
+            jumps.append((th / beta, abs(math.log1p(math.exp(th)) / beta - th / beta)))
+
+        def run(x, refrow):
+            z, r = fc(x, [0.0] * len(x))
+            # the reference row is f(z) (y64: the fixtures' pre-activations are exact in f32, and
+            # f is mpmath's; dequantised: actc's float64 reference interpreter on x w~ + b)
+            return refrow, activate(act, zip(z, r, refrow), jumps)
+        return run
+    if cls == "glu" and name != "glu_split":
+        w, v, w2 = (Dense(*t[k]) for k in ("w.weight", "v.weight", "w2.weight"))
+        act = {"ffn_glu": "sigmoid", "ffn_bilinear": "identity", "ffn_reglu": "relu", "ffn_geglu": "gelu",
+               "ffn_geglu_tanh": "gelu_tanh", "ffn_swiglu": "silu"}[name]
+
+        def run(x, _):
+            zero = [0.0] * len(x)
+            a, ra = w(x, zero)
+            b, rb = v(x, zero)
+            return w2(*gate(act, a, ra, b, rb))
+        return run
+    if name == "glu_split":
+        proj = Dense(t["proj.weight"][0], t["proj.weight"][1], t["proj.bias"][1])
+        out = Dense(t["out.weight"][0], t["out.weight"][1], t["out.bias"][1])
+
+        def run(x, _):
+            z, r = proj(x, [0.0] * len(x))
+            h = len(z) // 2
+            # nn.GLU: a * sigmoid(b), a the first half: the gate is sigmoid(b) * a
+            return out(*gate("sigmoid", z[h:], r[h:], z[:h], r[:h]))
+        return run
+    if name == "llama_mlp":
+        p = "layers.0."
+        g, u_, d = (Dense(*t[p + "mlp.%s_proj.weight" % k]) for k in ("gate", "up", "down"))
+        nw = t[p + "post_attention_layernorm.weight"][1]
+
+        def run(x, _):
+            n, rn = rmsnorm(x, nw, 1e-6)
+            a, ra = g(n, rn)
+            b, rb = u_(n, rn)
+            y, ry = d(*gate("silu", a, ra, b, rb))
+            return add(x, [0.0] * len(x), y, ry)
+        return run
+    if name == "geglu_fused":
+        gu, d = Dense(*t["mlp.gate_up_proj.weight"]), Dense(*t["mlp.down_proj.weight"])
+        nw, nb = t["norm.weight"][1], t["norm.bias"][1]
+
+        def run(x, _):
+            n, rn = layernorm(x, nw, nb, 1e-5)
+            z, r = gu(n, rn)
+            h = len(z) // 2
+            y, ry = d(*gate("gelu", z[:h], r[:h], z[h:], r[h:]))
+            return add(x, [0.0] * len(x), y, ry)
+        return run
+    if cls == "head":
+        hd = Dense(t["head.weight"][0], t["head.weight"][1], t["head.bias"][1])
+        nw, nb = t["norm.weight"][1], t["norm.bias"][1]
+
+        def run(x, _):
+            n, rn = layernorm(x, nw, nb, 1e-5)
+            return softmax(*hd(n, rn), log=name == "head_log_softmax")
+        return run
+    raise KeyError("no int8 bound model for case '%s'" % name)
+
+
+def run_case(case, actc, fx, tmp, cpu):
+    name = case["name"]
+    base = os.path.join(fx, name)
+    res = {"name": name, "class": case["class"], "fail": []}
+    try:
+        xshape, x = rc.read_npy(base + ".x.npy")
+        _, y64 = rc.read_npy(base + ".y64.npy")
+        t = read_safetensors(base + ".safetensors")
+        with open(base + ".act") as f:
+            src = f.read()
+        run, run_dq = model_for(case, t, src, False), model_for(case, t, src, True)
+    except (OSError, ValueError, KeyError, StopIteration) as e:
+        res["fail"].append("fixture: %s" % e)
+        return res
+    extra = ["--cpu", cpu] if cpu else []
+    outs = {}
+    for tag, more in (("int8", []), ("ref", ["--reference"])):
+        path = os.path.join(tmp, "%s.%s.npy" % (name, tag))
+        p = subprocess.run([actc, "run", base + ".act", "-w", base + ".safetensors", "-i", base + ".x.npy",
+                            "-o", path, "--weights", "int8", *more, *extra], capture_output=True, text=True)
+        if p.returncode != 0:
+            res["fail"].append("actc run --weights int8 %s exited %d:\n%s" % (" ".join(more), p.returncode,
+                                                                           p.stdout + p.stderr))
+            return res
+        outs[tag] = rc.read_npy(path)[1]
+    a, ref = outs["int8"], outs["ref"]
+    rows, k = xshape
+    n = len(y64) // rows
+    for tag, model, truth in (("y64", run, y64), ("ref", run_dq, ref)):
+        worst, worst_mid, err_max = 0.0, 0.0, 0.0
+        for i in range(rows):
+            mid, rad = model(x[i * k:(i + 1) * k], truth[i * n:(i + 1) * n])
+            for j in range(n):
+                t_, got = truth[i * n + j], a[i * n + j]
+                worst_mid = max(worst_mid, abs(mid[j] - t_) / (1 + abs(t_)))
+                e = abs(got - t_)
+                err_max = max(err_max, e)
+                # the references' own error: float64 (y64), or float64 rounded to the f32 of the
+                # output file (ref: `actc run` writes f32)
+                R = rad[j] + (1e-12 * abs(t_) if tag == "y64" else 0.5 * rc.ulp32(t_))
+                if not e <= R:  # NaN fails
+                    if len(res["fail"]) < 5:
+                        res["fail"].append("row %d col %d: |int8 - %s| = %.3g > bound %.3g (actc %.9g, %s %.17g)"
+                                           % (i, j, tag, e, R, got, tag, t_))
+                else:
+                    worst = max(worst, e / R if R > 0 else 0.0)
+        if worst_mid > (1e-9 if tag == "y64" else 2 ** -23):
+            res["fail"].append("the bound's evaluator disagrees with %s by %.3g: its radii are not around it"
+                               % (tag, worst_mid))
+        res[tag] = (err_max, worst, worst_mid)
+    return res
+
+
+def main(argv):
+    opts = {"fixtures": os.path.join(HERE, "fixtures"), "k": "", "j": os.cpu_count() or 2, "cpu": None}
+    args = []
+    it = iter(argv)
+    for a in it:
+        if a in ("--fixtures", "-k", "-j", "--cpu"):
+            opts[a.lstrip("-")] = next(it, None)
+        elif a.startswith("-"):
+            print(__doc__)
+            return 2
+        else:
+            args.append(a)
+    if len(args) != 1 or opts["fixtures"] is None or opts["k"] is None or opts["j"] is None:
+        print(__doc__)
+        return 2
+    actc = args[0]
+    fx = opts["fixtures"]
+    with open(os.path.join(fx, "MANIFEST.json")) as f:
+        cases = [c for c in json.load(f)["cases"] if opts["k"] in c["name"]]
+    tmp = tempfile.mkdtemp(prefix="actc-int8-")
+    with ThreadPoolExecutor(max_workers=max(1, int(opts["j"]))) as ex:
+        results = list(ex.map(lambda c: run_case(c, actc, fx, tmp, opts["cpu"]), cases))
+    print("%-18s %-5s %11s %9s %10s %11s %9s %10s" % ("case", "class", "|a-y64|", "/bound", "eval", "|a-ref|",
+                                                       "/bound", "eval"))
+    failures = 0
+    for r in results:
+        if "ref" in r:
+            print("%-18s %-5s %11.3g %9.3f %10.2g %11.3g %9.3f %10.2g" % (r["name"], r["class"], *r["y64"],
+                                                                         *r["ref"]))
+        for m in r["fail"]:
+            print("FAIL: %s: %s" % (r["name"], m))
+        failures += len(r["fail"]) > 0
+    if not results:
+        failures += 1
+        print("FAIL: no case selected")
+    print("int8 conformance: %d cases, %s" % (len(results), "all passed" if not failures else "%d failed" % failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
