@@ -16,6 +16,7 @@
  *                 actc_options {0}), actrt_model_set_threads(m, 1), timed
  *                 actrt_model_run(m, n / 1024, {x}, {y}).  Public API only.
  *   actc-fast     the same with actc_options.fast_math = 1
+ *   actc-exact    the same with actc_options.exact_math = 1 (the f64 tier)
  *   libm          act_scalar.h's loops (PyTorch's definitions over glibc's
  *                 expf, tanhf, erfcf, log1pf, expm1f), plain -O2
  *   sleef-u10     the same formulas on SLEEF 3.5's AVX-512 u10 functions
@@ -72,9 +73,11 @@
 
 /* ------------------------------------------------------------------ names */
 
-enum { I_PRECISE, I_FAST, I_LIBM, I_SLEEF, I_FASTMATH, I_ONEDNN, NIMPLS };
-static const char *const impl_names[NIMPLS] = {"actc-precise", "actc-fast",    "libm",
+/* the actc tiers first, in the order of Actc's index (precise, fast, exact) */
+enum { I_PRECISE, I_FAST, I_EXACT, I_LIBM, I_SLEEF, I_FASTMATH, I_ONEDNN, NIMPLS };
+static const char *const impl_names[NIMPLS] = {"actc-precise", "actc-fast",    "actc-exact", "libm",
                                                "sleef-u10",    "gcc-fastmath", "onednn"};
+static const char *const tier_names[3] = {"precise", "fast", "exact"};
 static const char *const act_names[NACTS] = {"relu", "gelu_tanh", "gelu", "silu", "mish",
                                              "tanh", "sigmoid",   "elu",  "softplus"};
 
@@ -429,7 +432,7 @@ typedef struct Actc {
     int nkernels, kind;
 } Actc;
 
-static Actc actc[NACTS][2]; /* [act][0 precise, 1 fast] */
+static Actc actc[NACTS][3]; /* [act][0 precise, 1 fast, 2 exact] */
 
 static void actc_free(Actc *a) {
     actrt_model_free(a->m);
@@ -438,7 +441,7 @@ static void actc_free(Actc *a) {
     memset(a, 0, sizeof *a);
 }
 
-static int actc_make(Actc *a, int act, int fast, char *why, size_t whylen) {
+static int actc_make(Actc *a, int act, int tier, char *why, size_t whylen) {
     char src[512];
     int st;
     memset(a, 0, sizeof *a);
@@ -459,7 +462,8 @@ static int actc_make(Actc *a, int act, int fast, char *why, size_t whylen) {
         return -1;
     }
     actc_options o = {0};
-    o.fast_math = fast;
+    o.fast_math = tier == 1;
+    o.exact_math = tier == 2;
     if ((st = actc_jit_compile(a->s, NULL, &o, &a->j)) != ACTC_OK) {
         snprintf(why, whylen, "actc_jit_compile: %s (%s)", actc_last_error(a->s), actc_status_string(st));
         return -1;
@@ -598,8 +602,9 @@ static int sleef_ok = 1, fastmath_ok = 1;
 static int run_impl(Ctx *c, int i) {
     switch (i) {
     case I_PRECISE:
-    case I_FAST: {
-        actrt_model *m = actc[c->act][i == I_FAST].m;
+    case I_FAST:
+    case I_EXACT: {
+        actrt_model *m = actc[c->act][i].m;
         return actrt_model_run(m, (int64_t)(c->n / ROW_LEN), (const float *const[]){c->x},
                                (float *const[]){c->y[i]});
     }
@@ -652,11 +657,11 @@ static void print_header(size_t n) {
     for (int i = 0; i < NIMPLS; i++)
         if (opt.impl_on[i])
             printf(" %s |", impl_names[i]);
-    printf(" precise/sleef | precise/onednn | fast/onednn |\n|---|");
+    printf(" precise/sleef | precise/onednn | fast/onednn | precise/exact |\n|---|");
     for (int i = 0; i < NIMPLS; i++)
         if (opt.impl_on[i])
             printf("--:|");
-    printf("--:|--:|--:|\n");
+    printf("--:|--:|--:|--:|\n");
     fflush(stdout);
 }
 
@@ -679,11 +684,12 @@ static void print_row(const Row *r) {
         else
             printf(" - |");
     }
-    char q[3][16];
+    char q[4][16];
     fmt_ratio(q[0], sizeof q[0], r, I_PRECISE, I_SLEEF);
     fmt_ratio(q[1], sizeof q[1], r, I_PRECISE, I_ONEDNN);
     fmt_ratio(q[2], sizeof q[2], r, I_FAST, I_ONEDNN);
-    printf(" %s | %s | %s |\n", q[0], q[1], q[2]);
+    fmt_ratio(q[3], sizeof q[3], r, I_PRECISE, I_EXACT);
+    printf(" %s | %s | %s | %s |\n", q[0], q[1], q[2], q[3]);
     fflush(stdout);
 }
 
@@ -708,7 +714,7 @@ static void run_row(Row *r, size_t n, int act, const float *x, float *const *y, 
         if (!opt.impl_on[i])
             continue;
         char why[512] = "";
-        if ((i == I_PRECISE || i == I_FAST) && !actc[act][i == I_FAST].m)
+        if (i <= I_EXACT && !actc[act][i].m)
             continue; /* compile failure, reported at start */
         if ((i == I_SLEEF && !sleef_ok) || (i == I_FASTMATH && !fastmath_ok))
             continue;
@@ -726,7 +732,7 @@ static void run_row(Row *r, size_t n, int act, const float *x, float *const *y, 
         t1[i] = now() - t0;
         if (st) {
             fprintf(stderr, "%s: %s failed for %s %s%s%s\n", self, impl_names[i], sz, act_names[act],
-                    i <= I_FAST ? ": " : "", i <= I_FAST ? actrt_last_error(actc[act][i == I_FAST].m) : "");
+                    i <= I_EXACT ? ": " : "", i <= I_EXACT ? actrt_last_error(actc[act][i].m) : "");
             failures++;
             continue;
         }
@@ -897,24 +903,24 @@ int main(int argc, char **argv) {
     for (int a = 0; a < NACTS; a++) {
         if (!opt.act_on[a])
             continue;
-        double ms[2] = {0, 0};
+        double ms[3] = {0, 0, 0};
         int nk = 0, kind = -1;
-        for (int fast = 0; fast < 2; fast++) {
-            if (!opt.impl_on[fast ? I_FAST : I_PRECISE])
+        for (int t = 0; t < 3; t++) {
+            if (!opt.impl_on[t]) /* I_PRECISE, I_FAST, I_EXACT are the tiers' indices */
                 continue;
             char why[2048] = "";
-            if (actc_make(&actc[a][fast], a, fast, why, sizeof why)) {
-                fprintf(stderr, "%s: actc %s (%s) failed: %s\n", self, act_names[a], fast ? "fast" : "precise", why);
-                actc_free(&actc[a][fast]);
+            if (actc_make(&actc[a][t], a, t, why, sizeof why)) {
+                fprintf(stderr, "%s: actc %s (%s) failed: %s\n", self, act_names[a], tier_names[t], why);
+                actc_free(&actc[a][t]);
                 failures++;
                 continue;
             }
-            ms[fast] = actc[a][fast].compile_ms;
-            nk = actc[a][fast].nkernels;
-            kind = actc[a][fast].kind;
+            ms[t] = actc[a][t].compile_ms;
+            nk = actc[a][t].nkernels;
+            kind = actc[a][t].kind;
         }
-        printf("- %s: precise %.0f ms, fast %.0f ms; %d kernel%s%s\n", act_names[a], ms[0], ms[1], nk,
-               nk == 1 ? "" : "s", kind == ACTRT_KERNEL_ELEMENTWISE ? " (elementwise)" : "");
+        printf("- %s: precise %.0f ms, fast %.0f ms, exact %.0f ms; %d kernel%s%s\n", act_names[a], ms[0], ms[1], ms[2],
+               nk, nk == 1 ? "" : "s", kind == ACTRT_KERNEL_ELEMENTWISE ? " (elementwise)" : "");
     }
     fflush(stdout);
     int threads0 = proc_threads(); /* LLVM may have started threads of its own by now */
@@ -1007,7 +1013,7 @@ int main(int argc, char **argv) {
     loadavg(la, sizeof la);
     printf("\nload at the end: %s\n", la);
     for (int a = 0; a < NACTS; a++)
-        for (int f = 0; f < 2; f++)
+        for (int f = 0; f < 3; f++)
             actc_free(&actc[a][f]);
     if (strm)
         dnnl_stream_destroy(strm);

@@ -31,6 +31,7 @@ void vm_init(VM *vm, CG *cg, int n) {
     vm->ti32 = vec_of(vm, cg->t_i32);
     vm->tb = vec_of(vm, cg->t_i1);
     vm->fast = cg->fast_math;
+    vm->exact = cg->exact_math;
     vm->act = false;
 }
 
@@ -70,7 +71,7 @@ LLVMValueRef vm_op(VM *vm, Op op, const double *p, LLVMValueRef *a) {
     case OP_HARDSHRINK: return sel(vm, cmpf(vm, LLVMRealOLE, fabs_(vm, x), p[0]), cf(vm, 0), x);
     default: break;
     }
-    LLVMValueRef r = vm->fast ? vm_fast_op(vm, op, p, x) : NULL;
+    LLVMValueRef r = vm->fast ? vm_fast_op(vm, op, p, x) : vm->exact ? NULL : vm_precise_op(vm, op, p, x);
     if (!r)
         r = vm_exact_op(vm, op, p, x);
     if (!r)

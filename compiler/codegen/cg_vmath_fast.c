@@ -31,19 +31,7 @@ static LLVMValueRef exp_f(VM *vm, LLVMValueRef x) {
     LLVMValueRef r = fma_(vm, kf, cf(vm, -LN2F_HI), x);
     r = fma_(vm, kf, cf(vm, -LN2F_LO), r);
     LLVMValueRef p = horner_f(vm, r, c, 7);
-    if (vm->n == vm->cg->t->caps.scalef_lanes) {
-        LLVMTypeRef fnty;
-        LLVMValueRef fn = cg_intrinsic(vm->cg, "llvm.x86.avx512.mask.scalef.ps.512", NULL, &fnty);
-        LLVMValueRef args[5] = {p, kf, LLVMGetUndef(vm->tf), LLVMConstInt(LLVMInt16TypeInContext(vm->cg->ctx), 0xFFFF, 0),
-                                LLVMConstInt(vm->cg->t_i32, 4, 0) /* current rounding */};
-        return LLVMBuildCall2(B, fnty, fn, args, 5, "");
-    }
-    LLVMValueRef k = LLVMBuildSub(B, as_i32(vm, t), as_i32(vm, cf(vm, shifter)), "");
-    LLVMValueRef k1 = LLVMBuildAShr(B, k, ci32(vm, 1), "");
-    LLVMValueRef k2 = LLVMBuildSub(B, k, k1, "");
-    LLVMValueRef s1 = as_f32(vm, LLVMBuildShl(B, LLVMBuildAdd(B, k1, ci32(vm, 127), ""), ci32(vm, 23), ""));
-    LLVMValueRef s2 = as_f32(vm, LLVMBuildShl(B, LLVMBuildAdd(B, k2, ci32(vm, 127), ""), ci32(vm, 23), ""));
-    return mul(vm, mul(vm, p, s1), s2);
+    return scale2f(vm, p, LLVMBuildSub(B, as_i32(vm, t), as_i32(vm, cf(vm, shifter)), ""), kf);
 }
 
 /* expm1: Taylor to x^8 for |x| < 0.5, exp - 1 beyond */

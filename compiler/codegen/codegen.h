@@ -122,7 +122,8 @@ typedef struct CG {
     const Target *t;
     LLVMTypeRef t_f32, t_f64, t_i1, t_i32, t_i64, t_ptr;
     Arena *arena_for_slots; /* cg_model: where the weight table grows */
-    bool fast_math;         /* elementwise math in the fast tier (cg_vmath.c) */
+    bool fast_math;         /* elementwise math in the fast tier (cg_vmath_fast.c) */
+    bool exact_math;        /* elementwise math in the f64 tier (cg_vmath_exact.c) */
     bool stats;             /* count activation statistics in the kernels (docs/stats.md) */
     int32_t weights;        /* ACTRT_ELEM_*: the storage type of the matmul weights (PANEL slots) */
 } CG;
@@ -158,6 +159,7 @@ typedef struct VM {
     int n;
     LLVMTypeRef tf, td, ti64, ti32, tb; /* f32, f64, i64, i32, i1 of n lanes */
     bool fast;                          /* the fast tier (cg->fast_math) */
+    bool exact;                         /* the f64 tier (cg->exact_math) */
     bool act;                           /* inside a precise-tier activation (cg_vmath.c) */
 } VM;
 
@@ -305,7 +307,7 @@ int aot_link_write(CG *dst, CG *const *srcs, int n, const char *path, char *err,
 
 /* The text of the C header for an object of variants v[0 .. n). */
 const char *aot_header(Arena *a, const AotVariant *v, int n, const char *prefix, const char *source,
-                       const char *version, bool embedded, bool fast_math);
+                       const char *version, bool embedded, int math);
 
 /* ---- jit.c ---- */
 

@@ -50,7 +50,7 @@ static const char *upper(Arena *a, const char *s) {
 }
 
 const char *aot_header(Arena *a, const AotVariant *v, int nv, const char *prefix, const char *source,
-                       const char *version, bool embedded, bool fast_math) {
+                       const char *version, bool embedded, int math) {
     const actrt_desc *d = v[0].desc; /* every variant has the same interface */
     const Target *t = v[0].t;
     StrBuf sb;
@@ -95,8 +95,9 @@ const char *aot_header(Arena *a, const AotVariant *v, int nv, const char *prefix
               welem == ACTRT_ELEM_I8    ? " (--weights; dequantised to fl(q * s) in the kernels, f32 arithmetic)"
               : welem != ACTRT_ELEM_F32 ? " (--weights; widened exactly in the kernels, f32 arithmetic)"
                                         : "");
-    sb_puts(&sb, fast_math ? " * math: the fast tier (--fast-math: relative error <= 4e-6, 4e-5 for the tanh family)\n"
-                           : " * math: the precise tier (primitives <= 1 ULP, activations <= 4 ULP)\n");
+    sb_puts(&sb, math == 1   ? " * math: the fast tier (--fast-math: relative error <= 4e-6, 4e-5 for the tanh family)\n"
+                 : math == 2 ? " * math: the exact tier (--exact: f64 inside, every builtin within 0.51 ULP)\n"
+                             : " * math: the precise tier (primitives <= 1 ULP, activations <= 4 ULP)\n");
     if (embedded)
         sb_puts(&sb, " * weights: embedded (prepacked, read-only): the object links with libc alone; create with a\n"
                      " * NULL path.  A path replaces them if the program also links libactrt.\n");
@@ -115,7 +116,8 @@ const char *aot_header(Arena *a, const AotVariant *v, int nv, const char *prefix
     for (int i = 0; i < d->noutputs; i++)
         sb_printf(&sb, "    %s_OUTPUT_%s_FEATURES = %lld,\n", U, upper(a, d->outputs[i].name),
                   (long long)d->outputs[i].n);
-    sb_printf(&sb, "    %s_FAST_MATH = %d, /* 1: compiled with --fast-math */\n", U, fast_math ? 1 : 0);
+    sb_printf(&sb, "    %s_FAST_MATH = %d, /* 1: compiled with --fast-math */\n", U, math == 1);
+    sb_printf(&sb, "    %s_EXACT_MATH = %d, /* 1: compiled with --exact */\n", U, math == 2);
     sb_printf(&sb, "    %s_WEIGHT_TYPE = %d, /* the matrices stored as 0 f32, 1 bf16, 2 f16, 3 int8 (--weights) */\n", U,
               (int)welem);
     sb_printf(&sb, "    %s_ABI_VERSION = %u\n};\n\n", U, d->abi_version);

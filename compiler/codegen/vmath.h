@@ -2,8 +2,10 @@
  * vmath.h — internal to the elementwise math (cg_vmath*.c): instruction
  * helpers over a VM's lanes, shared by the tiers (docs/accuracy.md):
  *   cg_vmath.c          the dispatcher (vm_op) and the exact piecewise ops
- *   cg_vmath_exact.c    the f64 tier (the precise one): widen, evaluate, round once
+ *   cg_vmath_exact.c    the f64 tier (--exact): widen, evaluate, round once
  *   cg_vmath_fast.c     the fast tier (--fast-math)
+ *   cg_vmath_precise.c  the precise tier (the default): f32 with error-free
+ *                       transformations
  */
 #ifndef ACTC_VMATH_H
 #define ACTC_VMATH_H
@@ -103,6 +105,23 @@ static inline LLVMValueRef clamp_f(VM *vm, LLVMValueRef x, double lo, double hi)
 }
 
 
+/* v * 2^k for an integer k in [-252, 254] (kf: k as f32), rounded once:
+ * vscalefps on 16 lanes of AVX-512, else two exact power-of-two factors */
+static inline LLVMValueRef scale2f(VM *vm, LLVMValueRef v, LLVMValueRef k, LLVMValueRef kf) {
+    if (vm->n == vm->cg->t->caps.scalef_lanes) {
+        LLVMTypeRef fnty;
+        LLVMValueRef fn = cg_intrinsic(vm->cg, "llvm.x86.avx512.mask.scalef.ps.512", NULL, &fnty);
+        LLVMValueRef args[5] = {v, kf, LLVMGetUndef(vm->tf), LLVMConstInt(LLVMInt16TypeInContext(vm->cg->ctx), 0xFFFF, 0),
+                                LLVMConstInt(vm->cg->t_i32, 4, 0) /* current rounding */};
+        return LLVMBuildCall2(B, fnty, fn, args, 5, "");
+    }
+    LLVMValueRef k1 = LLVMBuildAShr(B, k, ci32(vm, 1), "");
+    LLVMValueRef k2 = LLVMBuildSub(B, k, k1, "");
+    LLVMValueRef s1 = as_f32(vm, LLVMBuildShl(B, LLVMBuildAdd(B, k1, ci32(vm, 127), ""), ci32(vm, 23), ""));
+    LLVMValueRef s2 = as_f32(vm, LLVMBuildShl(B, LLVMBuildAdd(B, k2, ci32(vm, 127), ""), ci32(vm, 23), ""));
+    return mul(vm, mul(vm, v, s1), s2);
+}
+
 /* ln 2 and log2 e: f64 parts (k * LN2_HI exact for |k| < 2^11) and f32 parts
  * (k * LN2F_HI exact for |k| < 512) */
 static const double LN2_HI = 6.93147180369123816490e-01;
@@ -117,5 +136,6 @@ static const double SELU_SCALE = 1.0507009873554804934193349852946;
  * where the tier has no form of its own for op. */
 LLVMValueRef vm_exact_op(VM *vm, Op op, const double *p, LLVMValueRef x);
 LLVMValueRef vm_fast_op(VM *vm, Op op, const double *p, LLVMValueRef x);
+LLVMValueRef vm_precise_op(VM *vm, Op op, const double *p, LLVMValueRef x);
 
 #endif

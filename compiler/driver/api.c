@@ -327,13 +327,23 @@ static int apply_params(actc_session *a, Target *t, const actc_options *o, Param
 
 static int32_t weight_elem(const actc_options *o);
 
-static int generate(actc_session *a, const char *model, const actc_options *o, actc_jit_model *j, Decl **mout,
-                    ModelCode *mc, KGraph **kgout, char *err, size_t errlen) {
+/* A checked program and options that make sense (generate, generate_variants) */
+static int check_options(actc_session *a, const actc_options *o) {
     if (!a->prog || a->s.diag.nerrors)
         return fail(a, ACTC_ERR_ARG, "no checked program in this session: call actc_check_file first");
     if (o && (o->weights < ACTC_WEIGHTS_F32 || o->weights > ACTC_WEIGHTS_INT8))
         return fail(a, ACTC_ERR_ARG, "actc_options.weights: %d is not a weight type (ACTC_WEIGHTS_F32, _BF16, _F16, _INT8)",
                     o->weights);
+    if (o && o->fast_math && o->exact_math)
+        return fail(a, ACTC_ERR_ARG, "actc_options: fast_math and exact_math exclude each other (one tier per model)");
+    return ACTC_OK;
+}
+
+static int generate(actc_session *a, const char *model, const actc_options *o, actc_jit_model *j, Decl **mout,
+                    ModelCode *mc, KGraph **kgout, char *err, size_t errlen) {
+    int st0 = check_options(a, o);
+    if (st0)
+        return st0;
     Decl *m = pick_model(a, model);
     if (!m)
         return ACTC_ERR_ARG;
@@ -352,6 +362,7 @@ static int generate(actc_session *a, const char *model, const actc_options *o, a
         return st;
     cg_init(&j->cg, &j->target, m->name);
     j->cg.fast_math = o && o->fast_math;
+    j->cg.exact_math = o && o->exact_math;
     j->cg.stats = o && o->stats;
     j->cg.weights = weight_elem(o);
     j->has_cg = true;
@@ -645,11 +656,9 @@ static int variant_targets(actc_session *a, const actc_options *o, actc_jit_mode
  * mcs[i] describe variant i. */
 static int generate_variants(actc_session *a, const char *model, const actc_options *o, actc_jit_model *j, Decl **mout,
                              ModelCode **mcs, actrt_desc **descs, char *err, size_t errlen) {
-    if (!a->prog || a->s.diag.nerrors)
-        return fail(a, ACTC_ERR_ARG, "no checked program in this session: call actc_check_file first");
-    if (o && (o->weights < ACTC_WEIGHTS_F32 || o->weights > ACTC_WEIGHTS_INT8))
-        return fail(a, ACTC_ERR_ARG, "actc_options.weights: %d is not a weight type (ACTC_WEIGHTS_F32, _BF16, _F16, _INT8)",
-                    o->weights);
+    int st0 = check_options(a, o);
+    if (st0)
+        return st0;
     Decl *m = pick_model(a, model);
     if (!m)
         return ACTC_ERR_ARG;
@@ -661,6 +670,7 @@ static int generate_variants(actc_session *a, const char *model, const actc_opti
     Arena *tmp = &a->s.scratch;
     cg_init(&j->cg, &j->target, m->name);
     j->cg.fast_math = o && o->fast_math;
+    j->cg.exact_math = o && o->exact_math;
     j->cg.stats = o && o->stats;
     j->cg.weights = weight_elem(o);
     j->has_cg = true;
@@ -758,7 +768,8 @@ static int compile_one(actc_session *a, const char *model, const actc_options *o
     }
     if (!st) {
         const Source *src = a->s.diag.sources[m->span.file];
-        *header = aot_header(&j->arena, v, n, P, src->name, actc_version(), embed_weights != NULL, o && o->fast_math);
+        *header = aot_header(&j->arena, v, n, P, src->name, actc_version(), embed_weights != NULL,
+                              o && o->fast_math ? 1 : o && o->exact_math ? 2 : 0);
     }
     return st;
 }

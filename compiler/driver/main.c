@@ -80,9 +80,12 @@ static const char usage_options[] =
     "  --list-variants          compile: print the variants the object would\n"
     "                           hold, what each needs and whether this CPU\n"
     "                           runs it; write nothing\n"
-    "  --fast-math              run, compile, bench: the fast tier of the\n"
-    "                           activations (relative error <= 4e-6, tanh\n"
-    "                           family 4e-5; docs/accuracy.md section 6)\n"
+    "  --fast-math              run, compile, bench, dump, stats: the fast tier\n"
+    "                           of the activations (relative error <= 4e-6,\n"
+    "                           tanh family 4e-5; docs/accuracy.md section 6)\n"
+    "  --exact                  run, compile, bench, dump, stats: the exact tier\n"
+    "                           (f64 inside, every builtin within 0.51 ULP, about\n"
+    "                           half the precise tier's speed; accuracy.md 2)\n"
     "  --diagnostics=text|json  diagnostic format (json: one object per line)\n"
     "  -q, --quiet              print errors only (no warnings)\n"
     "  -h, --help               print this help\n"
@@ -188,6 +191,8 @@ static int parse_args(int argc, char **argv, Options *o) {
                 o->reps = n;
         } else if (strcmp(a, "--fast-math") == 0) {
             o->codegen.fast_math = 1;
+        } else if (strcmp(a, "--exact") == 0) {
+            o->codegen.exact_math = 1;
         } else if (strcmp(a, "--stats") == 0) {
             o->codegen.stats = 1;
         } else if (strcmp(a, "--weights") == 0) {
@@ -772,7 +777,7 @@ static int cmd_bench(const Options *o) {
     snprintf(thr, sizeof thr, o->threads ? "%lld" : "default", o->threads);
     const char *wt = weight_names[o->codegen.weights]; /* 0 .. 3: parse_args */
     printf("model %s: batch %lld, %s threads, %s tier, %s weights, compile %.1f ms, %d runs (medians)\n", d->name,
-           (long long)batch, thr, o->codegen.fast_math ? "fast" : "precise", wt, tcompile * 1e3, reps);
+           (long long)batch, thr, o->codegen.fast_math ? "fast" : o->codegen.exact_math ? "exact" : "precise", wt, tcompile * 1e3, reps);
     printf("%-6s %-18s %-8s %-22s %10s %9s\n", "kernel", "kind", "lines", "shape (M x K -> N)", "ms", "GFLOP/s");
     double flops_all = 0;
     for (int k = 0; k < d->nkernels; k++) {

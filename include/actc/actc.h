@@ -76,7 +76,9 @@ typedef struct actc_options {
     int fast_math;        /* nonzero: the fast tier of the activations (f32
                            * arithmetic; relative error <= 4e-6, 4e-5 for
                            * the tanh family; docs/accuracy.md section 6)
-                           * instead of the precise one (<= 1 ULP / 4 ULP) */
+                           * instead of the precise one (f32 with
+                           * error-free transformations: primitives <= 1
+                           * ULP, activations <= 4 ULP) */
     /* The matmul kernels' loop-nest parameters (docs/tuning.md); none of
      * them changes a result bit.  kernel_params: explicit, e.g.
      * "dense=8x3,kc=128,mc=0,pf=0;gated=6x2,kc=96" (an error when
@@ -97,6 +99,10 @@ typedef struct actc_options {
      * _INT8 (groups of 32 with f32 scales); widened / dequantised exactly
      * in the kernels, f32 arithmetic.  Biases and norm parameters stay f32. */
     int weights;
+    /* nonzero: the exact tier of the activations (f64 inside, rounded once:
+     * every builtin within 0.51 ULP, at about half the precise tier's
+     * speed; docs/accuracy.md section 2); not with fast_math */
+    int exact_math;
 } actc_options;
 
 enum { ACTC_WEIGHTS_F32 = 0, ACTC_WEIGHTS_BF16 = 1, ACTC_WEIGHTS_F16 = 2, ACTC_WEIGHTS_INT8 = 3 };

@@ -13,7 +13,7 @@
 
 #include "codegen/codegen.h"
 
-enum { ACC_MAX_ISAS = 4 };
+enum { ACC_MAX_ISAS = 5 };
 
 typedef struct AccFunc {
     const char *name;     /* "gelu", "elu(alpha=0.5)", "swiglu product", ... */
@@ -23,8 +23,11 @@ typedef struct AccFunc {
     Op gate_act;          /* != OP_COUNT: a gate product act(a) * b over pairs */
 } AccFunc;
 
+/* The tiers of docs/accuracy.md (actc_options: none, fast_math, exact_math) */
+enum { ACC_PRECISE, ACC_FAST, ACC_EXACT };
+
 typedef struct AccIsa {
-    const char *name;     /* "avx512", "avx2", "scalar" */
+    const char *name;     /* "avx512", "avx2", "scalar", "sse4.2", "nofma" */
     Target target;
     Jit *jit;
     void *tracker;        /* the module's resource tracker, released by acc_free */
@@ -52,16 +55,17 @@ typedef struct Acc {
     int nfuncs;
     AccIsa isas[ACC_MAX_ISAS];
     int nisas;
-    bool fast;            /* the functions are the fast tier's */
+    int tier;             /* ACC_PRECISE, ACC_FAST or ACC_EXACT */
+    bool fast;            /* tier == ACC_FAST */
 } Acc;
 
 /* The module of every function for one ISA's target, optimised (for
  * inspecting the generated code); the caller disposes it. */
-int acc_build_module(CG *cg, const Target *t, bool fast, char *err, size_t errlen);
+int acc_build_module(CG *cg, const Target *t, int tier, char *err, size_t errlen);
 
 /* Build every function for every ISA the host can run (or only `isa`), in
- * the precise tier or (fast) the fast one. */
-int acc_init(Acc *a, const char *isa, bool fast, char *err, size_t errlen);
+ * the tier given (ACC_*). */
+int acc_init(Acc *a, const char *isa, int tier, char *err, size_t errlen);
 /* Release the last ISA of a (the sweep of the state files leaves sse4.2 out). */
 void acc_drop_last_isa(Acc *a);
 void acc_free(Acc *a);
@@ -77,7 +81,9 @@ double acc_bound(const Acc *a, int fi);
 double acc_reference(const AccFunc *f, float x, float b);
 
 /* Evaluate f on x[0..n) (and b[0..n) for gate products) for each ISA and
- * fold into stats[isa]. */
+ * fold into stats[isa].  A gate product's error is docs/accuracy.md §1's:
+ * (|y - A b| - ulp(A b) / 2) / (ulp(A) |b|), A the exact activation, in
+ * ULP of A (2^-149 below FLT_MIN): within the activation's bound. */
 void acc_run(Acc *a, int fi, const float *x, const float *b, int64_t n, AccStat *stats, float *scratch);
 
 /* The edge table of issue 4: signed zeros, subnormals, FLT_MIN, 1, FLT_MAX,

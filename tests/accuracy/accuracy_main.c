@@ -105,7 +105,9 @@ typedef struct State {
 } State;
 
 static void state_path(char *out, size_t n, const char *base, const Acc *a, int fi) {
-    snprintf(out, n, "%s.%s%s", base, a->fast ? "fast." : "", a->funcs[fi].name); /* the tiers never share */
+    /* the tiers never share: the f64 (exact) tier's files have no tag (they predate the others) */
+    snprintf(out, n, "%s.%s%s", base, a->tier == ACC_FAST ? "fast." : a->tier == ACC_PRECISE ? "p32." : "",
+             a->funcs[fi].name);
     for (char *p = out + strlen(base); *p; p++)
         if (*p == ' ' || *p == ':' || *p == '*' || *p == '(' || *p == ')' || *p == ',')
             *p = '_';
@@ -159,7 +161,8 @@ static int exhaustive(Acc *a, const char *func, const char *state_base) {
 int main(int argc, char **argv) {
     uint64_t samples = 10000000;
     const char *isa = NULL, *func = NULL, *state = "accuracy-state";
-    bool exh = false, fast = false;
+    bool exh = false;
+    int tier = ACC_PRECISE;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--samples") == 0 && i + 1 < argc)
             samples = strtoull(argv[++i], NULL, 10);
@@ -172,10 +175,13 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--exhaustive") == 0)
             exh = true;
         else if (strcmp(argv[i], "--fast-math") == 0)
-            fast = true;
+            tier = ACC_FAST;
+        else if (strcmp(argv[i], "--exact") == 0)
+            tier = ACC_EXACT;
         else {
-            fprintf(stderr, "usage: actc-accuracy [--fast-math] [--samples N] [--isa avx512|avx2|sse4.2|scalar] [--func NAME]\n"
-                            "       actc-accuracy [--fast-math] --exhaustive [--state FILE] [--isa ...] [--func NAME]\n");
+            fprintf(stderr, "usage: actc-accuracy [--fast-math|--exact] [--samples N] [--isa avx512|avx2|scalar|sse4.2|nofma]\n"
+                            "                     [--func NAME]\n"
+                            "       actc-accuracy [--fast-math|--exact] --exhaustive [--state FILE] [--isa ...] [--func NAME]\n");
             return 1;
         }
     }
@@ -184,21 +190,22 @@ int main(int argc, char **argv) {
     Boundary bd;
     int st = BOUNDARY_ENTER(&bd);
     if (st == 0)
-        st = acc_init(&a, isa, fast, err, sizeof err);
+        st = acc_init(&a, isa, tier, err, sizeof err);
     else
         snprintf(err, sizeof err, "%s", bd.message);
     if (st) {
         fprintf(stderr, "actc-accuracy: %s\n", err);
         return 2;
     }
-    if (fast)
+    if (tier == ACC_FAST)
         printf("| function | ISA | max error | where | mean error | special mismatches | bound |\n");
     else
         printf("| function | ISA | max ULP | where | mean ULP | special mismatches | bound |\n");
     printf("|---|---|---|---|---|---|---|\n");
-    if (exh && !isa && a.nisas > 0 && strcmp(a.isas[a.nisas - 1].name, "sse4.2") == 0) {
-        acc_drop_last_isa(&a); /* the default sweep: the ISAs of the state files */
-        fprintf(stderr, "exhaustive: sse4.2 is swept on its own (--isa sse4.2 --state ...)\n");
+    if (exh && !isa && a.nisas > STATE_ISAS) {
+        while (a.nisas > STATE_ISAS)
+            acc_drop_last_isa(&a); /* the default sweep: the ISAs of the state files */
+        fprintf(stderr, "exhaustive: sse4.2 and nofma are swept on their own (--isa NAME --state ...)\n");
     }
     int bad = exh ? exhaustive(&a, func, state) : sampled(&a, samples, func);
     boundary_pop(&bd);

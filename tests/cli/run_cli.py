@@ -174,6 +174,13 @@ i8 = os.path.join(tmp, "i8.safetensors")
 write_safetensors(i8, {k: (sh_, [1] * len(vs)) for k, (sh_, vs) in vals.items()}, dtype="I8")
 expect_error(["run", mlp, "-w", i8, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o, "--weights", "int8"],
              "give the unquantised tensor and --weights int8", "an I8 tensor in the file")
+# the tiers: --exact and --fast-math exclude each other (one tier per model);
+# --exact runs and its outputs are within 4 ULP-ish of the precise tier's
+expect_error(["run", mlp, "-w", w, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o, "--exact", "--fast-math"],
+             "fast_math and exact_math exclude each other", "--exact with --fast-math")
+oe = os.path.join(tmp, "oe.npy")
+rc, err = run("run", mlp, "-w", w, "-i", x, "-o", "logits=" + oe, "-o", "probs=" + o, "--exact")
+check(rc == 0, "--exact: " + err)
 x3 = os.path.join(tmp, "x3.npy")
 write_npy(x3, (7, 63), [0.0] * (7 * 63))
 expect_error(["run", mlp, "-w", w, "-i", x3, "-o", "logits=" + o, "-o", "probs=" + o],

@@ -55,6 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         actc_options opt = targets[h % 4];
         opt.weights = (int)((h >> 4) % 4); /* the matrices as f32, bf16, f16 or int8 (their loaders) */
         opt.stats = (h >> 6) % 4 == 0;      /* and, one input in four, with statistics */
+        opt.exact_math = (h >> 8) % 4 == 0; /* the exact tier, one in four; the fast one, one in eight */
+        opt.fast_math = !opt.exact_math && (h >> 10) % 8 == 0;
         const actc_options *o = &opt;
         actc_dump_kind kind = (h >> 2) % 4 == 0 ? ACTC_DUMP_ASM : ACTC_DUMP_LLVM;
         const char *out = NULL;

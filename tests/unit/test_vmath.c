@@ -23,7 +23,7 @@ static Boundary bd;
 static void setup(void) {
     char err[512];
     cr_assert_eq(BOUNDARY_ENTER(&bd), 0, "%s", bd.message);
-    cr_assert_eq(acc_init(&acc, NULL, false, err, sizeof err), ACTC_OK, "%s", err);
+    cr_assert_eq(acc_init(&acc, NULL, ACC_PRECISE, err, sizeof err), ACTC_OK, "%s", err);
 }
 
 static void teardown(void) {
@@ -108,7 +108,7 @@ Test(vmath, generated_code_calls_no_library_function, .init = setup, .fini = tea
     for (int s = 0; s < acc.nisas; s++) {
         CG cg;
         char err[512];
-        cr_assert_eq(acc_build_module(&cg, &acc.isas[s].target, false, err, sizeof err), ACTC_OK, "%s", err);
+        cr_assert_eq(acc_build_module(&cg, &acc.isas[s].target, ACC_PRECISE, err, sizeof err), ACTC_OK, "%s", err);
         Arena a = {0};
         const char *asm_text = cg_print_asm(&cg, &a);
         cr_assert(asm_text);
@@ -133,7 +133,7 @@ static Acc fast;
 static void setup_fast(void) {
     char err[512];
     cr_assert_eq(BOUNDARY_ENTER(&bd), 0, "%s", bd.message);
-    cr_assert_eq(acc_init(&fast, NULL, true, err, sizeof err), ACTC_OK, "%s", err);
+    cr_assert_eq(acc_init(&fast, NULL, ACC_FAST, err, sizeof err), ACTC_OK, "%s", err);
 }
 
 static void teardown_fast(void) {
