@@ -147,9 +147,11 @@ double acc_fast_error(float y, double ref, bool *special) {
     return fabs((double)y - ref) / (a > 1e-5 ? a : 1.0);
 }
 
-/* the spacing of f32 numbers at |v| (2^-149 below FLT_MIN) */
+/* the spacing of f32 numbers at |v| (2^-149 below FLT_MIN; 0 for inf and NaN) */
 static double ulp_of(double v) {
     double a = fabs(v);
+    if (!isfinite(a))
+        return 0;
     return a < FLT_MIN ? 0x1p-149 : ldexp(1.0, ilogb(a) - 23);
 }
 
