@@ -17,6 +17,7 @@
  * evaluated by the f64 tier (cg_vmath_exact.c).
  */
 #include "vmath.h"
+#include "vmath_coeffs.h"
 
 typedef struct DF {
     LLVMValueRef h, l;
@@ -245,6 +246,48 @@ static LLVMValueRef c_expm1_neg(VM *vm, DF c, LLVMValueRef x) {
     return fma_(vm, c.h, em, mul(vm, c.l, em));
 }
 
+/* gelu(x) = x Phi(x), Phi(-t) = Q(t) = e^(-t^2/2) erfcx(t / sqrt 2) / 2 for t
+ * = |x| <= 14.5 (gelu underflows below -14.5): erfcx by its degree-14 fit
+ * in u = (z - 3) / (z + 3) (vmath_coeffs.h), Horner in f32 with the last
+ * two steps in pairs; t^2 exact (two_prod) into the exponential; (1 + p)
+ * erfcx as a pair.  x < 0: x Q 2^k, rounded once, 2^k last; x >= 0: x (1 -
+ * Q 2^k) with 1 - Q a pair (no cancellation: Q <= 1/2).  x beyond 8: x. */
+static LLVMValueRef gelu_p(VM *vm, LLVMValueRef x) {
+    LLVMValueRef t = clamp_f(vm, fabs_(vm, x), 0, 14.5);
+    /* u = (t - ks) / (t + ks) = 1 - v, v = 2 ks / (t + ks) in [0.59, 2]: 1 - v is
+     * exact (Sterbenz), v a pair (t + ks exact by two_sum, the quotient's
+     * residual): near t = 0, erfcx's slope would turn u's rounding into 0.85 u */
+    DF ks = dfc(vm, GELU_G_K * 1.4142135623730951), ks2 = dfc(vm, 2 * GELU_G_K * 1.4142135623730951);
+    DF d = two_sum(vm, t, ks.h);
+    d.l = add(vm, d.l, ks.l);
+    LLVMValueRef vq = fdiv(vm, ks2.h, d.h);
+    LLVMValueRef vr = add(vm, residual(vm, ks2.h, vq, d.h), sub(vm, ks2.l, mul(vm, vq, d.l)));
+    LLVMValueRef vl = mul(vm, vr, mul(vm, vq, cf(vm, 1 / (2 * GELU_G_K * 1.4142135623730951)))); /* r / d */
+    DF u = df(sub(vm, cf(vm, 1), vq), neg(vm, vl));
+    LLVMValueRef q2 = horner_f(vm, u.h, gelu_g + 2, GELU_G_N - 2);
+    DF a = two_prod(vm, u.h, q2), c1 = dfc(vm, gelu_g[1]), c0 = dfc(vm, gelu_g[0]);
+    a.l = fma_(vm, u.l, q2, a.l);
+    DF s1 = two_sum(vm, c1.h, a.h);
+    s1.l = add(vm, s1.l, add(vm, a.l, c1.l));
+    DF b = df_mul(vm, u, s1);
+    DF g = two_sum(vm, c0.h, b.h);
+    g.l = add(vm, g.l, add(vm, b.l, c0.l));
+    DF sq = two_prod(vm, t, t);
+    Em e = exp_split(vm, df(mul(vm, sq.h, cf(vm, -0.5)), mul(vm, sq.l, cf(vm, -0.5))));
+    DF pg = two_prod(vm, e.p, g.h); /* (1 + p) g = g + p g, halved (exact) */
+    DF q = two_sum(vm, g.h, pg.h);
+    q.l = add(vm, q.l, fma_(vm, e.p, g.l, add(vm, pg.l, g.l)));
+    q = df(mul(vm, q.h, cf(vm, 0.5)), mul(vm, q.l, cf(vm, 0.5)));
+    LLVMValueRef neg_r = scale2f(vm, df_round(vm, df_mul_f(vm, q, x)), e.k, e.kf);
+    DF qs = df_scale(vm, q, e.k, e.kf);
+    DF om = fast_two_sum(vm, cf(vm, 1), neg(vm, qs.h)); /* 1 - Q */
+    om.l = sub(vm, om.l, qs.l);
+    LLVMValueRef pos_r = df_round(vm, df_mul_f(vm, om, x));
+    LLVMValueRef r = sel(vm, cmpf(vm, LLVMRealOLT, x, 0), neg_r, pos_r);
+    r = sel(vm, cmpf(vm, LLVMRealOGT, x, 8), x, r);
+    return sel(vm, cmpf(vm, LLVMRealOLT, x, -14.5), cf(vm, -0.0), r);
+}
+
 /* ---- log: log(u) for a DF u > 0 (finite) ---- */
 
 /* log(1 + f) for a DF f in [-0.3, 0.42]: 2 atanh(s), s = f / (2 + f) as a DF,
@@ -401,6 +444,7 @@ LLVMValueRef vm_precise_op(VM *vm, Op op, const double *p, LLVMValueRef x) {
     case OP_LOG1P: return log1p_p(vm, x);
     case OP_TANH: return tanh_p(vm, x);
     case OP_SIGMOID: return sigmoid_p(vm, x);
+    case OP_GELU: return gelu_p(vm, x);
     case OP_SILU: return x_sigmoid(vm, x, df(x, cf(vm, 0)));
     case OP_SWISH: return x_sigmoid(vm, x, times_const(vm, p[0], x));
     case OP_QUICK_GELU: return x_sigmoid(vm, x, times_const(vm, 1.702, x));
@@ -442,6 +486,14 @@ LLVMValueRef vm_precise_op(VM *vm, Op op, const double *p, LLVMValueRef x) {
         LLVMValueRef r = scale2f(vm, fdiv(vm, mul(vm, x, nu), den), e.k, e.kf);
         r = sel(vm, cmpf(vm, LLVMRealOGT, x, 20), x, r);
         return sel(vm, cmpf(vm, LLVMRealOLT, x, -150), cf(vm, -0.0), r);
+    }
+    case OP_HARDSIGMOID:
+    case OP_HARDSWISH: { /* relu6(x + 3) / 6 (times x) with x + 3 exact and one rounding; x beyond +-3 exact */
+        DF h = df_div(vm, two_sum(vm, x, cf(vm, 3)), df(cf(vm, 6), cf(vm, 0)));
+        LLVMValueRef lo = cmpf(vm, LLVMRealOLE, x, -3), hi = cmpf(vm, LLVMRealOGE, x, 3);
+        if (op == OP_HARDSIGMOID)
+            return sel(vm, lo, cf(vm, 0), sel(vm, hi, cf(vm, 1), df_round(vm, h)));
+        return sel(vm, lo, cf(vm, -0.0), sel(vm, hi, x, df_round(vm, df_mul_f(vm, h, x)))); /* -0 for x <= -3 */
     }
     case OP_SOFTSIGN: { /* x / (1 + |x|) with the sum exact; +-1 beyond 2^60 (1 - 2^-60 rounds to 1) */
         LLVMValueRef a = fabs_(vm, x);

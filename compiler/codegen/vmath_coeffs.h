@@ -29,4 +29,27 @@ static const double erfcx_cheb[ERFCX_N] = {
     -2.9257505522299076e-14,
 };
 
+/* erfcx(z) for the precise tier's gelu: z = |x| / sqrt 2 in [0, 10.25], a
+ * polynomial of degree 14 in u = (z - 3) / (z + 3) (Lawson fit for relative
+ * error); max relative error 1.03e-12 in double. */
+#define GELU_G_K 3.0
+#define GELU_G_N 15
+static const double gelu_g[GELU_G_N] = {
+    0.17900115118132795,
+    -0.3262335600465219,
+    0.24560380173132323,
+    -0.15011593626541592,
+    0.07166583645419773,
+    -0.02439250410531289,
+    0.004269145789428631,
+    0.0007077916281222477,
+    -0.0005971102988335076,
+    4.502851244088688e-05,
+    6.413715614595696e-05,
+    -1.2255135632479015e-05,
+    -7.87088782275074e-06,
+    1.362033893807042e-06,
+    8.354968369922043e-07,
+};
+
 #endif
