@@ -21,6 +21,9 @@ the f32 result is within 0.5 ULP + 2e-6 ULP of the true value.
       nodes; evaluated in f32 Horner with the last two steps as double-f32
       pairs (the error of that evaluation, simulated in f32: about 0.7 u).
       Needs numpy too.
+
+  (x - tanh x) / x^3 for the precise tier's tanhshrink on |x| < 1, a
+      polynomial of degree 8 in s = x^2, the same kind of fit.
 """
 import sys
 import mpmath as mp
@@ -71,19 +74,15 @@ GELU_K = 3.0
 GELU_DEG = 14
 
 
-def gelu_tail_fit():
-    """erfcx(z) ~ sum c_i u^i, u = (z - K) / (z + K), z in [0, 10.25]: (coefficients, max relative error in double)"""
+def lawson_fit(g, lo, hi, deg, n=600):
+    """sum c_i v^i ~ g(v) on [lo, hi] for relative error: least squares at
+    Chebyshev nodes, reweighted (Lawson) towards the minimax fit;
+    -> (coefficients, max relative error in double)"""
     import numpy as np
-    n = 600
-    ulo, uhi = -1.0, (10.25 - GELU_K) / (10.25 + GELU_K)
     k = np.arange(n)
-    u = (ulo + uhi) / 2 + (uhi - ulo) / 2 * np.cos(np.pi * (k + 0.5) / n)
-
-    def g(ui):
-        z = GELU_K * (1 + mp.mpf(ui)) / (1 - mp.mpf(ui))
-        return mp.exp(z * z) * mp.erfc(z)
-    y = np.array([float(g(ui)) for ui in u])
-    A = np.vander(u, GELU_DEG + 1, increasing=True)
+    v = (lo + hi) / 2 + (hi - lo) / 2 * np.cos(np.pi * (k + 0.5) / n)
+    y = np.array([float(g(vi)) for vi in v])
+    A = np.vander(v, deg + 1, increasing=True)
     w = 1 / np.abs(y)
     W = np.ones(n)
     for _ in range(30):
@@ -91,9 +90,31 @@ def gelu_tail_fit():
         e = np.abs((A @ c - y) * w)
         W = W * e
         W /= W.sum()
-    err = max(abs(mp.polyval([mp.mpf(float(x)) for x in c[::-1]], mp.mpf(ui)) - g(ui)) / g(ui)
-              for ui in np.linspace(ulo, uhi, 3001))
+    err = max(abs(mp.polyval([mp.mpf(float(x)) for x in c[::-1]], mp.mpf(vi)) - g(vi)) / g(vi)
+              for vi in np.linspace(lo, hi, 3001))
     return [float(x) for x in c], err
+
+
+def gelu_tail_fit():
+    """erfcx(z) ~ sum c_i u^i, u = (z - K) / (z + K), z in [0, 10.25]"""
+    def g(ui):
+        z = GELU_K * (1 + mp.mpf(ui)) / (1 - mp.mpf(ui))
+        return mp.exp(z * z) * mp.erfc(z)
+    return lawson_fit(g, -1.0, (10.25 - GELU_K) / (10.25 + GELU_K), GELU_DEG)
+
+
+TANHSHRINK_DEG = 8
+
+
+def tanhshrink_fit():
+    """(x - tanh x) / x^3 ~ sum c_i s^i, s = x^2 in [0, 1]"""
+    def g(si):
+        si = mp.mpf(si)
+        if si == 0:
+            return mp.mpf(1) / 3
+        x = mp.sqrt(si)
+        return (x - mp.tanh(x)) / x ** 3
+    return lawson_fit(g, 0.0, 1.0, TANHSHRINK_DEG)
 
 
 def main(out):
@@ -127,11 +148,21 @@ def main(out):
               "static const double gelu_g[GELU_G_N] = {"]
     for c in gc:
         lines.append(f"    {c!r},")
+    tc, terr = tanhshrink_fit()
+    lines += ["};", "",
+              "/* (x - tanh x) / x^3 for the precise tier's tanhshrink, |x| < 1: a polynomial",
+              f" * of degree {TANHSHRINK_DEG} in s = x^2 (Lawson fit for relative error); max relative",
+              f" * error {mp.nstr(terr, 3)} in double. */",
+              f"#define TANHSHRINK_N {TANHSHRINK_DEG + 1}",
+              "static const double tanhshrink_c[TANHSHRINK_N] = {"]
+    for c in tc:
+        lines.append(f"    {c!r},")
     lines += ["};", "", "#endif", ""]
     with open(out, "w") as f:
         f.write("\n".join(lines))
     print(f"erfcx: {n} Chebyshev terms, max relative error {mp.nstr(err, 3)}", file=sys.stderr)
     print(f"gelu's erfcx: degree {GELU_DEG}, max relative error {mp.nstr(gerr, 3)}", file=sys.stderr)
+    print(f"tanhshrink: degree {TANHSHRINK_DEG}, max relative error {mp.nstr(terr, 3)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

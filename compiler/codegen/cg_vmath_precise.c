@@ -395,6 +395,27 @@ static LLVMValueRef tanh_p(VM *vm, LLVMValueRef x) {
     return copysign_(vm, sel(vm, cmpf(vm, LLVMRealOLT, a, 0.25), tanh_small(vm, x), big), x);
 }
 
+/* x - tanh x: x^3 P(x^2) below |x| = 1 (P a degree-8 fit, vmath_coeffs.h;
+ * its last Horner step and x^3 as pairs), x - tanh x beyond (the
+ * cancellation at most 4x, tanh a pair) */
+static LLVMValueRef tanhshrink_p(VM *vm, LLVMValueRef x) {
+    LLVMValueRef a = fabs_(vm, x);
+    DF x2 = two_prod(vm, x, x);
+    LLVMValueRef q = horner_f(vm, x2.h, tanhshrink_c + 1, TANHSHRINK_N - 1);
+    DF sq = two_prod(vm, x2.h, q), c0 = dfc(vm, tanhshrink_c[0]);
+    sq.l = fma_(vm, x2.l, q, sq.l);
+    DF pc = fast_two_sum(vm, c0.h, sq.h); /* 1/3 >= |s q| */
+    pc.l = add(vm, pc.l, add(vm, sq.l, c0.l));
+    LLVMValueRef small = df_round(vm, df_mul(vm, df_mul_f(vm, x2, x), pc));
+    DF th = tanh_big(vm, a);
+    LLVMValueRef xneg = cmpf(vm, LLVMRealOLT, x, 0);
+    th = df(sel(vm, xneg, neg(vm, th.h), th.h), sel(vm, xneg, neg(vm, th.l), th.l)); /* tanh(x), odd */
+    DF d = two_sum(vm, x, neg(vm, th.h));
+    LLVMValueRef big = add(vm, d.h, sub(vm, d.l, th.l));
+    big = sel(vm, cmpf(vm, LLVMRealOEQ, a, INFINITY), x, big);
+    return sel(vm, cmpf(vm, LLVMRealOLT, a, 1), small, big);
+}
+
 /* ---- the primitives and activations ---- */
 
 static LLVMValueRef exp_p(VM *vm, LLVMValueRef x) {
@@ -445,6 +466,7 @@ LLVMValueRef vm_precise_op(VM *vm, Op op, const double *p, LLVMValueRef x) {
     case OP_TANH: return tanh_p(vm, x);
     case OP_SIGMOID: return sigmoid_p(vm, x);
     case OP_GELU: return gelu_p(vm, x);
+    case OP_TANHSHRINK: return tanhshrink_p(vm, x);
     case OP_SILU: return x_sigmoid(vm, x, df(x, cf(vm, 0)));
     case OP_SWISH: return x_sigmoid(vm, x, times_const(vm, p[0], x));
     case OP_QUICK_GELU: return x_sigmoid(vm, x, times_const(vm, 1.702, x));
