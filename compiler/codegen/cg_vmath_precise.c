@@ -156,28 +156,6 @@ static Exp exp_core(VM *vm, DF x) {
     return e;
 }
 
-static LLVMValueRef zero_i32(VM *vm) { return ci32(vm, 0); }
-
-/* ---- sigmoid: q 2^k ---- */
-
-typedef struct Sig {
-    DF q;           /* unscaled */
-    LLVMValueRef k, kf;
-} Sig;
-
-/* sigmoid(y) for a DF y: with e = e^-|y|, 1/(1 + e) for y >= 0 and e/(1 +
- * e) below (e kept unscaled in the numerator: the result is q 2^k). */
-static Sig sigmoid_core(VM *vm, DF y) {
-    LLVMValueRef negy = cmpf(vm, LLVMRealOLT, y.h, 0);
-    DF a = df(fabs_(vm, y.h), sel(vm, negy, neg(vm, y.l), y.l)); /* |y| */
-    Exp e = exp_core(vm, df(neg(vm, a.h), neg(vm, a.l)));
-    DF E = df_scale(vm, e.m, e.k, e.kf);
-    DF d = fast_two_sum(vm, cf(vm, 1), E.h);
-    d.l = add(vm, d.l, E.l);
-    DF num = df(sel(vm, negy, e.m.h, cf(vm, 1)), sel(vm, negy, e.m.l, cf(vm, 0)));
-    Sig s = {df_div(vm, num, d), sel(vm, negy, e.k, zero_i32(vm)), sel(vm, negy, e.kf, cf(vm, 0))};
-    return s;
-}
 
 /* ---- single-rounding forms for the hot activations ----
  *
@@ -207,8 +185,12 @@ static Em exp_split(VM *vm, DF z) {
     return e;
 }
 
-/* 2^k as f32 for an i32 k <= 127; 0 below -126 */
-static LLVMValueRef pow2_or_zero(VM *vm, LLVMValueRef k) {
+/* 2^k as f32 for k <= 127 (i32 k, and kf the same as f32): vscalefps on
+ * 16-lane AVX-512 (subnormal powers exact, 0 below -149), else from the
+ * exponent bits (0 below -126) */
+static LLVMValueRef pow2f(VM *vm, LLVMValueRef k, LLVMValueRef kf) {
+    if (vm->n == vm->cg->t->caps.scalef_lanes)
+        return scale2f(vm, cf(vm, 1), k, kf);
     LLVMValueRef kb = LLVMBuildShl(B, LLVMBuildAdd(B, k, ci32(vm, 127), ""), ci32(vm, 23), "");
     return sel(vm, LLVMBuildICmp(B, LLVMIntSLT, k, ci32(vm, -126), ""), cf(vm, 0), as_f32(vm, kb));
 }
@@ -223,10 +205,13 @@ static LLVMValueRef x_sigmoid(VM *vm, LLVMValueRef x, DF y) {
     Em e = exp_split(vm, df(neg(vm, y.h), neg(vm, y.l)));
     LLVMValueRef kpos = LLVMBuildICmp(B, LLVMIntSGT, e.k, ci32(vm, 0), "");
     LLVMValueRef j = LLVMBuildSelect(B, kpos, e.k, ci32(vm, 0), "");
-    LLVMValueRef t1 = pow2_or_zero(vm, LLVMBuildNeg(B, j, "")), t2 = pow2_or_zero(vm, LLVMBuildSub(B, e.k, j, ""));
+    LLVMValueRef jf = call2(vm, "llvm.maxnum", vm->tf, e.kf, cf(vm, 0)); /* kf is an integer, never NaN */
+    LLVMValueRef nj = LLVMBuildNeg(B, j, ""), njf = neg(vm, jf);
+    LLVMValueRef t1 = pow2f(vm, nj, njf);
+    LLVMValueRef t2 = pow2f(vm, LLVMBuildSub(B, e.k, j, ""), sub(vm, e.kf, jf));
     LLVMValueRef den = fma_(vm, t2, e.p, add(vm, t1, t2));
     LLVMValueRef q = fdiv(vm, x, den);
-    LLVMValueRef r = scale2f(vm, q, LLVMBuildNeg(B, j, ""), neg(vm, sel(vm, kpos, e.kf, cf(vm, 0))));
+    LLVMValueRef r = scale2f(vm, q, nj, njf);
     return sel(vm, cmpf(vm, LLVMRealOLT, y.h, -150), cf(vm, -0.0), r);
 }
 
@@ -235,7 +220,7 @@ static LLVMValueRef x_sigmoid(VM *vm, LLVMValueRef x, DF y) {
  * itself where k = 0 (|x| < 0.35); -0 at -0 */
 static LLVMValueRef expm1_neg(VM *vm, LLVMValueRef x) {
     Em e = exp_split(vm, df(x, cf(vm, 0)));
-    LLVMValueRef t = pow2_or_zero(vm, e.k);
+    LLVMValueRef t = pow2f(vm, e.k, e.kf);
     LLVMValueRef r = fma_(vm, t, e.p, sub(vm, t, cf(vm, 1)));
     return sel(vm, cmpf(vm, LLVMRealOEQ, x, 0), x, r);
 }
@@ -442,9 +427,36 @@ static LLVMValueRef log1p_p(VM *vm, LLVMValueRef x) {
     return sel(vm, isnan_(vm, x), x, r);
 }
 
+/* sigmoid(x) = 1 / (1 + e^-x), e^-x = 2^k (1 + r + r_l + q): r rounded
+ * once with its error r_l recovered, q = r^2 P(r).  With j = max(k, 0) the
+ * denominator is 2^j D, D = (1 + 2^-|k|) + 2^(k-j) (r + q + r_l) as a pair
+ * (the first sum exact: one term is 1; r and q added by fast_two_sum), then 1/D with its residual folded in
+ * and 2^-j last: within 0.5 ULP plus a few hundredths, one division. */
 static LLVMValueRef sigmoid_p(VM *vm, LLVMValueRef x) {
-    Sig s = sigmoid_core(vm, df(x, cf(vm, 0)));
-    return scale2f(vm, df_round(vm, s.q), s.k, s.kf);
+    static const double c[] = {1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040};
+    LLVMValueRef xh = clamp_f(vm, neg(vm, x), -150.0, 150.0);
+    const double shifter = 12582912.0;
+    LLVMValueRef t = fma_(vm, xh, cf(vm, LOG2E), cf(vm, shifter));
+    LLVMValueRef kf = sub(vm, t, cf(vm, shifter));
+    LLVMValueRef k = LLVMBuildSub(B, as_i32(vm, t), as_i32(vm, cf(vm, shifter)), "");
+    LLVMValueRef rh = fma_(vm, kf, cf(vm, -LN2F_HI), xh); /* exact */
+    LLVMValueRef r = fma_(vm, kf, cf(vm, -LN2F_LO), rh);
+    LLVMValueRef rl = fma_(vm, kf, cf(vm, -LN2F_LO), sub(vm, rh, r)); /* rh - r exact */
+    LLVMValueRef q = mul(vm, mul(vm, r, r), horner_f(vm, r, c, 6));
+    LLVMValueRef kpos = LLVMBuildICmp(B, LLVMIntSGT, k, ci32(vm, 0), "");
+    LLVMValueRef j = LLVMBuildSelect(B, kpos, k, ci32(vm, 0), "");
+    LLVMValueRef jf = call2(vm, "llvm.maxnum", vm->tf, kf, cf(vm, 0));
+    LLVMValueRef ak = LLVMBuildSelect(B, kpos, k, LLVMBuildNeg(B, k, ""), ""), akf = fabs_(vm, kf);
+    LLVMValueRef tmin = pow2f(vm, LLVMBuildNeg(B, ak, ""), neg(vm, akf));  /* 2^-|k| */
+    LLVMValueRef t2 = pow2f(vm, LLVMBuildSub(B, k, j, ""), sub(vm, kf, jf)); /* 2^(k-j) */
+    DF cc = fast_two_sum(vm, cf(vm, 1), tmin);
+    DF d1 = fast_two_sum(vm, cc.h, mul(vm, t2, r));
+    DF d = fast_two_sum(vm, d1.h, mul(vm, t2, q)); /* |q| <= 0.07 < d1.h */
+    d.l = add(vm, d.l, add(vm, d1.l, fma_(vm, t2, rl, cc.l)));
+    LLVMValueRef inv = fdiv(vm, cf(vm, 1), d.h);
+    LLVMValueRef rho = sub(vm, residual(vm, cf(vm, 1), inv, d.h), mul(vm, inv, d.l));
+    LLVMValueRef su = fma_(vm, inv, rho, inv);
+    return scale2f(vm, su, LLVMBuildNeg(B, j, ""), neg(vm, jf));
 }
 
 /* beta * x as a DF (beta a constant, rounded to a DF); the low part 0
@@ -501,7 +513,7 @@ LLVMValueRef vm_precise_op(VM *vm, Op op, const double *p, LLVMValueRef x) {
                      * applied last, so x e^x stays normal where e^x is subnormal; x beyond 20 */
         LLVMValueRef xc = clamp_f(vm, x, -150, 20);
         Em e = exp_split(vm, df(xc, cf(vm, 0)));
-        LLVMValueRef t = pow2_or_zero(vm, e.k);
+        LLVMValueRef t = pow2f(vm, e.k, e.kf);
         LLVMValueRef two_t2 = fma_(vm, t, cf(vm, 2), cf(vm, 2));
         LLVMValueRef nu = fma_(vm, e.p, fma_(vm, t, e.p, two_t2), add(vm, t, cf(vm, 2)));
         LLVMValueRef den = fma_(vm, t, nu, cf(vm, 2));
