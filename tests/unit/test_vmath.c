@@ -1,13 +1,15 @@
 /*
  * test_vmath.c — the accuracy contract of cg_vmath.c (docs/accuracy.md),
- * for every ISA this machine runs (AVX-512, AVX2, scalar):
+ * for every ISA this machine runs (AVX-512, AVX2, scalar, SSE4.2 and scalar
+ * without FMA):
  *   - 10^6 random f32 inputs (all exponents, signs, NaN, inf) plus the edge
  *     table per function: primitives within 1 ULP, activations and gate
  *     products within 4 ULP of the double reference, no special-value
  *     mismatch (NaN, +-inf, zero and its sign where the true result is);
  *   - NaN through every gate and clamp;
  *   - the generated code calls no library function;
- *   - the fast tier: its bound and the same special values.
+ *   - the fast tier: its bound and the same special values;
+ *   - the exact tier (--exact): within 0.51 ULP.
  */
 #include <math.h>
 #include <stdio.h>
@@ -167,6 +169,48 @@ Test(vmath, fast_tier_bounds_and_special_values, .init = setup_fast, .fini = tea
                           st[s].worst_y, st[s].worst_ref);
             cr_expect_eq(st[s].special, 0, "fast %s on %s: %llu special-value mismatches, first at x = %.9g",
                          fast.funcs[fi].name, fast.isas[s].name, (unsigned long long)st[s].special, st[s].special_x);
+        }
+    }
+}
+
+/* ---- the exact tier (--exact, docs/accuracy.md §2.2): the f64 code, whose
+ * published figure is 0.51 ULP for every builtin (0.500 for the
+ * primitives, 0.508 for tanhshrink on all 2^32 inputs), 2^18 samples per
+ * function and ISA plus the edge table; gates in ULP of the activation. ---- */
+
+static Acc exact;
+
+static void setup_exact(void) {
+    char err[512];
+    cr_assert_eq(BOUNDARY_ENTER(&bd), 0, "%s", bd.message);
+    cr_assert_eq(acc_init(&exact, NULL, ACC_EXACT, err, sizeof err), ACTC_OK, "%s", err);
+}
+
+static void teardown_exact(void) {
+    acc_free(&exact);
+    boundary_pop(&bd);
+}
+
+Test(vmath, exact_tier_within_half_an_ulp, .init = setup_exact, .fini = teardown_exact, .timeout = 300) {
+    enum { N = 1 << 18 };
+    static float x[N], b[N], y[N];
+    for (int fi = 0; fi < exact.nfuncs; fi++) {
+        AccStat st[ACC_MAX_ISAS] = {0};
+        for (int i = 0; i < N; i++) {
+            uint32_t u = next_bits(), v = next_bits();
+            memcpy(&x[i], &u, 4);
+            if (i % 2) /* half of them where activations are not trivial */
+                x[i] = (float)(int32_t)u * 0x1p-27f;
+            b[i] = (float)(int32_t)v * 0x1p-28f;
+        }
+        for (int i = 0; i < acc_nedges; i++)
+            x[i] = acc_edges[i];
+        acc_run(&exact, fi, x, b, N, st, y);
+        for (int s = 0; s < exact.nisas; s++) {
+            cr_expect_leq(st[s].max_ulp, 0.51, "exact %s on %s: %.3f ULP at x = %.9g (b = %.9g)", exact.funcs[fi].name,
+                          exact.isas[s].name, st[s].max_ulp, st[s].worst_x, st[s].worst_b);
+            cr_expect_eq(st[s].special, 0, "exact %s on %s: %llu special-value mismatches, first at x = %.9g",
+                         exact.funcs[fi].name, exact.isas[s].name, (unsigned long long)st[s].special, st[s].special_x);
         }
     }
 }
