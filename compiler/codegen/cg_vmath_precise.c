@@ -356,14 +356,31 @@ static DF expm1_core(VM *vm, LLVMValueRef x) {
 static LLVMValueRef expm1_p(VM *vm, LLVMValueRef x) { return df_round(vm, expm1_core(vm, x)); }
 
 
-/* tanh(|x|) as a DF for |x| >= 0.25: (1 - e) / (1 + e), e = e^-2|x| */
+/* tanh(|x|) as a DF for |x| >= 0.25: (1 - e) / (1 + e), e = e^-2|x| = t (1
+ * + r + q + r_l), t = 2^k <= 1/2: numerator and denominator each the
+ * exact 1 -+ t plus t r and t q by fast_two_sum (r's rounding error r_l
+ * recovered), one pair division */
 static DF tanh_big(VM *vm, LLVMValueRef a) {
-    Exp e = exp_core(vm, df(mul(vm, cf(vm, -2), a), cf(vm, 0)));
-    DF E = df_scale(vm, e.m, e.k, e.kf);
-    DF n = fast_two_sum(vm, cf(vm, 1), neg(vm, E.h));
-    n.l = sub(vm, n.l, E.l);
-    DF d = fast_two_sum(vm, cf(vm, 1), E.h);
-    d.l = add(vm, d.l, E.l);
+    static const double c[] = {1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040};
+    LLVMValueRef xh = clamp_f(vm, mul(vm, cf(vm, -2), a), -150.0, 0.0);
+    const double shifter = 12582912.0;
+    LLVMValueRef tt = fma_(vm, xh, cf(vm, LOG2E), cf(vm, shifter));
+    LLVMValueRef kf = sub(vm, tt, cf(vm, shifter));
+    LLVMValueRef k = LLVMBuildSub(B, as_i32(vm, tt), as_i32(vm, cf(vm, shifter)), "");
+    LLVMValueRef rh = fma_(vm, kf, cf(vm, -LN2F_HI), xh); /* exact */
+    LLVMValueRef r = fma_(vm, kf, cf(vm, -LN2F_LO), rh);
+    LLVMValueRef rl = fma_(vm, kf, cf(vm, -LN2F_LO), sub(vm, rh, r)); /* rh - r exact */
+    LLVMValueRef q = mul(vm, mul(vm, r, r), horner_f(vm, r, c, 6));
+    LLVMValueRef t = pow2f(vm, k, kf);
+    LLVMValueRef tr = mul(vm, t, r), tq = mul(vm, t, q), trl = mul(vm, t, rl);
+    DF n0 = fast_two_sum(vm, cf(vm, 1), neg(vm, t));
+    DF n1 = fast_two_sum(vm, n0.h, neg(vm, tr));
+    DF n = fast_two_sum(vm, n1.h, neg(vm, tq));
+    n.l = add(vm, n.l, sub(vm, add(vm, n0.l, n1.l), trl));
+    DF d0 = fast_two_sum(vm, cf(vm, 1), t);
+    DF d1 = fast_two_sum(vm, d0.h, tr);
+    DF d = fast_two_sum(vm, d1.h, tq);
+    d.l = add(vm, d.l, add(vm, add(vm, d0.l, d1.l), trl));
     return df_div(vm, n, d);
 }
 
