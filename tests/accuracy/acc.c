@@ -203,12 +203,16 @@ static int build_isa(AccIsa *isa, const char *name, const char *cpu, int vlen, i
     return st;
 }
 
+void acc_init_table(Acc *a) {
+    a->funcs = (AccFunc *)table;
+    a->nfuncs = (int)(sizeof table / sizeof table[0]);
+}
+
 int acc_init(Acc *a, const char *only, int tier, char *err, size_t errlen) {
     memset(a, 0, sizeof *a);
     a->tier = tier;
     a->fast = tier == ACC_FAST;
-    a->funcs = (AccFunc *)table;
-    a->nfuncs = (int)(sizeof table / sizeof table[0]);
+    acc_init_table(a);
     Target host;
     int st = target_init(&host, NULL, NULL, NULL, 0, err, errlen);
     if (st)
@@ -253,6 +257,44 @@ void acc_free(Acc *a) {
     }
 }
 
+/* The error of one output y for input x (and b for gates) against ref, in
+ * the tier's measure (AccStat); *special: a wrong special value */
+static double elem_error(const Acc *a, const AccFunc *f, float x, float b, float y, double ref, bool *special) {
+    if (!a->fast && !is_gate(f))
+        return acc_ulp_error(y, ref, special);
+    if (!a->fast) { /* the gate bound of docs/accuracy.md §1, in ULP of the activation */
+        acc_ulp_error(y, ref, special);
+        double A = f->gate_act == OP_COUNT + 1 ? x : ref_unary(op_info[f->gate_act].bi, x, f->p);
+        double P = A * (double)b, d = fabs((double)y - P) - 0.5 * ulp_of(P);
+        double ua = ulp_of(A) * fabs((double)b);
+        return *special || !isfinite(P) || !isfinite(d) || !(d > 0) || !(ua > 0) ? 0 : d / ua;
+    }
+    if (!is_gate(f))
+        return acc_fast_error(y, ref, special);
+    /* the activated part's error, times |b| (the product adds one rounding) */
+    acc_fast_error(y, ref, special);
+    double act = f->gate_act == OP_COUNT + 1 ? x : ref_unary(op_info[f->gate_act].bi, x, f->p);
+    double scale = fabs((double)b) * (fabs(act) > 1e-5 ? fabs(act) : 1.0);
+    double d = fabs((double)y - ref), r = fabs(ref);
+    if (isfinite(r)) /* the product's own rounding */
+        d -= r < FLT_MIN ? 0x1p-149 : ldexp(1.0, ilogb(r) - 23);
+    return *special || !(d > 0) || isinf(d) ? 0 : d / scale;
+}
+
+static void stat_add(AccStat *st, double e, bool special, float x, float b, float y, double ref) {
+    st->n++;
+    st->sum_ulp += e;
+    if (special && st->special++ == 0)
+        st->special_x = x;
+    if (e > st->max_ulp) {
+        st->max_ulp = e;
+        st->worst_x = x;
+        st->worst_b = b;
+        st->worst_y = y;
+        st->worst_ref = ref;
+    }
+}
+
 void acc_run(Acc *a, int fi, const float *x, const float *b, int64_t n, AccStat *stats, float *y) {
     const AccFunc *f = &a->funcs[fi];
     double *ref = mem_alloc(sizeof(double) * (size_t)n);
@@ -263,41 +305,22 @@ void acc_run(Acc *a, int fi, const float *x, const float *b, int64_t n, AccStat 
             ((void (*)(const float *, const float *, float *, int64_t))a->isas[s].fns[fi])(x, b, y, n);
         else
             ((void (*)(const float *, float *, int64_t))a->isas[s].fns[fi])(x, y, n);
-        AccStat *st = &stats[s];
         for (int64_t i = 0; i < n; i++) {
             bool special;
-            double e;
-            if (!a->fast && !is_gate(f)) {
-                e = acc_ulp_error(y[i], ref[i], &special);
-            } else if (!a->fast) { /* the gate bound of docs/accuracy.md §1, in ULP of the activation */
-                acc_ulp_error(y[i], ref[i], &special);
-                double A = f->gate_act == OP_COUNT + 1 ? x[i] : ref_unary(op_info[f->gate_act].bi, x[i], f->p);
-                double P = A * (double)b[i], d = fabs((double)y[i] - P) - 0.5 * ulp_of(P);
-                double ua = ulp_of(A) * fabs((double)b[i]);
-                e = special || !isfinite(P) || !isfinite(d) || !(d > 0) || !(ua > 0) ? 0 : d / ua;
-            } else if (!is_gate(f)) {
-                e = acc_fast_error(y[i], ref[i], &special);
-            } else { /* the activated part's error, times |b| (the product adds one rounding) */
-                acc_fast_error(y[i], ref[i], &special);
-                double act = f->gate_act == OP_COUNT + 1 ? x[i] : ref_unary(op_info[f->gate_act].bi, x[i], f->p);
-                double scale = fabs((double)b[i]) * (fabs(act) > 1e-5 ? fabs(act) : 1.0);
-                double d = fabs((double)y[i] - ref[i]), r = fabs(ref[i]);
-                if (isfinite(r)) /* the product's own rounding */
-                    d -= r < FLT_MIN ? 0x1p-149 : ldexp(1.0, ilogb(r) - 23);
-                e = special || !(d > 0) || isinf(d) ? 0 : d / scale;
-            }
-            st->n++;
-            st->sum_ulp += e;
-            if (special && st->special++ == 0)
-                st->special_x = x[i];
-            if (e > st->max_ulp) {
-                st->max_ulp = e;
-                st->worst_x = x[i];
-                st->worst_b = b ? b[i] : 0;
-                st->worst_y = y[i];
-                st->worst_ref = ref[i];
-            }
+            float bi = b ? b[i] : 0;
+            double e = elem_error(a, f, x[i], bi, y[i], ref[i], &special);
+            stat_add(&stats[s], e, special, x[i], bi, y[i], ref[i]);
         }
     }
     mem_free(ref);
+}
+
+void acc_fold(const Acc *a, int fi, const float *x, const float *y, int64_t n, AccStat *st) {
+    const AccFunc *f = &a->funcs[fi];
+    for (int64_t i = 0; i < n; i++) {
+        bool special;
+        double ref = acc_reference(f, x[i], 0);
+        double e = elem_error(a, f, x[i], 0, y[i], ref, &special);
+        stat_add(st, e, special, x[i], 0, y[i], ref);
+    }
 }

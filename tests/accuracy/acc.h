@@ -85,6 +85,10 @@ double acc_reference(const AccFunc *f, float x, float b);
  * (|y - A b| - ulp(A b) / 2) / (ulp(A) |b|), A the exact activation, in
  * ULP of A (2^-149 below FLT_MIN): within the activation's bound. */
 void acc_run(Acc *a, int fi, const float *x, const float *b, int64_t n, AccStat *stats, float *scratch);
+/* Fold outputs y[0..n) of unary function fi, computed elsewhere, into *st. */
+void acc_fold(const Acc *a, int fi, const float *x, const float *y, int64_t n, AccStat *st);
+/* The function table alone (no ISA built): a->funcs, a->nfuncs. */
+void acc_init_table(Acc *a);
 
 /* The edge table of issue 4: signed zeros, subnormals, FLT_MIN, 1, FLT_MAX,
  * inf, NaNs and the known tail points. */

@@ -4,6 +4,7 @@
  *
  *   actc-accuracy [--samples N] [--seed S] [--isa avx512|avx2|sse4.2|scalar] [--func NAME]
  *   actc-accuracy --exhaustive [--state FILE] [--isa ...] [--func NAME]
+ *   actc-accuracy --check FUNC X.bin Y.bin [--label NAME] [--exact]
  *
  * Sampled mode: N random f32 bit patterns (all exponents, signs, NaNs and
  * infinities) plus the edge table; gates on pairs.  Exhaustive mode: all
@@ -158,13 +159,61 @@ static int exhaustive(Acc *a, const char *func, const char *state_base) {
     return bad;
 }
 
+/* --check: raw f32 inputs and the outputs some other code computed for
+ * them (an AArch64 object under qemu: tests/accuracy/neon_qemu.py), against
+ * the reference, one row; exit 1 past the tier's bound */
+static int check_files(int tier, const char *func, const char *xpath, const char *ypath, const char *label) {
+    Acc a = {.tier = tier, .fast = tier == ACC_FAST};
+    int fi = -1;
+    acc_init_table(&a);
+    for (int i = 0; i < a.nfuncs; i++)
+        if (strcmp(a.funcs[i].name, func) == 0)
+            fi = i;
+    if (fi < 0 || a.funcs[fi].gate_act != OP_COUNT) {
+        fprintf(stderr, "actc-accuracy: --check: no unary function '%s'\n", func);
+        return 2;
+    }
+    FILE *fx = fopen(xpath, "rb"), *fy = fopen(ypath, "rb");
+    if (!fx || !fy) {
+        fprintf(stderr, "actc-accuracy: --check: cannot open %s\n", !fx ? xpath : ypath);
+        if (fx)
+            fclose(fx);
+        if (fy)
+            fclose(fy);
+        return 2;
+    }
+    AccStat st = {0};
+    float x[4096], y[4096];
+    size_t nx, ny;
+    while ((nx = fread(x, sizeof(float), 4096, fx)) > 0) {
+        ny = fread(y, sizeof(float), nx, fy);
+        if (ny != nx) {
+            fprintf(stderr, "actc-accuracy: --check: %s is shorter than %s\n", ypath, xpath);
+            fclose(fx), fclose(fy);
+            return 2;
+        }
+        acc_fold(&a, fi, x, y, (int64_t)nx, &st);
+    }
+    fclose(fx), fclose(fy);
+    a.isas[0].name = label;
+    a.nisas = 1;
+    print_row(&a, fi, 0, &st);
+    return st.max_ulp > acc_bound(&a, fi) || st.special ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
     uint64_t samples = 10000000;
     const char *isa = NULL, *func = NULL, *state = "accuracy-state";
     bool exh = false;
     int tier = ACC_PRECISE;
+    const char *check[3] = {NULL, NULL, NULL}, *label = "file";
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--samples") == 0 && i + 1 < argc)
+        if (strcmp(argv[i], "--check") == 0 && i + 3 < argc) {
+            check[0] = argv[i + 1], check[1] = argv[i + 2], check[2] = argv[i + 3];
+            i += 3;
+        } else if (strcmp(argv[i], "--label") == 0 && i + 1 < argc)
+            label = argv[++i];
+        else if (strcmp(argv[i], "--samples") == 0 && i + 1 < argc)
             samples = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc)
             isa = argv[++i];
@@ -184,6 +233,10 @@ int main(int argc, char **argv) {
                             "       actc-accuracy [--fast-math|--exact] --exhaustive [--state FILE] [--isa ...] [--func NAME]\n");
             return 1;
         }
+    }
+    if (check[0]) {
+        printf("| function | ISA | max ULP | where | mean ULP | special mismatches | bound |\n|---|---|---|---|---|---|---|\n");
+        return check_files(tier, check[0], check[1], check[2], label);
     }
     Acc a;
     char err[512];
