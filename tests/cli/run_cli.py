@@ -181,6 +181,13 @@ expect_error(["run", mlp, "-w", w, "-i", x, "-o", "logits=" + o, "-o", "probs=" 
 oe = os.path.join(tmp, "oe.npy")
 rc, err = run("run", mlp, "-w", w, "-i", x, "-o", "logits=" + oe, "-o", "probs=" + o, "--exact")
 check(rc == 0, "--exact: " + err)
+# the header says which tier the object was compiled in
+for flags, fast, exact in (([], 0, 0), (["--fast-math"], 1, 0), (["--exact"], 0, 1)):
+    ho = os.path.join(tmp, "tier.o")
+    rc, err = run("compile", mlp, "-o", ho, "--header", ho + ".h", "--prefix", "tier", *flags)
+    text = open(ho + ".h").read() if rc == 0 else ""
+    check(rc == 0 and ("TIER_FAST_MATH = %d," % fast) in text and ("TIER_EXACT_MATH = %d," % exact) in text
+          and ("the exact tier" in text) == bool(exact), "compile %s: the header's tier: %s" % (flags, err))
 x3 = os.path.join(tmp, "x3.npy")
 write_npy(x3, (7, 63), [0.0] * (7 * 63))
 expect_error(["run", mlp, "-w", w, "-i", x3, "-o", "logits=" + o, "-o", "probs=" + o],
