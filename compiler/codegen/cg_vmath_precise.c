@@ -314,20 +314,22 @@ static DF log_core(VM *vm, DF u) {
     return r;
 }
 
-/* log1p(t) for a DF t >= 0 (finite): the log of the exact 1 + t (down to
- * t below 2^-24, where 1 + t keeps t whole in its low part) */
-static DF log1p_pos(VM *vm, DF t) {
-    DF u = two_sum(vm, cf(vm, 1), t.h);
-    u.l = add(vm, u.l, t.l);
-    return log_core(vm, u);
-}
-
 /* softplus(z) = max(z, 0) + log1p(e^-|z|) for a DF z (finite) */
-static DF softplus_core(VM *vm, DF z) {
+static DF softplus_core(VM *vm, DF z, Exp *eo) {
     LLVMValueRef pos = cmpf(vm, LLVMRealOGT, z.h, 0);
     DF a = df(fabs_(vm, z.h), sel(vm, pos, z.l, neg(vm, z.l)));
     Exp e = exp_core(vm, df(neg(vm, a.h), neg(vm, a.l)));
-    DF l = log1p_pos(vm, df_scale(vm, e.m, e.k, e.kf));
+    *eo = e;
+    DF t = df_scale(vm, e.m, e.k, e.kf); /* e^-|z| in (0, 1] */
+    /* log1p(t) = j ln 2 + log1p(f): f = t below 1/2 (j = 0), else f = (t - 1) / 2
+     * in [-1/4, 0] (j = 1; t - 1 exact by Sterbenz): no exponent extraction */
+    LLVMValueRef half = cmpf(vm, LLVMRealOGE, t.h, 0.5);
+    DF f = df(sel(vm, half, mul(vm, sub(vm, t.h, cf(vm, 1)), cf(vm, 0.5)), t.h),
+              sel(vm, half, mul(vm, t.l, cf(vm, 0.5)), t.l));
+    DF lm = log1p_core(vm, f);
+    LLVMValueRef jf = sel(vm, half, cf(vm, 1), cf(vm, 0));
+    DF l = two_sum(vm, mul(vm, jf, cf(vm, LN2F_HI)), lm.h);
+    l.l = add(vm, l.l, fma_(vm, jf, cf(vm, LN2F_LO), lm.l));
     DF zp = df(sel(vm, pos, z.h, cf(vm, 0)), sel(vm, pos, z.l, cf(vm, 0)));
     return df_add(vm, zp, l);
 }
@@ -516,13 +518,21 @@ LLVMValueRef vm_precise_op(VM *vm, Op op, const double *p, LLVMValueRef x) {
     }
     case OP_SOFTPLUS: { /* PyTorch: x where beta x > threshold, else softplus(beta x) / beta */
         DF z = times_const(vm, p[0], x);
-        DF sp = softplus_core(vm, df(z.h, sel(vm, cmpf(vm, LLVMRealOEQ, fabs_(vm, z.h), INFINITY), cf(vm, 0), z.l)));
-        LLVMValueRef r = df_round(vm, df_div(vm, sp, df(cf(vm, p[0]), cf(vm, 0))));
+        Exp e;
+        DF b = df(cf(vm, p[0]), cf(vm, 0));
+        DF sp = softplus_core(vm, df(z.h, sel(vm, cmpf(vm, LLVMRealOEQ, fabs_(vm, z.h), INFINITY), cf(vm, 0), z.l)), &e);
+        LLVMValueRef r = df_round(vm, df_div(vm, sp, b));
+        /* below z = -25, softplus(z) = e^z (1 - e^z / 2 ...) is e^z to 2^-37: divided by beta before 2^k, so a
+         * subnormal result rounds once */
+        LLVMValueRef tail = scale2f(vm, df_round(vm, df_div(vm, e.m, b)), e.k, e.kf);
+        r = sel(vm, cmpf(vm, LLVMRealOLT, z.h, -25), tail, r);
         return sel(vm, cmpf(vm, LLVMRealOGT, z.h, p[1]), x, r);
     }
     case OP_LOGSIGMOID: { /* -softplus(-x) */
-        DF sp = softplus_core(vm, df(neg(vm, clamp_f(vm, x, -200, 200)), cf(vm, 0)));
+        Exp e;
+        DF sp = softplus_core(vm, df(neg(vm, clamp_f(vm, x, -200, 200)), cf(vm, 0)), &e);
         LLVMValueRef r = neg(vm, df_round(vm, sp));
+        r = sel(vm, cmpf(vm, LLVMRealOGT, x, 25), neg(vm, scale2f(vm, df_round(vm, e.m), e.k, e.kf)), r); /* -e^-x */
         return sel(vm, cmpf(vm, LLVMRealOLT, x, -200), x, r);
     }
     case OP_MISH: { /* x n / (n + 2), n = e (e + 2), e = e^x = 2^k (1 + p) (tanh(log1p(e)) = n / (n + 2)):
