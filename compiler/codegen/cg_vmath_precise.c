@@ -210,6 +210,10 @@ static LLVMValueRef x_sigmoid(VM *vm, LLVMValueRef x, DF y) {
     LLVMValueRef t1 = pow2f(vm, nj, njf);
     LLVMValueRef t2 = pow2f(vm, LLVMBuildSub(B, e.k, j, ""), sub(vm, e.kf, jf));
     LLVMValueRef den = fma_(vm, t2, e.p, add(vm, t1, t2));
+    /* from k = 24 on, 1 + 2^-k is no longer exact (a tie at 24): 1 + (p + 2^-k)
+     * instead, the inner sum's error below 2^-26 */
+    LLVMValueRef kbig = cmpf(vm, LLVMRealOGE, e.kf, 24); /* on kf: the integer k stays dead with vscalefps */
+    den = sel(vm, kbig, add(vm, cf(vm, 1), add(vm, e.p, t1)), den);
     LLVMValueRef q = fdiv(vm, x, den);
     LLVMValueRef r = scale2f(vm, q, nj, njf);
     return sel(vm, cmpf(vm, LLVMRealOLT, y.h, -150), cf(vm, -0.0), r);
@@ -541,10 +545,23 @@ LLVMValueRef vm_precise_op(VM *vm, Op op, const double *p, LLVMValueRef x) {
         LLVMValueRef xc = clamp_f(vm, x, -150, 20);
         Em e = exp_split(vm, df(xc, cf(vm, 0)));
         LLVMValueRef t = pow2f(vm, e.k, e.kf);
-        LLVMValueRef two_t2 = fma_(vm, t, cf(vm, 2), cf(vm, 2));
-        LLVMValueRef nu = fma_(vm, e.p, fma_(vm, t, e.p, two_t2), add(vm, t, cf(vm, 2)));
-        LLVMValueRef den = fma_(vm, t, nu, cf(vm, 2));
-        LLVMValueRef r = scale2f(vm, fdiv(vm, mul(vm, x, nu), den), e.k, e.kf);
+        LLVMValueRef r;
+        if (has_fma(vm)) { /* two FMAs for n / 2^k, one each for n + 2, x n and the quotient: <= 2.5 ULP */
+            LLVMValueRef two_t2 = fma_(vm, t, cf(vm, 2), cf(vm, 2));
+            LLVMValueRef nu = fma_(vm, e.p, fma_(vm, t, e.p, two_t2), add(vm, t, cf(vm, 2)));
+            LLVMValueRef den = fma_(vm, t, nu, cf(vm, 2));
+            r = scale2f(vm, fdiv(vm, mul(vm, x, nu), den), e.k, e.kf);
+        } else { /* without FMA each of those rounds twice (3.5 ULP): in pairs instead, t p and the
+                  * powers' sums exact, so nu's only rounding error is p's (1.6 ULP, 2.3x the time) */
+            DF in = fast_two_sum(vm, fma_(vm, t, cf(vm, 2), cf(vm, 2)), mul(vm, t, e.p)); /* 2t + 2 + t p */
+            DF pp = df_mul_f(vm, in, e.p);
+            DF nu = fast_two_sum(vm, add(vm, t, cf(vm, 2)), pp.h); /* |p in| < t + 2 */
+            nu.l = add(vm, nu.l, pp.l);
+            DF tn = df(mul(vm, t, nu.h), mul(vm, t, nu.l));
+            DF den = two_sum(vm, tn.h, cf(vm, 2));
+            den.l = add(vm, den.l, tn.l);
+            r = scale2f(vm, df_round(vm, df_mul_f(vm, df_div(vm, nu, den), x)), e.k, e.kf);
+        }
         r = sel(vm, cmpf(vm, LLVMRealOGT, x, 20), x, r);
         return sel(vm, cmpf(vm, LLVMRealOLT, x, -150), cf(vm, -0.0), r);
     }
