@@ -426,6 +426,26 @@ static LLVMValueRef tanhshrink_p(VM *vm, LLVMValueRef x) {
 
 /* ---- the primitives and activations ---- */
 
+/* 1/sqrt(x): s = sqrt(x) and q = 1/s each rounded once, then one correction
+ * with both residuals, 1 - q s (the division's) and x - s^2 (the square
+ * root's, exact by two_prod): q (1 + (1 - q s) - (x - s^2) q^2 / 2).  0 -> inf
+ * with x's sign, inf -> 0, negative -> NaN (the square root's). */
+static LLVMValueRef rsqrt_p(VM *vm, LLVMValueRef xin) {
+    /* below 2^-60, x 2^64 (the result times 2^32), above 2^100 x 2^-64 (times 2^-32):
+     * q^2, s^2 and the residuals stay normal and finite */
+    LLVMValueRef small = cmpf(vm, LLVMRealOLT, fabs_(vm, xin), 0x1p-60);
+    LLVMValueRef large = LLVMBuildAnd(B, cmpf(vm, LLVMRealOGT, xin, 0x1p100), cmpf(vm, LLVMRealONE, xin, INFINITY), "");
+    LLVMValueRef x = sel(vm, small, mul(vm, xin, cf(vm, 0x1p64)), sel(vm, large, mul(vm, xin, cf(vm, 0x1p-64)), xin));
+    LLVMValueRef sq = call1(vm, "llvm.sqrt", vm->tf, x);
+    LLVMValueRef q = fdiv(vm, cf(vm, 1), sq);
+    DF p2 = two_prod(vm, sq, sq);
+    LLVMValueRef d = sub(vm, sub(vm, x, p2.h), p2.l);
+    LLVMValueRef t = sub(vm, residual(vm, cf(vm, 1), q, sq), mul(vm, mul(vm, cf(vm, 0.5), d), mul(vm, q, q)));
+    LLVMValueRef r = mul(vm, fma_(vm, q, t, q), sel(vm, small, cf(vm, 0x1p32), sel(vm, large, cf(vm, 0x1p-32), cf(vm, 1))));
+    r = sel(vm, cmpf(vm, LLVMRealOEQ, x, 0), q, r);          /* 1/(+-0) = +-inf */
+    return sel(vm, cmpf(vm, LLVMRealOEQ, x, INFINITY), q, r); /* 1/inf = 0 */
+}
+
 static LLVMValueRef exp_p(VM *vm, LLVMValueRef x) {
     Exp e = exp_core(vm, df(x, cf(vm, 0)));
     return scale2f(vm, df_round(vm, e.m), e.k, e.kf);
@@ -500,6 +520,7 @@ LLVMValueRef vm_precise_op(VM *vm, Op op, const double *p, LLVMValueRef x) {
     case OP_LOG1P: return log1p_p(vm, x);
     case OP_TANH: return tanh_p(vm, x);
     case OP_SIGMOID: return sigmoid_p(vm, x);
+    case OP_RSQRT: return rsqrt_p(vm, x);
     case OP_GELU: return gelu_p(vm, x);
     case OP_TANHSHRINK: return tanhshrink_p(vm, x);
     case OP_SILU: return x_sigmoid(vm, x, df(x, cf(vm, 0)));
