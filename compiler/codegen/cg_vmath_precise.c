@@ -65,8 +65,9 @@ static DF split(VM *vm, LLVMValueRef a) {
 }
 
 /* p + e = a * b exactly: an FMA, or Dekker's product; e = 0 where the
- * product overflows (and, without FMA, where |a| or |b| >= 2^100, beyond
- * the splitting's range: the product is then rounded once more) */
+ * product overflows.  Without FMA, an |a| >= 2^100 (beyond the splitting's
+ * range) is split as a 2^-64 and the parts scaled back; where |b| is that
+ * large too, e = 0 (the product is then rounded once more). */
 static DF two_prod(VM *vm, LLVMValueRef a, LLVMValueRef b) {
     LLVMValueRef p = mul(vm, a, b);
     LLVMValueRef e;
@@ -74,13 +75,17 @@ static DF two_prod(VM *vm, LLVMValueRef a, LLVMValueRef b) {
         e = fma_x(vm, a, b, neg(vm, p));
         return df(p, sel(vm, cmpf(vm, LLVMRealOEQ, fabs_(vm, p), INFINITY), cf(vm, 0), e));
     }
-    DF x = split(vm, a), y = split(vm, b);
-    e = sub(vm, mul(vm, x.h, y.h), p);
+    LLVMValueRef abig = cmpf(vm, LLVMRealOGE, fabs_(vm, a), 0x1p100);
+    LLVMValueRef as = sel(vm, abig, mul(vm, a, cf(vm, 0x1p-64)), a);
+    LLVMValueRef ps = mul(vm, as, b);
+    DF x = split(vm, as), y = split(vm, b);
+    e = sub(vm, mul(vm, x.h, y.h), ps);
     e = add(vm, add(vm, e, mul(vm, x.h, y.l)), mul(vm, x.l, y.h));
     e = add(vm, e, mul(vm, x.l, y.l));
-    LLVMValueRef big = LLVMBuildOr(B, cmpf(vm, LLVMRealOGE, fabs_(vm, a), 0x1p100),
-                                   cmpf(vm, LLVMRealOGE, fabs_(vm, b), 0x1p100), "");
-    return df(p, sel(vm, big, cf(vm, 0), e));
+    e = sel(vm, abig, mul(vm, e, cf(vm, 0x1p64)), e);
+    LLVMValueRef bad = LLVMBuildOr(B, cmpf(vm, LLVMRealOGE, fabs_(vm, b), 0x1p100),
+                                   cmpf(vm, LLVMRealOEQ, fabs_(vm, p), INFINITY), "");
+    return df(p, sel(vm, bad, cf(vm, 0), e));
 }
 
 /* a - q*b, exact when q is close to a/b (the residual of a division) */
@@ -537,7 +542,18 @@ LLVMValueRef vm_precise_op(VM *vm, Op op, const double *p, LLVMValueRef x) {
     case OP_ELU: return sel(vm, pos, x, mul(vm, cf(vm, p[0]), expm1_neg(vm, x)));
     case OP_CELU: return sel(vm, pos, x, mul(vm, cf(vm, p[0]), expm1_neg(vm, fdiv(vm, x, cf(vm, p[0])))));
     case OP_SELU: { /* scale x or scale alpha expm1(x), the constants as DFs */
-        LLVMValueRef pos_part = df_round(vm, df_mul_f(vm, dfc(vm, SELU_SCALE), x));
+        /* scale x rounded once: one FMA over the constant's two parts (no intermediate
+         * overflow near FLT_MAX); without FMA a pair product, x scaled by 2^-64
+         * above 2^100 so that x s_hi does not overflow before the sum */
+        DF sc = dfc(vm, SELU_SCALE);
+        LLVMValueRef pos_part;
+        if (has_fma(vm)) {
+            pos_part = fma_x(vm, x, sc.h, mul(vm, x, sc.l));
+        } else {
+            LLVMValueRef big = cmpf(vm, LLVMRealOGE, x, 0x1p100);
+            LLVMValueRef xs = sel(vm, big, mul(vm, x, cf(vm, 0x1p-64)), x);
+            pos_part = mul(vm, df_round(vm, df_mul_f(vm, sc, xs)), sel(vm, big, cf(vm, 0x1p64), cf(vm, 1)));
+        }
         pos_part = sel(vm, cmpf(vm, LLVMRealOEQ, x, INFINITY), x, pos_part);
         return sel(vm, pos, pos_part, c_expm1_neg(vm, dfc(vm, SELU_SCALE * SELU_ALPHA), x));
     }

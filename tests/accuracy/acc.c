@@ -13,7 +13,8 @@ const float acc_edges[] = {
     0.0f, -0.0f, 0x1p-149f, -0x1p-149f, FLT_MIN, -FLT_MIN, 1.0f, -1.0f, FLT_MAX, -FLT_MAX, INFINITY, -INFINITY,
     NAN, -NAN, 88.72f, -88.72f, 89.0f, -89.0f, 103.97f, -103.97f, -11.15f, -13.0f, -2.70f, 20.0f, -20.0f, 17.0f,
     -17.0f, 1e-8f, -1e-8f, 1e-30f, -1e-30f, 0.5f, -0.5f, 3.0f, -3.0f, 6.0f, 0.2f, -0.2f, 9.0f, -9.0f, 10.0f,
-    -10.0f, 26.0f, 27.5f, -0.3f, 0.3f, 1.702f, 700.0f, -700.0f, 1e30f, -1e30f};
+    -10.0f, 26.0f, 27.5f, -0.3f, 0.3f, 1.702f, 700.0f, -700.0f, 1e30f, -1e30f,
+    3.23862215e38f /* selu rounds to FLT_MAX, not inf: found by the exhaustive no-FMA sweep */};
 const int acc_nedges = (int)(sizeof acc_edges / sizeof acc_edges[0]);
 
 #define F32(v) ((double)(float)(v))
