@@ -180,7 +180,13 @@ LLVMValueRef vm_fast_op(VM *vm, Op op, const double *p, LLVMValueRef x) {
     case OP_ERFC: return erfc_f(vm, x);
     case OP_RSQRT: return fdiv(vm, cf(vm, 1), call1(vm, "llvm.sqrt", vm->tf, x));
     case OP_ELU: return sel(vm, pos, x, mul(vm, cf(vm, p[0]), expm1_f(vm, x)));
-    case OP_SELU: return mul(vm, cf(vm, SELU_SCALE), sel(vm, pos, x, mul(vm, cf(vm, SELU_ALPHA), expm1_f(vm, x))));
+    case OP_SELU: { /* scale x as (x/2 s_hi + x/2 s_lo) 2: no overflow before the low part near FLT_MAX */
+        float sh = (float)SELU_SCALE, sl = (float)(SELU_SCALE - sh);
+        LLVMValueRef h = mul(vm, x, cf(vm, 0.5));
+        LLVMValueRef pp = mul(vm, fma_(vm, h, cf(vm, sh), mul(vm, h, cf(vm, sl))), cf(vm, 2));
+        pp = sel(vm, cmpf(vm, LLVMRealOEQ, x, INFINITY), x, pp); /* inf s_hi + (-inf) */
+        return sel(vm, pos, pp, mul(vm, cf(vm, SELU_SCALE * SELU_ALPHA), expm1_f(vm, x)));
+    }
     case OP_CELU: return sel(vm, pos, x, mul(vm, cf(vm, p[0]), expm1_f(vm, mul(vm, x, cf(vm, 1 / p[0])))));
     case OP_GELU:
         return minus_zero_at_neg_inf_f(vm, x, mul(vm, mul(vm, cf(vm, 0.5), x),
