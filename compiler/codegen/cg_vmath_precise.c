@@ -134,6 +134,35 @@ typedef struct Exp {
     LLVMValueRef kf; /* k as f32 */
 } Exp;
 
+/* The exponentials' range reduction for an x already clamped: k = round(x /
+ * ln 2) (as i32 and f32) and rh = x - k LN2F_HI, exact (k has 8 bits,
+ * LN2F_HI 15); with r and its rounding error r_l for x - k ln 2 and q =
+ * e^r - 1 - r = r^2 P(r) (Taylor to r^7/7!, truncation 2^-27), for the
+ * forms that need them. */
+typedef struct Red {
+    LLVMValueRef k, kf, rh; /* always */
+    LLVMValueRef r, rl, q;  /* exp_red only */
+} Red;
+
+static Red exp_k(VM *vm, LLVMValueRef xh) {
+    const double shifter = 12582912.0; /* 1.5 * 2^23: adding it rounds to an integer */
+    LLVMValueRef t = fma_(vm, xh, cf(vm, LOG2E), cf(vm, shifter));
+    Red e = {0};
+    e.kf = sub(vm, t, cf(vm, shifter));
+    e.k = LLVMBuildSub(B, as_i32(vm, t), as_i32(vm, cf(vm, shifter)), "");
+    e.rh = fma_(vm, e.kf, cf(vm, -LN2F_HI), xh);
+    return e;
+}
+
+static Red exp_red(VM *vm, LLVMValueRef xh) {
+    static const double c[] = {1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040};
+    Red e = exp_k(vm, xh);
+    e.r = fma_(vm, e.kf, cf(vm, -LN2F_LO), e.rh);
+    e.rl = fma_(vm, e.kf, cf(vm, -LN2F_LO), sub(vm, e.rh, e.r)); /* rh - r exact */
+    e.q = mul(vm, mul(vm, e.r, e.r), horner_f(vm, e.r, c, 6));
+    return e;
+}
+
 /* x (a DF) clamped to [-150, 89] (NaN passes); k = round(x / ln 2); r = x -
  * k ln 2 as r_h + r_l (k ln 2's high part exact, its low part and x's
  * rounded into one f32: 2^-35 relative); e^r = 1 + r_h + r_h^2/2 + r_h^3 P(r_h) + r_l (1
@@ -141,12 +170,11 @@ typedef struct Exp {
 static Exp exp_core(VM *vm, DF x) {
     static const double c[] = {1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040, 1.0 / 40320};
     LLVMValueRef xh = clamp_f(vm, x.h, -150.0, 89.0);
-    const double shifter = 12582912.0; /* 1.5 * 2^23: adding it rounds to an integer */
-    LLVMValueRef t = fma_(vm, xh, cf(vm, LOG2E), cf(vm, shifter));
+    Red kr = exp_k(vm, xh);
     Exp e;
-    e.kf = sub(vm, t, cf(vm, shifter));
-    e.k = LLVMBuildSub(B, as_i32(vm, t), as_i32(vm, cf(vm, shifter)), "");
-    LLVMValueRef rh = fma_(vm, e.kf, cf(vm, -LN2F_HI), xh); /* exact: k has 8 bits, LN2F_HI 15 */
+    e.kf = kr.kf;
+    e.k = kr.k;
+    LLVMValueRef rh = kr.rh;
     /* x's low part joins k ln 2's low part before the sum: r_l stays below ulp(r_h) */
     LLVMValueRef xl = sel(vm, cmp(vm, LLVMRealOEQ, xh, x.h), x.l, cf(vm, 0)); /* none once clamped */
     DF r = two_sum(vm, rh, fma_(vm, e.kf, cf(vm, -LN2F_LO), xl));
@@ -179,13 +207,11 @@ static Em exp_split(VM *vm, DF z) {
     static const double c[] = {1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040};
     LLVMValueRef xh = clamp_f(vm, z.h, -150.0, 150.0);
     LLVMValueRef xl = sel(vm, cmp(vm, LLVMRealOEQ, xh, z.h), z.l, cf(vm, 0));
-    const double shifter = 12582912.0;
-    LLVMValueRef t = fma_(vm, xh, cf(vm, LOG2E), cf(vm, shifter));
+    Red kr = exp_k(vm, xh);
     Em e;
-    e.kf = sub(vm, t, cf(vm, shifter));
-    e.k = LLVMBuildSub(B, as_i32(vm, t), as_i32(vm, cf(vm, shifter)), "");
-    LLVMValueRef r = fma_(vm, e.kf, cf(vm, -LN2F_HI), xh);
-    r = add(vm, fma_(vm, e.kf, cf(vm, -LN2F_LO), r), xl);
+    e.kf = kr.kf;
+    e.k = kr.k;
+    LLVMValueRef r = add(vm, fma_(vm, e.kf, cf(vm, -LN2F_LO), kr.rh), xl);
     e.p = fma_(vm, mul(vm, r, r), horner_f(vm, r, c, 6), r);
     return e;
 }
@@ -372,17 +398,9 @@ static LLVMValueRef expm1_p(VM *vm, LLVMValueRef x) { return df_round(vm, expm1_
  * exact 1 -+ t plus t r and t q by fast_two_sum (r's rounding error r_l
  * recovered), one pair division */
 static DF tanh_big(VM *vm, LLVMValueRef a) {
-    static const double c[] = {1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040};
-    LLVMValueRef xh = clamp_f(vm, mul(vm, cf(vm, -2), a), -150.0, 0.0);
-    const double shifter = 12582912.0;
-    LLVMValueRef tt = fma_(vm, xh, cf(vm, LOG2E), cf(vm, shifter));
-    LLVMValueRef kf = sub(vm, tt, cf(vm, shifter));
-    LLVMValueRef k = LLVMBuildSub(B, as_i32(vm, tt), as_i32(vm, cf(vm, shifter)), "");
-    LLVMValueRef rh = fma_(vm, kf, cf(vm, -LN2F_HI), xh); /* exact */
-    LLVMValueRef r = fma_(vm, kf, cf(vm, -LN2F_LO), rh);
-    LLVMValueRef rl = fma_(vm, kf, cf(vm, -LN2F_LO), sub(vm, rh, r)); /* rh - r exact */
-    LLVMValueRef q = mul(vm, mul(vm, r, r), horner_f(vm, r, c, 6));
-    LLVMValueRef t = pow2f(vm, k, kf);
+    Red e = exp_red(vm, clamp_f(vm, mul(vm, cf(vm, -2), a), -150.0, 0.0));
+    LLVMValueRef r = e.r, rl = e.rl, q = e.q;
+    LLVMValueRef t = pow2f(vm, e.k, e.kf);
     LLVMValueRef tr = mul(vm, t, r), tq = mul(vm, t, q), trl = mul(vm, t, rl);
     DF n0 = fast_two_sum(vm, cf(vm, 1), neg(vm, t));
     DF n1 = fast_two_sum(vm, n0.h, neg(vm, tr));
@@ -481,16 +499,8 @@ static LLVMValueRef log1p_p(VM *vm, LLVMValueRef x) {
  * (the first sum exact: one term is 1; r and q added by fast_two_sum), then 1/D with its residual folded in
  * and 2^-j last: within 0.5 ULP plus a few hundredths, one division. */
 static LLVMValueRef sigmoid_p(VM *vm, LLVMValueRef x) {
-    static const double c[] = {1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040};
-    LLVMValueRef xh = clamp_f(vm, neg(vm, x), -150.0, 150.0);
-    const double shifter = 12582912.0;
-    LLVMValueRef t = fma_(vm, xh, cf(vm, LOG2E), cf(vm, shifter));
-    LLVMValueRef kf = sub(vm, t, cf(vm, shifter));
-    LLVMValueRef k = LLVMBuildSub(B, as_i32(vm, t), as_i32(vm, cf(vm, shifter)), "");
-    LLVMValueRef rh = fma_(vm, kf, cf(vm, -LN2F_HI), xh); /* exact */
-    LLVMValueRef r = fma_(vm, kf, cf(vm, -LN2F_LO), rh);
-    LLVMValueRef rl = fma_(vm, kf, cf(vm, -LN2F_LO), sub(vm, rh, r)); /* rh - r exact */
-    LLVMValueRef q = mul(vm, mul(vm, r, r), horner_f(vm, r, c, 6));
+    Red e = exp_red(vm, clamp_f(vm, neg(vm, x), -150.0, 150.0));
+    LLVMValueRef k = e.k, kf = e.kf, r = e.r, rl = e.rl, q = e.q;
     LLVMValueRef kpos = LLVMBuildICmp(B, LLVMIntSGT, k, ci32(vm, 0), "");
     LLVMValueRef j = LLVMBuildSelect(B, kpos, k, ci32(vm, 0), "");
     LLVMValueRef jf = call2(vm, "llvm.maxnum", vm->tf, kf, cf(vm, 0));
