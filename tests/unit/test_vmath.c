@@ -22,16 +22,20 @@
 static Acc acc;
 static Boundary bd;
 
-static void setup(void) {
+/* every tier's harness is built and released the same way */
+static void open_tier(Acc *a, int tier) {
     char err[512];
     cr_assert_eq(BOUNDARY_ENTER(&bd), 0, "%s", bd.message);
-    cr_assert_eq(acc_init(&acc, NULL, ACC_PRECISE, err, sizeof err), ACTC_OK, "%s", err);
+    cr_assert_eq(acc_init(a, NULL, tier, err, sizeof err), ACTC_OK, "%s", err);
 }
 
-static void teardown(void) {
-    acc_free(&acc);
+static void close_tier(Acc *a) {
+    acc_free(a);
     boundary_pop(&bd);
 }
+
+static void setup(void) { open_tier(&acc, ACC_PRECISE); }
+static void teardown(void) { close_tier(&acc); }
 
 static uint64_t rng = 88172645463325252ull;
 static uint32_t next_bits(void) {
@@ -132,16 +136,8 @@ Test(vmath, generated_code_calls_no_library_function, .init = setup, .fini = tea
 
 static Acc fast;
 
-static void setup_fast(void) {
-    char err[512];
-    cr_assert_eq(BOUNDARY_ENTER(&bd), 0, "%s", bd.message);
-    cr_assert_eq(acc_init(&fast, NULL, ACC_FAST, err, sizeof err), ACTC_OK, "%s", err);
-}
-
-static void teardown_fast(void) {
-    acc_free(&fast);
-    boundary_pop(&bd);
-}
+static void setup_fast(void) { open_tier(&fast, ACC_FAST); }
+static void teardown_fast(void) { close_tier(&fast); }
 
 Test(vmath, fast_tier_bounds_and_special_values, .init = setup_fast, .fini = teardown_fast, .timeout = 300) {
     enum { N = 1 << 18, M = 64 * 64 };
@@ -180,16 +176,8 @@ Test(vmath, fast_tier_bounds_and_special_values, .init = setup_fast, .fini = tea
 
 static Acc exact;
 
-static void setup_exact(void) {
-    char err[512];
-    cr_assert_eq(BOUNDARY_ENTER(&bd), 0, "%s", bd.message);
-    cr_assert_eq(acc_init(&exact, NULL, ACC_EXACT, err, sizeof err), ACTC_OK, "%s", err);
-}
-
-static void teardown_exact(void) {
-    acc_free(&exact);
-    boundary_pop(&bd);
-}
+static void setup_exact(void) { open_tier(&exact, ACC_EXACT); }
+static void teardown_exact(void) { close_tier(&exact); }
 
 Test(vmath, exact_tier_within_half_an_ulp, .init = setup_exact, .fini = teardown_exact, .timeout = 300) {
     enum { N = 1 << 18 };
