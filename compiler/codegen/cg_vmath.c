@@ -35,6 +35,76 @@ void vm_init(VM *vm, CG *cg, int n) {
     vm->act = false;
 }
 
+/* ---- the formulas of forms.def in a tier ---- */
+
+static LLVMValueRef kconst(VM *vm, const VmTier *t, double v) { return t->f64 ? cd(vm, v) : cf(vm, v); }
+
+static bool is_value(const Form *f) { return f->leaf == FL_K || f->leaf == FL_P; }
+static double value(const Form *f, const double *p) { return f->leaf == FL_K ? f->k : p[(int)f->k]; }
+
+static LLVMValueRef form_eval(VM *vm, const VmTier *t, const Form *f, const double *p, LLVMValueRef x) {
+    if (f->leaf == FL_X)
+        return x;
+    if (is_value(f))
+        return kconst(vm, t, value(f, p));
+#define E(i) form_eval(vm, t, f->a[i], p, x)
+    /* a*b + c contracts to one multiply-add where the target fuses (as C's FP_CONTRACT on) */
+    if (f->op == OP_ADD && f->a[0]->leaf == FL_NODE && f->a[0]->op == OP_MUL) {
+        const Form *m = f->a[0];
+        LLVMValueRef a = form_eval(vm, t, m->a[0], p, x), b = form_eval(vm, t, m->a[1], p, x);
+        return fma_(vm, a, b, E(1));
+    }
+    if (f->op == OP_DIV && t->recip && is_value(f->a[1]))
+        return mul(vm, E(0), kconst(vm, t, 1 / value(f->a[1], p)));
+    LLVMValueRef a = E(0);
+    switch (f->op) {
+    case OP_ADD: return add(vm, a, E(1));
+    case OP_SUB: return sub(vm, a, E(1));
+    case OP_MUL: return mul(vm, a, E(1));
+    case OP_DIV: return fdiv(vm, a, E(1));
+    case OP_MIN: return call2(vm, "llvm.minimum", LLVMTypeOf(a), a, E(1));
+    case OP_MAX: return call2(vm, "llvm.maximum", LLVMTypeOf(a), a, E(1));
+    case OP_LT: return cmp(vm, LLVMRealOLT, a, E(1));
+    case OP_GT: return cmp(vm, LLVMRealOGT, a, E(1));
+    case OP_SELECT: {
+        LLVMValueRef b = E(1);
+        return sel(vm, a, b, E(2));
+    }
+    case OP_NEG: return neg(vm, a);
+    case OP_ABS: return fabs_(vm, a);
+    case OP_CLAMP: /* NaN passes (compares with NaN are false) */
+        a = sel(vm, cmp(vm, LLVMRealOGT, a, kconst(vm, t, f->p[1])), kconst(vm, t, f->p[1]), a);
+        return sel(vm, cmp(vm, LLVMRealOLT, a, kconst(vm, t, f->p[0])), kconst(vm, t, f->p[0]), a);
+    default: {
+        LLVMValueRef r = vm_form(vm, t, f->op, f->p, a);
+        if (!r && !t->f64)
+            r = vm_exact_op(vm, f->op, f->p, a);
+        if (!r)
+            ACTC_BUG("no form for op '%s' in a formula", op_info[f->op].name);
+        return r;
+    }
+    }
+#undef E
+}
+
+LLVMValueRef vm_form(VM *vm, const VmTier *t, Op op, const double *p, LLVMValueRef x) {
+    LLVMValueRef r = t->own(vm, op, p, x);
+    if (r)
+        return r;
+    const OpForm *of = op_form(op);
+    if (!of)
+        return NULL;
+    r = form_eval(vm, t, of->f, p, x);
+    double lo = of->at_neg_inf, hi = of->at_pos_inf;
+    if (!isnan(lo) && !isnan(hi) && lo == -hi) /* odd limits: +-hi */
+        return sel(vm, cmp(vm, LLVMRealOEQ, fabs_(vm, x), kconst(vm, t, INFINITY)), copysign_(vm, kconst(vm, t, hi), x), r);
+    if (!isnan(lo))
+        r = sel(vm, cmp(vm, LLVMRealOEQ, x, kconst(vm, t, -INFINITY)), kconst(vm, t, lo), r);
+    if (!isnan(hi))
+        r = sel(vm, cmp(vm, LLVMRealOEQ, x, kconst(vm, t, INFINITY)), kconst(vm, t, hi), r);
+    return r;
+}
+
 LLVMValueRef vm_op(VM *vm, Op op, const double *p, LLVMValueRef *a) {
     LLVMValueRef x = a[0];
     switch (op) {

@@ -223,29 +223,9 @@ static LLVMValueRef pow_d(VM *vm, LLVMValueRef x, double c) {
 
 
 
-/* x*f(x) forms: their limit at -inf is -0 (the product would be NaN) */
-static LLVMValueRef minus_zero_at_neg_inf(VM *vm, LLVMValueRef d, LLVMValueRef r) {
-    return sel(vm, cmp(vm, LLVMRealOEQ, d, cd(vm, -INFINITY)), cd(vm, -0.0), r);
-}
-
-/* The f64 formulation of a builtin on d = (double)x; NULL if the op is not
- * computed in f64. */
-static LLVMValueRef op_f64_body(VM *vm, Op op, const double *p, LLVMValueRef d);
-
-/* Primitives are computed as before (exhaustively checked at 0.500 ULP);
- * activations with the vm->act kernels (shorter polynomials). */
-static LLVMValueRef op_f64(VM *vm, Op op, const double *p, LLVMValueRef d) {
-    bool primitive = op == OP_EXP || op == OP_EXPM1 || op == OP_LOG || op == OP_LOG1P || op == OP_TANH ||
-                     op == OP_SIGMOID || op == OP_ERF || op == OP_ERFC || op == OP_RSQRT || op == OP_POW;
-    bool was = vm->act;
-    vm->act = !primitive;
-    LLVMValueRef r = op_f64_body(vm, op, p, d);
-    vm->act = was;
-    return r;
-}
-
-static LLVMValueRef op_f64_body(VM *vm, Op op, const double *p, LLVMValueRef d) {
-    LLVMValueRef pos = cmp(vm, LLVMRealOGT, d, cd(vm, 0));
+/* The exact tier's own algorithm for op on d = (double)x, or NULL: the
+ * op's formula (forms.def) over these primitives. */
+static LLVMValueRef exact_own(VM *vm, Op op, const double *p, LLVMValueRef d) {
     switch (op) {
     case OP_EXP: return exp_d(vm, d);
     case OP_EXPM1: return expm1_d(vm, d);
@@ -257,46 +237,28 @@ static LLVMValueRef op_f64_body(VM *vm, Op op, const double *p, LLVMValueRef d) 
     case OP_ERFC: return erfc_d(vm, d);
     case OP_RSQRT: return fdiv(vm, cd(vm, 1), call1(vm, "llvm.sqrt", vm->td, d));
     case OP_POW: return pow_d(vm, d, p[0]);
-    case OP_ELU: return sel(vm, pos, d, mul(vm, cd(vm, p[0]), expm1_d(vm, d)));
-    case OP_SELU:
-        return mul(vm, cd(vm, SELU_SCALE), sel(vm, pos, d, mul(vm, cd(vm, SELU_ALPHA), expm1_d(vm, d))));
-    case OP_CELU: return sel(vm, pos, d, mul(vm, cd(vm, p[0]), expm1_d(vm, fdiv(vm, d, cd(vm, p[0])))));
-    case OP_GELU:
-        return minus_zero_at_neg_inf(vm, d, mul(vm, mul(vm, cd(vm, 0.5), d),
-                                                erfc_d(vm, mul(vm, d, cd(vm, -0.70710678118654752440)))));
-    case OP_GELU_TANH: {
-        LLVMValueRef u = mul(vm, cd(vm, 0.79788456080286535588),
-                             fma_(vm, mul(vm, cd(vm, 0.044715), mul(vm, d, d)), d, d));
-        return minus_zero_at_neg_inf(vm, d, mul(vm, d, sigmoid_d(vm, add(vm, u, u))));
-    }
-    case OP_QUICK_GELU: return minus_zero_at_neg_inf(vm, d, mul(vm, d, sigmoid_d(vm, mul(vm, cd(vm, 1.702), d))));
-    case OP_SILU: return minus_zero_at_neg_inf(vm, d, mul(vm, d, sigmoid_d(vm, d)));
-    case OP_SWISH: return minus_zero_at_neg_inf(vm, d, mul(vm, d, sigmoid_d(vm, mul(vm, cd(vm, p[0]), d))));
-    case OP_MISH: return minus_zero_at_neg_inf(vm, d, mul(vm, d, tanh_d(vm, softplus_d(vm, d))));
-    case OP_SOFTPLUS: {
+    case OP_SOFTPLUS: { /* log1p(exp) would overflow beyond 709 (a threshold above that) */
         LLVMValueRef z = mul(vm, cd(vm, p[0]), d);
         LLVMValueRef r = fdiv(vm, softplus_d(vm, z), cd(vm, p[0]));
         return sel(vm, cmp(vm, LLVMRealOGT, z, cd(vm, p[1])), d, r); /* PyTorch: linear above threshold */
     }
-    case OP_SOFTSIGN: {
-        LLVMValueRef r = fdiv(vm, d, add(vm, cd(vm, 1), fabs_(vm, d)));
-        return sel(vm, cmp(vm, LLVMRealOEQ, fabs_(vm, d), cd(vm, INFINITY)), copysign_(vm, cd(vm, 1), d), r);
-    }
-    case OP_HARDSIGMOID:
-    case OP_HARDSWISH: {
-        LLVMValueRef r6 = clamp_d(vm, add(vm, d, cd(vm, 3)), 0, 6);
-        LLVMValueRef h = fdiv(vm, r6, cd(vm, 6));
-        return op == OP_HARDSIGMOID ? h : minus_zero_at_neg_inf(vm, d, mul(vm, d, h));
-    }
-    case OP_LOGSIGMOID: { /* min(x, 0) - log1p(exp(-|x|)); -0 (not +0) where the tail underflows */
-        LLVMValueRef l = log1p_d(vm, exp_d(vm, neg(vm, fabs_(vm, d))));
-        return sel(vm, cmp(vm, LLVMRealOGT, d, cd(vm, 0)), neg(vm, l), sub(vm, d, l));
-    }
-    case OP_TANHSHRINK: return tanhshrink_d(vm, d);
+    case OP_TANHSHRINK: return tanhshrink_d(vm, d); /* x - tanh(x) cancels near 0 */
     default: return NULL;
     }
 }
 
+/* Primitives are computed as before (exhaustively checked at 0.500 ULP);
+ * activations with the vm->act kernels (shorter polynomials). */
+static LLVMValueRef op_f64(VM *vm, Op op, const double *p, LLVMValueRef d) {
+    static const VmTier exact = {.f64 = true, .recip = false, .own = exact_own};
+    bool primitive = op == OP_EXP || op == OP_EXPM1 || op == OP_LOG || op == OP_LOG1P || op == OP_TANH ||
+                     op == OP_SIGMOID || op == OP_ERF || op == OP_ERFC || op == OP_RSQRT || op == OP_POW;
+    bool was = vm->act;
+    vm->act = !primitive;
+    LLVMValueRef r = vm_form(vm, &exact, op, p, d);
+    vm->act = was;
+    return r;
+}
 
 LLVMValueRef vm_exact_op(VM *vm, Op op, const double *p, LLVMValueRef x) {
     LLVMValueRef r = op_f64(vm, op, p, ext(vm, x));

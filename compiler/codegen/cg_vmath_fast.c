@@ -165,9 +165,10 @@ static LLVMValueRef minus_zero_at_neg_inf_f(VM *vm, LLVMValueRef x, LLVMValueRef
     return sel(vm, cmpf(vm, LLVMRealOEQ, x, -INFINITY), cf(vm, -0.0), r);
 }
 
-/* The fast form of a builtin on f32 lanes x, or NULL (the op keeps its
- * precise form). */
-LLVMValueRef vm_fast_op(VM *vm, Op op, const double *p, LLVMValueRef x) {
+/* The fast tier's own algorithm for op on f32 lanes x, or NULL: the op's
+ * formula (forms.def) over these primitives, or (an op the tier has no
+ * primitive for) the f64 tier. */
+static LLVMValueRef fast_own(VM *vm, Op op, const double *p, LLVMValueRef x) {
     LLVMValueRef pos = cmpf(vm, LLVMRealOGT, x, 0);
     switch (op) {
     case OP_EXP: return exp_f(vm, x);
@@ -179,7 +180,6 @@ LLVMValueRef vm_fast_op(VM *vm, Op op, const double *p, LLVMValueRef x) {
     case OP_ERF: return erf_f(vm, x);
     case OP_ERFC: return erfc_f(vm, x);
     case OP_RSQRT: return fdiv(vm, cf(vm, 1), call1(vm, "llvm.sqrt", vm->tf, x));
-    case OP_ELU: return sel(vm, pos, x, mul(vm, cf(vm, p[0]), expm1_f(vm, x)));
     case OP_SELU: { /* scale x as (x/2 s_hi + x/2 s_lo) 2: no overflow before the low part near FLT_MAX */
         float sh = (float)SELU_SCALE, sl = (float)(SELU_SCALE - sh);
         LLVMValueRef h = mul(vm, x, cf(vm, 0.5));
@@ -187,18 +187,6 @@ LLVMValueRef vm_fast_op(VM *vm, Op op, const double *p, LLVMValueRef x) {
         pp = sel(vm, cmpf(vm, LLVMRealOEQ, x, INFINITY), x, pp); /* inf s_hi + (-inf) */
         return sel(vm, pos, pp, mul(vm, cf(vm, SELU_SCALE * SELU_ALPHA), expm1_f(vm, x)));
     }
-    case OP_CELU: return sel(vm, pos, x, mul(vm, cf(vm, p[0]), expm1_f(vm, mul(vm, x, cf(vm, 1 / p[0])))));
-    case OP_GELU:
-        return minus_zero_at_neg_inf_f(vm, x, mul(vm, mul(vm, cf(vm, 0.5), x),
-                                                  erfc_f(vm, mul(vm, x, cf(vm, -0.70710678118654752440)))));
-    case OP_GELU_TANH: {
-        LLVMValueRef u = mul(vm, cf(vm, 2 * 0.79788456080286535588),
-                             fma_(vm, mul(vm, cf(vm, 0.044715), mul(vm, x, x)), x, x));
-        return minus_zero_at_neg_inf_f(vm, x, mul(vm, x, sigmoid_f(vm, u)));
-    }
-    case OP_QUICK_GELU: return minus_zero_at_neg_inf_f(vm, x, mul(vm, x, sigmoid_f(vm, mul(vm, cf(vm, 1.702), x))));
-    case OP_SILU: return minus_zero_at_neg_inf_f(vm, x, mul(vm, x, sigmoid_f(vm, x)));
-    case OP_SWISH: return minus_zero_at_neg_inf_f(vm, x, mul(vm, x, sigmoid_f(vm, mul(vm, cf(vm, p[0]), x))));
     case OP_MISH: { /* tanh(log1p(e)) = n / (n + 2), n = e (e + 2); x beyond 20: tanh(...) is 1 in f32 */
         LLVMValueRef e = exp_f(vm, x);
         LLVMValueRef n = mul(vm, e, add(vm, e, cf(vm, 2)));
@@ -209,15 +197,6 @@ LLVMValueRef vm_fast_op(VM *vm, Op op, const double *p, LLVMValueRef x) {
         LLVMValueRef z = mul(vm, cf(vm, p[0]), x);
         LLVMValueRef r = mul(vm, softplus_f(vm, z), cf(vm, 1 / p[0]));
         return sel(vm, cmpf(vm, LLVMRealOGT, z, p[1]), x, r);
-    }
-    case OP_SOFTSIGN: {
-        LLVMValueRef r = fdiv(vm, x, add(vm, cf(vm, 1), fabs_(vm, x)));
-        return sel(vm, cmpf(vm, LLVMRealOEQ, fabs_(vm, x), INFINITY), copysign_(vm, cf(vm, 1), x), r);
-    }
-    case OP_HARDSIGMOID:
-    case OP_HARDSWISH: {
-        LLVMValueRef h = mul(vm, clamp_f(vm, add(vm, x, cf(vm, 3)), 0, 6), cf(vm, 1.0 / 6));
-        return op == OP_HARDSIGMOID ? h : minus_zero_at_neg_inf_f(vm, x, mul(vm, x, h));
     }
     case OP_LOGSIGMOID: {
         LLVMValueRef l = log1p_unit_f(vm, exp_f(vm, neg(vm, fabs_(vm, x))));
@@ -231,4 +210,9 @@ LLVMValueRef vm_fast_op(VM *vm, Op op, const double *p, LLVMValueRef x) {
     }
     default: return NULL;
     }
+}
+
+LLVMValueRef vm_fast_op(VM *vm, Op op, const double *p, LLVMValueRef x) {
+    static const VmTier fast = {.f64 = false, .recip = true, .own = fast_own};
+    return vm_form(vm, &fast, op, p, x);
 }

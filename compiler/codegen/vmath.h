@@ -129,8 +129,19 @@ static const double LN2_LO = 1.90821492927058770002e-10;
 static const double LOG2E = 1.44269504088896338700e+00;
 static const double LN2F_HI = 0.693145751953125;
 static const double LN2F_LO = 1.428606765330187045e-06;
-static const double SELU_ALPHA = 1.6732632423543772848170429916717;
-static const double SELU_SCALE = 1.0507009873554804934193349852946;
+
+/* A tier that evaluates forms.def (vm_form): its lanes, its rules for the
+ * formulas' arithmetic and its own algorithms. */
+typedef struct VmTier {
+    bool f64;   /* lanes are f64 (the exact tier): constants and compares too */
+    bool recip; /* y / c as y * (1 / c) (the fast tier) */
+    /* the tier's own algorithm for op (a primitive, or an activation whose
+     * formula it evaluates otherwise), or NULL: then op's form */
+    LLVMValueRef (*own)(VM *vm, Op op, const double *p, LLVMValueRef x);
+} VmTier;
+/* op on lanes x of tier t: t's own algorithm, else op's formula over t's
+ * primitives, with the limits at -inf / +inf; NULL if op has neither */
+LLVMValueRef vm_form(VM *vm, const VmTier *t, Op op, const double *p, LLVMValueRef x);
 
 /* The tiers: the op's value on f32 lanes x (args: every operand), or NULL
  * where the tier has no form of its own for op. */

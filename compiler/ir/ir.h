@@ -42,6 +42,32 @@ bool op_is_activation(Op op);  /* a builtin scalar activation (language.md §5) 
 
 enum { NODE_MAX_PARAMS = 8 };
 
+/* ---- forms.c: the builtins' formulas (forms.def) ---- */
+
+/* SELU's constants (Klambauer et al. 2017), as PyTorch gives them */
+#define SELU_ALPHA 1.6732632423543772848170429916717
+#define SELU_SCALE 1.0507009873554804934193349852946
+
+typedef enum { FL_NODE, FL_X, FL_K, FL_P } FormLeaf;
+typedef struct Form Form;
+struct Form {
+    FormLeaf leaf;
+    Op op;             /* FL_NODE: the op applied to a[] */
+    double k;          /* FL_K: the constant; FL_P: the parameter's index */
+    double p[2];       /* FL_NODE: the op's own constants (clamp's bounds, pow's exponent, softplus's) */
+    int np;
+    const Form *a[3];
+};
+typedef struct OpForm {
+    Op op;
+    const Form *f;
+    double at_neg_inf, at_pos_inf; /* the op's limits where f gives NaN; NaN: f needs none */
+    bool eval;                     /* a FORM row (the definition); false: a further pattern (ALSO) */
+} OpForm;
+const OpForm *form_rows(int *n); /* every row, in match order */
+const OpForm *op_form(Op op);    /* op's definition, or NULL (a primitive, arithmetic) */
+int form_nparams(const Form *f); /* 1 + the largest P index in f, 0 if none */
+
 /* ---- graph.c: nodes and graphs ---- */
 
 typedef enum {

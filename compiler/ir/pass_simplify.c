@@ -6,12 +6,12 @@
  *     IEEE arithmetic; x+0 -> x and 0-x -> -x are exact except for the sign
  *     of a zero result (-0 + 0 is +0, 0 - 0 is +0), as with clang's
  *     -fno-signed-zeros; docs/ir.md §4.2 says so;
- *   - activation patterns, so a hand-written formula runs the builtin's
- *     accurate kernel: x*sigmoid(x) -> silu, x*sigmoid(c*x) -> swish(c),
- *     x*tanh(softplus(x)) -> mish, max(x, 0) -> relu, min(relu(x), 6) ->
- *     relu6, x - tanh(x) -> tanhshrink, 0.5*x*(1 + erf(x/sqrt 2)) -> gelu.
- *     (A gate needs no pattern: fusion recognises sigmoid(a)*b and every
- *     other product of two projections structurally.)
+ *   - the builtins' formulas (forms.def), so a hand-written formula runs
+ *     the builtin's accurate kernel: x*sigmoid(x) -> silu, x*sigmoid(c*x) ->
+ *     swish(c), 0.5*x*(1 + erf(x/sqrt 2)) -> gelu, exp(x) - 1 -> expm1,
+ *     max(x, 0) -> relu, ... (the table lists them all).  (A gate needs no
+ *     pattern: fusion recognises sigmoid(a)*b and every other product of
+ *     two projections structurally.)
  *
  * Requires: no OP_CALL (after inline).  Mutates: replaces nodes; operands
  * left without users are removed by dce.
@@ -24,57 +24,97 @@ static bool is_const(const Node *n, double v) { return n->op == OP_CONST && n->p
 /* +0 exactly (not -0): max(x, -0) is not relu and x - (-0) is not x at -0 */
 static bool is_pos_zero(const Node *n) { return is_const(n, 0) && !signbit(n->p[0]); }
 
-static Node *mk_unary(Graph *g, Op op, Node *like, Node *x, double p0, int np) {
-    Node *n = node_new(g, op, like->span, 1, x, NULL, NULL);
-    n->p[0] = p0;
-    n->np = np;
-    n->origin = like->origin;
-    return n;
+/* ---- the formulas of forms.def as patterns ---- */
+
+typedef struct Bind {
+    Node *x;
+    double p[NODE_MAX_PARAMS];
+    bool have[NODE_MAX_PARAMS];
+} Bind;
+
+/* a constant of the pattern against a constant node: equal to 1e-15
+ * relative (a literal such as 0.7071067811865476 or 1 / sqrt(2.0) folded);
+ * zero only with its sign (max(x, -0) is not relu) */
+static bool same_const(double c, double v) {
+    if (v == 0)
+        return c == 0 && signbit(c) == signbit(v);
+    return fabs(c - v) <= 1e-15 * fabs(v);
 }
 
-/* The other operand of a commutative binary node when one is `x`. */
-static Node *other(const Node *n, const Node *x) {
-    return n->in[0] == x ? n->in[1] : n->in[1] == x ? n->in[0] : NULL;
+static bool match(const Form *f, Node *n, Bind *b);
+
+/* a constant leaf (K or P) against the value v */
+static bool match_value(const Form *f, double v, Bind *b) {
+    if (f->leaf == FL_K)
+        return same_const(v, f->k);
+    int i = (int)f->k;
+    if (b->have[i])
+        return same_const(v, b->p[i]);
+    b->have[i] = true;
+    b->p[i] = v;
+    return true;
 }
 
-/* x * f: when f is sigmoid(x) -> silu; sigmoid(c*x) -> swish(c);
- * tanh(softplus(x)) -> mish (PyTorch's mish uses softplus(beta 1, threshold 20)). */
-static Node *match_x_times(Graph *g, Node *mul, Node *x, Node *f) {
-    if (f->op == OP_SIGMOID && f->in[0] == x)
-        return mk_unary(g, OP_SILU, mul, x, 0, 0);
-    if (f->op == OP_SIGMOID && f->in[0]->op == OP_MUL) {
-        Node *c = other(f->in[0], x);
-        if (c && c->op == OP_CONST && c != x)
-            return c->p[0] == 1 ? mk_unary(g, OP_SILU, mul, x, 0, 0) : mk_unary(g, OP_SWISH, mul, x, c->p[0], 1);
+static bool match_in_order(const Form *f, Node *n, int i0, int i1, Bind *b) {
+    Bind save = *b;
+    if (match(f->a[0], n->in[i0], b) && match(f->a[1], n->in[i1], b))
+        return true;
+    *b = save;
+    return false;
+}
+
+static bool commutes(Op op) { return op == OP_ADD || op == OP_MUL || op == OP_MIN || op == OP_MAX; }
+
+static bool match(const Form *f, Node *n, Bind *b) {
+    switch (f->leaf) {
+    case FL_X:
+        if (b->x)
+            return b->x == n;
+        b->x = n;
+        return true;
+    case FL_K:
+    case FL_P: return n->op == OP_CONST && match_value(f, n->p[0], b);
+    case FL_NODE: break;
     }
-    if (f->op == OP_TANH && f->in[0]->op == OP_SOFTPLUS && f->in[0]->in[0] == x && f->in[0]->p[0] == 1 &&
-        f->in[0]->p[1] == 20)
-        return mk_unary(g, OP_MISH, mul, x, 0, 0);
-    return NULL;
-}
-
-/* s == x / sqrt(2) or x * (1 / sqrt(2)), returning x. */
-static Node *scaled_by_rsqrt2(Node *s) {
-    const double r2 = 1.4142135623730951, ir2 = 0.70710678118654752;
-    if (s->op == OP_DIV && s->in[1]->op == OP_CONST && fabs(s->in[1]->p[0] - r2) <= 1e-15)
-        return s->in[0];
-    if (s->op == OP_MUL)
+    /* y * c also as y / (1 / c) */
+    if (f->op == OP_MUL && n->op == OP_DIV && n->in[1]->op == OP_CONST)
         for (int i = 0; i < 2; i++)
-            if (s->in[i]->op == OP_CONST && fabs(s->in[i]->p[0] - ir2) <= 1e-15)
-                return s->in[1 - i];
-    return NULL;
+            if (f->a[1 - i]->leaf == FL_K || f->a[1 - i]->leaf == FL_P) {
+                Bind save = *b;
+                if (match_value(f->a[1 - i], 1 / n->in[1]->p[0], b) && match(f->a[i], n->in[0], b))
+                    return true;
+                *b = save;
+            }
+    if (n->op != f->op)
+        return false;
+    for (int i = 0; i < f->np; i++)
+        if (i >= n->np || n->p[i] != f->p[i])
+            return false;
+    if (n->nin == 2)
+        return match_in_order(f, n, 0, 1, b) || (commutes(n->op) && match_in_order(f, n, 1, 0, b));
+    Bind save = *b;
+    for (int i = 0; i < n->nin; i++)
+        if (!match(f->a[i], n->in[i], b)) {
+            *b = save;
+            return false;
+        }
+    return true;
 }
 
-/* (0.5 * x) * (1 + erf(x / sqrt 2)), any operand order -> gelu(x). */
-static Node *match_gelu(Graph *g, Node *mul) {
-    for (int i = 0; i < 2; i++) {
-        Node *half = mul->in[i], *one = mul->in[1 - i];
-        if (half->op != OP_MUL || one->op != OP_ADD)
+/* n as the builtin whose formula (forms.def) it is, or NULL */
+static Node *match_forms(Graph *g, Node *n) {
+    int nrows;
+    const OpForm *rows = form_rows(&nrows);
+    for (int r = 0; r < nrows; r++) {
+        Bind b = {0};
+        if (rows[r].f->op != n->op || !match(rows[r].f, n, &b) || b.x->op == OP_CONST)
             continue;
-        Node *x = is_const(half->in[0], 0.5) ? half->in[1] : is_const(half->in[1], 0.5) ? half->in[0] : NULL;
-        Node *e = is_const(one->in[0], 1) ? one->in[1] : is_const(one->in[1], 1) ? one->in[0] : NULL;
-        if (x && e && e->op == OP_ERF && scaled_by_rsqrt2(e->in[0]) == x)
-            return mk_unary(g, OP_GELU, mul, x, 0, 0);
+        Node *m = node_new(g, rows[r].op, n->span, 1, b.x, NULL, NULL);
+        m->np = form_nparams(rows[r].f);
+        for (int i = 0; i < m->np; i++)
+            m->p[i] = b.p[i];
+        m->origin = n->origin;
+        return m;
     }
     return NULL;
 }
@@ -109,8 +149,6 @@ static Node *simplify(Graph *g, Node *n) {
             return a;
         if (is_const(a, 0))
             return node_new(g, OP_NEG, n->span, 1, b, NULL, NULL);
-        if (b->op == OP_TANH && b->in[0] == a)
-            return mk_unary(g, OP_TANHSHRINK, n, a, 0, 0);
         break;
     case OP_MUL: {
         if (is_const(b, 1))
@@ -121,13 +159,6 @@ static Node *simplify(Graph *g, Node *n) {
             return node_new(g, OP_NEG, n->span, 1, a, NULL, NULL);
         if (is_const(a, -1))
             return node_new(g, OP_NEG, n->span, 1, b, NULL, NULL);
-        Node *r = match_x_times(g, n, a, b);
-        if (!r)
-            r = match_x_times(g, n, b, a);
-        if (!r)
-            r = match_gelu(g, n);
-        if (r)
-            return r;
         break;
     }
     case OP_DIV:
@@ -138,21 +169,10 @@ static Node *simplify(Graph *g, Node *n) {
         if (a->op == OP_NEG)
             return a->in[0];
         break;
-    case OP_MAX:
-        if (is_pos_zero(b) && a->op != OP_CONST)
-            return mk_unary(g, OP_RELU, n, a, 0, 0);
-        if (is_pos_zero(a) && b->op != OP_CONST)
-            return mk_unary(g, OP_RELU, n, b, 0, 0);
-        break;
-    case OP_MIN: {
-        Node *r = is_const(b, 6) ? a : is_const(a, 6) ? b : NULL;
-        if (r && r->op == OP_RELU)
-            return mk_unary(g, OP_RELU6, n, r->in[0], 0, 0);
-        break;
-    }
     default: break;
     }
-    return n;
+    Node *r = match_forms(g, n);
+    return r ? r : n;
 }
 
 void pass_simplify(Graph *g) {
