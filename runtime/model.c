@@ -19,6 +19,7 @@ static double omp_get_wtime(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 #endif
+#include <fnmatch.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -54,16 +55,22 @@ struct actrt_model {
     pthread_rwlock_t stats_lock;
     int64_t samples;      /* rows run since create or reset (atomic) */
     int rounded;          /* tensors rounded into compact weights at the last load */
-    char error[512];
+    /* actrt_model_set_strict: tensors of the source the model does not read
+     * are an error unless a glob of ignore matches them (NULL: the default,
+     * "*.num_batches_tracked") */
+    bool strict;
+    char **ignore;
+    int nignore;
+    char error[2048];
 };
 
 /* This thread's last failure: for create (m == NULL) and for calls with a
  * NULL model, and a private copy for calls on a model, so that two threads
  * failing on one model at once each read their own message. */
-static _Thread_local char create_error[512];
+static _Thread_local char create_error[2048];
 static _Thread_local struct {
     const actrt_model *m;
-    char msg[512];
+    char msg[2048];
 } last;
 
 static int fail(actrt_model *m, int st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -198,6 +205,9 @@ static void free_packed(float **p, int n) {
 void actrt_model_free(actrt_model *m) {
     if (!m)
         return;
+    for (int i = 0; i < m->nignore; i++)
+        rt_free(m->ignore[i]);
+    rt_free(m->ignore);
     free_packed(m->packed, m->d->nweights);
     rt_free(m->packed);
     for (Scratch *s = m->pool; s;) {
@@ -488,6 +498,188 @@ static int find_tensor(actrt_model *m, const Source *src, const char *prefix, in
     return ACTC_OK;
 }
 
+/* ---- the checkpoint's names as a whole ---- */
+
+/* Levenshtein distance of a and b, or limit + 1 once it exceeds limit
+ * (names longer than 255 bytes are compared by length only). */
+static int name_distance(const char *a, const char *b, int limit) {
+    int la = (int)strlen(a), lb = (int)strlen(b);
+    if (la > 255 || lb > 255 || abs(la - lb) > limit)
+        return abs(la - lb) > limit ? limit + 1 : abs(la - lb);
+    int row[256];
+    for (int j = 0; j <= lb; j++)
+        row[j] = j;
+    for (int i = 1; i <= la; i++) {
+        int diag = row[0], best = row[0] = i;
+        for (int j = 1; j <= lb; j++) {
+            int up = row[j];
+            int v = diag + (a[i - 1] != b[j - 1]);
+            v = up + 1 < v ? up + 1 : v;
+            v = row[j - 1] + 1 < v ? row[j - 1] + 1 : v;
+            row[j] = v;
+            diag = up;
+            best = v < best ? v : best;
+        }
+        if (best > limit)
+            return limit + 1;
+    }
+    return row[lb];
+}
+
+static int source_count(const Source *src) {
+    int n = src->narrays;
+    for (int f = 0; f < src->nfiles; f++)
+        n += src->files[f].ntensors;
+    return n;
+}
+static const char *source_name(const Source *src, int i) {
+    for (int f = 0; f < src->nfiles; f++) {
+        if (i < src->files[f].ntensors)
+            return src->files[f].tensors[i].name;
+        i -= src->files[f].ntensors;
+    }
+    return src->arrays[i].name;
+}
+
+/* The source's name nearest to `want` (within a quarter of its length, at
+ * least 2 edits), or NULL. */
+static const char *nearest_name(const Source *src, const char *want) {
+    int limit = (int)strlen(want) / 4, best = -1;
+    limit = limit < 2 ? 2 : limit;
+    const char *near = NULL;
+    for (int i = 0, n = source_count(src); i < n; i++) {
+        int dist = name_distance(want, source_name(src, i), best >= 0 ? best - 1 : limit);
+        if (dist <= (best >= 0 ? best - 1 : limit))
+            best = dist, near = source_name(src, i);
+    }
+    return near;
+}
+
+static bool ignored(const actrt_model *m, const char *name) {
+    if (!m->ignore)
+        return fnmatch("*.num_batches_tracked", name, 0) == 0;
+    for (int i = 0; i < m->nignore; i++)
+        if (fnmatch(m->ignore[i], name, 0) == 0)
+            return true;
+    return false;
+}
+
+enum { NAMES_LISTED = 8 }; /* names listed in one message */
+
+/* Every tensor the model reads must be in the source: one message lists up
+ * to NAMES_LISTED missing names, each with the line that declared it and
+ * the nearest name present (or a prefix hint for the first).  Strict: every
+ * tensor of the source must be read (or ignored). */
+static int check_names(actrt_model *m, const Source *src, const char *prefix) {
+    const actrt_desc *d = m->d;
+    const char *where = src->nfiles ? src->files[0].name : "the tensors given";
+    char msg[2048], name[1024];
+    int nmissing = 0, len = 0, first = -1;
+    msg[0] = 0;
+    for (int ti = 0; ti < d->ntensors; ti++) {
+        int rank;
+        int64_t shape[ST_MAX_RANK];
+        const StFile *ff;
+        const StTensor *st;
+        const float *arr;
+        snprintf(name, sizeof name, "%s%s", prefix ? prefix : "", d->tensors[ti].name);
+        if (source_find(src, name, &rank, shape, &ff, &st, &arr))
+            continue;
+        if (nmissing++ == 0) {
+            first = ti;
+            continue;
+        }
+        if (nmissing > NAMES_LISTED || len >= (int)sizeof msg - 200)
+            continue;
+        const char *near = nearest_name(src, name);
+        len += snprintf(msg + len, sizeof msg - (size_t)len, "%s'%s' (declared at %s%s%s%s)", nmissing == 2 ? "" : ", ",
+                        name, d->tensors[ti].declared_at, near ? "; nearest: '" : "", near ? near : "",
+                        near ? "'" : "");
+    }
+    if (nmissing) {
+        const actrt_tensor_desc *t = &d->tensors[first];
+        char hint[700], more[2100] = "";
+        snprintf(name, sizeof name, "%s%s", prefix ? prefix : "", t->name);
+        prefix_hint(src, t->name, prefix, hint, sizeof hint);
+        if (!hint[0]) {
+            const char *near = nearest_name(src, name);
+            if (near)
+                snprintf(hint, sizeof hint, "; nearest: '%s'", near);
+        }
+        if (nmissing > 1 && strncmp(hint, "; the file has", 14) == 0) /* a prefix: the same for them all */
+            snprintf(more, sizeof more, "; %d tensors missing in all", nmissing);
+        else if (nmissing > 1)
+            snprintf(more, sizeof more, "; %d tensors missing in all, also %s%s", nmissing, msg,
+                     nmissing > NAMES_LISTED ? ", ..." : "");
+        return fail(m, ACTC_ERR_WEIGHTS, "missing tensor '%s' (declared at %s) in %s%s%s%s", name, t->declared_at,
+                    where, src->nfiles > 1 ? " and the other shards" : "", hint, more);
+    }
+    if (!m->strict)
+        return ACTC_OK;
+    int nextra = 0;
+    len = 0;
+    msg[0] = 0;
+    const char *first_extra = NULL;
+    for (int i = 0, n = source_count(src); i < n; i++) {
+        const char *sn = source_name(src, i);
+        bool read = false;
+        size_t lp = prefix ? strlen(prefix) : 0;
+        if (!prefix || strncmp(sn, prefix, lp) == 0)
+            for (int ti = 0; ti < d->ntensors && !read; ti++)
+                read = strcmp(sn + lp, d->tensors[ti].name) == 0;
+        if (read || ignored(m, sn))
+            continue;
+        if (nextra++ == 0)
+            first_extra = sn;
+        else if (nextra <= NAMES_LISTED && len < (int)sizeof msg - 300)
+            len += snprintf(msg + len, sizeof msg - (size_t)len, "%s'%.250s'", nextra == 2 ? "" : ", ", sn);
+    }
+    if (nextra) {
+        char count[64] = "";
+        if (nextra > 1)
+            snprintf(count, sizeof count, "; %d such tensors in all, also ", nextra);
+        return fail(m, ACTC_ERR_WEIGHTS, "%s has tensor '%s' that the model does not read (strict)%s%s%s; "
+                    "allow such tensors with --ignore-tensors GLOB", where, first_extra, count, msg,
+                    nextra > NAMES_LISTED ? ", ..." : "");
+    }
+    return ACTC_OK;
+}
+
+int actrt_model_set_strict(actrt_model *m, int strict, const char *const *ignore, int nignore) {
+    static const char who[] = "actrt_model_set_strict";
+    if (!m)
+        return fail(NULL, ACTC_ERR_ARG, "%s: model is NULL", who);
+    if (nignore < 0 || (nignore > 0 && !ignore))
+        return fail(m, ACTC_ERR_ARG, "%s: %s", who, nignore < 0 ? "nignore must be >= 0" : "ignore is NULL");
+    for (int i = 0; i < nignore; i++)
+        if (!ignore[i])
+            return fail(m, ACTC_ERR_ARG, "%s: ignore[%d] is NULL", who, i);
+    char **copy = NULL;
+    int n = 0;
+    if (ignore) {
+        copy = rt_calloc((size_t)nignore + 1, sizeof(char *));
+        for (; copy && n < nignore; n++) {
+            size_t l = strlen(ignore[n]) + 1;
+            if (!(copy[n] = rt_calloc(l, 1)))
+                break;
+            memcpy(copy[n], ignore[n], l);
+        }
+        if (!copy || n < nignore) { /* nothing changes on error */
+            for (int i = 0; copy && i < n; i++)
+                rt_free(copy[i]);
+            rt_free(copy);
+            return fail(m, ACTC_ERR_NOMEM, "%s: out of memory", who);
+        }
+    }
+    for (int i = 0; i < m->nignore; i++)
+        rt_free(m->ignore[i]);
+    rt_free(m->ignore);
+    m->strict = strict != 0;
+    m->ignore = copy;
+    m->nignore = n;
+    return ACTC_OK;
+}
+
 /* A tensor find_tensor found in a file, as f32 into dst (numel floats); a
  * dtype that does not convert is an error naming the tensor and the line. */
 static int read_tensor(actrt_model *m, const Found *f, int ti, float *dst) {
@@ -502,7 +694,7 @@ static int bind_all(actrt_model *m, const Source *src, const char *prefix) {
     float **packed = rt_calloc((size_t)d->nweights + 1, sizeof(float *));
     if (!packed)
         return fail(m, ACTC_ERR_NOMEM, "out of memory");
-    int st = ACTC_OK, rounded = 0;
+    int st = check_names(m, src, prefix), rounded = 0;
     for (int ti = 0; ti < d->ntensors && st == ACTC_OK; ti++) {
         const actrt_tensor_desc *t = &d->tensors[ti];
         Found f;
@@ -622,6 +814,8 @@ int actrt_model_read_tensors(actrt_model *m, const char *const *paths, int npath
     if (!out)
         st = fail(m, ACTC_ERR_NOMEM, "out of memory reading the tensors of model '%s'", d->name);
     float *next = out ? (float *)(out + d->ntensors) : NULL;
+    if (st == ACTC_OK)
+        st = check_names(m, &src, prefix);
     for (int ti = 0; ti < d->ntensors && st == ACTC_OK; ti++) {
         Found f;
         if ((st = find_tensor(m, &src, prefix, ti, &f)) != ACTC_OK)

@@ -578,11 +578,14 @@ static bool valid_prefix(const char *p) {
 
 /* Load and pack the weights now, through libactrt, for an embedded object:
  * *rm owns the packed arrays until the caller frees it. */
-static int pack_for_embedding(actc_session *a, actc_jit_model *j, const char *path, actrt_model **rm,
-                              const float ***packed) {
+static int pack_for_embedding(actc_session *a, actc_jit_model *j, const actc_options *o, const char *path,
+                              actrt_model **rm, const float ***packed) {
     int st = actrt_model_create(rm, &j->desc);
     if (st)
         return fail(a, st, "%s", actrt_last_error(NULL));
+    if (o && (o->strict || o->ignore_tensors) &&
+        (st = actrt_model_set_strict(*rm, o->strict, o->ignore_tensors, o->nignore_tensors)))
+        return fail(a, st, "actc_options: %s", actrt_last_error(*rm));
     if ((st = actrt_model_load_weights(*rm, &path, 1, NULL)))
         return fail(a, st, "%s", actrt_last_error(*rm));
     *packed = NEW_ARRAY(&a->s.scratch, const float *, (size_t)j->desc.nweights + 1);
@@ -759,7 +762,7 @@ static int compile_one(actc_session *a, const char *model, const actc_options *o
     if (embed_weights) {
         actrt_model *rm = NULL;
         const float **packed = NULL;
-        st = pack_for_embedding(a, j, embed_weights, &rm, &packed); /* j->desc: the last variant's */
+        st = pack_for_embedding(a, j, o, embed_weights, &rm, &packed); /* j->desc: the last variant's */
         if (!st && (st = aot_compile_embedded(&j->cg, v, n, P, packed, NULL, tmp, err, errlen)))
             fail(a, st, "%s", err);
         actrt_model_free(rm);

@@ -58,6 +58,10 @@ static const char usage_options[] =
     "  --model NAME             the model to act on, in a file with several\n"
     "  -w FILE                  a safetensors weights file (repeat for shards)\n"
     "  --weights-prefix P       tensor names are P + the layer's name\n"
+    "  --strict                 -w, --embed-weights: tensors the model does not\n"
+    "                           read are an error (default: ignored)\n"
+    "  --ignore-tensors GLOB    --strict allows tensors matching GLOB (repeat;\n"
+    "                           *.num_batches_tracked always)\n"
     "  -i [NAME=]FILE           an input (.npy, f32/f64/f16, shape [batch, n])\n"
     "  -o [NAME=]FILE           an output (.npy, f32)\n"
     "  --reference              run: use the double-precision reference interpreter\n"
@@ -108,6 +112,8 @@ typedef struct Options {
     const char *dump, *stage, *model, *prefix;
     const char *weights[MAX_FILES];
     int nweights;
+    const char *ignore[MAX_FILES]; /* --ignore-tensors */
+    int nignore;
     NamedFile in[MAX_FILES], out[MAX_FILES];
     int nin, nout;
     actc_options codegen;
@@ -169,6 +175,19 @@ static int parse_args(int argc, char **argv, Options *o) {
             o->quiet = true;
         else if (strcmp(a, "--reference") == 0)
             o->reference = true;
+        else if (strcmp(a, "--strict") == 0)
+            o->codegen.strict = 1;
+        else if (strcmp(a, "--ignore-tensors") == 0) {
+            if (!(v = value(argc, argv, &i)))
+                return arg_error("option '%s' needs a value", a);
+            if (o->nignore == MAX_FILES)
+                return arg_error("too many '%s' options", a);
+            if (o->nignore == 0) /* the globs add to the default */
+                o->ignore[o->nignore++] = "*.num_batches_tracked";
+            o->ignore[o->nignore++] = v;
+            o->codegen.ignore_tensors = o->ignore;
+            o->codegen.nignore_tensors = o->nignore;
+        }
         else if (strcmp(a, "--ast") == 0 || strcmp(a, "--graph") == 0 || strcmp(a, "--fused") == 0 ||
                  strcmp(a, "--dot") == 0 || strcmp(a, "--llvm") == 0 || strcmp(a, "--asm") == 0)
             o->dump = a + 2;
@@ -526,6 +545,13 @@ static int reference_run(actc_session *s, actrt_model *m, const Options *o, Run 
     return st;
 }
 
+/* --strict and --ignore-tensors on a model about to load its weights */
+static int set_strict(actrt_model *m, const Options *o) {
+    if (!o->codegen.strict && !o->nignore)
+        return ACTC_OK;
+    return actrt_model_set_strict(m, o->codegen.strict, o->codegen.ignore_tensors, o->codegen.nignore_tensors);
+}
+
 /* The JIT model of o->files[0] compiled with opts, created and with its
  * weights loaded: 0, or the exit status with the error printed (what was
  * made so far is in *s, *j, *m and r->d for the caller to free). */
@@ -547,7 +573,7 @@ static int open_model(const Options *o, const actc_options *opts, actc_session *
                 r->d->ntensors);
         return 1;
     }
-    if ((st = actrt_model_create(m, r->d)) ||
+    if ((st = actrt_model_create(m, r->d)) || (st = set_strict(*m, o)) ||
         (o->nweights && (st = actrt_model_load_weights(*m, o->weights, o->nweights, o->prefix))) ||
         (st = actrt_model_set_threads(*m, (int)o->threads))) {
         fprintf(stderr, "actc: error: %s\n", actrt_last_error(*m));
@@ -743,7 +769,7 @@ static int cmd_bench(const Options *o) {
         fprintf(stderr, "actc: error: model '%s' has a fixed batch of %lld\n", d->name, (long long)d->fixed_batch);
         goto done;
     }
-    if ((st = actrt_model_create(&m, d)) ||
+    if ((st = actrt_model_create(&m, d)) || (st = set_strict(m, o)) ||
         (st = o->nweights ? actrt_model_load_weights(m, o->weights, o->nweights, o->prefix) : cli_random_weights(m, d)) ||
         (st = actrt_model_set_threads(m, (int)o->threads))) {
         fprintf(stderr, "actc: error: %s\n", actrt_last_error(m));

@@ -103,6 +103,13 @@ typedef struct actc_options {
      * every builtin within 0.51 ULP, at about half the precise tier's
      * speed; docs/accuracy.md section 2); not with fast_math */
     int exact_math;
+    /* nonzero: actc_compile_object's embed_weights must hold only tensors
+     * the model reads, except those matching one of the nignore_tensors
+     * fnmatch(3) globs of ignore_tensors (NULL: "*.num_batches_tracked");
+     * docs/api.md, "Checkpoint names".  JIT models: actrt_model_set_strict. */
+    int strict;
+    const char *const *ignore_tensors;
+    int nignore_tensors;
 } actc_options;
 
 enum { ACTC_WEIGHTS_F32 = 0, ACTC_WEIGHTS_BF16 = 1, ACTC_WEIGHTS_F16 = 2, ACTC_WEIGHTS_INT8 = 3 };

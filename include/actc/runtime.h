@@ -262,7 +262,8 @@ ACTRT_API double actrt_kernel_row_work(const actrt_kernel_info *ki);
 ACTRT_API int actrt_model_create(actrt_model **out, const actrt_desc *desc);
 /* Load and pack every tensor the model needs from safetensors files (a
  * sharded checkpoint is several files).  Tensor names are prefix + the
- * layer's name (prefix may be NULL).  Extra tensors are ignored; a missing
+ * layer's name (prefix may be NULL).  Extra tensors are ignored (unless
+ * actrt_model_set_strict); a missing
  * tensor, a wrong shape or dtype is an error naming the tensor, the file
  * and the line of the model that declared it.  On error nothing changes. */
 ACTRT_API int actrt_model_load_weights(actrt_model *m, const char *const *paths, int npaths, const char *prefix);
@@ -287,6 +288,13 @@ ACTRT_API int actrt_model_load_tensors(actrt_model *m, const actrt_tensor *tenso
  * actrt_free.  On failure *data is NULL and actrt_last_error(m) says why. */
 ACTRT_API int actrt_model_read_tensors(actrt_model *m, const char *const *paths, int npaths, const char *prefix,
                                        float ***data);
+/* How the loads above treat tensors of the source that the model does not
+ * read (docs/api.md, "Checkpoint names"): ignored (the default), or, with
+ * strict nonzero, an error listing them — except those matching one of the
+ * nignore fnmatch(3) globs of ignore (copied; ignore NULL: the default list,
+ * "*.num_batches_tracked").  Names the model reads and the source lacks
+ * are always an error, listing up to 8 with the nearest names present. */
+ACTRT_API int actrt_model_set_strict(actrt_model *m, int strict, const char *const *ignore, int nignore);
 /* For generated AOT code: create a model and load its weights from a file
  * (path != NULL) or from safetensors bytes (data != NULL), in one call.  On
  * failure *out is NULL and actrt_last_error(NULL) says why. */

@@ -133,6 +133,42 @@ def expect_error(args, needle, what):
 o = os.path.join(tmp, "o.npy")
 expect_error(["run", mlp, "-w", s1, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o],
              "missing tensor 'fc1.weight' (declared at", "missing tensor")
+# checkpoint names (docs/api.md, "Checkpoint names"): every missing name is
+# listed (up to 8) with the nearest name present; --strict rejects tensors
+# the model does not read, except *.num_batches_tracked and --ignore-tensors
+typo = os.path.join(tmp, "typo.safetensors")
+write_safetensors(typo, {"fc_1.weight": ([128, 64], rand(128 * 64)), "fc1.bias": ([128], rand(128)),
+                         "fc2.weights": ([10, 128], rand(1280)), "fc2.b": ([10], rand(10))})
+expect_error(["run", mlp, "-w", typo, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o],
+             "missing tensor 'fc1.weight' (declared at", "three tensors missing: the first")
+for needle in ("nearest: 'fc_1.weight'", "3 tensors missing in all", "'fc2.weight' (declared at",
+               "nearest: 'fc2.weights'", "'fc2.bias' (declared at"):
+    expect_error(["run", mlp, "-w", typo, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o], needle,
+                 "three tensors missing: %s" % needle)
+# w has the extra tensor "not.used": accepted by default, an error with --strict, allowed by a glob
+rc, err = run("run", mlp, "-w", w, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o, "--strict")
+check(rc == 1 and "has tensor 'not.used' that the model does not read (strict)" in err and "--ignore-tensors" in err,
+      "--strict with an unread tensor: %d %s" % (rc, err))
+rc, err = run("run", mlp, "-w", w, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o, "--strict", "--ignore-tensors", "not.*")
+check(rc == 0, "--strict --ignore-tensors not.*: " + err)
+bn = os.path.join(tmp, "bn.safetensors")
+write_safetensors(bn, {"fc1.weight": ([128, 64], rand(128 * 64)), "fc1.bias": ([128], rand(128)),
+                       "fc2.weight": ([10, 128], rand(1280)), "fc2.bias": ([10], rand(10)),
+                       "bn.num_batches_tracked": ([1], [3.0]), "extra.a": ([1], [1.0]), "extra.b": ([1], [1.0])})
+rc, err = run("run", mlp, "-w", bn, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o, "--strict",
+              "--ignore-tensors", "extra.*")
+check(rc == 0, "--strict --ignore-tensors extra.*: *.num_batches_tracked stays ignored: " + err)
+rc, err = run("run", mlp, "-w", bn, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o, "--strict")
+check(rc == 1 and "2 such tensors in all" in err and "num_batches_tracked" not in err,
+      "--strict lists the unread tensors but not num_batches_tracked: %s" % err)
+expect_error(["run", mlp, "-w", w, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o, "--strict", "--ignore-tensors"],
+             "option '--ignore-tensors' needs a value", "--ignore-tensors without a glob")
+rc, err = run("run", mlp, "-w", w, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o, "--strict", "--ignore-tensors", "[")
+check(rc == 1 and "'not.used'" in err, "--ignore-tensors '[' (a malformed glob matches nothing): %d %s" % (rc, err))
+eo = os.path.join(tmp, "strict.o")
+expect_error(["compile", mlp, "-o", eo, "--header", eo + ".h", "--embed-weights", w, "--strict"],
+             "has tensor 'not.used' that the model does not read (strict)", "compile --embed-weights --strict")
+check(not os.path.exists(eo) and not os.path.exists(eo + ".h"), "a failed --strict compile left files behind")
 bad = os.path.join(tmp, "bad.safetensors")
 write_safetensors(bad, {"fc1.weight": ([64, 128], rand(128 * 64)), "fc1.bias": ([128], rand(128)),
                         "fc2.weight": ([10, 128], rand(1280)), "fc2.bias": ([10], rand(10))})

@@ -474,14 +474,18 @@ Test(jit, api_misuse_returns_specific_codes) {
     cr_expect_eq(actrt_model_run(bare, 2, ins, outs), ACTC_ERR_ARG);
     cr_expect(strstr(actrt_last_error(bare), "has no weights"));
     /* wrong shape and missing tensors name the tensor and the line */
-    actrt_tensor one = rt_tensor_2d("g.weight", 48, 2, in);
-    cr_expect_eq(actrt_model_load_tensors(bare, &one, 1), ACTC_ERR_WEIGHTS);
+    float *big = calloc(100 * 48, sizeof(float));
+    actrt_tensor three[3] = {rt_tensor_2d("g.weight", 48, 2, in), rt_tensor_2d("u.weight", 100, 48, big),
+                             rt_tensor_2d("down.weight", 48, 100, big)};
+    cr_expect_eq(actrt_model_load_tensors(bare, three, 3), ACTC_ERR_WEIGHTS);
     cr_expect_str_eq(actrt_last_error(bare),
                      "the tensors given: tensor 'g.weight' has shape [48, 2], expected [100, 48] (declared at t.act:4)");
-    float *big = calloc(100 * 48, sizeof(float));
-    one = rt_tensor_2d("g.weight", 100, 48, big);
+    /* every missing name at once (names are checked before shapes) */
+    actrt_tensor one = rt_tensor_2d("g.weight", 100, 48, big);
     cr_expect_eq(actrt_model_load_tensors(bare, &one, 1), ACTC_ERR_WEIGHTS);
-    cr_expect_str_eq(actrt_last_error(bare), "missing tensor 'u.weight' (declared at t.act:5) in the tensors given");
+    cr_expect_str_eq(actrt_last_error(bare), "missing tensor 'u.weight' (declared at t.act:5) in the tensors given; "
+                                             "nearest: 'g.weight'; 2 tensors missing in all, also 'down.weight' "
+                                             "(declared at t.act:6)");
     free(big);
     actrt_model_free(bare);
     /* create / compile argument checks */

@@ -174,11 +174,12 @@ Test(runtime, read_tensors_missing_tensor) {
     /* without the prefix: named with a hint */
     snprintf(want, sizeof want,
              "missing tensor 'fc.weight' (declared at t.act:2) in %s and the other shards; the file has "
-             "'model.fc.weight': use the weights prefix 'model.'",
+             "'model.fc.weight': use the weights prefix 'model.'; 3 tensors missing in all",
              paths[0]);
     expect_same_failure(paths, 2, NULL, ACTC_ERR_WEIGHTS, want);
     /* one shard only: the other shard's tensor is missing */
-    snprintf(want, sizeof want, "missing tensor 'model.fc.weight' (declared at t.act:2) in %s", paths[0]);
+    snprintf(want, sizeof want, "missing tensor 'model.fc.weight' (declared at t.act:2) in %s; 2 tensors missing in "
+             "all, also 'model.ln.weight' (declared at t.act:3)", paths[0]);
     expect_same_failure(paths, 1, "model.", ACTC_ERR_WEIGHTS, want);
 }
 
@@ -408,6 +409,52 @@ Test(runtime, load_tensors_checks_rank_shape_and_type) {
     cr_assert(p);
     cr_expect_eq(count, 3);
     cr_expect_eq(memcmp(p, ln_w, sizeof ln_w), 0);
+    actrt_model_free(m);
+}
+
+/* Checkpoint names (docs/api.md): every missing name listed with the
+ * nearest present; strict mode rejects unread tensors, except ignored
+ * globs; actrt_model_set_strict's argument checks. */
+Test(runtime, missing_names_listed_and_strict_mode) {
+    actrt_model *m;
+    cr_assert_eq(actrt_model_create(&m, &desc), ACTC_OK);
+    actrt_tensor ts[] = {{.name = "fc.weight", .rank = 2, .shape = {2, 3}, .data = fc_w},
+                         {.name = "fc.bias", .rank = 1, .shape = {2}, .data = fc_b},
+                         {.name = "ln.weight", .rank = 1, .shape = {3}, .data = ln_w},
+                         {.name = "bn.num_batches_tracked", .rank = 1, .shape = {1}, .data = ln_w},
+                         {.name = "head.weight", .rank = 1, .shape = {1}, .data = ln_w}};
+    ts[0].name = "fc.weights", ts[2].name = "ln.weigh";
+    cr_expect_eq(actrt_model_load_tensors(m, ts, 5), ACTC_ERR_WEIGHTS);
+    cr_expect_str_eq(actrt_last_error(m), "missing tensor 'fc.weight' (declared at t.act:2) in the tensors given; "
+                                          "nearest: 'fc.weights'; 2 tensors missing in all, also 'ln.weight' "
+                                          "(declared at t.act:3; nearest: 'ln.weigh')");
+    ts[0].name = "fc.weight", ts[2].name = "ln.weight";
+    cr_expect_eq(actrt_model_load_tensors(m, ts, 5), ACTC_OK, "%s", actrt_last_error(m)); /* extras ignored */
+    cr_expect_eq(actrt_model_set_strict(m, 1, NULL, 0), ACTC_OK);
+    cr_expect_eq(actrt_model_load_tensors(m, ts, 5), ACTC_ERR_WEIGHTS);
+    cr_expect_str_eq(actrt_last_error(m), "the tensors given has tensor 'head.weight' that the model does not read "
+                                          "(strict); allow such tensors with --ignore-tensors GLOB");
+    const char *globs[] = {"head.*"};
+    cr_expect_eq(actrt_model_set_strict(m, 1, globs, 1), ACTC_OK);
+    cr_expect_eq(actrt_model_load_tensors(m, ts, 5), ACTC_ERR_WEIGHTS); /* an explicit list replaces the default */
+    cr_expect(strstr(actrt_last_error(m), "'bn.num_batches_tracked'"), "%s", actrt_last_error(m));
+    const char *globs2[] = {"head.*", "*.num_batches_tracked"};
+    cr_expect_eq(actrt_model_set_strict(m, 1, globs2, 2), ACTC_OK);
+    cr_expect_eq(actrt_model_load_tensors(m, ts, 5), ACTC_OK, "%s", actrt_last_error(m));
+    cr_expect_eq(actrt_model_set_strict(m, 0, NULL, 0), ACTC_OK);
+    cr_expect_eq(actrt_model_load_tensors(m, ts, 5), ACTC_OK, "%s", actrt_last_error(m));
+    /* arguments */
+    cr_expect_eq(actrt_model_set_strict(NULL, 1, NULL, 0), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(NULL), "actrt_model_set_strict: model is NULL");
+    cr_expect_eq(actrt_model_set_strict(m, 1, NULL, 2), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(m), "actrt_model_set_strict: ignore is NULL");
+    cr_expect_eq(actrt_model_set_strict(m, 1, globs, -1), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(m), "actrt_model_set_strict: nignore must be >= 0");
+    const char *holes[] = {"a.*", NULL};
+    cr_expect_eq(actrt_model_set_strict(m, 1, holes, 2), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(m), "actrt_model_set_strict: ignore[1] is NULL");
+    cr_expect_eq(actrt_model_load_tensors(m, ts, 5), ACTC_OK, "a failed set_strict changed the mode: %s",
+                 actrt_last_error(m));
     actrt_model_free(m);
 }
 
