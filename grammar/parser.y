@@ -59,12 +59,12 @@ void parse_stack_free(void *p);
 }
 
 %token CONST "'const'" ACTIVATION "'activation'" GATE "'gate'" MODEL "'model'"
-%token RETURN "'return'" TRUE "'true'" FALSE "'false'"
+%token RETURN "'return'" TRUE "'true'" FALSE "'false'" FOR "'for'" IN "'in'"
 %token <name> IDENT "identifier"
 %token <name> NUMBER "number"
 %token <name> STRING "string"
 %token NEWLINE "newline"
-%token ARROW "'->'" EQEQ "'=='" NE "'!='" LE "'<='" GE "'>='"
+%token ARROW "'->'" EQEQ "'=='" NE "'!='" LE "'<='" GE "'>='" DOTDOT "'..'"
 
 %type <expr> expr primary args arglist
 %type <decl> item const_decl func_decl model_decl params paramlist ports outputs body block
@@ -163,6 +163,8 @@ body
 stmt
     : targets '=' expr      { $$ = ast_assign(p, @$, $1, $3); }
     | RETURN exprlist       { $$ = ast_return(p, @$, $2); }
+    | FOR IDENT IN expr DOTDOT expr opt_newlines '{' block '}'
+                            { $$ = ast_for(p, @$, $2, $4, $6, $9); }
     ;
 
 targets

@@ -241,6 +241,13 @@ Decl *ast_body_add(Parser *p, Decl *body, Stmt *st) {
     return body;
 }
 
+Stmt *ast_for(Parser *p, Span sp, Name var, Expr *lo, Expr *hi, Decl *body) {
+    Stmt *st = NEW(&p->s->perm, Stmt);
+    *st = (Stmt){.kind = ST_FOR, .span = sp, .var = var, .lo = lo, .hi = hi, .body = body->stmts,
+                 .nbody = body->nstmts};
+    return st;
+}
+
 Stmt *ast_targets_new(Parser *p, Name n) {
     Stmt *st = NEW(&p->s->perm, Stmt);
     st->kind = ST_ASSIGN;
@@ -336,6 +343,38 @@ static void dump_type(StrBuf *sb, const TypeExpr *t) {
     sb_putc(sb, ']');
 }
 
+static void dump_stmts(StrBuf *sb, Stmt *const *stmts, int n, int level) {
+    for (int i = 0; i < n; i++) {
+        const Stmt *st = stmts[i];
+        for (int k = 0; k < level; k++)
+            sb_puts(sb, "    ");
+        if (st->kind == ST_FOR) {
+            sb_printf(sb, "for %s in ", st->var.name);
+            dump_expr(sb, st->lo);
+            sb_puts(sb, " .. ");
+            dump_expr(sb, st->hi);
+            sb_puts(sb, " {\n");
+            dump_stmts(sb, st->body, st->nbody, level + 1);
+            for (int k = 0; k < level; k++)
+                sb_puts(sb, "    ");
+            sb_puts(sb, "}\n");
+            continue;
+        }
+        if (st->kind == ST_RETURN)
+            sb_puts(sb, "return ");
+        for (int j = 0; j < st->ntargets; j++)
+            sb_printf(sb, "%s%s", j ? ", " : "", st->targets[j].name);
+        if (st->kind == ST_ASSIGN)
+            sb_puts(sb, " = ");
+        for (int j = 0; j < st->nvalues; j++) {
+            if (j)
+                sb_puts(sb, ", ");
+            dump_expr(sb, st->values[j]);
+        }
+        sb_putc(sb, '\n');
+    }
+}
+
 static void dump_decl(StrBuf *sb, const Decl *d) {
     switch (d->kind) {
     case DECL_CONST:
@@ -367,22 +406,7 @@ static void dump_decl(StrBuf *sb, const Decl *d) {
             dump_type(sb, d->outputs[i].type);
         }
         sb_puts(sb, ") {\n");
-        for (int i = 0; i < d->nstmts; i++) {
-            const Stmt *st = d->stmts[i];
-            sb_puts(sb, "    ");
-            if (st->kind == ST_RETURN)
-                sb_puts(sb, "return ");
-            for (int j = 0; j < st->ntargets; j++)
-                sb_printf(sb, "%s%s", j ? ", " : "", st->targets[j].name);
-            if (st->kind == ST_ASSIGN)
-                sb_puts(sb, " = ");
-            for (int j = 0; j < st->nvalues; j++) {
-                if (j)
-                    sb_puts(sb, ", ");
-                dump_expr(sb, st->values[j]);
-            }
-            sb_putc(sb, '\n');
-        }
+        dump_stmts(sb, d->stmts, d->nstmts, 1);
         sb_putc(sb, '}');
         break;
     }

@@ -23,6 +23,16 @@ typedef struct Env {
     const char *outer_name;
 } Env;
 
+/* A loop whose body is being checked (check_loop.c): one iteration. */
+typedef struct Loop {
+    struct Loop *up;        /* the enclosing loop, or NULL */
+    const Stmt *st;         /* the ST_FOR */
+    int64_t iterations;     /* of this loop */
+    const char **carried;   /* names bound before the loop and reassigned in this iteration */
+    Span *carried_at;
+    int ncarried, capcarried, capcarried_at;
+} Loop;
+
 typedef struct Checker {
     Session *s;
     Diag *d;
@@ -31,7 +41,12 @@ typedef struct Checker {
     int cur;            /* index of the declaration being checked */
     const char **early; /* names used before their definition (already reported) */
     int nearly, capearly;
+    Loop *loop;         /* the innermost loop being elaborated, or NULL */
+    int64_t elaborated; /* statements of the model being checked, loops elaborated */
 } Checker;
+
+/* The most statements a model may elaborate to (loops unrolled). */
+enum { MAX_ELABORATED = 1 << 16 };
 
 static const Type ty_error = {.kind = TY_ERROR};
 
@@ -87,6 +102,19 @@ Type builtin_result(Checker *c, Env *env, Expr *e, const Builtin *b, Type *in, i
 const char *param_rule(Checker *c, const Builtin *b, const double *vals, const Expr *e, int *blame, int *other);
 Span param_span(const Expr *e, const Builtin *b, int j);
 bool check_param_values(Checker *c, Expr *e, const Builtin *b);
+
+/* check_decl.c */
+/* Check statements in scope s (a model's, or one iteration's), appending
+ * each checked statement, loops elaborated, to the model's flat list. */
+void check_stmts(Checker *c, Scope *s, Stmt *const *stmts, int n, bool *returned);
+
+/* check_loop.c */
+void check_for(Checker *c, Scope *s, Stmt *st);
+Stmt *clone_stmt(Checker *c, const Stmt *st);
+/* A layer name given as "..." (str, a checked EX_STR): its {expr}
+ * templates evaluated, and inside a loop the rule that the name differs per
+ * iteration; NULL after an error (reported). */
+const char *layer_name_string(Checker *c, Env *env, const Expr *str);
 
 /* check_instance.c */
 void instance_at(Checker *c, Expr *e, Decl *f);

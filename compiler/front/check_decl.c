@@ -195,12 +195,34 @@ static Binding *bind(Checker *c, Scope *ms, const char *name, Span sp, Shape sha
     Decl *m = ms->owner;
     const Symbol *sym = scope_lookup_here(ms, name);
     Binding *prev = sym ? sym->binding : NULL;
+    if (sym && sym->kind == SYM_DECL) { /* only loop variables are declarations below the file scope */
+        diag_error(c->d, sp, "cannot assign to the loop variable '%s'", name);
+        return NULL;
+    }
     if (prev) {
         Diagnostic *dg = diag_error(c->d, sp, "redefinition of '%s'", name);
         diag_note(c->d, dg, prev->span, "previous definition is here");
         return NULL;
     }
-    bool reserved = reserved_name(c, sp, name);
+    /* language.md §3.6: a name bound before a loop may be reassigned in its
+     * body once per iteration; the next iteration and the code after the
+     * loop see the new value */
+    const Symbol *outer = c->loop && ms->up ? scope_lookup(ms->up, name) : NULL;
+    bool carried = outer && outer->kind == SYM_BINDING;
+    if (carried) {
+        Loop *lp = c->loop;
+        for (int i = 0; i < lp->ncarried; i++)
+            if (strcmp(lp->carried[i], name) == 0) {
+                Diagnostic *dg = diag_error(c->d, sp, "'%s' is reassigned twice in one iteration of the loop", name);
+                diag_note(c->d, dg, lp->carried_at[i], "first reassigned here; a name bound before a loop may be "
+                          "reassigned once per iteration");
+                return NULL;
+            }
+        VEC_PUSH(&c->s->perm, lp->carried, lp->ncarried, lp->capcarried, name);
+        int n = lp->ncarried - 1;
+        VEC_PUSH(&c->s->perm, lp->carried_at, n, lp->capcarried_at, sp);
+    }
+    bool reserved = !carried && reserved_name(c, sp, name);
     Binding *b = NEW(&c->s->perm, Binding);
     *b = (Binding){.name = name, .span = sp, .shape = shape, .is_input = is_input, .index = index, .stmt = st,
                    .index_in_model = m->nbindings};
@@ -212,7 +234,10 @@ static Binding *bind(Checker *c, Scope *ms, const char *name, Span sp, Shape sha
         if (strcmp(c->early[i], name) == 0)
             b->uses++;
     VEC_PUSH(&c->s->perm, m->bindings, m->nbindings, m->capbindings, b);
-    scope_add(&c->s->perm, ms, (Symbol){.name = name, .kind = SYM_BINDING, .binding = b});
+    if (carried)
+        scope_rebind(ms->up, name, b);
+    else
+        scope_add(&c->s->perm, ms, (Symbol){.name = name, .kind = SYM_BINDING, .binding = b});
     return b;
 }
 
@@ -300,28 +325,47 @@ static void check_model(Checker *c, Decl *m) {
             }
     }
     bool returned = false;
-    for (int i = 0; i < m->nstmts && !diag_full(c->d); i++) {
-        Stmt *st = m->stmts[i];
-        if (returned) {
-            diag_error(c->d, st->span, "statement after 'return'");
-            break;
-        }
-        if (st->kind == ST_ASSIGN) {
-            check_assign(c, &ms, st);
-        } else {
-            check_return(c, &ms, st);
-            returned = true;
-        }
-    }
+    c->elaborated = 0;
+    check_stmts(c, &ms, m->stmts, m->nstmts, &returned);
     if (!returned) {
         diag_error(c->d, m->name_span, "model '%s' has no return statement", m->name);
         return;
     }
     for (int i = 0; i < m->nbindings; i++) {
         Binding *b = m->bindings[i];
-        if (b->uses == 0)
+        bool again = false; /* the same statement in another iteration of a loop: warned once */
+        for (int j = 0; j < i && !again && b->uses == 0; j++)
+            again = m->bindings[j]->uses == 0 && m->bindings[j]->span.start == b->span.start;
+        if (b->uses == 0 && !again)
             diag_warning(c->d, b->span, b->is_input ? "input '%s' is never used" : "'%s' is assigned but never used",
                          b->name);
+    }
+}
+
+void check_stmts(Checker *c, Scope *s, Stmt *const *stmts, int n, bool *returned) {
+    Decl *m = s->owner;
+    for (int i = 0; i < n && !diag_full(c->d); i++) {
+        if (*returned) {
+            diag_error(c->d, stmts[i]->span, "statement after 'return'");
+            break;
+        }
+        if (stmts[i]->kind == ST_FOR) {
+            check_for(c, s, stmts[i]);
+            continue;
+        }
+        if (stmts[i]->kind == ST_RETURN && c->loop) {
+            diag_error(c->d, stmts[i]->span, "'return' inside a loop; return after the loop");
+            continue;
+        }
+        /* in a loop every iteration checks (and lowering reads) its own copy */
+        Stmt *st = c->loop ? clone_stmt(c, stmts[i]) : stmts[i];
+        if (st->kind == ST_ASSIGN) {
+            check_assign(c, s, st);
+        } else {
+            check_return(c, s, st);
+            *returned = true;
+        }
+        VEC_PUSH(&c->s->perm, m->flat, m->nflat, m->capflat, st);
     }
 }
 

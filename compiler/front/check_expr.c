@@ -118,6 +118,23 @@ static Type fold_arith(Checker *c, Span sp, BinOp op, Type a, Type b) {
 /* ---- expressions ---- */
 
 
+/* The loop among stmts (or nested in them) whose body binds `name`, or NULL. */
+static const Stmt *loop_binding(Stmt *const *stmts, int n, const char *name) {
+    for (int i = 0; i < n; i++) {
+        const Stmt *st = stmts[i];
+        if (st->kind != ST_FOR)
+            continue;
+        for (int j = 0; j < st->nbody; j++)
+            for (int k = 0; k < st->body[j]->ntargets; k++)
+                if (strcmp(st->body[j]->targets[k].name, name) == 0)
+                    return st;
+        const Stmt *inner = loop_binding(st->body, st->nbody, name);
+        if (inner)
+            return inner;
+    }
+    return NULL;
+}
+
 static Type check_name(Checker *c, Env *env, Expr *e) {
     if (env->func) {
         int i = lookup_param(env, e->str);
@@ -136,7 +153,8 @@ static Type check_name(Checker *c, Env *env, Expr *e) {
             return b->error ? ty_error : (Type){.kind = TY_TENSOR, .shape = b->shape};
         }
     }
-    Decl *g = lookup_decl(c, e->str);
+    const Symbol *loop_var = env->model ? scope_lookup(env->scope, e->str) : NULL; /* a loop's variable */
+    Decl *g = loop_var && loop_var->kind == SYM_DECL ? loop_var->decl : lookup_decl(c, e->str);
     if (g && g->kind == DECL_CONST) {
         e->const_name = g->name;
         return g->const_value;
@@ -158,10 +176,22 @@ static Type check_name(Checker *c, Env *env, Expr *e) {
         diag_note(c->d, dg, later->name_span, "'%s' is defined here", e->str);
         return ty_error;
     }
+    const Stmt *loop = env->model ? loop_binding(env->model->stmts, env->model->nstmts, e->str) : NULL;
+    for (const Loop *lp = c->loop; lp && loop; lp = lp->up)
+        if (lp->st == loop)
+            loop = NULL; /* a use inside that loop: before its definition (below) */
+    if (loop && !lookup_binding(env, e->str)) {
+        Diagnostic *dg = diag_error(c->d, e->span, "'%s' is local to a loop: a name first bound in a loop's body "
+                                    "lives for one iteration; bind it before the loop to carry it out", e->str);
+        diag_note(c->d, dg, loop->span, "the loop is here");
+        return ty_error;
+    }
     if (env->model) {
         /* assigned by a later statement (or by this one) */
-        for (int i = 0; i < env->model->nstmts; i++) {
-            Stmt *st = env->model->stmts[i];
+        Stmt *const *list = c->loop ? c->loop->st->body : env->model->stmts; /* this body's statements */
+        int nlist = c->loop ? c->loop->st->nbody : env->model->nstmts;
+        for (int i = 0; i < nlist; i++) {
+            Stmt *st = list[i];
             for (int j = 0; j < st->ntargets; j++)
                 if (strcmp(st->targets[j].name, e->str) == 0) {
                     Diagnostic *dg = diag_error(c->d, e->span, "'%s' is used before its definition", e->str);

@@ -50,10 +50,13 @@ bool name_layer(Checker *c, Env *env, Expr *e, const Sig *sig) {
     if (a) {
         if (a->value->type.kind != TY_STR)
             return false;
-        if (!valid_layer_name(a->value->str)) {
+        const char *given = layer_name_string(c, env, a->value);
+        if (!given)
+            return false;
+        if (!valid_layer_name(given)) {
             StrBuf q;
             sb_init(&q, &c->s->perm);
-            for (const char *p = a->value->str; *p && q.len < 64; p++)
+            for (const char *p = given; *p && q.len < 64; p++)
                 if ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\')
                     sb_printf(&q, "\\x%02x", (unsigned char)*p);
                 else
@@ -63,7 +66,13 @@ bool name_layer(Checker *c, Env *env, Expr *e, const Sig *sig) {
                        sb_str(&q));
             return false;
         }
-        e->layer = scope_layer_name(&c->s->perm, env->scope, a->value->str);
+        e->layer = scope_layer_name(&c->s->perm, env->scope, given);
+    } else if (env->outer == e && env->outer_name && c->loop) {
+        const char *var = c->loop->st->var.name;
+        diag_error(c->d, e->span, "this '%s' layer is named by its variable '%s' inside a loop, which would repeat "
+                   "the name in every iteration; add name = \"%s.{%s}\"", sig->name, env->outer_name,
+                   env->outer_name, strcmp(var, "_") == 0 ? "i" : var);
+        return false;
     } else if (env->outer == e && env->outer_name) {
         e->layer = scope_layer_name(&c->s->perm, env->scope, env->outer_name);
     } else {

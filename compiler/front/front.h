@@ -237,16 +237,22 @@ typedef struct Name {
     Span span;
 } Name;
 
-typedef enum { ST_ASSIGN, ST_RETURN } StmtKind;
+typedef enum { ST_ASSIGN, ST_RETURN, ST_FOR } StmtKind;
 
-typedef struct Stmt {
+typedef struct Stmt Stmt;
+struct Stmt {
     StmtKind kind;
     Span span;
     Name *targets; /* ST_ASSIGN */
     int ntargets, captargets;
     Expr **values; /* ST_ASSIGN: one; ST_RETURN: one per output */
     int nvalues, capvalues;
-} Stmt;
+    /* ST_FOR: for var in lo .. hi { body } (language.md §3.6) */
+    Name var;
+    Expr *lo, *hi;
+    Stmt **body;
+    int nbody;
+};
 
 /* A value bound in a model: an input, or a target of an assignment. */
 struct Binding {
@@ -286,6 +292,8 @@ struct Decl {
     Span outputs_span;
     Stmt **stmts;
     int nstmts, capstmts;
+    Stmt **flat;         /* DECL_MODEL, the checker: the statements with every loop elaborated */
+    int nflat, capflat;
     /* the checker */
     Type const_value;    /* DECL_CONST */
     bool checked, ok;
@@ -341,6 +349,7 @@ typedef struct Parser {
     int braces;        /* brace depth, maintained by the lexer */
     bool at_line_start;/* last token emitted was a newline (or none yet) */
     bool at_stmt_start;/* a declaration may start here */
+    int for_state;     /* 1: after 'for', 2: after 'for NAME' (where 'in' is a keyword) */
     bool eof_nl_sent;
 } Parser;
 
@@ -375,6 +384,7 @@ Stmt *ast_assign(Parser *p, Span sp, Stmt *targets, Expr *value);
 Stmt *ast_targets_new(Parser *p, Name n);
 Stmt *ast_targets_add(Parser *p, Stmt *list, Name n);
 Stmt *ast_return(Parser *p, Span sp, Stmt *values);
+Stmt *ast_for(Parser *p, Span sp, Name var, Expr *lo, Expr *hi, Decl *body);
 Stmt *ast_values_new(Parser *p, Expr *e);
 Stmt *ast_values_add(Parser *p, Stmt *list, Expr *e);
 void ast_program_add(Parser *p, Decl *d);
@@ -434,6 +444,9 @@ const Symbol *scope_lookup_here(const Scope *s, const char *name);
 const Symbol *scope_lookup(const Scope *s, const char *name);
 /* The outermost scope (the file's). */
 const Scope *scope_file(const Scope *s);
+/* Make the innermost symbol `name` of s's chain, a binding, name b instead
+ * (a loop-carried reassignment, language.md §3.6); false if there is none. */
+bool scope_rebind(Scope *s, const char *name, Binding *b);
 /* Layer `name` given inside s, with the innermost prefix around it. */
 const char *scope_layer_name(Arena *a, const Scope *s, const char *name);
 

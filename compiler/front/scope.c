@@ -82,3 +82,16 @@ const char *scope_layer_name(Arena *a, const Scope *s, const char *name) {
             return arena_printf(a, "%s.%s", s->prefix, name);
     return name;
 }
+
+bool scope_rebind(Scope *s, const char *name, Binding *b) {
+    for (; s; s = s->up) {
+        const Symbol *sym = scope_lookup_here(s, name);
+        if (sym) {
+            if (sym->kind != SYM_BINDING)
+                return false;
+            s->syms[sym - s->syms].binding = b;
+            return true;
+        }
+    }
+    return false;
+}

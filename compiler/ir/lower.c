@@ -303,8 +303,8 @@ Graph *lower_model(Session *s, Decl *m) {
         env.bindings[i] = n; /* inputs are the first bindings */
     }
     int next = m->ninputs;
-    for (int i = 0; i < m->nstmts; i++) {
-        Stmt *st = m->stmts[i];
+    for (int i = 0; i < m->nflat; i++) { /* the statements with the loops elaborated (check_loop.c) */
+        Stmt *st = m->flat[i];
         if (st->kind == ST_RETURN) {
             for (int j = 0; j < st->nvalues; j++) {
                 Node *v = lower_expr(&env, st->values[j]);

@@ -182,21 +182,34 @@ def add(x, rx, y, ry):
             [p + q + U * (abs(a + b) + p + q) for a, b, p, q in zip(x, y, rx, ry)])
 
 
-def rmsnorm(x, w, eps):
+def rmsnorm(x, w, eps, rx=None):
+    """the norm's f32 rounding, plus (rx: the input's radii) the first-order propagation
+    |dn_i| <= |g_i| / s (r_i + |x_i| sum_j |x_j| r_j / (d s^2)), doubled for the second order"""
     d = len(x)
     inv = 1 / math.sqrt(math.fsum(v * v for v in x) / d + eps)
     n = [v * inv * g for v, g in zip(x, w)]
-    return n, [(d + 10) * U * abs(v) for v in n]
+    r = [(d + 10) * U * abs(v) for v in n]
+    if rx:
+        c = math.fsum(abs(v) * q for v, q in zip(x, rx)) * inv * inv / d
+        r = [ri + 2 * abs(g) * inv * (q + abs(v) * c) for ri, v, g, q in zip(r, x, w, rx)]
+    return n, r
 
 
-def layernorm(x, w, b, eps):
+def layernorm(x, w, b, eps, rx=None):
+    """as rmsnorm, on x - mean: |dn_i| <= |g_i| / sig (r_i + rbar + |x_i - mu| sum_j |x_j - mu| (r_j + rbar)
+    / (d sig^2)), doubled for the second order"""
     d = len(x)
     mu = math.fsum(x) / d
     var = math.fsum((v - mu) ** 2 for v in x) / d
     sig = math.sqrt(var + eps)
     n = [(v - mu) / sig * g + c for v, g, c in zip(x, w, b)]
     ma = math.fsum(abs(v) for v in x) / d
-    return n, [(d + 10) * U * (abs(v - c) + abs(g) * ma / sig) + U * abs(v) for v, g, c in zip(n, w, b)]
+    r = [(d + 10) * U * (abs(v - c) + abs(g) * ma / sig) + U * abs(v) for v, g, c in zip(n, w, b)]
+    if rx:
+        rbar = math.fsum(rx) / d
+        c = math.fsum(abs(v - mu) * (q + rbar) for v, q in zip(x, rx)) / (d * sig * sig)
+        r = [ri + 2 * abs(g) / sig * (q + rbar + abs(v - mu) * c) for ri, v, g, q in zip(r, x, w, rx)]
+    return n, r
 
 
 def softmax(z, r, log):
@@ -285,6 +298,47 @@ def model_for(case, t, src, dq):
             b, rb = u_(n, rn)
             y, ry = d(*gate("silu", a, ra, b, rb))
             return add(x, [0.0] * len(x), y, ry)
+        return run
+    if name.startswith("llama_stack"):
+        layers = int(name[len("llama_stack"):])
+        per = []
+        for i in range(layers):
+            p = "model.layers.%d." % i
+            per.append(([Dense(*t[p + "mlp.%s_proj.weight" % k]) for k in ("gate", "up", "down")],
+                        t[p + "post_attention_layernorm.weight"][1]))
+        fw = t["model.norm.weight"][1]
+
+        def run(x, _):
+            h, rh = x, [0.0] * len(x)
+            for (g, u_, d), nw in per:
+                n, rn = rmsnorm(h, nw, 1e-6, rh)
+                a, ra = g(n, rn)
+                b, rb = u_(n, rn)
+                y, ry = d(*gate("silu", a, ra, b, rb))
+                h, rh = add(h, rh, y, ry)
+            return rmsnorm(h, fw, 1e-6, rh)
+        return run
+    if name.startswith("bert_ffn_stack"):
+        layers = int(name[len("bert_ffn_stack"):])
+        per = []
+        for i in range(layers):
+            p = "encoder.layer.%d." % i
+            per.append((Dense(t[p + "intermediate.dense.weight"][0], t[p + "intermediate.dense.weight"][1],
+                              t[p + "intermediate.dense.bias"][1]),
+                        Dense(t[p + "output.dense.weight"][0], t[p + "output.dense.weight"][1],
+                              t[p + "output.dense.bias"][1]),
+                        t[p + "output.LayerNorm.weight"][1], t[p + "output.LayerNorm.bias"][1]))
+
+        def run(x, _):
+            h, rh = x, [0.0] * len(x)
+            for up, down, lw, lb in per:
+                z, rz = up(h, rh)
+                a = [FUNCS["gelu"](v) for v in z]
+                ra = activate("gelu", zip(z, rz, a))
+                y, ry = down(a, ra)
+                s_, rs = add(h, rh, y, ry)
+                h, rh = layernorm(s_, lw, lb, 1e-12, rs)
+            return h, rh
         return run
     if name == "geglu_fused":
         gu, d = Dense(*t["mlp.gate_up_proj.weight"]), Dense(*t["mlp.down_proj.weight"])
