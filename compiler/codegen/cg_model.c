@@ -70,7 +70,20 @@ struct KC {
     LLVMValueRef i8_scales[2][8]; /* int8: the current group's scales per projection and vector, */
     int i8_vec;                   /* for vectors of this width (0: none loaded) */
     Arena *scratch;
+    LLVMValueRef p_tab;    /* the instance's table (KTab): the kernel body's last parameter */
+    struct KTab *tab;
 };
+
+/* The per-instance constants a kernel body reads from its table instead of
+ * holding them in its code (weight slots, the indices of model inputs and
+ * outputs, scratch offsets), so that kernels identical up to their tensors
+ * share one body (emit_kernel).  Entries are numbered in the order the code
+ * first asks for them; an entry asked for again (the same key) is reused. */
+typedef struct KTab {
+    char *keys;            /* per entry: 'W' weight slot, 'I' input, 'O' output, 'S' scratch offset */
+    int64_t *vals;
+    int n, capkeys, capvals;
+} KTab;
 
 /* K blocking: a matmul with K > kc (the target's KernelParams) runs its
  * reduction in blocks of kc, all row tiles of a panel per block, so that
@@ -176,10 +189,29 @@ static LLVMValueRef splat_scalar(VM *vm, LLVMValueRef s) {
 
 /* ---- buffers ---- */
 
-static LLVMValueRef ptr_at(CG *cg, LLVMValueRef array, int i) {
-    LLVMValueRef idx = ci(cg, i);
-    LLVMValueRef p = LLVMBuildGEP2(B, cg->t_ptr, array, &idx, 1, "");
+/* array[i] (an array of pointers), i an i64 value */
+static LLVMValueRef ptr_at(CG *cg, LLVMValueRef array, LLVMValueRef i) {
+    LLVMValueRef p = LLVMBuildGEP2(B, cg->t_ptr, array, &i, 1, "");
     return LLVMBuildLoad2(B, cg->t_ptr, p, "");
+}
+
+/* The instance's constant `val` of kind `key`, loaded from its table. */
+static LLVMValueRef tab_entry(KC *kc, char key, int64_t val) {
+    CG *cg = kc->cg;
+    KTab *t = kc->tab;
+    int i = 0;
+    while (i < t->n && !(t->keys[i] == key && t->vals[i] == val))
+        i++;
+    if (i == t->n) {
+        int n = t->n;
+        VEC_PUSH(kc->scratch, t->keys, n, t->capkeys, key);
+        VEC_PUSH(kc->scratch, t->vals, t->n, t->capvals, val);
+    }
+    LLVMValueRef idx = ci(cg, i);
+    LLVMValueRef at = LLVMBuildGEP2(B, cg->t_i64, kc->p_tab, &idx, 1, "");
+    LLVMValueRef v = LLVMBuildLoad2(B, cg->t_i64, at, "");
+    LLVMSetMetadata(v, LLVMGetMDKindIDInContext(cg->ctx, "invariant.load", 14), LLVMMDNodeInContext(cg->ctx, NULL, 0));
+    return v;
 }
 
 static LLVMValueRef value_base(KC *kc, Value *v) {
@@ -188,11 +220,11 @@ static LLVMValueRef value_base(KC *kc, Value *v) {
         return kc->vbase[v->id];
     LLVMValueRef p;
     if (v->kind == V_INPUT)
-        p = ptr_at(cg, kc->p_in, v->index);
+        p = ptr_at(cg, kc->p_in, tab_entry(kc, 'I', v->index));
     else if (v->kind == V_OUTPUT)
-        p = ptr_at(cg, kc->p_out, v->index);
+        p = ptr_at(cg, kc->p_out, tab_entry(kc, 'O', v->index));
     else
-        p = gep(cg, kc->p_scratch, LLVMBuildMul(B, ci(cg, kc->mc->offset[v->id]), kc->p_batch, ""));
+        p = gep(cg, kc->p_scratch, LLVMBuildMul(B, tab_entry(kc, 'S', kc->mc->offset[v->id]), kc->p_batch, ""));
     return kc->vbase[v->id] = p;
 }
 
@@ -577,11 +609,11 @@ static int pow2_below(int n) {
     return h;
 }
 
-/* void NAME_epiI(w, in, out, scratch, batch, r, m, j0, buf_a, buf_b, stats) */
+/* void NAME_epiI(w, in, out, scratch, batch, r, m, j0, buf_a, buf_b, stats, table) */
 static LLVMTypeRef epilogue_type(CG *cg) {
-    LLVMTypeRef args[11] = {cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_i64, cg->t_i64,
-                            cg->t_i64, cg->t_i64, cg->t_ptr, cg->t_ptr, cg->t_ptr};
-    return LLVMFunctionType(LLVMVoidTypeInContext(cg->ctx), args, 11, 0);
+    LLVMTypeRef args[12] = {cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_i64, cg->t_i64,
+                            cg->t_i64, cg->t_i64, cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_ptr};
+    return LLVMFunctionType(LLVMVoidTypeInContext(cg->ctx), args, 12, 0);
 }
 
 static void kernel_bases(KC *kc);
@@ -678,16 +710,16 @@ static void emit_rows(KC *kc, VM *vm, VM *vs, LLVMValueRef jp, LLVMValueRef *wp,
     LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(cg->ctx, kc->fn, "row_tile_next");
     LLVMBuildCondBr(B, last, epi, next);
     LLVMPositionBuilderAtEnd(B, epi);
-    LLVMValueRef eargs[11] = {kc->p_w, kc->p_in, kc->p_out, kc->p_scratch, kc->p_batch, r,
+    LLVMValueRef eargs[12] = {kc->p_w, kc->p_in, kc->p_out, kc->p_scratch, kc->p_batch, r,
                               LLVMBuildLoad2(B, cg->t_i64, mvar, ""), j0, buf[0],
-                              k->nacc > 1 ? buf[1] : LLVMConstNull(cg->t_ptr), kc->p_stats};
+                              k->nacc > 1 ? buf[1] : LLVMConstNull(cg->t_ptr), kc->p_stats, kc->p_tab};
     /* the epilogue of this panel's columns: all P, or the rest of the last */
     LLVMValueRef efn = nfull > 0 ? epilogue_fn(kc, vm, vs, (int)P, 0, scratch) : NULL;
     if (rest) {
         LLVMValueRef erest = epilogue_fn(kc, vm, vs, (int)rest, 1, scratch);
         efn = efn ? LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntEQ, jp, ci(cg, nfull), ""), erest, efn, "") : erest;
     }
-    LLVMBuildCall2(B, epilogue_type(cg), efn, eargs, 11, "");
+    LLVMBuildCall2(B, epilogue_type(cg), efn, eargs, 12, "");
     LLVMBuildBr(B, next);
     LLVMPositionBuilderAtEnd(B, next);
     LLVMBuildStore(B, LLVMBuildAdd(B, r, LLVMBuildLoad2(B, cg->t_i64, mvar, ""), ""), rvar);
@@ -939,6 +971,75 @@ LLVMTypeRef cg_kernel_type(CG *cg) {
     return LLVMFunctionType(LLVMVoidTypeInContext(cg->ctx), args, 10, 0);
 }
 
+/* A kernel body: the kernel's parameters and its instance's table (KTab). */
+static LLVMTypeRef body_type(CG *cg) {
+    LLVMTypeRef args[11] = {cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_i64, cg->t_i64,
+                            cg->t_i64, cg->t_i64, cg->t_i64, cg->t_ptr, cg->t_ptr};
+    return LLVMFunctionType(LLVMVoidTypeInContext(cg->ctx), args, 11, 0);
+}
+
+/* The generated bodies of a model so far, to share (emit_kernel). */
+typedef struct SharedBody {
+    LLVMValueRef fn;
+    char *text;          /* its IR and its epilogue functions', with its own name replaced */
+} SharedBody;
+
+/* fn's IR text (and that of the functions it calls whose names start with
+ * its own), with fn's name replaced by "@BODY". */
+static char *body_text(CG *cg, LLVMValueRef fn, Arena *a) {
+    size_t len;
+    const char *name = LLVMGetValueName2(fn, &len);
+    StrBuf sb;
+    sb_init(&sb, a);
+    char *own = LLVMPrintValueToString(fn);
+    sb_puts(&sb, own);
+    LLVMDisposeMessage(own);
+    for (LLVMValueRef g = LLVMGetFirstFunction(cg->mod); g; g = LLVMGetNextFunction(g)) {
+        size_t gl;
+        const char *gn = LLVMGetValueName2(g, &gl);
+        if (g != fn && gl > len && strncmp(gn, name, len) == 0 && gn[len] == '_') {
+            char *t = LLVMPrintValueToString(g);
+            sb_puts(&sb, t);
+            LLVMDisposeMessage(t);
+        }
+    }
+    /* the name only ever appears as "@NAME" followed by a non-identifier
+     * character or "_epi": replace each occurrence; metadata references
+     * ("!llvm.loop !12") are numbered module-wide: drop the numbers (the
+     * nodes the kernels attach are the same for all: no-unroll loops and
+     * invariant loads) */
+    const char *in = sb_str(&sb);
+    StrBuf out;
+    sb_init(&out, a);
+    for (const char *p = in; *p;) {
+        if (p[0] == '@' && strncmp(p + 1, name, len) == 0) {
+            sb_puts(&out, "@BODY");
+            p += 1 + len;
+        } else if (p[0] == '!' && p[1] >= '0' && p[1] <= '9') {
+            sb_putc(&out, *p++);
+            while (*p >= '0' && *p <= '9')
+                p++;
+        } else {
+            sb_putc(&out, *p++);
+        }
+    }
+    return (char *)sb_str(&out);
+}
+
+static void delete_body(CG *cg, LLVMValueRef fn) {
+    size_t len;
+    const char *name = LLVMGetValueName2(fn, &len);
+    char *own = arena_strndup(cg->arena_for_slots, name, len);
+    for (LLVMValueRef g = LLVMGetFirstFunction(cg->mod), next; g; g = next) {
+        next = LLVMGetNextFunction(g);
+        size_t gl;
+        const char *gn = LLVMGetValueName2(g, &gl);
+        if (g != fn && gl > len && strncmp(gn, own, len) == 0 && gn[len] == '_')
+            LLVMDeleteFunction(g);
+    }
+    LLVMDeleteFunction(fn);
+}
+
 /* The base pointers the code of kc->fn reads (its first five parameters
  * are w, in, out, scratch, batch): packed weights and the leaves' vectors
  * from w, the leaves' tensors, outputs and input from the buffers.  For a
@@ -953,21 +1054,22 @@ static void kernel_bases(KC *kc) {
     kc->p_out = LLVMGetParam(kc->fn, 2);
     kc->p_scratch = LLVMGetParam(kc->fn, 3);
     kc->p_batch = LLVMGetParam(kc->fn, 4);
+    kc->p_tab = LLVMGetParam(kc->fn, LLVMCountParams(kc->fn) - 1);
     kc->vbase = NEW_ARRAY(kc->scratch, LLVMValueRef, (size_t)kc->kg->nvalues + 1);
     kc->lbase = NEW_ARRAY(kc->scratch, LLVMValueRef, (size_t)k->nleaves + 1);
     int64_t P = (int64_t)kc->nr * cg->t->vlen;
     for (int a = 0; a < k->nacc; a++)
-        kc->wbase[a] = ptr_at(cg, kc->p_w, weight_slot(mc, cg->arena_for_slots, &k->w[a], ACTRT_LAYOUT_PANEL, P, cg->weights));
+        kc->wbase[a] = ptr_at(cg, kc->p_w, tab_entry(kc, 'W', weight_slot(mc, cg->arena_for_slots, &k->w[a], ACTRT_LAYOUT_PANEL, P, cg->weights)));
     if (k->kind == K_ROW) {
         if (k->has_gamma)
-            kc->wbase[0] = ptr_at(cg, kc->p_w, weight_slot(mc, cg->arena_for_slots, &k->gamma, ACTRT_LAYOUT_VEC, 0, ACTRT_ELEM_F32));
+            kc->wbase[0] = ptr_at(cg, kc->p_w, tab_entry(kc, 'W', weight_slot(mc, cg->arena_for_slots, &k->gamma, ACTRT_LAYOUT_VEC, 0, ACTRT_ELEM_F32)));
         if (k->has_beta)
-            kc->wbase[1] = ptr_at(cg, kc->p_w, weight_slot(mc, cg->arena_for_slots, &k->beta, ACTRT_LAYOUT_VEC, 0, ACTRT_ELEM_F32));
+            kc->wbase[1] = ptr_at(cg, kc->p_w, tab_entry(kc, 'W', weight_slot(mc, cg->arena_for_slots, &k->beta, ACTRT_LAYOUT_VEC, 0, ACTRT_ELEM_F32)));
     }
     for (int l = 0; l < k->nleaves; l++) {
         Leaf *lf = &k->leaves[l];
         if (lf->kind == LF_VEC)
-            kc->lbase[l] = ptr_at(cg, kc->p_w, weight_slot(mc, cg->arena_for_slots, &lf->vec, ACTRT_LAYOUT_VEC, 0, ACTRT_ELEM_F32));
+            kc->lbase[l] = ptr_at(cg, kc->p_w, tab_entry(kc, 'W', weight_slot(mc, cg->arena_for_slots, &lf->vec, ACTRT_LAYOUT_VEC, 0, ACTRT_ELEM_F32)));
         else if (lf->kind == LF_TENSOR)
             kc->lbase[l] = value_base(kc, lf->val);
     }
@@ -977,19 +1079,29 @@ static void kernel_bases(KC *kc) {
         value_base(kc, k->x);
 }
 
-static void emit_kernel(CG *cg, KGraph *kg, int index, ModelCode *mc, const char *name, Arena *scratch) {
+/* Kernel `index` as the public function `name`: a thunk that calls the
+ * kernel's body with the instance's table.  The body is generated, then
+ * kept only if no earlier body of the model has the same IR (a kernel
+ * identical up to its tensors: same kind, shapes, epilogue, tier and weight
+ * type), so a stack of identical layers has one body per distinct layer. */
+static void emit_kernel(CG *cg, KGraph *kg, int index, ModelCode *mc, const char *name, Arena *scratch,
+                        SharedBody **bodies, int *nbodies, int *capbodies) {
     Kernel *k = kg->kernels[index];
-    KC kc = {.hooks = cg->stats ? &stats_hooks : &default_hooks, .cg = cg, .kg = kg, .k = k, .mc = mc, .index = index};
+    KTab tab = {0};
+    KC kc = {.hooks = cg->stats ? &stats_hooks : &default_hooks, .cg = cg, .kg = kg, .k = k, .mc = mc, .index = index,
+             .tab = &tab};
     KernelHooks hooks = *kc.hooks; /* the weight loader of the stored type */
     hooks.load_weights = cg->weights == ACTRT_ELEM_BF16  ? load_weights_bf16
                          : cg->weights == ACTRT_ELEM_F16 ? load_weights_f16
                          : cg->weights == ACTRT_ELEM_I8  ? load_weights_int8
                                                          : load_weights_f32;
     kc.hooks = &hooks;
-    kc.name = name;
+    kc.name = arena_printf(scratch, "%s_body", name);
     kc.scratch = scratch;
-    kc.fn = LLVMAddFunction(cg->mod, name, cg_kernel_type(cg));
-    LLVMSetLinkage(kc.fn, LLVMExternalLinkage);
+    kc.fn = LLVMAddFunction(cg->mod, kc.name, body_type(cg));
+    LLVMSetLinkage(kc.fn, LLVMInternalLinkage);
+    LLVMAddAttributeAtIndex(kc.fn, LLVMAttributeFunctionIndex,
+                            LLVMCreateEnumAttribute(cg->ctx, LLVMGetEnumAttributeKindForName("noinline", 8), 0));
     kc.entry = LLVMAppendBasicBlockInContext(cg->ctx, kc.fn, "entry");
     LLVMBasicBlockRef start = LLVMAppendBasicBlockInContext(cg->ctx, kc.fn, "start");
     LLVMPositionBuilderAtEnd(B, start);
@@ -1030,20 +1142,101 @@ static void emit_kernel(CG *cg, KGraph *kg, int index, ModelCode *mc, const char
     LLVMBuildRetVoid(B);
     LLVMPositionBuilderAtEnd(B, kc.entry);
     LLVMBuildBr(B, start);
+
+    /* share: an earlier body with the same code takes this one's place */
+    LLVMValueRef body = kc.fn;
+    char *text = body_text(cg, body, scratch);
+    if (getenv("ACTC_DEBUG_BODIES")) {
+        FILE *df = fopen(arena_printf(scratch, "%s/%s.txt", getenv("ACTC_DEBUG_BODIES"), name), "w");
+        if (df) { fputs(text, df); fclose(df); }
+    }
+    for (int i = 0; i < *nbodies; i++)
+        if (strcmp((*bodies)[i].text, text) == 0) {
+            delete_body(cg, body);
+            body = (*bodies)[i].fn;
+            break;
+        }
+    if (body == kc.fn)
+        VEC_PUSH(scratch, *bodies, *nbodies, *capbodies, ((SharedBody){body, text}));
+    /* the instance's table and the thunk */
+    LLVMTypeRef tty = LLVMArrayType(cg->t_i64, (unsigned)(tab.n > 0 ? tab.n : 1));
+    LLVMValueRef *vals = NEW_ARRAY(scratch, LLVMValueRef, (size_t)tab.n + 1);
+    for (int i = 0; i < tab.n; i++)
+        vals[i] = ci(cg, tab.vals[i]);
+    if (tab.n == 0)
+        vals[0] = ci(cg, 0);
+    LLVMValueRef g = LLVMAddGlobal(cg->mod, tty, arena_printf(scratch, "%s_tab", name));
+    LLVMSetInitializer(g, LLVMConstArray(cg->t_i64, vals, (unsigned)(tab.n > 0 ? tab.n : 1)));
+    LLVMSetGlobalConstant(g, 1);
+    LLVMSetLinkage(g, LLVMPrivateLinkage);
+    LLVMSetUnnamedAddr(g, 1);
+    LLVMValueRef thunk = LLVMAddFunction(cg->mod, name, cg_kernel_type(cg));
+    LLVMSetLinkage(thunk, LLVMExternalLinkage);
+    LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(cg->ctx, thunk, "entry"));
+    LLVMValueRef args[11];
+    for (int i = 0; i < 10; i++)
+        args[i] = LLVMGetParam(thunk, (unsigned)i);
+    args[10] = g;
+    LLVMValueRef call = LLVMBuildCall2(B, body_type(cg), body, args, 11, "");
+    LLVMSetTailCall(call, 1);
+    LLVMBuildRetVoid(B);
+}
+
+/* Scratch offsets of the intermediate tensors.  Value v of n floats per
+ * row lives at scratch + offset * batch, row r at + r * n, from the kernel
+ * that writes it to the last that reads it (inclusive: a kernel's outputs
+ * never share room with its inputs).  A region is reused by a later value
+ * of the same width only: the runtime runs its threads over disjoint rows
+ * through all kernels without a barrier (runtime/model.c), and only equal
+ * widths keep row r of the new value on row r of the old, the same thread's.
+ * A stack of identical layers thus needs about one layer's scratch. */
+static void assign_scratch(KGraph *kg, ModelCode *mc, Arena *a) {
+    int nv = kg->nvalues;
+    mc->offset = NEW_ARRAY(a, int64_t, (size_t)nv + 1);
+    int *last = NEW_ARRAY(a, int, (size_t)nv + 1);
+    for (int i = 0; i < nv; i++)
+        mc->offset[kg->values[i]->id] = -1, last[kg->values[i]->id] = -1;
+    for (int i = 0; i < kg->nkernels; i++) {
+        Kernel *k = kg->kernels[i];
+        for (int o = 0; o < k->nouts; o++)
+            last[k->out_vals[o]->id] = last[k->out_vals[o]->id] > i ? last[k->out_vals[o]->id] : i;
+        for (int l = 0; l < k->nleaves; l++)
+            if (k->leaves[l].kind == LF_TENSOR)
+                last[k->leaves[l].val->id] = i;
+        if (k->x)
+            last[k->x->id] = i;
+    }
+    typedef struct Region { int64_t off, n; int until; } Region; /* until: the last kernel reading it */
+    Region *live = NULL;
+    int nlive = 0, caplive = 0;
+    for (int i = 0; i < kg->nkernels; i++) {
+        Kernel *k = kg->kernels[i];
+        for (int o = 0; o < k->nouts; o++) {
+            Value *v = k->out_vals[o];
+            if (v->kind != V_TEMP || mc->offset[v->id] >= 0)
+                continue;
+            int r = 0;
+            while (r < nlive && !(live[r].n == v->n && live[r].until < i))
+                r++;
+            if (r == nlive) {
+                VEC_PUSH(a, live, nlive, caplive, ((Region){mc->scratch_per_row, v->n, -1}));
+                mc->scratch_per_row += v->n;
+            }
+            live[r].until = last[v->id];
+            mc->offset[v->id] = live[r].off;
+        }
+    }
+    for (int i = 0; i < nv; i++) /* never written (cannot happen today): a region of its own */
+        if (kg->values[i]->kind == V_TEMP && mc->offset[kg->values[i]->id] < 0) {
+            mc->offset[kg->values[i]->id] = mc->scratch_per_row;
+            mc->scratch_per_row += kg->values[i]->n;
+        }
 }
 
 int cg_model(CG *cg, KGraph *kg, const char *prefix, ModelCode *mc, Arena *a) {
     memset(mc, 0, sizeof *mc);
     cg->arena_for_slots = a;
-    mc->offset = NEW_ARRAY(a, int64_t, (size_t)kg->nvalues + 1);
-    for (int i = 0; i < kg->nvalues; i++) {
-        Value *v = kg->values[i];
-        mc->offset[v->id] = -1;
-        if (v->kind == V_TEMP) {
-            mc->offset[v->id] = mc->scratch_per_row;
-            mc->scratch_per_row += v->n;
-        }
-    }
+    assign_scratch(kg, mc, a);
     /* one region for the partial sums of every K-blocked matmul: on each
      * row a thread runs them one after another (threads on other rows run
      * other kernels at the same time, so a row's place in the region is
@@ -1070,12 +1263,13 @@ int cg_model(CG *cg, KGraph *kg, const char *prefix, ModelCode *mc, Arena *a) {
     mc->nkernels = kg->nkernels;
     mc->kernel_names = NEW_ARRAY(a, const char *, (size_t)kg->nkernels + 1);
     mc->col_step = NEW_ARRAY(a, int64_t, (size_t)kg->nkernels + 1);
+    SharedBody *bodies = NULL;
+    int nbodies = 0, capbodies = 0;
     for (int i = 0; i < kg->nkernels; i++) {
         mc->kernel_names[i] = arena_printf(a, "%s_k%d", prefix, i);
-        ArenaMark m = arena_mark(a);
-        (void)m;
-        emit_kernel(cg, kg, i, mc, mc->kernel_names[i], a);
+        emit_kernel(cg, kg, i, mc, mc->kernel_names[i], a, &bodies, &nbodies, &capbodies);
     }
+    mc->nbodies = nbodies;
     /* PREFIX_run(w, in, out, scratch, batch): every kernel over all rows */
     LLVMTypeRef args[5] = {cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_i64};
     LLVMValueRef run = LLVMAddFunction(cg->mod, arena_printf(a, "%s_run", prefix),

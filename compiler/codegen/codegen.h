@@ -195,6 +195,7 @@ typedef struct ModelCode {
     WeightSlot *weights;
     int nweights, capweights;
     int nkernels;
+    int nbodies;               /* distinct kernel bodies: kernels identical up to their tensors share one */
     const char **kernel_names; /* PREFIX_k0, PREFIX_k1, ... */
     int64_t scratch_per_row;   /* floats */
     int64_t *offset;           /* per Value id: scratch offset per row, -1 for inputs/outputs */

@@ -530,7 +530,7 @@ if failures == 0 and platform.machine() == "x86_64":
     def kernels(obj, model, idx):
         out, keep = [], False
         for l in sh(["objdump", "-d", "--no-show-raw-insn", obj], "objdump").stdout.splitlines():
-            m = re.match(r"^[0-9a-f]+ <actc_%s_v(\d+)_k\d+>:" % model, l)
+            m = re.match(r"^[0-9a-f]+ <actc_%s_v(\d+)_k\d+(_body(_epi\d+)?)?>:" % model, l) # thunks and their bodies
             if m:
                 keep = int(m.group(1)) == idx
                 continue

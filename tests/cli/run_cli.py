@@ -124,6 +124,20 @@ if rc == 0:
 rc, err = run("run", block, "-w", s1, "-w", s2, "--weights-prefix", "model.", "-i", xb, "-o", yf16, "--weights", "bf16")
 check(rc == 0 and "tensors rounded to nearest even" in err, "F16 tensors, --weights bf16: %s" % err)
 
+# --- a stack of identical layers shares its kernel bodies (cg_model.c): the
+# number of bodies in the generated code does not grow with the depth ---
+stack_src = open(os.path.join(src, "examples", "llama_mlp_stack.act")).read()
+bodies = {}
+for depth in (2, 8):
+    sf = os.path.join(tmp, "stack%d.act" % depth)
+    open(sf, "w").write(stack_src.replace("const LAYERS = 4", "const LAYERS = %d" % depth))
+    p = subprocess.run([actc, "dump", sf, "--llvm"], capture_output=True, text=True)
+    check(p.returncode == 0, "dump --llvm of a %d-layer stack: %s" % (depth, p.stderr))
+    bodies[depth] = sum(1 for l in p.stdout.splitlines() if l.startswith("define") and "_body(" in l)
+    kernels = sum(1 for l in p.stdout.splitlines() if l.startswith("define void @actc_llama_mlp_stack_k"))
+    check(kernels == 3 * depth + 1, "a %d-layer stack has %d kernels, expected %d" % (depth, kernels, 3 * depth + 1))
+check(bodies[2] == bodies[8] and bodies[2] <= 6, "kernel bodies: %d at depth 2, %d at depth 8" % (bodies[2], bodies[8]))
+
 # --- bad inputs: exit 1 and a message naming the culprit ---
 def expect_error(args, needle, what):
     rc, err = run(*args)

@@ -208,7 +208,7 @@ static char *slurp(const char *path) {
 }
 
 static const char *const ex[] = {"mlp", "ffn", "gates", "geglu_split", "custom_activation", "residual_rmsnorm",
-                                 "activations"};
+                                 "activations", "llama_mlp_stack"};
 
 Test(jit, every_example_matches_the_interpreter, .timeout = 120) {
     for (size_t i = 0; i < ARRAY_LEN(ex); i++) {
@@ -221,6 +221,47 @@ Test(jit, every_example_matches_the_interpreter, .timeout = 120) {
         }
         free(src);
     }
+}
+
+/* A stack of identical layers (a loop, language.md §3.6): every layer after
+ * the first shares its kernels' bodies (cg_model.c) and its scratch regions
+ * with the others, so the scratch per row does not grow with the depth; and
+ * the shared code computes what the interpreter does at every depth. */
+Test(jit, stacked_layers_share_scratch_and_match_the_interpreter, .timeout = 120) {
+    int64_t scratch[3];
+    static const int depth[3] = {2, 5, 12};
+    for (int d = 0; d < 3; d++) {
+        char src[1024];
+        snprintf(src, sizeof src,
+                 "const D = 24\nconst H = 40\n"
+                 "model stack(x: f32[batch, D]) -> f32[batch, D] {\n"
+                 "    h = x\n"
+                 "    for i in 0 .. %d {\n"
+                 "        n = rmsnorm(h, eps = 1e-6, name = \"layers.{i}.norm\")\n"
+                 "        g = dense(n, H, bias = false, name = \"layers.{i}.gate\")\n"
+                 "        u = dense(n, H, bias = false, name = \"layers.{i}.up\")\n"
+                 "        r = h + dense(swiglu(g, u), D, name = \"layers.{i}.down\")\n"
+                 "        h = r + gelu(dense(r, D, name = \"layers.{i}.extra\"))\n"
+                 "    }\n"
+                 "    return h\n}\n", depth[d]);
+        for (int64_t batch = 1; batch <= 9; batch += 8) {
+            Outcome o = check_source(src, batch, 700 + (uint64_t)d);
+            cr_expect_leq(o.worst, BOUND, "depth %d batch %lld: error %g (bound %g)", depth[d], (long long)batch,
+                          o.worst, BOUND);
+        }
+        actc_session *s;
+        cr_assert_eq(actc_session_new(&s), ACTC_OK);
+        cr_assert_eq(actc_check_source(s, "stack.act", src, strlen(src)), ACTC_OK);
+        actc_jit_model *j;
+        cr_assert_eq(actc_jit_compile(s, NULL, NULL, &j), ACTC_OK, "%s", actc_last_error(s));
+        scratch[d] = actc_jit_desc(j)->scratch_per_row;
+        actc_jit_free(j);
+        actc_session_free(s);
+    }
+    cr_expect_eq(scratch[1], scratch[0], "scratch per row: depth 5 %lld, depth 2 %lld", (long long)scratch[1],
+                 (long long)scratch[0]);
+    cr_expect_eq(scratch[2], scratch[0], "scratch per row: depth 12 %lld, depth 2 %lld", (long long)scratch[2],
+                 (long long)scratch[0]);
 }
 
 /* K blocking (cg_model.c; the K block is a kernel parameter, 80..512 by
