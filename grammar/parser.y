@@ -58,7 +58,7 @@ void parse_stack_free(void *p);
     Name name;
 }
 
-%token CONST "'const'" ACTIVATION "'activation'" GATE "'gate'" MODEL "'model'"
+%token CONST "'const'" ACTIVATION "'activation'" GATE "'gate'" MODEL "'model'" BLOCK "'block'"
 %token RETURN "'return'" TRUE "'true'" FALSE "'false'" FOR "'for'" IN "'in'"
 %token <name> IDENT "identifier"
 %token <name> NUMBER "number"
@@ -68,6 +68,7 @@ void parse_stack_free(void *p);
 
 %type <expr> expr primary args arglist
 %type <decl> item const_decl func_decl model_decl params paramlist ports outputs body block
+%type <decl> block_decl bparams
 %type <stmt> stmt targets exprlist
 %type <type> type dims
 
@@ -95,6 +96,7 @@ item
     : const_decl end        { $$ = $1; }
     | func_decl end         { $$ = $1; }
     | model_decl end        { $$ = $1; }
+    | block_decl end        { $$ = $1; }
     ;
 
 const_decl
@@ -125,6 +127,20 @@ model_decl
                             { $$ = ast_model(p, @$, $2, $4, $7, $10); }
     | MODEL error '{' block '}'
                             { $$ = NULL; SYNTAX_RECOVERED(); }
+    ;
+
+block_decl
+    : BLOCK IDENT '(' bparams ')' ARROW outputs opt_newlines '{' block '}'
+                            { $$ = ast_block(p, @$, $2, $4, $7, $10); }
+    | BLOCK error '{' block '}'
+                            { $$ = NULL; SYNTAX_RECOVERED(); }
+    ;
+
+bparams
+    : IDENT ':' type                 { $$ = ast_ports_add(p, ast_ports_new(p), $1, $3); }
+    | IDENT '=' expr                 { $$ = ast_params_add(p, ast_ports_new(p), $1, $3); }
+    | bparams ',' IDENT ':' type     { $$ = ast_ports_add(p, $1, $3, $5); }
+    | bparams ',' IDENT '=' expr     { $$ = ast_params_add(p, $1, $3, $5); }
     ;
 
 block

@@ -219,6 +219,16 @@ Decl *ast_model(Parser *p, Span sp, Name name, Decl *ports, Decl *outs, Decl *bo
     return d;
 }
 
+/* block NAME(x: f32[batch, D], ..., H = 1376) -> outputs { body }: tensor
+ * parameters are its inputs, constants its params (language.md §3.7) */
+Decl *ast_block(Parser *p, Span sp, Name name, Decl *params, Decl *outs, Decl *body) {
+    Decl *d = ast_model(p, sp, name, params, outs, body);
+    d->kind = DECL_BLOCK;
+    d->params = params->params;
+    d->nparams = params->nparams;
+    return d;
+}
+
 TypeExpr *ast_dims_new(Parser *p) { return NEW(&p->s->perm, TypeExpr); }
 
 TypeExpr *ast_dims_add(Parser *p, TypeExpr *list, Expr *e) {
@@ -395,10 +405,15 @@ static void dump_decl(StrBuf *sb, const Decl *d) {
         dump_expr(sb, d->value);
         break;
     case DECL_MODEL:
-        sb_printf(sb, "model %s(", d->name);
+    case DECL_BLOCK:
+        sb_printf(sb, "%s %s(", d->kind == DECL_MODEL ? "model" : "block", d->name);
         for (int i = 0; i < d->ninputs; i++) {
             sb_printf(sb, "%s%s: ", i ? ", " : "", d->inputs[i].name);
             dump_type(sb, d->inputs[i].type);
+        }
+        for (int i = 0; d->kind == DECL_BLOCK && i < d->nparams; i++) {
+            sb_printf(sb, "%s%s = ", i || d->ninputs ? ", " : "", d->params[i].name);
+            dump_expr(sb, d->params[i].dflt);
         }
         sb_puts(sb, ") -> (");
         for (int i = 0; i < d->noutputs; i++) {

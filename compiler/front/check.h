@@ -33,6 +33,17 @@ typedef struct Loop {
     int ncarried, capcarried, capcarried_at;
 } Loop;
 
+/* A block call being elaborated (check_block.c). */
+typedef struct BlockCall {
+    struct BlockCall *up;  /* the call it is elaborated in, or NULL */
+    Decl *blk;
+    Span call;
+    Scope *scope;          /* the block's scope for this call */
+    const char *inst;      /* the call's name (the prefix of its layers), or NULL */
+    Binding **results;     /* set by its return */
+    int nresults;
+} BlockCall;
+
 typedef struct Checker {
     Session *s;
     Diag *d;
@@ -42,6 +53,7 @@ typedef struct Checker {
     const char **early; /* names used before their definition (already reported) */
     int nearly, capearly;
     Loop *loop;         /* the innermost loop being elaborated, or NULL */
+    BlockCall *blocks;  /* the innermost block call being elaborated, or NULL */
     int64_t elaborated; /* statements of the model being checked, loops elaborated */
 } Checker;
 
@@ -115,6 +127,13 @@ Stmt *clone_stmt(Checker *c, const Stmt *st);
  * templates evaluated, and inside a loop the rule that the name differs per
  * iteration; NULL after an error (reported). */
 const char *layer_name_string(Checker *c, Env *env, const Expr *str);
+
+/* check_block.c */
+void check_block_decl(Checker *c, Decl *b);
+Type check_block_call(Checker *c, Env *env, Expr *e, Decl *b);
+void check_block_return(Checker *c, Scope *s, Stmt *st);
+/* A hidden binding of model m for value e: `name = e` joins the flat list. */
+Binding *hoist(Checker *c, Decl *m, const char *name, Expr *e, Shape shape);
 
 /* check_instance.c */
 void instance_at(Checker *c, Expr *e, Decl *f);

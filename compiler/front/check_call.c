@@ -195,7 +195,7 @@ static void unknown_callee(Checker *c, Env *env, Expr *e) {
         diag_note(c->d, dg, find_in_program(c, e->str)->name_span, "'%s' is defined here", e->str);
     } else {
         Decl *later = find_in_program(c, e->str);
-        if (later && (later->kind == DECL_ACT || later->kind == DECL_GATE)) {
+        if (later && (later->kind == DECL_ACT || later->kind == DECL_GATE || later->kind == DECL_BLOCK)) {
             Diagnostic *dg = diag_error(c->d, e->name_span, "'%s' is used before its definition", e->str);
             diag_note(c->d, dg, later->name_span, "'%s' is defined here", e->str);
         } else {
@@ -290,6 +290,8 @@ Type check_call(Checker *c, Env *env, Expr *e) {
         e->call_index = env->func->ncalls++;
     /* Resolve the callee. */
     Decl *user = lookup_decl(c, e->str);
+    if (user && user->kind == DECL_BLOCK)
+        return check_block_call(c, env, e, user);
     if (user && user->kind != DECL_ACT && user->kind != DECL_GATE)
         user = NULL;
     const Builtin *bi = user ? NULL : builtin_find(e->str);

@@ -177,7 +177,8 @@ static bool reserved_name(Checker *c, Span sp, const char *name) {
     Decl *g = lookup_decl(c, name);
     if (g && g->kind != DECL_MODEL) {
         Diagnostic *dg = diag_error(c->d, sp, "'%s' is already defined as %s", name,
-                                    g->kind == DECL_CONST ? "a constant" : g->kind == DECL_ACT ? "an activation" : "a gate");
+                                    g->kind == DECL_CONST ? "a constant" : g->kind == DECL_ACT ? "an activation"
+                                                                    : g->kind == DECL_BLOCK ? "a block" : "a gate");
         diag_note(c->d, dg, g->name_span, "'%s' is defined here", name);
         return true;
     }
@@ -261,6 +262,23 @@ static void check_assign(Checker *c, Scope *ms, Stmt *st) {
                    st->targets[0].name);
     } else if (t.kind != TY_TENSOR && t.kind != TY_TUPLE && t.kind != TY_ERROR) {
         arith_operand(c, &env, v, t, "=");
+    }
+    if (v->kind == EX_CALL && v->block_results && st->ntargets == v->nblock_results) {
+        /* a, b = blk(...): one statement per output, each naming the block's value */
+        for (int i = 0; i < st->ntargets; i++) {
+            Expr *ref = NEW(&c->s->perm, Expr);
+            *ref = (Expr){.kind = EX_NAME, .span = v->span, .depth = 1, .str = st->targets[i].name, .param_index = -1,
+                          .ref = v->block_results[i], .type = {.kind = TY_TENSOR, .shape = v->block_results[i]->shape}};
+            v->block_results[i]->uses++;
+            Stmt *one = NEW(&c->s->perm, Stmt);
+            *one = (Stmt){.kind = ST_ASSIGN, .span = st->span};
+            VEC_PUSH(&c->s->perm, one->targets, one->ntargets, one->captargets, st->targets[i]);
+            VEC_PUSH(&c->s->perm, one->values, one->nvalues, one->capvalues, ref);
+            if (bind(c, ms, st->targets[i].name, st->targets[i].span, v->block_results[i]->shape, false, 0, one))
+                VEC_PUSH(&c->s->perm, ms->owner->flat, ms->owner->nflat, ms->owner->capflat, one);
+        }
+        st->replaced = true;
+        return;
     }
     /* Bind even after errors, so later uses do not cascade. */
     for (int i = 0; i < st->ntargets; i++) {
@@ -357,15 +375,24 @@ void check_stmts(Checker *c, Scope *s, Stmt *const *stmts, int n, bool *returned
             diag_error(c->d, stmts[i]->span, "'return' inside a loop; return after the loop");
             continue;
         }
-        /* in a loop every iteration checks (and lowering reads) its own copy */
-        Stmt *st = c->loop ? clone_stmt(c, stmts[i]) : stmts[i];
+        /* every statement checked (and read by lowering) is a copy: in a
+         * loop or a block each iteration and each call has its own, and the
+         * elaboration rewrites it (a block call becomes a name), while the
+         * AST stays as written (dump --ast) */
+        Stmt *st = clone_stmt(c, stmts[i]);
+        if (st->kind == ST_RETURN && c->blocks && c->blocks->scope == s) {
+            check_block_return(c, s, st);
+            *returned = true;
+            continue;
+        }
         if (st->kind == ST_ASSIGN) {
             check_assign(c, s, st);
         } else {
             check_return(c, s, st);
             *returned = true;
         }
-        VEC_PUSH(&c->s->perm, m->flat, m->nflat, m->capflat, st);
+        if (!st->replaced)
+            VEC_PUSH(&c->s->perm, m->flat, m->nflat, m->capflat, st);
     }
 }
 
@@ -400,6 +427,7 @@ bool check_program(Session *s, Program *prog) {
             check_model(&c, d);
             nmodels++;
             break;
+        case DECL_BLOCK: check_block_decl(&c, d); break;
         }
         d->checked = true;
         d->ok = s->diag.nerrors == before_decl;

@@ -153,15 +153,16 @@ static Type check_name(Checker *c, Env *env, Expr *e) {
             return b->error ? ty_error : (Type){.kind = TY_TENSOR, .shape = b->shape};
         }
     }
-    const Symbol *loop_var = env->model ? scope_lookup(env->scope, e->str) : NULL; /* a loop's variable */
+    /* a loop's variable or a block's constant: declarations of an inner scope */
+    const Symbol *loop_var = env->scope ? scope_lookup(env->scope, e->str) : NULL;
     Decl *g = loop_var && loop_var->kind == SYM_DECL ? loop_var->decl : lookup_decl(c, e->str);
     if (g && g->kind == DECL_CONST) {
         e->const_name = g->name;
         return g->const_value;
     }
-    if (g && (g->kind == DECL_ACT || g->kind == DECL_GATE)) {
+    if (g && (g->kind == DECL_ACT || g->kind == DECL_GATE || g->kind == DECL_BLOCK)) {
         diag_error(c->d, e->span, "'%s' is %s; call it as %s(...)", e->str,
-                   g->kind == DECL_ACT ? "an activation" : "a gate", e->str);
+                   g->kind == DECL_ACT ? "an activation" : g->kind == DECL_GATE ? "a gate" : "a block", e->str);
         return ty_error;
     }
     const Builtin *bi = builtin_find(e->str);
@@ -176,7 +177,9 @@ static Type check_name(Checker *c, Env *env, Expr *e) {
         diag_note(c->d, dg, later->name_span, "'%s' is defined here", e->str);
         return ty_error;
     }
-    const Stmt *loop = env->model ? loop_binding(env->model->stmts, env->model->nstmts, e->str) : NULL;
+    const Stmt *loop = env->model ? c->blocks ? loop_binding(c->blocks->blk->stmts, c->blocks->blk->nstmts, e->str)
+                                              : loop_binding(env->model->stmts, env->model->nstmts, e->str)
+                                  : NULL;
     for (const Loop *lp = c->loop; lp && loop; lp = lp->up)
         if (lp->st == loop)
             loop = NULL; /* a use inside that loop: before its definition (below) */
@@ -188,8 +191,10 @@ static Type check_name(Checker *c, Env *env, Expr *e) {
     }
     if (env->model) {
         /* assigned by a later statement (or by this one) */
-        Stmt *const *list = c->loop ? c->loop->st->body : env->model->stmts; /* this body's statements */
-        int nlist = c->loop ? c->loop->st->nbody : env->model->nstmts;
+        Stmt *const *list = c->loop     ? c->loop->st->body /* this body's statements */
+                            : c->blocks ? c->blocks->blk->stmts
+                                        : env->model->stmts;
+        int nlist = c->loop ? c->loop->st->nbody : c->blocks ? c->blocks->blk->nstmts : env->model->nstmts;
         for (int i = 0; i < nlist; i++) {
             Stmt *st = list[i];
             for (int j = 0; j < st->ntargets; j++)

@@ -205,6 +205,8 @@ struct Expr {
     const char *const_name;/* EX_NAME naming a const */
     int call_index;        /* EX_CALL in a function body: its index among the body's calls */
     struct Instance *inst; /* EX_CALL of a user function in a model: the instance called */
+    Binding **block_results; /* EX_CALL of a block with several outputs: the bindings of its values */
+    int nblock_results;
 };
 
 typedef struct Param {
@@ -247,6 +249,7 @@ struct Stmt {
     int ntargets, captargets;
     Expr **values; /* ST_ASSIGN: one; ST_RETURN: one per output */
     int nvalues, capvalues;
+    bool replaced; /* the checker: elaborated into other statements (a block's several outputs) */
     /* ST_FOR: for var in lo .. hi { body } (language.md §3.6) */
     Name var;
     Expr *lo, *hi;
@@ -276,7 +279,7 @@ typedef struct ParamTensor {
     Span span;        /* the call that declared it */
 } ParamTensor;
 
-typedef enum { DECL_CONST, DECL_ACT, DECL_GATE, DECL_MODEL } DeclKind;
+typedef enum { DECL_CONST, DECL_ACT, DECL_GATE, DECL_MODEL, DECL_BLOCK } DeclKind;
 
 struct Decl {
     DeclKind kind;
@@ -371,6 +374,7 @@ Decl *ast_func(Parser *p, Span sp, DeclKind kind, Name name, Decl *params, Expr 
 Decl *ast_params_new(Parser *p);
 Decl *ast_params_add(Parser *p, Decl *list, Name name, Expr *dflt);
 Decl *ast_model(Parser *p, Span sp, Name name, Decl *ports, Decl *outs, Decl *body);
+Decl *ast_block(Parser *p, Span sp, Name name, Decl *params, Decl *outs, Decl *body);
 Decl *ast_ports_new(Parser *p);
 Decl *ast_ports_add(Parser *p, Decl *list, Name name, TypeExpr *t);
 Decl *ast_outputs_single(Parser *p, Span sp, TypeExpr *t);

@@ -299,8 +299,8 @@ def model_for(case, t, src, dq):
             y, ry = d(*gate("silu", a, ra, b, rb))
             return add(x, [0.0] * len(x), y, ry)
         return run
-    if name.startswith("llama_stack"):
-        layers = int(name[len("llama_stack"):])
+    if name.startswith("llama_stack") or name.startswith("llama_blocks"):
+        layers = int(name.lstrip("abcdefghijklmnopqrstuvwxyz_"))
         per = []
         for i in range(layers):
             p = "model.layers.%d." % i

@@ -88,7 +88,7 @@ Test(check, call_resolution_and_defaults) {
                          "  h = softplus(x, threshold = 5.0)\n  return sw(h)\n}\n", &prog, &ok);
     cr_assert(ok, "%s", diag_render_text(&s->diag));
     Decl *m = program_find_model(prog, NULL);
-    Expr *sp = m->stmts[0]->values[0];
+    Expr *sp = m->flat[0]->values[0]; /* the checked copy (check_stmts) */;
     cr_expect_eq(sp->callee.builtin->id, BI_SOFTPLUS);
     cr_expect_eq(sp->consts[0], 1.0); /* beta default */
     cr_expect_eq(sp->consts[1], 5.0);
