@@ -1146,10 +1146,6 @@ static void emit_kernel(CG *cg, KGraph *kg, int index, ModelCode *mc, const char
     /* share: an earlier body with the same code takes this one's place */
     LLVMValueRef body = kc.fn;
     char *text = body_text(cg, body, scratch);
-    if (getenv("ACTC_DEBUG_BODIES")) {
-        FILE *df = fopen(arena_printf(scratch, "%s/%s.txt", getenv("ACTC_DEBUG_BODIES"), name), "w");
-        if (df) { fputs(text, df); fclose(df); }
-    }
     for (int i = 0; i < *nbodies; i++)
         if (strcmp((*bodies)[i].text, text) == 0) {
             delete_body(cg, body);
