@@ -80,7 +80,7 @@ struct KC {
  * share one body (emit_kernel).  Entries are numbered in the order the code
  * first asks for them; an entry asked for again (the same key) is reused. */
 typedef struct KTab {
-    char *keys;            /* per entry: 'W' weight slot, 'I' input, 'O' output, 'S' scratch offset */
+    char *keys;            /* per entry: 'W' weight slot, 'V' a value's place (value_base) */
     int64_t *vals;
     int n, capkeys, capvals;
 } KTab;
@@ -214,17 +214,28 @@ static LLVMValueRef tab_entry(KC *kc, char key, int64_t val) {
     return v;
 }
 
+/* A value's float*: model input `index`, output `index` or scratch +
+ * offset * batch.  Which one is data (the table's entry: where << 40 |
+ * index or offset), not code, so that a layer reading the model's input
+ * and one reading an intermediate share a body; the choice is two selects
+ * per kernel call (in[0] and out[0] always exist: a model has at least one
+ * of each). */
+enum { VB_INPUT = 0, VB_OUTPUT = 1, VB_SCRATCH = 2 };
 static LLVMValueRef value_base(KC *kc, Value *v) {
     CG *cg = kc->cg;
     if (kc->vbase[v->id])
         return kc->vbase[v->id];
-    LLVMValueRef p;
-    if (v->kind == V_INPUT)
-        p = ptr_at(cg, kc->p_in, tab_entry(kc, 'I', v->index));
-    else if (v->kind == V_OUTPUT)
-        p = ptr_at(cg, kc->p_out, tab_entry(kc, 'O', v->index));
-    else
-        p = gep(cg, kc->p_scratch, LLVMBuildMul(B, tab_entry(kc, 'S', kc->mc->offset[v->id]), kc->p_batch, ""));
+    int64_t where = v->kind == V_INPUT ? VB_INPUT : v->kind == V_OUTPUT ? VB_OUTPUT : VB_SCRATCH;
+    int64_t at = v->kind == V_TEMP ? kc->mc->offset[v->id] : v->index;
+    LLVMValueRef e = tab_entry(kc, 'V', where << 40 | at);
+    LLVMValueRef kind = LLVMBuildLShr(B, e, ci(cg, 40), "");
+    LLVMValueRef idx = LLVMBuildAnd(B, e, ci(cg, ((int64_t)1 << 40) - 1), "");
+    LLVMValueRef is_in = LLVMBuildICmp(B, LLVMIntEQ, kind, ci(cg, VB_INPUT), "");
+    LLVMValueRef is_out = LLVMBuildICmp(B, LLVMIntEQ, kind, ci(cg, VB_OUTPUT), "");
+    LLVMValueRef pin = ptr_at(cg, kc->p_in, LLVMBuildSelect(B, is_in, idx, ci(cg, 0), ""));
+    LLVMValueRef pout = ptr_at(cg, kc->p_out, LLVMBuildSelect(B, is_out, idx, ci(cg, 0), ""));
+    LLVMValueRef psc = gep(cg, kc->p_scratch, LLVMBuildMul(B, idx, kc->p_batch, ""));
+    LLVMValueRef p = LLVMBuildSelect(B, is_in, pin, LLVMBuildSelect(B, is_out, pout, psc, ""), "");
     return kc->vbase[v->id] = p;
 }
 

@@ -829,6 +829,8 @@ static int cmd_bench(const Options *o) {
     double t = median(total, reps);
     printf("total: %.4f ms per run, %.2f us per sample, %.1f GFLOP/s (matmuls)\n", t * 1e3, t / (double)batch * 1e6,
            flops_all / t * 1e-9);
+    printf("scratch: %lld floats per row, %.1f KiB per run (actrt_model_workspace_size)\n", (long long)d->scratch_per_row,
+           (double)actrt_model_workspace_size(m, batch) / 1024);
     free(total), free(per), free(ks);
     rc = 0;
 done:
