@@ -193,5 +193,51 @@ static char *gen_model(uint64_t seed, int *nout) {
     return g.src;
 }
 
+/* A random stack (language.md §3.6, §3.7): a block of one of three shapes
+ * (dense-act-dense, a gated MLP, a norm with a residual dense) with a random
+ * activation or gate, called in a loop of 1..4 iterations (sometimes two
+ * nested loops) with a name template, its result added to a loop-carried
+ * residual or replacing it, sometimes a final layernorm. */
+static char *gen_stack(uint64_t seed) {
+    Gen g = {.rng = seed * 0xD1B54A32D192ED03ull + 7, .cap = 4096};
+    g.src = malloc(g.cap);
+    g.src[0] = '\0';
+    static const int64_t dims[] = {1, 3, 8, 17, 33, 64};
+    static const char *sacts[] = {"relu", "gelu", "gelu_tanh", "silu", "tanh", "sigmoid", "mish", "elu", "softplus"};
+    static const char *sgates[] = {"swiglu", "geglu", "reglu", "bilinear"};
+    int64_t d = dims[pick(&g, (int)ARRAY_LEN(dims))], h = dims[pick(&g, (int)ARRAY_LEN(dims))];
+    const char *act = sacts[pick(&g, (int)ARRAY_LEN(sacts))], *gate = sgates[pick(&g, (int)ARRAY_LEN(sgates))];
+    emit(&g, "const D = %lld\n", (long long)d);
+    emit(&g, "block blk(x: f32[batch, D], H = %lld) -> f32[batch, D] {\n", (long long)h);
+    int shape = pick(&g, 3);
+    switch (shape) {
+    case 0: emit(&g, "    a = %s(dense(x, H, name = \"up\"))\n    return dense(a, D, name = \"down\")\n}\n", act); break;
+    case 1:
+        emit(&g, "    g = dense(x, H, bias = false, name = \"gate_proj\")\n    u = dense(x, H, bias = false, name = \"up_proj\")\n"
+                 "    return dense(%s(g, u), D, bias = false, name = \"down_proj\")\n}\n", gate);
+        break;
+    default:
+        emit(&g, "    n = %s(x, name = \"norm\")\n    return x + dense(%s(n), D, name = \"fc\")\n}\n",
+             pick(&g, 2) ? "rmsnorm" : "layernorm", act);
+        break;
+    }
+    int layers = 1 + pick(&g, 4), inner = pick(&g, 3) == 0 ? 2 : 0;
+    /* a gated block squares its input's scale: stacked, only behind a norm
+     * (the residual form), so that deep stacks stay finite */
+    bool carried = shape == 1 || pick(&g, 3) != 0, final = pick(&g, 2);
+    emit(&g, "model rnd(x: f32[batch, D]) -> f32[batch, D] {\n    h = x\n    for i in 0 .. %d {\n", layers);
+    const char *suf = inner ? ".{j}" : "";
+    if (inner)
+        emit(&g, "        for j in 0 .. %d {\n", inner);
+    if (carried)
+        emit(&g, "        h = h + blk(rmsnorm(h, name = \"norms.{i}%s\"), H = %lld, name = \"layers.{i}%s\")\n", suf,
+             (long long)h, suf);
+    else
+        emit(&g, "        h = blk(h, H = %lld, name = \"layers.{i}%s\")\n", (long long)h, suf);
+    if (inner)
+        emit(&g, "        }\n");
+    emit(&g, "    }\n    return %s\n}\n", final ? "layernorm(h, name = \"final\")" : "h");
+    return g.src;
+}
 
 #endif

@@ -341,6 +341,23 @@ Test(jit, random_models_match_the_interpreter, .timeout = 300) {
             (unsigned long long)first, (unsigned long long)(first + count - 1), worst, BOUND, nconditioned, MCA_FACTOR);
 }
 
+/* 60 random stacks (gen_stack: blocks in loops, shared kernel bodies,
+ * scratch by liveness) against the interpreter; ACTC_JIT_STACKS changes the
+ * count. */
+Test(jit, random_stacks_match_the_interpreter, .timeout = 300) {
+    uint64_t count = env_u64("ACTC_JIT_STACKS", 60);
+    for (uint64_t seed = 1; seed <= count; seed++) {
+        char *src = gen_stack(seed);
+        int64_t batch = 1 + (int64_t)(seed * 31 % 19);
+        Outcome o = check_source(src, batch, seed);
+        double v = o.conditioned ? o.worst_cond : o.worst;
+        cr_expect_leq(v, BOUND, "stack seed %llu batch %lld: error %g\n%s", (unsigned long long)seed, (long long)batch,
+                      o.worst, src);
+        free(src);
+    }
+}
+
+
 /* ---- concurrency and API misuse ---- */
 
 #include <pthread.h>
