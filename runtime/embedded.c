@@ -276,7 +276,7 @@ static void run_task(void *arg, int64_t i) {
     int64_t r0 = i * t->chunk, r1 = r0 + t->chunk < t->batch ? r0 + t->chunk : t->batch;
     for (int k = 0; k < t->d->nkernels; k++)
         t->d->kernels[k](t->w, t->in, t->out, t->scratch, t->batch, r0, r1, 0, INT64_MAX,
-                         t->stats ? t->stats + t->d->stats_bytes * i : NULL);
+                         t->stats ? t->stats + t->d->stats_bytes * i : NULL, t->d->kernel_tables[k]);
 }
 
 int actc_emb_run(Instance *m, int64_t batch, const float *const *inputs, float *const *outputs) {

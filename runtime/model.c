@@ -1013,7 +1013,8 @@ static bool columns_mode(const actrt_model *m, int64_t batch, int nth) {
 /* Kernel k over rows [r0, r1), every column. */
 static void kernel_rows(const actrt_model *m, int k, const float *const *inputs, float *const *outputs, float *buf,
                         int64_t batch, int64_t r0, int64_t r1, void *stats) {
-    m->d->kernels[k]((const float *const *)m->packed, inputs, outputs, buf, batch, r0, r1, 0, INT64_MAX, stats);
+    m->d->kernels[k]((const float *const *)m->packed, inputs, outputs, buf, batch, r0, r1, 0, INT64_MAX, stats,
+                     m->d->kernel_tables[k]);
 }
 
 /* Thread t of T's share of kernel k over all rows: a contiguous run of its
@@ -1032,7 +1033,8 @@ static void kernel_part(const actrt_model *m, int k, const float *const *inputs,
     } else if (t != 0) {
         return;
     }
-    d->kernels[k]((const float *const *)m->packed, inputs, outputs, buf, batch, 0, batch, c0, c1, stats);
+    d->kernels[k]((const float *const *)m->packed, inputs, outputs, buf, batch, 0, batch, c0, c1, stats,
+                  d->kernel_tables[k]);
 }
 
 int actrt_model_run(actrt_model *m, int64_t batch, const float *const *inputs, float *const *outputs) {

@@ -79,6 +79,7 @@ static const AbiField desc_fields[] = {
     F(actrt_desc, nsites, AF_I32),
     FP(actrt_desc, sites, AF_ARRAY, &abi_site, nsites),
     F(actrt_desc, stats_bytes, AF_I64),
+    FP(actrt_desc, kernel_tables, AF_TABLES, NULL, nkernels),
 };
 const AbiStruct abi_desc = STRUCT(actrt_desc, desc_fields);
 
@@ -110,6 +111,7 @@ LLVMTypeRef abi_llvm_type(CG *cg, const AbiStruct *s) {
         case AF_STR:
         case AF_ARRAY:
         case AF_KERNELS:
+        case AF_TABLES:
         case AF_PTR: fields[i] = cg->t_ptr; break;
         }
     }
@@ -150,7 +152,11 @@ static const void *get_ptr(const void *obj, size_t off) {
 }
 
 /* The constant value of struct s at obj (its arrays as private globals). */
-static LLVMValueRef emit_value(CG *cg, Arena *a, const AbiStruct *s, const void *obj, const char *const *kernel_names) {
+typedef struct Names {
+    const char *const *kernels, *const *tables; /* per kernel: its function and its table, by name */
+} Names;
+
+static LLVMValueRef emit_value(CG *cg, Arena *a, const AbiStruct *s, const void *obj, const Names *names) {
     LLVMValueRef *v = NEW_ARRAY(a, LLVMValueRef, (size_t)s->nfields);
     for (int i = 0; i < s->nfields; i++) {
         const AbiField *f = &s->fields[i];
@@ -176,7 +182,7 @@ static LLVMValueRef emit_value(CG *cg, Arena *a, const AbiStruct *s, const void 
             }
             LLVMValueRef *e = NEW_ARRAY(a, LLVMValueRef, (size_t)n);
             for (int k = 0; k < n; k++)
-                e[k] = emit_value(cg, a, f->elem, base + f->elem->size * (size_t)k, kernel_names);
+                e[k] = emit_value(cg, a, f->elem, base + f->elem->size * (size_t)k, names);
             v[i] = cg_const_global(cg, LLVMConstArray2(abi_llvm_type(cg, f->elem), e, (uint64_t)n),
                                 arena_printf(a, ".%s", f->name));
             break;
@@ -185,11 +191,23 @@ static LLVMValueRef emit_value(CG *cg, Arena *a, const AbiStruct *s, const void 
             int32_t n = get_i32(obj, f->count_at);
             LLVMValueRef *e = NEW_ARRAY(a, LLVMValueRef, (size_t)n + 1);
             for (int k = 0; k < n; k++) {
-                if (!(e[k] = LLVMGetNamedFunction(cg->mod, kernel_names[k])))
-                    ACTC_BUG("kernel %s not in the module", kernel_names[k]);
+                if (!(e[k] = LLVMGetNamedFunction(cg->mod, names->kernels[k])))
+                    ACTC_BUG("kernel %s not in the module", names->kernels[k]);
                 LLVMSetLinkage(e[k], LLVMInternalLinkage);
             }
             v[i] = cg_const_global(cg, LLVMConstArray2(cg->t_ptr, e, (uint64_t)n), ".kernels");
+            break;
+        }
+        case AF_TABLES: { /* each kernel's table, by name */
+            int32_t n = get_i32(obj, f->count_at);
+            LLVMValueRef *e = NEW_ARRAY(a, LLVMValueRef, (size_t)n + 1);
+            for (int k = 0; k < n; k++) {
+                if (!(e[k] = LLVMGetNamedGlobal(cg->mod, names->tables[k])))
+                    ACTC_BUG("kernel table %s not in the module", names->tables[k]);
+                LLVMSetLinkage(e[k], LLVMInternalLinkage);
+            }
+            v[i] = n > 0 ? cg_const_global(cg, LLVMConstArray2(cg->t_ptr, e, (uint64_t)n), ".kernel_tables")
+                         : LLVMConstNull(cg->t_ptr);
             break;
         }
         }
@@ -197,9 +215,11 @@ static LLVMValueRef emit_value(CG *cg, Arena *a, const AbiStruct *s, const void 
     return LLVMConstNamedStruct(abi_llvm_type(cg, s), v, (unsigned)s->nfields);
 }
 
-LLVMValueRef abi_emit_desc(CG *cg, Arena *a, const actrt_desc *d, const char *const *kernel_names, const char *symbol) {
+LLVMValueRef abi_emit_desc(CG *cg, Arena *a, const actrt_desc *d, const char *const *kernel_names,
+                           const char *const *table_names, const char *symbol) {
     ArenaMark m = arena_mark(a);
-    LLVMValueRef init = emit_value(cg, a, &abi_desc, d, kernel_names);
+    Names names = {kernel_names, table_names};
+    LLVMValueRef init = emit_value(cg, a, &abi_desc, d, &names);
     arena_reset(a, m); /* the value arrays were copied into LLVM's constants */
     LLVMValueRef g = cg_const_global(cg, init, symbol);
     LLVMSetLinkage(g, LLVMInternalLinkage);

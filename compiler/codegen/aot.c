@@ -152,7 +152,8 @@ static LLVMValueRef emit_variants(CG *cg, const AotVariant *v, int n, const LLVM
         if (e)
             LLVMDeleteFunction(e);
         av[i] = (AbiVariant){target_variant_name(v[i].t), target_needs(v[i].t),
-                             abi_emit_desc(cg, a, v[i].desc, v[i].kernel_names, arena_printf(a, "%s_desc_v%d", prefix, i)),
+                             abi_emit_desc(cg, a, v[i].desc, v[i].kernel_names, v[i].table_names,
+                                           arena_printf(a, "%s_desc_v%d", prefix, i)),
                              weights ? weights[i] : NULL};
     }
     return abi_emit_variants(cg, a, av, n, arena_printf(a, "%s_variants", prefix));

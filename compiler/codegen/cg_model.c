@@ -975,15 +975,8 @@ static void emit_row_kernel(KC *kc, Arena *scratch) {
 
 /* ---- functions ---- */
 
-/* (w, in, out, scratch, batch, r0, r1, c0, c1, stats) */
+/* (w, in, out, scratch, batch, r0, r1, c0, c1, stats, table): actrt_kernel_fn */
 LLVMTypeRef cg_kernel_type(CG *cg) {
-    LLVMTypeRef args[10] = {cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_i64,
-                            cg->t_i64, cg->t_i64, cg->t_i64, cg->t_i64, cg->t_ptr};
-    return LLVMFunctionType(LLVMVoidTypeInContext(cg->ctx), args, 10, 0);
-}
-
-/* A kernel body: the kernel's parameters and its instance's table (KTab). */
-static LLVMTypeRef body_type(CG *cg) {
     LLVMTypeRef args[11] = {cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_i64, cg->t_i64,
                             cg->t_i64, cg->t_i64, cg->t_i64, cg->t_ptr, cg->t_ptr};
     return LLVMFunctionType(LLVMVoidTypeInContext(cg->ctx), args, 11, 0);
@@ -1090,11 +1083,12 @@ static void kernel_bases(KC *kc) {
         value_base(kc, k->x);
 }
 
-/* Kernel `index` as the public function `name`: a thunk that calls the
- * kernel's body with the instance's table.  The body is generated, then
- * kept only if no earlier body of the model has the same IR (a kernel
- * identical up to its tensors: same kind, shapes, epilogue, tier and weight
- * type), so a stack of identical layers has one body per distinct layer. */
+/* Kernel `index`: its function (named `name`_body) and its table (`name`_tab,
+ * which the description passes it).  The function is generated, then kept
+ * only if no earlier one of the model has the same IR (a kernel identical
+ * up to its tensors: same kind, shapes, epilogue, tier and weight type), so
+ * a stack of identical layers has one function per distinct layer;
+ * mc->kernel_names[index] names the one kept. */
 static void emit_kernel(CG *cg, KGraph *kg, int index, ModelCode *mc, const char *name, Arena *scratch,
                         SharedBody **bodies, int *nbodies, int *capbodies) {
     Kernel *k = kg->kernels[index];
@@ -1109,10 +1103,8 @@ static void emit_kernel(CG *cg, KGraph *kg, int index, ModelCode *mc, const char
     kc.hooks = &hooks;
     kc.name = arena_printf(scratch, "%s_body", name);
     kc.scratch = scratch;
-    kc.fn = LLVMAddFunction(cg->mod, kc.name, body_type(cg));
-    LLVMSetLinkage(kc.fn, LLVMInternalLinkage);
-    LLVMAddAttributeAtIndex(kc.fn, LLVMAttributeFunctionIndex,
-                            LLVMCreateEnumAttribute(cg->ctx, LLVMGetEnumAttributeKindForName("noinline", 8), 0));
+    kc.fn = LLVMAddFunction(cg->mod, kc.name, cg_kernel_type(cg));
+    LLVMSetLinkage(kc.fn, LLVMExternalLinkage);
     kc.entry = LLVMAppendBasicBlockInContext(cg->ctx, kc.fn, "entry");
     LLVMBasicBlockRef start = LLVMAppendBasicBlockInContext(cg->ctx, kc.fn, "start");
     LLVMPositionBuilderAtEnd(B, start);
@@ -1165,28 +1157,18 @@ static void emit_kernel(CG *cg, KGraph *kg, int index, ModelCode *mc, const char
         }
     if (body == kc.fn)
         VEC_PUSH(scratch, *bodies, *nbodies, *capbodies, ((SharedBody){body, text}));
-    /* the instance's table and the thunk */
+    /* the instance's table */
     LLVMTypeRef tty = LLVMArrayType(cg->t_i64, (unsigned)(tab.n > 0 ? tab.n : 1));
     LLVMValueRef *vals = NEW_ARRAY(scratch, LLVMValueRef, (size_t)tab.n + 1);
     for (int i = 0; i < tab.n; i++)
         vals[i] = ci(cg, tab.vals[i]);
     if (tab.n == 0)
         vals[0] = ci(cg, 0);
-    LLVMValueRef g = LLVMAddGlobal(cg->mod, tty, arena_printf(scratch, "%s_tab", name));
+    LLVMValueRef g = LLVMAddGlobal(cg->mod, tty, mc->table_names[index]);
     LLVMSetInitializer(g, LLVMConstArray(cg->t_i64, vals, (unsigned)(tab.n > 0 ? tab.n : 1)));
     LLVMSetGlobalConstant(g, 1);
-    LLVMSetLinkage(g, LLVMPrivateLinkage);
-    LLVMSetUnnamedAddr(g, 1);
-    LLVMValueRef thunk = LLVMAddFunction(cg->mod, name, cg_kernel_type(cg));
-    LLVMSetLinkage(thunk, LLVMExternalLinkage);
-    LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(cg->ctx, thunk, "entry"));
-    LLVMValueRef args[11];
-    for (int i = 0; i < 10; i++)
-        args[i] = LLVMGetParam(thunk, (unsigned)i);
-    args[10] = g;
-    LLVMValueRef call = LLVMBuildCall2(B, body_type(cg), body, args, 11, "");
-    LLVMSetTailCall(call, 1);
-    LLVMBuildRetVoid(B);
+    size_t len;
+    mc->kernel_names[index] = arena_strdup(cg->arena_for_slots, LLVMGetValueName2(body, &len));
 }
 
 /* Scratch offsets of the intermediate tensors.  Value v of n floats per
@@ -1272,9 +1254,11 @@ int cg_model(CG *cg, KGraph *kg, const char *prefix, ModelCode *mc, Arena *a) {
     mc->col_step = NEW_ARRAY(a, int64_t, (size_t)kg->nkernels + 1);
     SharedBody *bodies = NULL;
     int nbodies = 0, capbodies = 0;
+    mc->table_names = NEW_ARRAY(a, const char *, (size_t)kg->nkernels + 1);
     for (int i = 0; i < kg->nkernels; i++) {
-        mc->kernel_names[i] = arena_printf(a, "%s_k%d", prefix, i);
-        emit_kernel(cg, kg, i, mc, mc->kernel_names[i], a, &bodies, &nbodies, &capbodies);
+        const char *name = arena_printf(a, "%s_k%d", prefix, i);
+        mc->table_names[i] = arena_printf(a, "%s_tab", name);
+        emit_kernel(cg, kg, i, mc, name, a, &bodies, &nbodies, &capbodies);
     }
     mc->nbodies = nbodies;
     /* PREFIX_run(w, in, out, scratch, batch): every kernel over all rows */
@@ -1284,10 +1268,11 @@ int cg_model(CG *cg, KGraph *kg, const char *prefix, ModelCode *mc, Arena *a) {
     LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(cg->ctx, run, "entry"));
     for (int i = 0; i < kg->nkernels; i++) {
         LLVMValueRef fn = LLVMGetNamedFunction(cg->mod, mc->kernel_names[i]);
-        LLVMValueRef cargs[10] = {LLVMGetParam(run, 0), LLVMGetParam(run, 1), LLVMGetParam(run, 2),
+        LLVMValueRef cargs[11] = {LLVMGetParam(run, 0), LLVMGetParam(run, 1), LLVMGetParam(run, 2),
                                   LLVMGetParam(run, 3), LLVMGetParam(run, 4), ci(cg, 0),
-                                  LLVMGetParam(run, 4), ci(cg, 0), ci(cg, INT64_MAX), LLVMConstNull(cg->t_ptr)};
-        LLVMBuildCall2(B, cg_kernel_type(cg), fn, cargs, 10, "");
+                                  LLVMGetParam(run, 4), ci(cg, 0), ci(cg, INT64_MAX), LLVMConstNull(cg->t_ptr),
+                                  LLVMGetNamedGlobal(cg->mod, mc->table_names[i])};
+        LLVMBuildCall2(B, cg_kernel_type(cg), fn, cargs, 11, "");
     }
     LLVMBuildRetVoid(B);
     return ACTC_OK;

@@ -196,7 +196,8 @@ typedef struct ModelCode {
     int nweights, capweights;
     int nkernels;
     int nbodies;               /* distinct kernel bodies: kernels identical up to their tensors share one */
-    const char **kernel_names; /* PREFIX_k0, PREFIX_k1, ... */
+    const char **kernel_names; /* per kernel: its function (a body shared by identical kernels) */
+    const char **table_names;  /* per kernel: its table (PREFIX_kI_tab) */
     int64_t scratch_per_row;   /* floats */
     int64_t *offset;           /* per Value id: scratch offset per row, -1 for inputs/outputs */
     int64_t *col_step;         /* per kernel: actrt_kernel_info.col_step */
@@ -220,7 +221,7 @@ void cg_stats_count(CG *cg, VM *vm, LLVMValueRef block, const Site *st, int64_t 
 
 /* ---- abi.c: the ABI structs of runtime.h as one table ---- */
 
-typedef enum { AF_I32, AF_I64, AF_F64, AF_I64S, AF_STR, AF_ARRAY, AF_KERNELS, AF_PTR } AbiFieldKind;
+typedef enum { AF_I32, AF_I64, AF_F64, AF_I64S, AF_STR, AF_ARRAY, AF_KERNELS, AF_TABLES, AF_PTR } AbiFieldKind;
 typedef struct AbiStruct AbiStruct;
 typedef struct AbiField {
     const char *name;
@@ -243,7 +244,8 @@ extern const AbiStruct *const abi_structs[]; /* all of them, NULL-terminated */
 LLVMTypeRef abi_llvm_type(CG *cg, const AbiStruct *s);
 /* The description d as internal constant data named `symbol` (kernels by
  * their names in the module, given internal linkage); returns its address. */
-LLVMValueRef abi_emit_desc(CG *cg, Arena *a, const actrt_desc *d, const char *const *kernel_names, const char *symbol);
+LLVMValueRef abi_emit_desc(CG *cg, Arena *a, const actrt_desc *d, const char *const *kernel_names,
+                           const char *const *table_names, const char *symbol);
 
 /* One variant of an object (actrt_variant) as emitted values. */
 typedef struct AbiVariant {
@@ -275,6 +277,7 @@ typedef struct AotVariant {
     const Target *t;
     const actrt_desc *desc;
     const char *const *kernel_names;
+    const char *const *table_names;
     const char *entry;
 } AotVariant;
 

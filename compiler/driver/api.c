@@ -436,12 +436,17 @@ int actc_jit_compile(actc_session *a, const char *model, const actc_options *o, 
             if (!st) {
                 cg_build_desc(&j->arena, kg, &mc, &j->target, &j->desc);
                 actrt_kernel_fn *k = NEW_ARRAY(&j->arena, actrt_kernel_fn, (size_t)mc.nkernels + 1);
+                const int64_t **tabs = NEW_ARRAY(&j->arena, const int64_t *, (size_t)mc.nkernels + 1);
                 for (int i = 0; i < mc.nkernels && !st; i++) {
                     void *addr;
                     st = jit_lookup(j->jit, mc.kernel_names[i], &addr, err, sizeof err);
                     memcpy(&k[i], &addr, sizeof addr); /* object to function pointer: POSIX, not ISO C */
+                    if (!st)
+                        st = jit_lookup(j->jit, mc.table_names[i], &addr, err, sizeof err);
+                    tabs[i] = addr;
                 }
                 j->desc.kernels = k;
+                j->desc.kernel_tables = (const int64_t *const *)tabs;
             }
         }
         if (st)
@@ -756,7 +761,7 @@ static int compile_one(actc_session *a, const char *model, const actc_options *o
     int n = j->nvariants;
     AotVariant *v = NEW_ARRAY(tmp, AotVariant, (size_t)n);
     for (int i = 0; i < n; i++)
-        v[i] = (AotVariant){&j->variants[i], &descs[i], mcs[i].kernel_names,
+        v[i] = (AotVariant){&j->variants[i], &descs[i], mcs[i].kernel_names, mcs[i].table_names,
                             arena_printf(tmp, "actc_%s_v%d_run", m->name, i)};
     j->desc = descs[n - 1];
     if (embed_weights) {

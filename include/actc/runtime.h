@@ -31,7 +31,7 @@ ACTRT_API void actrt_set_allocator(actrt_alloc_fn fn, void *ud);
 /* ---- the description of a compiled model (the ABI between generated code
  * and the runtime; the compiler fills it, JIT or AOT) ---- */
 
-#define ACTRT_ABI_VERSION 7u
+#define ACTRT_ABI_VERSION 8u
 
 /* Ranks of tensors and ports: 1 to ACTRT_MAX_RANK; unused dims are 0. */
 #define ACTRT_MAX_RANK 4
@@ -109,7 +109,11 @@ typedef struct actrt_port_desc {
  * weights; in / out: the model's inputs and outputs; scratch:
  * scratch_per_row * batch floats for intermediates. */
 typedef void (*actrt_kernel_fn)(const float *const *w, const float *const *in, float *const *out, float *scratch,
-                                int64_t batch, int64_t r0, int64_t r1, int64_t c0, int64_t c1, void *stats);
+                                int64_t batch, int64_t r0, int64_t r1, int64_t c0, int64_t c1, void *stats,
+                                const int64_t *table);
+/* table: the kernel's own constants (actrt_desc.kernel_tables[k]): kernels
+ * identical up to their tensors share one function and differ only in it
+ * (docs/codegen.md §3). */
 /* stats: for a model compiled with statistics (actrt_desc.nsites > 0),
  * the calling thread's statistics block of actrt_desc.stats_bytes bytes
  * (64-byte aligned, set up by actrt_stats_block_init); ignored otherwise. */
@@ -193,6 +197,7 @@ typedef struct actrt_desc {
     int32_t nsites;          /* activation sites: > 0 when compiled with statistics */
     const actrt_site_desc *sites;
     int64_t stats_bytes;     /* a thread's statistics block */
+    const int64_t *const *kernel_tables; /* nkernels entries: the table each kernel is called with */
 } actrt_desc;
 
 /* ---- ISA variants: one model compiled for several CPUs (docs/aot.md) ---- */

@@ -20,8 +20,9 @@
 /* ---- a model described by hand: fc.weight [2, 3], fc.bias [2], ln.weight [3] ---- */
 
 static void no_kernel(const float *const *w, const float *const *in, float *const *out, float *scratch,
-                      int64_t batch, int64_t r0, int64_t r1, int64_t c0, int64_t c1, void *stats) {
+                      int64_t batch, int64_t r0, int64_t r1, int64_t c0, int64_t c1, void *stats, const int64_t *table) {
     (void)w, (void)in, (void)out, (void)scratch, (void)batch, (void)r0, (void)r1, (void)c0, (void)c1, (void)stats;
+    (void)table;
 }
 
 static const actrt_port_desc ports[] = {{.name = "x", .rank = 2, .shape = {ACTRT_DIM_BATCH, 3}, .n = 3},
@@ -35,10 +36,12 @@ static const actrt_weight_desc weights[] = {
     {.tensor = 1, .layout = ACTRT_LAYOUT_VEC, .lo = 0, .n = 2},
     {.tensor = 2, .layout = ACTRT_LAYOUT_VEC, .lo = 0, .n = 3}};
 static const actrt_kernel_fn kernels[] = {no_kernel};
+static const int64_t no_table[1] = {0};
+static const int64_t *const tables[] = {no_table};
 static const actrt_desc desc = {.abi_version = ACTRT_ABI_VERSION, .name = "t", .ninputs = 1, .noutputs = 1,
                                 .inputs = &ports[0], .outputs = &ports[1], .ntensors = 3, .nweights = 3,
                                 .nkernels = 1, .tensors = tensors, .weights = weights, .kernels = kernels,
-                                .scratch_per_row = 0, .row_tile = 6};
+                                .scratch_per_row = 0, .row_tile = 6, .kernel_tables = tables};
 
 static const float fc_w[6] = {1, -2, 3, 0.5f, -0.25f, 8}, fc_b[2] = {-1, 2}, ln_w[3] = {1.5f, 0, -3};
 
@@ -305,7 +308,7 @@ Test(runtime, descriptions_of_another_abi_or_malformed_are_refused) {
     char want[128];
     snprintf(want, sizeof want, "the model was compiled for runtime ABI 2, this libactrt is ABI %u", ACTRT_ABI_VERSION);
     cr_expect_str_eq(actrt_last_error(NULL), want);
-    cr_expect_eq(ACTRT_ABI_VERSION, 7u);
+    cr_expect_eq(ACTRT_ABI_VERSION, 8u);
     d = desc;
     d.row_tile = 0;
     cr_expect_eq(actrt_model_create(&m, &d), ACTC_ERR_ARG);
