@@ -187,26 +187,18 @@ static LLVMValueRef emit_value(CG *cg, Arena *a, const AbiStruct *s, const void 
                                 arena_printf(a, ".%s", f->name));
             break;
         }
-        case AF_KERNELS: { /* the kernels by name (their addresses are not known yet) */
+        case AF_KERNELS: /* the kernels and their tables, by name (their addresses are not known yet) */
+        case AF_TABLES: {
+            bool fn = f->kind == AF_KERNELS;
             int32_t n = get_i32(obj, f->count_at);
             LLVMValueRef *e = NEW_ARRAY(a, LLVMValueRef, (size_t)n + 1);
             for (int k = 0; k < n; k++) {
-                if (!(e[k] = LLVMGetNamedFunction(cg->mod, names->kernels[k])))
-                    ACTC_BUG("kernel %s not in the module", names->kernels[k]);
+                const char *name = fn ? names->kernels[k] : names->tables[k];
+                if (!(e[k] = fn ? LLVMGetNamedFunction(cg->mod, name) : LLVMGetNamedGlobal(cg->mod, name)))
+                    ACTC_BUG("%s %s not in the module", fn ? "kernel" : "kernel table", name);
                 LLVMSetLinkage(e[k], LLVMInternalLinkage);
             }
-            v[i] = cg_const_global(cg, LLVMConstArray2(cg->t_ptr, e, (uint64_t)n), ".kernels");
-            break;
-        }
-        case AF_TABLES: { /* each kernel's table, by name */
-            int32_t n = get_i32(obj, f->count_at);
-            LLVMValueRef *e = NEW_ARRAY(a, LLVMValueRef, (size_t)n + 1);
-            for (int k = 0; k < n; k++) {
-                if (!(e[k] = LLVMGetNamedGlobal(cg->mod, names->tables[k])))
-                    ACTC_BUG("kernel table %s not in the module", names->tables[k]);
-                LLVMSetLinkage(e[k], LLVMInternalLinkage);
-            }
-            v[i] = n > 0 ? cg_const_global(cg, LLVMConstArray2(cg->t_ptr, e, (uint64_t)n), ".kernel_tables")
+            v[i] = n > 0 ? cg_const_global(cg, LLVMConstArray2(cg->t_ptr, e, (uint64_t)n), fn ? ".kernels" : ".kernel_tables")
                          : LLVMConstNull(cg->t_ptr);
             break;
         }
