@@ -40,6 +40,7 @@ typedef struct BlockCall {
     Span call;
     Scope *scope;          /* the block's scope for this call */
     const char *inst;      /* the call's name (the prefix of its layers), or NULL */
+    const CallChain *chain; /* this call and those it is elaborated in */
     Binding **results;     /* set by its return */
     int nresults;
 } BlockCall;

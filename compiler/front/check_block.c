@@ -92,7 +92,7 @@ static bool block_has_layers(Checker *c, const Decl *b, int depth) {
  * `name = e` joins the flat list; bindings and statements stay in order. */
 Binding *hoist(Checker *c, Decl *m, const char *name, Expr *e, Shape shape) {
     Stmt *st = NEW(&c->s->perm, Stmt);
-    *st = (Stmt){.kind = ST_ASSIGN, .span = e->span};
+    *st = (Stmt){.kind = ST_ASSIGN, .span = e->span, .calls = c->blocks ? c->blocks->chain : NULL};
     VEC_PUSH(&c->s->perm, st->targets, st->ntargets, st->captargets, ((Name){name, e->span}));
     VEC_PUSH(&c->s->perm, st->values, st->nvalues, st->capvalues, e);
     Binding *b = NEW(&c->s->perm, Binding);
@@ -345,7 +345,9 @@ Type check_block_call(Checker *c, Env *env, Expr *e, Decl *b) {
         scope_add(&c->s->perm, bs, (Symbol){.name = b->inputs[j].name, .kind = SYM_BINDING, .binding = bind});
     }
     /* the body, its own copy, with the loops of the caller out of sight */
-    BlockCall bc = {.up = c->blocks, .blk = b, .call = e->span, .scope = bs, .inst = inst};
+    CallChain *chain = NEW(&c->s->perm, CallChain);
+    *chain = (CallChain){.call = e->span, .block = b->name, .up = c->blocks ? c->blocks->chain : NULL};
+    BlockCall bc = {.up = c->blocks, .blk = b, .call = e->span, .scope = bs, .inst = inst, .chain = chain};
     Loop *loop = c->loop;
     c->blocks = &bc;
     c->loop = NULL;

@@ -380,6 +380,7 @@ void check_stmts(Checker *c, Scope *s, Stmt *const *stmts, int n, bool *returned
          * elaboration rewrites it (a block call becomes a name), while the
          * AST stays as written (dump --ast) */
         Stmt *st = clone_stmt(c, stmts[i]);
+        st->calls = c->blocks ? c->blocks->chain : NULL;
         if (st->kind == ST_RETURN && c->blocks && c->blocks->scope == s) {
             check_block_return(c, s, st);
             *returned = true;

@@ -241,6 +241,14 @@ typedef struct Name {
 
 typedef enum { ST_ASSIGN, ST_RETURN, ST_FOR } StmtKind;
 
+/* The block calls a statement was elaborated from (check_block.c),
+ * innermost first, ending at the call in the model. */
+typedef struct CallChain {
+    Span call;
+    const char *block;           /* the block called */
+    const struct CallChain *up;
+} CallChain;
+
 typedef struct Stmt Stmt;
 struct Stmt {
     StmtKind kind;
@@ -250,6 +258,7 @@ struct Stmt {
     Expr **values; /* ST_ASSIGN: one; ST_RETURN: one per output */
     int nvalues, capvalues;
     bool replaced; /* the checker: elaborated into other statements (a block's several outputs) */
+    const CallChain *calls; /* the checker: the block calls it comes from, or NULL */
     /* ST_FOR: for var in lo .. hi { body } (language.md §3.6) */
     Name var;
     Expr *lo, *hi;

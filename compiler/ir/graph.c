@@ -107,11 +107,12 @@ Span node_site(const Node *n) {
 }
 
 /* chain followed by tail: a fresh copy of chain's links ending in tail */
-static const Prov *prov_append(Arena *a, const Prov *chain, const Prov *tail) {
+const Prov *prov_append(Arena *a, const Prov *chain, const Prov *tail) {
     if (!chain)
         return tail;
     Prov *p = NEW(a, Prov);
     p->call = chain->call;
+    p->block = chain->block;
     p->up = prov_append(a, chain->up, tail);
     return p;
 }

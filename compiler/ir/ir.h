@@ -86,7 +86,10 @@ typedef struct Prov Prov;
 struct Prov {
     Span call;            /* the call's span */
     const Prov *up;       /* the call that call came from, or NULL */
+    const char *block;    /* a block's call (language.md §3.7): the block; NULL: a user function's */
 };
+/* chain followed by tail: a fresh copy of chain's links ending in tail */
+const Prov *prov_append(Arena *a, const Prov *chain, const Prov *tail);
 int prov_depth(const Prov *p);
 bool prov_equal(const Prov *a, const Prov *b); /* same calls, compared by span */
 

@@ -280,6 +280,46 @@ Node *lower_expr(LowerEnv *env, Expr *e) {
     ACTC_BUG("cannot lower expression kind %d", e->kind);
 }
 
+/* A chain of block calls as a provenance chain (innermost first). */
+static const Prov *prov_of_calls(Arena *a, const CallChain *c) {
+    if (!c)
+        return NULL;
+    Prov *p = NEW(a, Prov);
+    *p = (Prov){.call = c->call, .block = c->block, .up = prov_of_calls(a, c->up)};
+    return p;
+}
+
+/* One statement of the model's flat list; true for the return. */
+static bool lower_stmt(LowerEnv *env, Decl *m, Stmt *st, int *next) {
+    Graph *g = env->g;
+    if (st->kind == ST_RETURN) {
+        for (int j = 0; j < st->nvalues; j++) {
+            Node *v = lower_expr(env, st->values[j]);
+            Node *o = node_new(g, OP_OUTPUT, st->values[j]->span, 1, v, NULL, NULL);
+            o->name = m->outputs[j].name;
+            o->index = j;
+            g->outputs[j] = o;
+        }
+        return true;
+    }
+    Expr *v = st->values[0];
+    if (st->ntargets == 1) {
+        Node *n = lower_expr(env, v);
+        if (!n->hint)
+            n->hint = st->targets[0].name;
+        env->bindings[(*next)++] = n;
+        return false;
+    }
+    /* g, u = split(t, k): one SPLIT node per part */
+    Node *t = lower_expr(env, v->bound[0]->value);
+    for (int j = 0; j < st->ntargets; j++) {
+        Node *part = split_part(g, v->span, t, st->ntargets, j);
+        part->hint = st->targets[j].name;
+        env->bindings[(*next)++] = part;
+    }
+    return false;
+}
+
 Graph *lower_model(Session *s, Decl *m) {
     Graph *g = NEW(&s->perm, Graph);
     g->s = s;
@@ -305,31 +345,16 @@ Graph *lower_model(Session *s, Decl *m) {
     int next = m->ninputs;
     for (int i = 0; i < m->nflat; i++) { /* the statements with the loops elaborated (check_loop.c) */
         Stmt *st = m->flat[i];
-        if (st->kind == ST_RETURN) {
-            for (int j = 0; j < st->nvalues; j++) {
-                Node *v = lower_expr(&env, st->values[j]);
-                Node *o = node_new(g, OP_OUTPUT, st->values[j]->span, 1, v, NULL, NULL);
-                o->name = m->outputs[j].name;
-                o->index = j;
-                g->outputs[j] = o;
-            }
+        int n0 = g->nnodes, s0 = g->nsites;
+        bool ret = lower_stmt(&env, m, st, &next);
+        /* a statement of a block: its nodes and sites sit inside the block's calls */
+        const Prov *chain = prov_of_calls(&s->perm, st->calls);
+        for (int k = n0; chain && k < g->nnodes; k++)
+            g->nodes[k]->prov = prov_append(&s->perm, g->nodes[k]->prov, chain);
+        for (int k = s0; chain && k < g->nsites; k++)
+            g->sites[k].prov = prov_append(&s->perm, g->sites[k].prov, chain);
+        if (ret)
             break;
-        }
-        Expr *v = st->values[0];
-        if (st->ntargets == 1) {
-            Node *n = lower_expr(&env, v);
-            if (!n->hint)
-                n->hint = st->targets[0].name;
-            env.bindings[next++] = n;
-            continue;
-        }
-        /* g, u = split(t, k): one SPLIT node per part */
-        Node *t = lower_expr(&env, v->bound[0]->value);
-        for (int j = 0; j < st->ntargets; j++) {
-            Node *part = split_part(g, v->span, t, st->ntargets, j);
-            part->hint = st->targets[j].name;
-            env.bindings[next++] = part;
-        }
     }
     sites_name(g);
     return g;

@@ -100,11 +100,28 @@ static void report_kernel(StrBuf *sb, KGraph *kg, Kernel *k) {
     if (k->kind == K_ROW)
         sb_printf(sb, " %s", op_info[k->row_op].name);
     if (k->line_lo == k->line_hi)
-        sb_printf(sb, "    line %u\n", k->line_lo);
+        sb_printf(sb, "    line %u", k->line_lo);
     else if (k->line_lo <= k->line_hi)
-        sb_printf(sb, "    lines %u-%u\n", k->line_lo, k->line_hi);
-    else
-        sb_putc(sb, '\n');
+        sb_printf(sb, "    lines %u-%u", k->line_lo, k->line_hi);
+    /* a kernel from a block's body (language.md §3.7): the block and its lines there */
+    const char *blk = NULL;
+    uint32_t lo = UINT32_MAX, hi = 0;
+    for (int i = 0; i < k->nsrcs; i++) {
+        const KSource *src = &k->srcs[i];
+        if (!src->prov || !src->prov->block || (blk && strcmp(blk, src->prov->block) != 0) ||
+            src->span.file >= (uint32_t)s->diag.nsources || src->span.end == 0)
+            continue;
+        blk = src->prov->block;
+        uint32_t line, col;
+        source_line_col(s->diag.sources[src->span.file], src->span.start, &line, &col);
+        lo = line < lo ? line : lo;
+        hi = line > hi ? line : hi;
+    }
+    if (blk && lo == hi)
+        sb_printf(sb, " (block '%s', line %u)", blk, lo);
+    else if (blk)
+        sb_printf(sb, " (block '%s', lines %u-%u)", blk, lo, hi);
+    sb_putc(sb, '\n');
     if (kernel_is_matmul(k->kind)) {
         sb_puts(sb, "  input   ");
         put_value(sb, kg, k->x);
