@@ -988,6 +988,14 @@ typedef struct SharedBody {
     char *text;          /* its IR and its epilogue functions', with its own name replaced */
 } SharedBody;
 
+/* Whether g is one of fn's epilogue functions (named NAME_epiI, NAME
+ * fn's name of len bytes). */
+static bool part_of(LLVMValueRef g, LLVMValueRef fn, const char *name, size_t len) {
+    size_t gl;
+    const char *gn = LLVMGetValueName2(g, &gl);
+    return g != fn && gl > len && strncmp(gn, name, len) == 0 && gn[len] == '_';
+}
+
 /* fn's IR text (and that of the functions it calls whose names start with
  * its own), with fn's name replaced by "@BODY". */
 static char *body_text(CG *cg, LLVMValueRef fn, Arena *a) {
@@ -999,9 +1007,7 @@ static char *body_text(CG *cg, LLVMValueRef fn, Arena *a) {
     sb_puts(&sb, own);
     LLVMDisposeMessage(own);
     for (LLVMValueRef g = LLVMGetFirstFunction(cg->mod); g; g = LLVMGetNextFunction(g)) {
-        size_t gl;
-        const char *gn = LLVMGetValueName2(g, &gl);
-        if (g != fn && gl > len && strncmp(gn, name, len) == 0 && gn[len] == '_') {
+        if (part_of(g, fn, name, len)) {
             char *t = LLVMPrintValueToString(g);
             sb_puts(&sb, t);
             LLVMDisposeMessage(t);
@@ -1036,9 +1042,7 @@ static void delete_body(CG *cg, LLVMValueRef fn) {
     char *own = arena_strndup(cg->arena_for_slots, name, len);
     for (LLVMValueRef g = LLVMGetFirstFunction(cg->mod), next; g; g = next) {
         next = LLVMGetNextFunction(g);
-        size_t gl;
-        const char *gn = LLVMGetValueName2(g, &gl);
-        if (g != fn && gl > len && strncmp(gn, own, len) == 0 && gn[len] == '_')
+        if (part_of(g, fn, own, len))
             LLVMDeleteFunction(g);
     }
     LLVMDeleteFunction(fn);

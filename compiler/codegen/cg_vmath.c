@@ -72,9 +72,7 @@ static LLVMValueRef form_eval(VM *vm, const VmTier *t, const Form *f, const doub
     }
     case OP_NEG: return neg(vm, a);
     case OP_ABS: return fabs_(vm, a);
-    case OP_CLAMP: /* NaN passes (compares with NaN are false) */
-        a = sel(vm, cmp(vm, LLVMRealOGT, a, kconst(vm, t, f->p[1])), kconst(vm, t, f->p[1]), a);
-        return sel(vm, cmp(vm, LLVMRealOLT, a, kconst(vm, t, f->p[0])), kconst(vm, t, f->p[0]), a);
+    case OP_CLAMP: return t->f64 ? clamp_d(vm, a, f->p[0], f->p[1]) : clamp_f(vm, a, f->p[0], f->p[1]);
     default: {
         LLVMValueRef r = vm_form(vm, t, f->op, f->p, a);
         if (!r && !t->f64)

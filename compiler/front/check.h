@@ -117,6 +117,8 @@ Span param_span(const Expr *e, const Builtin *b, int j);
 bool check_param_values(Checker *c, Expr *e, const Builtin *b);
 
 /* check_decl.c */
+/* A port type's form: f32 and two dimensions (reported: false). */
+bool check_tensor_form(Checker *c, const TypeExpr *t);
 /* Check statements in scope s (a model's, or one iteration's), appending
  * each checked statement, loops elaborated, to the model's flat list. */
 void check_stmts(Checker *c, Scope *s, Stmt *const *stmts, int n, bool *returned);

@@ -18,20 +18,25 @@
 
 /* ---- the definition ---- */
 
+/* Parameter k of block b, tensors first, then constants. */
+static const char *param_name(const Decl *b, int k, Span *sp) {
+    *sp = k < b->ninputs ? b->inputs[k].span : b->params[k - b->ninputs].span;
+    return k < b->ninputs ? b->inputs[k].name : b->params[k - b->ninputs].name;
+}
+
 void check_block_decl(Checker *c, Decl *b) {
     Env env = {.scope = &c->file};
+    for (int k = 0; k < b->ninputs + b->nparams; k++) {
+        Span sp, prev;
+        const char *name = param_name(b, k, &sp);
+        for (int j = 0; j < k; j++)
+            if (strcmp(param_name(b, j, &prev), name) == 0) {
+                Diagnostic *dg = diag_error(c->d, sp, "duplicate parameter '%s'", name);
+                diag_note(c->d, dg, prev, "previous parameter is here");
+            }
+    }
     for (int i = 0; i < b->nparams; i++) {
         Param *p = &b->params[i];
-        for (int j = 0; j < i; j++)
-            if (strcmp(b->params[j].name, p->name) == 0) {
-                Diagnostic *dg = diag_error(c->d, p->span, "duplicate parameter '%s'", p->name);
-                diag_note(c->d, dg, b->params[j].span, "previous parameter is here");
-            }
-        for (int j = 0; j < b->ninputs; j++)
-            if (strcmp(b->inputs[j].name, p->name) == 0) {
-                Diagnostic *dg = diag_error(c->d, p->span, "duplicate parameter '%s'", p->name);
-                diag_note(c->d, dg, b->inputs[j].span, "previous parameter is here");
-            }
         Type t = check_expr(c, &env, p->dflt);
         if (t.kind == TY_ERROR)
             continue;
@@ -42,12 +47,6 @@ void check_block_decl(Checker *c, Decl *b) {
         }
         p->type = t;
     }
-    for (int i = 0; i < b->ninputs; i++)
-        for (int j = 0; j < i; j++)
-            if (strcmp(b->inputs[j].name, b->inputs[i].name) == 0) {
-                Diagnostic *dg = diag_error(c->d, b->inputs[i].span, "duplicate parameter '%s'", b->inputs[i].name);
-                diag_note(c->d, dg, b->inputs[j].span, "previous parameter is here");
-            }
     if (b->ninputs == 0)
         diag_error(c->d, b->name_span, "block '%s' has no tensor parameter", b->name);
 }
@@ -107,15 +106,8 @@ Binding *hoist(Checker *c, Decl *m, const char *name, Expr *e, Shape shape) {
  * constants visible), or -1 after an error (reported). */
 static int64_t port_width(Checker *c, Scope *s, const Port *p) {
     TypeExpr *t = p->type;
-    if (strcmp(t->elem, "f32") != 0) {
-        diag_error(c->d, t->elem_span, "unsupported element type '%s'; tensors are f32", t->elem);
+    if (!check_tensor_form(c, t))
         return -1;
-    }
-    if (t->ndims != 2) {
-        diag_error(c->d, t->span, "tensors are two-dimensional, f32[batch, features]; this one has %d dimension%s",
-                   t->ndims, t->ndims == 1 ? "" : "s");
-        return -1;
-    }
     if (t->dims[0]->kind != EX_NAME || scope_lookup(s, t->dims[0]->str)) {
         diag_error(c->d, t->dims[0]->span, "a block's tensors have the caller's batch: write a name such as "
                    "'batch' as the first dimension");

@@ -124,10 +124,7 @@ static bool check_dim(Checker *c, Env *env, Expr *e, int64_t *out) {
     return true;
 }
 
-/* language.md §3.1: f32[batch, n]; all ports share one batch dimension. */
-static bool check_port_type(Checker *c, Decl *m, Port *port, Span *batch_span, bool *have_batch) {
-    TypeExpr *t = port->type;
-    Env env = {.scope = &c->file};
+bool check_tensor_form(Checker *c, const TypeExpr *t) {
     if (strcmp(t->elem, "f32") != 0) {
         diag_error(c->d, t->elem_span, "unsupported element type '%s'; tensors are f32", t->elem);
         return false;
@@ -137,6 +134,15 @@ static bool check_port_type(Checker *c, Decl *m, Port *port, Span *batch_span, b
                    t->ndims, t->ndims == 1 ? "" : "s");
         return false;
     }
+    return true;
+}
+
+/* language.md §3.1: f32[batch, n]; all ports share one batch dimension. */
+static bool check_port_type(Checker *c, Decl *m, Port *port, Span *batch_span, bool *have_batch) {
+    TypeExpr *t = port->type;
+    Env env = {.scope = &c->file};
+    if (!check_tensor_form(c, t))
+        return false;
     Expr *b = t->dims[0];
     const char *bname = NULL;
     int64_t bval = 0;
