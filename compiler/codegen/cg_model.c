@@ -985,64 +985,14 @@ LLVMTypeRef cg_kernel_type(CG *cg) {
 /* The generated bodies of a model so far, to share (emit_kernel). */
 typedef struct SharedBody {
     LLVMValueRef fn;
-    char *text;          /* its IR and its epilogue functions', with its own name replaced */
+    uint64_t hash; /* cg_body_hash */
 } SharedBody;
 
-/* Whether g is one of fn's epilogue functions (named NAME_epiI, NAME
- * fn's name of len bytes). */
-static bool part_of(LLVMValueRef g, LLVMValueRef fn, const char *name, size_t len) {
-    size_t gl;
-    const char *gn = LLVMGetValueName2(g, &gl);
-    return g != fn && gl > len && strncmp(gn, name, len) == 0 && gn[len] == '_';
-}
-
-/* fn's IR text (and that of the functions it calls whose names start with
- * its own), with fn's name replaced by "@BODY". */
-static char *body_text(CG *cg, LLVMValueRef fn, Arena *a) {
-    size_t len;
-    const char *name = LLVMGetValueName2(fn, &len);
-    StrBuf sb;
-    sb_init(&sb, a);
-    char *own = LLVMPrintValueToString(fn);
-    sb_puts(&sb, own);
-    LLVMDisposeMessage(own);
-    for (LLVMValueRef g = LLVMGetFirstFunction(cg->mod); g; g = LLVMGetNextFunction(g)) {
-        if (part_of(g, fn, name, len)) {
-            char *t = LLVMPrintValueToString(g);
-            sb_puts(&sb, t);
-            LLVMDisposeMessage(t);
-        }
-    }
-    /* the name only ever appears as "@NAME" followed by a non-identifier
-     * character or "_epi": replace each occurrence; metadata references
-     * ("!llvm.loop !12") are numbered module-wide: drop the numbers (the
-     * nodes the kernels attach are the same for all: no-unroll loops and
-     * invariant loads) */
-    const char *in = sb_str(&sb);
-    StrBuf out;
-    sb_init(&out, a);
-    for (const char *p = in; *p;) {
-        if (p[0] == '@' && strncmp(p + 1, name, len) == 0) {
-            sb_puts(&out, "@BODY");
-            p += 1 + len;
-        } else if (p[0] == '!' && p[1] >= '0' && p[1] <= '9') {
-            sb_putc(&out, *p++);
-            while (*p >= '0' && *p <= '9')
-                p++;
-        } else {
-            sb_putc(&out, *p++);
-        }
-    }
-    return (char *)sb_str(&out);
-}
-
+/* Deletes a body and its epilogue functions. */
 static void delete_body(CG *cg, LLVMValueRef fn) {
-    size_t len;
-    const char *name = LLVMGetValueName2(fn, &len);
-    char *own = arena_strndup(cg->arena_for_slots, name, len);
     for (LLVMValueRef g = LLVMGetFirstFunction(cg->mod), next; g; g = next) {
         next = LLVMGetNextFunction(g);
-        if (part_of(g, fn, own, len))
+        if (cg_body_part(g, fn))
             LLVMDeleteFunction(g);
     }
     LLVMDeleteFunction(fn);
@@ -1152,15 +1102,15 @@ static void emit_kernel(CG *cg, KGraph *kg, int index, ModelCode *mc, const char
 
     /* share: an earlier body with the same code takes this one's place */
     LLVMValueRef body = kc.fn;
-    char *text = body_text(cg, body, scratch);
+    uint64_t hash = cg_body_hash(body);
     for (int i = 0; i < *nbodies; i++)
-        if (strcmp((*bodies)[i].text, text) == 0) {
+        if ((*bodies)[i].hash == hash && cg_body_equal((*bodies)[i].fn, body, scratch)) {
             delete_body(cg, body);
             body = (*bodies)[i].fn;
             break;
         }
     if (body == kc.fn)
-        VEC_PUSH(scratch, *bodies, *nbodies, *capbodies, ((SharedBody){body, text}));
+        VEC_PUSH(scratch, *bodies, *nbodies, *capbodies, ((SharedBody){body, hash}));
     /* the instance's table */
     LLVMTypeRef tty = LLVMArrayType(cg->t_i64, (unsigned)(tab.n > 0 ? tab.n : 1));
     LLVMValueRef *vals = NEW_ARRAY(scratch, LLVMValueRef, (size_t)tab.n + 1);

@@ -265,6 +265,16 @@ void cg_build_desc(Arena *a, const KGraph *kg, const ModelCode *mc, const Target
 
 /* The LLVM type of an actrt_kernel_fn. */
 LLVMTypeRef cg_kernel_type(CG *cg);
+
+/* ---- ir_equal.c ---- */
+
+/* Whether g is one of body's epilogue functions (named BODY_...). */
+bool cg_body_part(LLVMValueRef g, LLVMValueRef body);
+/* Whether two kernel bodies (with their epilogue functions) are the same
+ * code up to their names; a hash that equal bodies share.  scratch is
+ * restored. */
+bool cg_body_equal(LLVMValueRef a, LLVMValueRef b, Arena *scratch);
+uint64_t cg_body_hash(LLVMValueRef body);
 /* Emit every kernel of kg, and PREFIX_run, into cg's module. */
 int cg_model(CG *cg, KGraph *kg, const char *prefix, ModelCode *mc, Arena *a);
 

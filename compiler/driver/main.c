@@ -804,7 +804,8 @@ static int cmd_bench(const Options *o) {
     const char *wt = weight_names[o->codegen.weights]; /* 0 .. 3: parse_args */
     printf("model %s: batch %lld, %s threads, %s tier, %s weights, compile %.1f ms, %d runs (medians)\n", d->name,
            (long long)batch, thr, o->codegen.fast_math ? "fast" : o->codegen.exact_math ? "exact" : "precise", wt, tcompile * 1e3, reps);
-    printf("%-6s %-18s %-8s %-22s %10s %9s\n", "kernel", "kind", "lines", "shape (M x K -> N)", "ms", "GFLOP/s");
+    printf("%-6s %-18s %-8s %-10s %-22s %10s %9s\n", "kernel", "kind", "lines", "code", "shape (M x K -> N)", "ms",
+           "GFLOP/s");
     double flops_all = 0;
     for (int k = 0; k < d->nkernels; k++) {
         const actrt_kernel_info *ki = d->kernel_info ? &d->kernel_info[k] : NULL;
@@ -818,7 +819,15 @@ static int cmd_bench(const Options *o) {
             snprintf(shape, sizeof shape, "%lld x %lld -> %lld", (long long)batch, (long long)ki->k, (long long)ki->n);
         else if (ki)
             snprintf(shape, sizeof shape, "%lld x %lld", (long long)batch, (long long)ki->n);
-        printf("%-6d %-18s %-8s %-22s %10.4f", k, kind ? kind->name : "?", ki ? ki->lines : "", shape, t * 1e3);
+        /* the function it runs: kernels identical up to their tensors share
+         * the first one's (PREFIX_kI_body in an object) */
+        int body = 0;
+        while (d->kernels[body] != d->kernels[k])
+            body++;
+        char code[32];
+        snprintf(code, sizeof code, "k%d_body", body);
+        printf("%-6d %-18s %-8s %-10s %-22s %10.4f", k, kind ? kind->name : "?", ki ? ki->lines : "", code, shape,
+               t * 1e3);
         if (fl > 0) /* and the weights' path: the stored type, widened in registers */
             printf(" %9.1f  %s%s", fl / t * 1e-9, wt,
                    o->codegen.weights == ACTC_WEIGHTS_INT8 ? " dequantised (q * s) in the kernel"

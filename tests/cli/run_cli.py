@@ -137,6 +137,12 @@ for depth in (2, 8):
     kernels = sum(1 for l in p.stdout.splitlines() if l.startswith("@actc_llama_mlp_stack_k") and "_tab = " in l)
     check(kernels == 3 * depth + 1, "a %d-layer stack has %d kernels, expected %d" % (depth, kernels, 3 * depth + 1))
 check(bodies[2] == bodies[8] and bodies[2] <= 6, "kernel bodies: %d at depth 2, %d at depth 8" % (bodies[2], bodies[8]))
+# actc bench names each kernel's function: layer 1's kernels run layer 0's
+p = subprocess.run([actc, "bench", os.path.join(tmp, "stack2.act"), "--batch", "2", "--reps", "1"], capture_output=True, text=True)
+rows = [l.split() for l in p.stdout.splitlines() if l[:1].isdigit()]
+codes = [r[3] for r in rows]
+check(p.returncode == 0 and codes == ["k0_body", "k1_body", "k2_body", "k0_body", "k1_body", "k2_body", "k0_body"],
+      "bench's code column of a 2-layer stack: %r %s" % (codes, p.stderr))
 
 # --- bad inputs: exit 1 and a message naming the culprit ---
 def expect_error(args, needle, what):
