@@ -28,6 +28,19 @@ char *rt_strdup(const char *s);
 void rt_json_begin(void);
 bool rt_json_end(void);
 
+/* ---- fold.c: tensors computed at load (actrt_derived_desc) ---- */
+
+/* The name of tensor ti, or of derived tensor ti - ntensors; where it (or
+ * the tensor it is derived from) was declared. */
+const char *rt_tensor_name(const actrt_desc *d, int ti);
+const char *rt_tensor_declared(const actrt_desc *d, int ti);
+/* Derived tensor i's description is consistent with the tensors'. */
+bool rt_derived_ok(const actrt_desc *d, int i);
+/* Compute derived tensor i (row-major, numel of its shape) from the
+ * model's tensors t[0 .. ntensors) (those it reads non-NULL); an error
+ * (a non-finite value, running_var + eps <= 0, out of memory) in err. */
+int rt_derive(const actrt_desc *d, int i, const float *const *t, float *out, char *err, size_t errlen);
+
 /* ---- safetensors.c ---- */
 
 /* Element types of the safetensors format (the spec's names). */

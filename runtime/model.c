@@ -156,9 +156,18 @@ static bool desc_ok(const actrt_desc *d, char *why, size_t n) {
             return false;
         }
     }
+    if (d->nderived < 0 || (d->nderived > 0 && !d->derived)) {
+        snprintf(why, n, "the model description is malformed (derived tensors)");
+        return false;
+    }
+    for (int i = 0; i < d->nderived; i++)
+        if (!rt_derived_ok(d, i)) {
+            snprintf(why, n, "the model description is malformed (derived tensor %d)", i);
+            return false;
+        }
     for (int i = 0; i < d->nweights; i++) {
         const actrt_weight_desc *w = &d->weights[i];
-        if (w->tensor < 0 || w->tensor >= d->ntensors || rt_elem_size(w->elem) == 0 ||
+        if (w->tensor < 0 || w->tensor >= d->ntensors + d->nderived || rt_elem_size(w->elem) == 0 ||
             (w->elem != ACTRT_ELEM_F32 && w->layout != ACTRT_LAYOUT_PANEL) || actrt_weight_bytes(w) < 0 ||
             (w->layout == ACTRT_LAYOUT_PANEL && w->panel <= 0)) {
             snprintf(why, n, "the model description is malformed (weight %d)", i);
@@ -356,7 +365,7 @@ static int pack_tensor(actrt_model *m, float **packed, int ti, const float *src,
         int64_t bytes = actrt_weight_bytes(w);
         void *p = rt_calloc_aligned((size_t)(bytes ? bytes : 1), 1); /* zero padding from calloc */
         if (!p)
-            return fail(m, ACTC_ERR_NOMEM, "out of memory packing '%s'", d->tensors[ti].name);
+            return fail(m, ACTC_ERR_NOMEM, "out of memory packing '%s'", rt_tensor_name(d, ti));
         if (w->elem == ACTRT_ELEM_I8) { /* per row: values and group scales */
             int64_t groups = (k + ACTRT_I8_GROUP - 1) / ACTRT_I8_GROUP;
             int8_t *q = rt_alloc((size_t)k);
@@ -367,7 +376,7 @@ static int pack_tensor(actrt_model *m, float **packed, int ti, const float *src,
                     rt_free(q), rt_free(sc), rt_free_aligned(p);
                     return fail(m, ACTC_ERR_WEIGHTS,
                                 "tensor '%s' (declared at %s): a NaN or infinite value cannot be quantised to int8",
-                                d->tensors[ti].name, d->tensors[ti].declared_at);
+                                rt_tensor_name(d, ti), rt_tensor_declared(d, ti));
                 }
                 for (int64_t c = 0; c < k; c++)
                     ((int8_t *)p)[rt_i8_q_at(w, r, c)] = q[c];
@@ -377,7 +386,7 @@ static int pack_tensor(actrt_model *m, float **packed, int ti, const float *src,
             rt_free(q), rt_free(sc);
             if (!ok) {
                 rt_free_aligned(p);
-                return fail(m, ACTC_ERR_NOMEM, "out of memory packing '%s'", d->tensors[ti].name);
+                return fail(m, ACTC_ERR_NOMEM, "out of memory packing '%s'", rt_tensor_name(d, ti));
             }
             packed[i] = p;
             continue;
@@ -401,7 +410,7 @@ static int pack_tensor(actrt_model *m, float **packed, int ti, const float *src,
             rt_free_aligned(p);
             return fail(m, ACTC_ERR_WEIGHTS,
                         "tensor '%s' (declared at %s): a value beyond the f16 range (|x| > 65504) for f16 weights",
-                        d->tensors[ti].name, d->tensors[ti].declared_at);
+                        rt_tensor_name(d, ti), rt_tensor_declared(d, ti));
         }
         packed[i] = p;
     }
@@ -688,22 +697,60 @@ static int read_tensor(actrt_model *m, const Found *f, int ti, float *dst) {
     return st == ACTC_OK ? ACTC_OK : fail(m, st, "%s (declared at %s)", err, m->d->tensors[ti].declared_at);
 }
 
-/* Bind every tensor of the description from the source. */
+/* Whether a derived tensor reads tensor ti. */
+static bool derive_reads(const actrt_desc *d, int ti) {
+    for (int i = 0; i < d->nderived; i++) {
+        const actrt_derived_desc *v = &d->derived[i];
+        if (v->matrix == ti || v->bias == ti || v->weight == ti || v->shift == ti || v->mean == ti || v->var == ti)
+            return true;
+    }
+    return false;
+}
+
+/* Compute and pack the derived tensors from the kept tensors. */
+static int derive_all(actrt_model *m, float **packed, const float *const *kept, int *rounded) {
+    const actrt_desc *d = m->d;
+    for (int i = 0; i < d->nderived; i++) {
+        const actrt_derived_desc *v = &d->derived[i];
+        int64_t numel = v->shape[0] * (v->rank == 2 ? v->shape[1] : 1);
+        float *tmp = rt_calloc((size_t)numel, sizeof(float));
+        if (!tmp)
+            return fail(m, ACTC_ERR_NOMEM, "out of memory folding '%s'", v->name);
+        char err[512];
+        int st = rt_derive(d, i, kept, tmp, err, sizeof err);
+        bool changed = false;
+        st = st != ACTC_OK ? fail(m, st, "%s", err) : pack_tensor(m, packed, d->ntensors + i, tmp, &changed);
+        *rounded += changed;
+        rt_free(tmp);
+        if (st != ACTC_OK)
+            return st;
+    }
+    return ACTC_OK;
+}
+
+/* Bind every tensor of the description from the source: pack each one,
+ * keeping those a derived tensor reads until the derived ones are packed. */
 static int bind_all(actrt_model *m, const Source *src, const char *prefix) {
     const actrt_desc *d = m->d;
     float **packed = rt_calloc((size_t)d->nweights + 1, sizeof(float *));
-    if (!packed)
+    const float **kept = rt_calloc((size_t)d->ntensors + 1, sizeof(float *));
+    bool *owned = rt_calloc((size_t)d->ntensors + 1, sizeof(bool));
+    if (!packed || !kept || !owned) {
+        rt_free(packed), rt_free(kept), rt_free(owned);
         return fail(m, ACTC_ERR_NOMEM, "out of memory");
+    }
     int st = check_names(m, src, prefix), rounded = 0;
     for (int ti = 0; ti < d->ntensors && st == ACTC_OK; ti++) {
         const actrt_tensor_desc *t = &d->tensors[ti];
         Found f;
         if ((st = find_tensor(m, src, prefix, ti, &f)) != ACTC_OK)
             break;
-        bool changed = false;
+        bool changed = false, keep = derive_reads(d, ti);
         if (f.arr) { /* arrays in memory: pack straight from them */
             st = pack_tensor(m, packed, ti, f.arr, &changed);
             rounded += changed;
+            if (keep)
+                kept[ti] = f.arr;
             continue;
         }
         float *tmp = rt_calloc((size_t)(actrt_tensor_numel(t) ? actrt_tensor_numel(t) : 1), sizeof(float));
@@ -715,8 +762,17 @@ static int bind_all(actrt_model *m, const Source *src, const char *prefix) {
         if (st == ACTC_OK)
             st = pack_tensor(m, packed, ti, tmp, &changed);
         rounded += changed;
-        rt_free(tmp);
+        if (keep && st == ACTC_OK)
+            kept[ti] = tmp, owned[ti] = true;
+        else
+            rt_free(tmp);
     }
+    if (st == ACTC_OK)
+        st = derive_all(m, packed, kept, &rounded);
+    for (int ti = 0; ti < d->ntensors; ti++)
+        if (owned[ti])
+            rt_free((void *)kept[ti]);
+    rt_free(kept), rt_free(owned);
     if (st != ACTC_OK) { /* nothing changes on error */
         free_packed(packed, d->nweights);
         rt_free(packed);

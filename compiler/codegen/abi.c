@@ -59,6 +59,16 @@ static const AbiField site_fields[] = {
 };
 const AbiStruct abi_site = STRUCT(actrt_site_desc, site_fields);
 
+static const AbiField derived_fields[] = {
+    F(actrt_derived_desc, name, AF_STR),   F(actrt_derived_desc, kind, AF_I32),
+    F(actrt_derived_desc, rank, AF_I32),   FA(actrt_derived_desc, shape, ACTRT_MAX_RANK),
+    F(actrt_derived_desc, matrix, AF_I32), F(actrt_derived_desc, bias, AF_I32),
+    F(actrt_derived_desc, weight, AF_I32), F(actrt_derived_desc, shift, AF_I32),
+    F(actrt_derived_desc, mean, AF_I32),   F(actrt_derived_desc, var, AF_I32),
+    F(actrt_derived_desc, eps, AF_F64),
+};
+const AbiStruct abi_derived = STRUCT(actrt_derived_desc, derived_fields);
+
 static const AbiField desc_fields[] = {
     F(actrt_desc, abi_version, AF_I32),
     F(actrt_desc, name, AF_STR),
@@ -80,6 +90,8 @@ static const AbiField desc_fields[] = {
     FP(actrt_desc, sites, AF_ARRAY, &abi_site, nsites),
     F(actrt_desc, stats_bytes, AF_I64),
     FP(actrt_desc, kernel_tables, AF_TABLES, NULL, nkernels),
+    F(actrt_desc, nderived, AF_I32),
+    FP(actrt_desc, derived, AF_ARRAY, &abi_derived, nderived),
 };
 const AbiStruct abi_desc = STRUCT(actrt_desc, desc_fields);
 
@@ -92,7 +104,7 @@ static const AbiField variant_fields[] = {
 const AbiStruct abi_variant = STRUCT(actrt_variant, variant_fields);
 
 const AbiStruct *const abi_structs[] = {&abi_port, &abi_tensor,  &abi_weight, &abi_kernel_info,
-                                        &abi_site, &abi_desc,    &abi_variant, NULL};
+                                        &abi_site, &abi_derived, &abi_desc,   &abi_variant, NULL};
 
 LLVMTypeRef abi_llvm_type(CG *cg, const AbiStruct *s) {
     LLVMTypeRef t = LLVMGetTypeByName2(cg->ctx, s->name);

@@ -7,6 +7,11 @@
  */
 #include "codegen.h"
 
+_Static_assert((int)DV_SCALE == ACTRT_DERIVE_SCALE && (int)DV_SHIFT == ACTRT_DERIVE_SHIFT &&
+                   (int)DV_W_ROWS == ACTRT_DERIVE_W_ROWS && (int)DV_B_ROWS == ACTRT_DERIVE_B_ROWS &&
+                   (int)DV_W_COLS == ACTRT_DERIVE_W_COLS && (int)DV_B_COLS == ACTRT_DERIVE_B_COLS,
+               "IrDerived kinds are the runtime's");
+
 static int32_t elem_abi(ElemType e) {
     switch (e) {
     case ELEM_F32: return ACTRT_ELEM_F32;
@@ -50,6 +55,18 @@ void cg_build_desc(Arena *a, const KGraph *kg, const ModelCode *mc, const Target
     }
     d->ntensors = sig->ntensors;
     d->tensors = td;
+    actrt_derived_desc *dv = NEW_ARRAY(a, actrt_derived_desc, (size_t)sig->nderived + 1);
+    for (int i = 0; i < sig->nderived; i++) { /* DerivedKind is ACTRT_DERIVE_* in the same order */
+        const IrDerived *v = &sig->derived[i];
+        dv[i] = (actrt_derived_desc){.name = arena_strdup(a, v->name), .kind = (int32_t)v->kind,
+                                     .rank = v->shape.rank, .matrix = v->matrix, .bias = v->bias,
+                                     .weight = v->weight, .shift = v->shift, .mean = v->mean, .var = v->var,
+                                     .eps = v->eps};
+        for (int k = 0; k < v->shape.rank && k < ACTRT_MAX_RANK; k++)
+            dv[i].shape[k] = v->shape.dim[k];
+    }
+    d->nderived = sig->nderived;
+    d->derived = dv;
     actrt_weight_desc *w = NEW_ARRAY(a, actrt_weight_desc, (size_t)mc->nweights + 1);
     for (int i = 0; i < mc->nweights; i++) {
         const WeightSlot *ws = &mc->weights[i];

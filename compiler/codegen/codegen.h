@@ -237,7 +237,7 @@ struct AbiStruct {
     const AbiField *fields; /* every field, in order */
     int nfields;
 };
-extern const AbiStruct abi_port, abi_tensor, abi_weight, abi_kernel_info, abi_site, abi_desc, abi_variant;
+extern const AbiStruct abi_port, abi_tensor, abi_weight, abi_kernel_info, abi_site, abi_derived, abi_desc, abi_variant;
 extern const AbiStruct *const abi_structs[]; /* all of them, NULL-terminated */
 
 /* The LLVM struct type of s in cg's context (created once). */

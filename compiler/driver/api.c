@@ -534,9 +534,10 @@ int actc_reference_run(actc_session *a, const char *model, const actrt_tensor *t
     KGraph *kg = pl.kernels;
     /* f32 arrays -> f64 for the interpreter ([rows, cols], cols 0 for a vector) */
     typedef int64_t Dims2[2];
-    Dims2 *shapes = NEW_ARRAY(tmp, Dims2, (size_t)ntensors + 1);
-    IrWeights w = {ntensors, NEW_ARRAY(tmp, const char *, (size_t)ntensors + 1),
-                   NEW_ARRAY(tmp, const double *, (size_t)ntensors + 1), (const int64_t(*)[2])shapes};
+    int nall = ntensors + kg->sig.nderived; /* and the tensors computed at load (derived.c) */
+    Dims2 *shapes = NEW_ARRAY(tmp, Dims2, (size_t)nall + 1);
+    IrWeights w = {ntensors, NEW_ARRAY(tmp, const char *, (size_t)nall + 1),
+                   NEW_ARRAY(tmp, const double *, (size_t)nall + 1), (const int64_t(*)[2])shapes};
     for (int i = 0; i < ntensors; i++) {
         const actrt_tensor *t = &tensors[i];
         shapes[i][0] = t->shape[0];
@@ -549,6 +550,22 @@ int actc_reference_run(actc_session *a, const char *model, const actrt_tensor *t
         w.names[i] = t->name;
         w.data[i] = d;
     }
+    char err[256];
+    for (int i = 0; i < kg->sig.nderived; i++) {
+        const IrDerived *v = &kg->sig.derived[i];
+        int64_t n = v->shape.dim[0] * (v->shape.rank == 2 ? v->shape.dim[1] : 1);
+        double *d = NEW_ARRAY(tmp, double, (size_t)n + 1);
+        if (!derived_values(&kg->sig, i, &w, d, err, sizeof err)) {
+            boundary_pop(&b);
+            arena_reset(tmp, mark);
+            return fail(a, ACTC_ERR_WEIGHTS, "actc_reference_run: %s", err);
+        }
+        shapes[ntensors + i][0] = v->shape.dim[0];
+        shapes[ntensors + i][1] = v->shape.rank == 2 ? v->shape.dim[1] : 0;
+        w.names[ntensors + i] = v->name;
+        w.data[ntensors + i] = d;
+    }
+    w.count = nall;
     const double **in = NEW_ARRAY(tmp, const double *, (size_t)m->ninputs + 1);
     double **out = NEW_ARRAY(tmp, double *, (size_t)m->noutputs + 1);
     for (int i = 0; i < m->ninputs; i++) {
@@ -560,7 +577,6 @@ int actc_reference_run(actc_session *a, const char *model, const actrt_tensor *t
     }
     for (int i = 0; i < m->noutputs; i++)
         out[i] = NEW_ARRAY(tmp, double, (size_t)(batch * shape_width(m->outputs[i].type->shape)) + 1);
-    char err[256];
     st = interp_kernels(kg, &w, batch, in, out, err, sizeof err);
     if (st == ACTC_OK)
         for (int i = 0; i < m->noutputs; i++)

@@ -39,6 +39,8 @@ static const struct {
     /* PyTorch's nn.RMSNorm eps=None means finfo(float32).eps */
     {BI_RMSNORM, 2, {NUM("eps", 1.1920928955078125e-07), NAME_PARAM}},
     {BI_DENSE, 3, {REQ_INT("units"), BOOL("bias", 1), NAME_PARAM}},
+    {BI_BATCHNORM, 2, {NUM("eps", 1e-5), NAME_PARAM}}, /* nn.BatchNorm1d in eval mode */
+    {BI_AFFINE, 1, {NAME_PARAM}},
     {BI_SPLIT, 1, {REQ_INT("sections")}},
 };
 

@@ -151,6 +151,15 @@ Type builtin_result(Checker *c, Env *env, Expr *e, const Builtin *b, Type *in, i
         }
         return x;
     case BK_LAYER: {
+        if (b->id == BI_BATCHNORM && !(e->consts[0] > 0)) {
+            diag_error(c->d, e->bound[1] ? e->bound[1]->value->span : e->span, "%s eps must be positive, got %g",
+                       b->name, e->consts[0]);
+            return ty_error;
+        }
+        if (b->id != BI_DENSE) { /* batchnorm, affine: per feature */
+            declare_layer(c, env, e, ty_width(x));
+            return x;
+        }
         int64_t units = (int64_t)e->consts[0];
         if (units <= 0 || units > MAX_DIM) {
             diag_error(c->d, e->bound[1]->value->span, "dense units must be between 1 and %d, got %lld", MAX_DIM,

@@ -120,7 +120,7 @@ typedef struct LayerKind {
     BuiltinId builtin;
     const char *name;
     int ntensors;
-    LayerTensorSpec tensors[2];
+    LayerTensorSpec tensors[4];
     int result;         /* the result's features: -1 = the operand's, k = constant parameter k */
 } LayerKind;
 

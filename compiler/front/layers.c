@@ -20,6 +20,13 @@ static const LayerKind kinds[LAYER_COUNT] = {
     [LAYER_LAYERNORM] = {LAYER_LAYERNORM, BI_LAYERNORM, "layernorm", 2,
                          {{"weight", 1, {LD_IN, 0}, -1, ELEM_F32}, {"bias", 1, {LD_IN, 0}, 1, ELEM_F32}}, LD_IN},
     [LAYER_RMSNORM] = {LAYER_RMSNORM, BI_RMSNORM, "rmsnorm", 1, {{"weight", 1, {LD_IN, 0}, -1, ELEM_F32}}, LD_IN},
+    /* nn.BatchNorm1d's state_dict (num_batches_tracked is not read) */
+    [LAYER_BATCHNORM] = {LAYER_BATCHNORM, BI_BATCHNORM, "batchnorm", 4,
+                         {{"weight", 1, {LD_IN, 0}, -1, ELEM_F32}, {"bias", 1, {LD_IN, 0}, -1, ELEM_F32},
+                          {"running_mean", 1, {LD_IN, 0}, -1, ELEM_F32}, {"running_var", 1, {LD_IN, 0}, -1, ELEM_F32}},
+                         LD_IN},
+    [LAYER_AFFINE] = {LAYER_AFFINE, BI_AFFINE, "affine", 2,
+                      {{"weight", 1, {LD_IN, 0}, -1, ELEM_F32}, {"bias", 1, {LD_IN, 0}, -1, ELEM_F32}}, LD_IN},
 };
 
 const LayerKind *layer_kind(LayerId id) { return id >= 0 && id < LAYER_COUNT ? &kinds[id] : NULL; }

@@ -142,6 +142,35 @@ typedef struct Site {
     bool counted;         /* the fuser found its nodes in a kernel */
 } Site;
 
+/* A tensor the runtime computes when it loads the weights, from tensors
+ * the model reads (actrt_derived_desc, same kinds and formulas): a
+ * batchnorm's scale and shift, or an affine layer folded into a dense
+ * layer's weight and bias (pass_fold_affine.c).  An OP_PARAM reads derived
+ * tensor i as tensor model->ntensors + i. */
+typedef enum { DV_SCALE, DV_SHIFT, DV_W_ROWS, DV_B_ROWS, DV_W_COLS, DV_B_COLS } DerivedKind;
+typedef struct IrDerived {
+    const char *name;      /* "fc1.weight+bn1", "bn1.scale" */
+    DerivedKind kind;
+    Shape shape;
+    int matrix, bias;      /* the dense layer's tensors (-1: none) */
+    int weight, shift;     /* the affine's weight and bias */
+    int mean, var;         /* batchnorm's running statistics; -1 for affine */
+    double eps;
+} IrDerived;
+
+/* A per-feature affine layer as lowered: add = x * s + t (nodes mul, add),
+ * s and t parameters (affine: its tensors; batchnorm: derived). */
+typedef struct IrAffine {
+    Node *mul, *add;
+    const char *layer;     /* "bn1" */
+    const char *op;        /* "batchnorm", "affine" */
+    int weight, shift, mean, var; /* as IrDerived */
+    double eps;
+    const char *folded_into; /* pass_fold_affine: the dense layer(s) it folded into ("'fc1'"), or NULL */
+    bool before;           /* folded into the layers that read it (else into the one it reads) */
+    const char *kept_because; /* not folded although a dense layer is next to it: why */
+} IrAffine;
+
 typedef struct Graph {
     Session *s;
     Decl *model;
@@ -155,6 +184,10 @@ typedef struct Graph {
     int next_id;
     Site *sites;                   /* in source order (sites.c) */
     int nsites, capsites;
+    IrDerived *derived;            /* derived.c */
+    int nderived, capderived;
+    IrAffine *affines;             /* lowered affine layers, for pass_fold_affine */
+    int naffines, capaffines;
 } Graph;
 
 /* Elements per row (SH_ROWS), length (SH_VEC) or 1 (SH_SCALAR): the width
@@ -254,6 +287,8 @@ void pass_simplify(Graph *g);
 void pass_cse(Graph *g);
 void pass_dce(Graph *g);
 void pass_split_matmul(Graph *g);
+void pass_fold_affine(Graph *g);
+
 
 /* ---- pass_fuse.c: graph -> kernel graph ---- */
 
@@ -390,6 +425,8 @@ typedef struct IrSignature {
     int ninputs, noutputs;
     IrTensor *tensors;
     int ntensors;
+    const IrDerived *derived;  /* the graph's, read as tensors ntensors + i */
+    int nderived;
 } IrSignature;
 
 typedef struct KGraph {
@@ -420,6 +457,14 @@ typedef struct IrWeights {
     const double **data;  /* row-major */
     const int64_t (*shape)[2]; /* [rows, cols]; cols == 0 for vectors */
 } IrWeights;
+
+/* ---- derived.c: tensors computed at load ---- */
+
+/* A new derived tensor of g and an OP_PARAM reading all of it. */
+Node *derived_param(Graph *g, Span sp, const IrDerived *d);
+/* Its values in f64 (row-major) from the model's tensors in w (by name,
+ * sig's tensors); false with a message if one is missing or bad. */
+bool derived_values(const IrSignature *sig, int i, const IrWeights *w, double *out, char *err, size_t errlen);
 
 /* Scalar semantics of one elementwise op (shared by both interpreters and
  * constant folding).  c is used by SELECT only. */

@@ -119,6 +119,48 @@ static Node *lower_rmsnorm(LowerEnv *env, Expr *e, Node *x, const double *consts
     return lower_norm(env, e, OP_RMSNORM, x, consts[0], false);
 }
 
+/* x * s + t per feature, recorded for pass_fold_affine (which folds it
+ * into an adjacent dense layer when it can; else it stays in the
+ * neighbouring kernel's epilogue). */
+static Node *lower_per_feature(LowerEnv *env, Expr *e, Node *x, Node *s, Node *t, const IrAffine *rec) {
+    Graph *g = env->g;
+    Node *mul = node_new(g, OP_MUL, e->span, 2, x, s, NULL);
+    Node *add = node_new(g, OP_ADD, e->span, 2, mul, t, NULL);
+    mul->origin = add->origin = rec->op;
+    IrAffine a = *rec;
+    a.mul = mul;
+    a.add = add;
+    VEC_PUSH(&g->s->perm, g->affines, g->naffines, g->capaffines, a);
+    return add;
+}
+
+/* language.md §7.4: x * weight + bias */
+static Node *lower_affine(LowerEnv *env, Expr *e, Node *x, const double *consts) {
+    (void)consts;
+    int t0 = e->first_tensor;
+    IrAffine rec = {.layer = e->layer, .op = "affine", .weight = t0, .shift = t0 + 1, .mean = -1, .var = -1};
+    return lower_per_feature(env, e, x, layer_param(env, e, 0), layer_param(env, e, 1), &rec);
+}
+
+/* language.md §7.3: nn.BatchNorm1d in eval mode, x * s + t with
+ * s = weight / sqrt(running_var + eps), t = bias - running_mean * s,
+ * computed when the weights are loaded */
+static Node *lower_batchnorm(LowerEnv *env, Expr *e, Node *x, const double *consts) {
+    Graph *g = env->g;
+    int t0 = e->first_tensor;
+    int64_t n = g->model->tensors[t0].shape.dim[0];
+    IrAffine rec = {.layer = e->layer, .op = "batchnorm", .weight = t0, .shift = t0 + 1, .mean = t0 + 2,
+                    .var = t0 + 3, .eps = consts[0]};
+    IrDerived d = {.kind = DV_SCALE, .shape = {.rank = 1, .dim = {n}}, .matrix = -1, .bias = -1, .weight = t0,
+                   .shift = t0 + 1, .mean = t0 + 2, .var = t0 + 3, .eps = consts[0]};
+    d.name = arena_printf(&g->s->perm, "%s.scale", e->layer);
+    Node *s = derived_param(g, e->span, &d);
+    d.kind = DV_SHIFT;
+    d.name = arena_printf(&g->s->perm, "%s.shift", e->layer);
+    Node *t = derived_param(g, e->span, &d);
+    return lower_per_feature(env, e, x, s, t, &rec);
+}
+
 typedef Node *LowerLayerFn(LowerEnv *env, Expr *e, Node *x, const double *consts);
 
 static LowerLayerFn *const lower_layer[LAYER_COUNT] = {

@@ -12,6 +12,7 @@ const Pass ir_passes[] = {
     {"simplify", pass_simplify, "constant folding, algebraic identities, activation patterns"},
     {"cse", pass_cse, "common-subexpression elimination"},
     {"dce", pass_dce, "dead-code elimination"},
+    {"fold-affine", pass_fold_affine, "batchnorm / affine folded into an adjacent dense layer's weight and bias"},
     {"split-matmul", pass_split_matmul, "split(dense(x)) -> one dense per part, sharing the weight"},
 };
 const int ir_npasses = (int)ARRAY_LEN(ir_passes);

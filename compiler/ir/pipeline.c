@@ -55,6 +55,8 @@ bool ir_pipeline(Session *s, Decl *model, const char *stop, Pipeline *out) {
     if (!stop) {
         out->kernels = fuse_graph(out->graph);
         out->kernels->sig = signature(s, model);
+        out->kernels->sig.derived = out->graph->derived;
+        out->kernels->sig.nderived = out->graph->nderived;
     }
     return true;
 }

@@ -184,6 +184,20 @@ const char *kgraph_report(KGraph *kg) {
               kg->nkernels - ndense - ngated);
     for (int i = 0; i < kg->nkernels; i++)
         report_kernel(&sb, kg, kg->kernels[i]);
+    for (int i = 0; i < kg->g->naffines; i++) { /* pass_fold_affine's decisions */
+        const IrAffine *a = &kg->g->affines[i];
+        uint32_t line, col;
+        source_line_col(kg->g->s->diag.sources[a->add->span.file], a->add->span.start, &line, &col);
+        if (a->folded_into)
+            sb_printf(&sb, "folded: %s '%s' (line %u) into the weight and bias of %s %s\n", a->op, a->layer, line,
+                      !a->before                     ? "the dense layer before it:"
+                      : strchr(a->folded_into, ',') ? "the dense layers after it:"
+                                                    : "the dense layer after it:",
+                      a->folded_into);
+        else
+            sb_printf(&sb, "kept: %s '%s' (line %u) as x * scale + shift in a kernel's epilogue (%s)\n", a->op,
+                      a->layer, line, a->kept_because ? a->kept_because : "no dense layer next to it to fold into");
+    }
     if (kg->nnotes == 0) {
         sb_puts(&sb, "every activation is fused into a matmul\n");
     } else {

@@ -31,7 +31,7 @@ ACTRT_API void actrt_set_allocator(actrt_alloc_fn fn, void *ud);
 /* ---- the description of a compiled model (the ABI between generated code
  * and the runtime; the compiler fills it, JIT or AOT) ---- */
 
-#define ACTRT_ABI_VERSION 8u
+#define ACTRT_ABI_VERSION 9u
 
 /* Ranks of tensors and ports: 1 to ACTRT_MAX_RANK; unused dims are 0. */
 #define ACTRT_MAX_RANK 4
@@ -65,9 +65,36 @@ enum {
                               * [ceil(n / panel)][k][panel], the last panel zero-padded */
 };
 
+/* A tensor computed when the weights are loaded, from tensors the model
+ * reads (docs/api.md §8 "Folded tensors"): a batchnorm or affine layer
+ * folded into the weight and bias of an adjacent dense layer, or a
+ * batchnorm's per-feature scale and shift.  With the per-feature affine
+ * y = x * s + t of the layer (affine: s = weight, t = bias; batchnorm:
+ * s = weight / sqrt(running_var + eps), t = bias - running_mean * s) and
+ * the dense layer's W [N, K] and b [N] (0 without bias):
+ *   SCALE  [n]    s                  SHIFT  [n]    t
+ *   W_ROWS [N, K] s_j W_jk           B_ROWS [N]    s_j b_j + t_j        (affine after dense)
+ *   W_COLS [N, K] W_jk s_k           B_COLS [N]    b_j + sum_k W_jk t_k (affine before dense)
+ * each computed in f64 from the f32 tensors and rounded once.  A weight
+ * slot reads derived tensor i as tensor ntensors + i. */
+enum {
+    ACTRT_DERIVE_SCALE = 0, ACTRT_DERIVE_SHIFT = 1, ACTRT_DERIVE_W_ROWS = 2, ACTRT_DERIVE_B_ROWS = 3,
+    ACTRT_DERIVE_W_COLS = 4, ACTRT_DERIVE_B_COLS = 5
+};
+typedef struct actrt_derived_desc {
+    const char *name;        /* for messages, e.g. "fc1.weight+bn1" */
+    int32_t kind;            /* ACTRT_DERIVE_* */
+    int32_t rank;            /* 1 or 2 */
+    int64_t shape[ACTRT_MAX_RANK];
+    int32_t matrix, bias;    /* the dense layer's tensors (-1: none) */
+    int32_t weight, shift;   /* the affine's weight and bias tensors */
+    int32_t mean, var;       /* batchnorm's running_mean and running_var; -1 for affine */
+    double eps;              /* batchnorm's eps */
+} actrt_derived_desc;
+
 /* A packed weight the kernels read: a slice of one tensor in one layout. */
 typedef struct actrt_weight_desc {
-    int32_t tensor;          /* index into actrt_desc.tensors */
+    int32_t tensor;          /* index into actrt_desc.tensors, or ntensors + i: derived tensor i */
     int32_t layout;
     int32_t elem;            /* ACTRT_ELEM_*: how the packed values are stored */
     int32_t reserved;        /* 0 */
@@ -198,6 +225,8 @@ typedef struct actrt_desc {
     const actrt_site_desc *sites;
     int64_t stats_bytes;     /* a thread's statistics block */
     const int64_t *const *kernel_tables; /* nkernels entries: the table each kernel is called with */
+    int32_t nderived;        /* tensors computed at load (actrt_derived_desc) */
+    const actrt_derived_desc *derived;
 } actrt_desc;
 
 /* ---- ISA variants: one model compiled for several CPUs (docs/aot.md) ---- */

@@ -345,6 +345,48 @@ check(p.returncode == 0 and ("profile " + prof) in p.stdout, "tune --show with t
 hdr = open(o + ".h").read() if os.path.exists(o + ".h") else ""
 check(" *     kernels dense=" in hdr, "the header records each variant's kernel parameters")
 
+# --- batchnorm folded at load (runtime/fold.c): the values, and every bad running statistic named ---
+bn_src = os.path.join(tmp, "bn.act")
+with open(bn_src, "w") as f:
+    f.write('model bn(x: f32[batch, 4]) -> f32[batch, 2] {\n'
+            '    return dense(batchnorm(x, eps = 0.5, name = "bn"), 2, name = "fc")\n}\n')
+bn_t = {"bn.weight": ([4], [1.0, 2.0, -1.0, 0.5]), "bn.bias": ([4], [0.0, 0.25, 1.0, -2.0]),
+        "bn.running_mean": ([4], [1.0, -1.0, 0.5, 3.0]), "bn.running_var": ([4], [0.5, 1.5, 3.5, 0.0]),
+        "fc.weight": ([2, 4], [0.5, -1.0, 2.0, 0.25, 1.0, 1.0, -0.5, 3.0]), "fc.bias": ([2], [0.125, -4.0])}
+bn_x = [2.0, 0.0, -1.0, 4.0, -3.0, 5.0, 1.0, 0.5]
+xb_ = os.path.join(tmp, "bn_x.npy")
+write_npy(xb_, [2, 4], bn_x)
+ws_ = os.path.join(tmp, "bn.safetensors")
+write_safetensors(ws_, bn_t)
+yb_ = os.path.join(tmp, "bn_y.npy")
+rc, err = run("run", bn_src, "-w", ws_, "-i", xb_, "-o", yb_)
+check(rc == 0, "batchnorm before dense: %s" % err)
+if rc == 0:
+    want = []
+    for r in range(2):
+        z = [(bn_x[r * 4 + k] - bn_t["bn.running_mean"][1][k]) / math.sqrt(bn_t["bn.running_var"][1][k] + 0.5)
+             * bn_t["bn.weight"][1][k] + bn_t["bn.bias"][1][k] for k in range(4)]
+        want += [sum(z[k] * bn_t["fc.weight"][1][j * 4 + k] for k in range(4)) + bn_t["fc.bias"][1][j] for j in range(2)]
+    got = read_npy(yb_)[1]
+    check(all(abs(g - w_) <= 1e-5 * (1 + abs(w_)) for g, w_ in zip(got, want)), "batchnorm values: %r vs %r" % (got, want))
+for tensor, k, v, needle in (("bn.running_var", 2, -3.5, "element 2 is -3.5, so running_var + eps = -3 is not positive"),
+                             ("bn.running_var", 0, -0.5, "running_var + eps = 0 is not positive"),
+                             ("bn.weight", 1, float("nan"), "element 1 is nan; a folded layer's tensors must be finite"),
+                             ("bn.running_mean", 3, float("inf"), "element 3 is inf")):
+    bad = dict(bn_t)
+    vals = list(bad[tensor][1])
+    vals[k] = v
+    bad[tensor] = (bad[tensor][0], vals)
+    wb_ = os.path.join(tmp, "bn_bad.safetensors")
+    write_safetensors(wb_, bad)
+    for more in ([], ["--reference"]):
+        rc, err = run("run", bn_src, "-w", wb_, "-i", xb_, "-o", yb_, *more)
+        check(rc == 1 and "tensor '%s'" % tensor in err and (needle in err or more), "bad %s %s: %d %r" % (tensor, more, rc, err))
+# compile --embed-weights folds at compile time and reports the same error
+rc, err = run("compile", bn_src, "-o", os.path.join(tmp, "bn.o"), "--header", os.path.join(tmp, "bn.h"),
+              "--embed-weights", wb_)
+check(rc == 1 and "tensor 'bn.running_mean'" in err, "compile --embed-weights with a bad running_mean: %d %r" % (rc, err))
+
 # every subcommand answers --help with the usage, exit 0
 for cmd in ("run", "compile", "check", "dump", "bench", "tune"):
     p = subprocess.run([actc, cmd, "--help"], capture_output=True, text=True)

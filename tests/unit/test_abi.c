@@ -154,7 +154,7 @@ Test(abi, llvm_layout_of_the_descriptor_structs_is_the_c_layout) {
                 cr_expect_eq(LLVMOffsetOfElement(td, ty, (unsigned)i), s->fields[i].offset, "%s.%s on %s", s->name,
                              s->fields[i].name, triples[ti]);
         }
-        cr_expect_eq(nstructs, 7);
+        cr_expect_eq(nstructs, 8);
         LLVMDisposeTargetData(td);
         cg_dispose(&cg);
         target_dispose(&t);

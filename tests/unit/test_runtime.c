@@ -308,7 +308,7 @@ Test(runtime, descriptions_of_another_abi_or_malformed_are_refused) {
     char want[128];
     snprintf(want, sizeof want, "the model was compiled for runtime ABI 2, this libactrt is ABI %u", ACTRT_ABI_VERSION);
     cr_expect_str_eq(actrt_last_error(NULL), want);
-    cr_expect_eq(ACTRT_ABI_VERSION, 8u);
+    cr_expect_eq(ACTRT_ABI_VERSION, 9u);
     d = desc;
     d.row_tile = 0;
     cr_expect_eq(actrt_model_create(&m, &d), ACTC_ERR_ARG);
@@ -378,6 +378,42 @@ Test(runtime, descriptions_of_another_abi_or_malformed_are_refused) {
     d.kernel_info = &info;
     cr_expect_eq(actrt_model_create(&m, &d), ACTC_ERR_ARG);
     cr_expect_str_eq(actrt_last_error(NULL), "the model description is malformed (kernel 0 has kind 4)");
+    /* derived tensors (runtime/fold.c): consistent with the tensors they read, or refused */
+    d = desc;
+    d.nderived = 1;
+    cr_expect_eq(actrt_model_create(&m, &d), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(NULL), "the model description is malformed (derived tensors)");
+    actrt_derived_desc dv = {.name = "ln.scale", .kind = ACTRT_DERIVE_SCALE, .rank = 1, .shape = {3}, .matrix = -1,
+                             .bias = -1, .weight = 2, .shift = 2, .mean = -1, .var = -1};
+    d.derived = &dv;
+    cr_expect_eq(actrt_model_create(&m, &d), ACTC_OK, "%s", actrt_last_error(NULL));
+    actrt_model_free(m);
+    const actrt_derived_desc dbad[] = {
+        {.name = "a", .kind = ACTRT_DERIVE_SCALE, .rank = 1, .shape = {3}, .matrix = -1, .bias = -1, .weight = 2,
+         .shift = 1, .mean = -1, .var = -1}, /* a shift of another width */
+        {.name = "b", .kind = 9, .rank = 1, .shape = {3}, .matrix = -1, .bias = -1, .weight = 2, .shift = 2,
+         .mean = -1, .var = -1}, /* an unknown kind */
+        {.name = "c", .kind = ACTRT_DERIVE_W_ROWS, .rank = 2, .shape = {2, 4}, .matrix = 0, .bias = -1, .weight = 1,
+         .shift = 1, .mean = -1, .var = -1}, /* not the matrix's shape */
+        {.name = "d", .kind = ACTRT_DERIVE_SCALE, .rank = 1, .shape = {3}, .matrix = -1, .bias = -1, .weight = 2,
+         .shift = 2, .mean = 2, .var = -1}, /* a mean without a variance */
+        {.name = "e", .kind = ACTRT_DERIVE_SCALE, .rank = 1, .shape = {3}, .matrix = -1, .bias = -1, .weight = 2,
+         .shift = 2, .mean = 2, .var = 2, .eps = 0}, /* batchnorm with eps 0 */
+        {.name = "f", .kind = ACTRT_DERIVE_B_COLS, .rank = 1, .shape = {2}, .matrix = 7, .bias = 1, .weight = 2,
+         .shift = 2, .mean = -1, .var = -1}, /* a tensor index out of range */
+    };
+    for (int i = 0; i < (int)(sizeof dbad / sizeof dbad[0]); i++) {
+        d.derived = &dbad[i];
+        cr_expect_eq(actrt_model_create(&m, &d), ACTC_ERR_ARG, "bad derived tensor %d", i);
+        cr_expect_str_eq(actrt_last_error(NULL), "the model description is malformed (derived tensor 0)");
+    }
+    /* a slot may read derived tensor 0 as tensor ntensors, not beyond */
+    d.derived = &dv;
+    memcpy(bad_w, weights, sizeof bad_w);
+    bad_w[2].tensor = 4;
+    d.weights = bad_w;
+    cr_expect_eq(actrt_model_create(&m, &d), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(NULL), "the model description is malformed (weight 2)");
 }
 
 /* actrt_model_load_tensors: N-d shapes checked against the description,
