@@ -292,6 +292,8 @@ int actc_emb_run(Instance *m, int64_t batch, const float *const *inputs, float *
         st = rt_check_buffers(d, batch, inputs, outputs, &need, &msg);
     if (st)
         return failed(m, st);
+    if (batch == 0) /* no rows: no kernel runs, nothing is read or written */
+        return ACTC_OK;
     if (scratch.cap < need) { /* on failure the old buffer stays; 64-byte aligned, like libactrt's */
         float *nb = alloc_aligned((size_t)need * sizeof(float));
         if (!nb)

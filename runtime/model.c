@@ -1099,7 +1099,7 @@ int actrt_model_run(actrt_model *m, int64_t batch, const float *const *inputs, f
     const actrt_desc *d = m->d;
     int64_t need;
     int st = check_run(m, batch, inputs, outputs, &need);
-    if (st)
+    if (st || batch == 0) /* no rows: no kernel runs, nothing is read or written */
         return st;
     int nth = threads_for(m, batch);
     Scratch *s = begin_run(m, need, nth);
@@ -1150,6 +1150,11 @@ int actrt_model_profile(actrt_model *m, int64_t batch, const float *const *input
     int st = check_run(m, batch, inputs, outputs, &need);
     if (st)
         return st;
+    if (batch == 0) { /* no rows: no kernel runs */
+        for (int k = 0; k < d->nkernels; k++)
+            seconds[k] = 0;
+        return ACTC_OK;
+    }
     int nth = threads_for(m, batch);
     Scratch *s = begin_run(m, need, nth);
     if (!s)

@@ -76,20 +76,22 @@ __attribute__((cold, noinline, unused)) static void rt_puti(RtMsg *m, int64_t v)
 
 /* ---- checks: each returns ACTC_OK, or a status with the message in msg ---- */
 
-/* Bytes of scratch one run of `batch` rows uses (per calling thread); -1
- * for a batch <= 0 or when the size overflows. */
+/* Bytes of scratch one run of `batch` rows uses (per calling thread): 0
+ * for no rows, -1 for a negative batch or when the size overflows. */
 static inline int64_t rt_workspace_bytes(const actrt_desc *d, int64_t batch) {
     int64_t n;
-    if (batch <= 0 || __builtin_mul_overflow(d->scratch_per_row, batch, &n) ||
+    if (batch < 0 || __builtin_mul_overflow(d->scratch_per_row, batch, &n) ||
         __builtin_mul_overflow(n, (int64_t)sizeof(float), &n))
         return -1;
     return n;
 }
 
-/* The batch of a run: positive, and the model's fixed batch if it has one. */
+/* The batch of a run: not negative, and the model's fixed batch if it has
+ * one.  0 rows is a run that computes nothing (empty outputs, as PyTorch
+ * gives for a [0, n] tensor); the callers return before any kernel. */
 static inline int rt_check_batch(const actrt_desc *d, int64_t batch, RtMsg *msg) {
-    if (batch <= 0) {
-        rt_puts(msg, "batch must be positive, got ");
+    if (batch < 0) {
+        rt_puts(msg, "batch must not be negative, got ");
         rt_puti(msg, batch);
         return ACTC_ERR_ARG;
     }
@@ -116,7 +118,8 @@ static inline int rt_null_port(RtMsg *msg, const char *what, int i, const char *
 }
 
 /* The input and output arrays of a run of `batch` rows (checked by
- * rt_check_batch): present, no NULL buffer, and every buffer's size in
+ * rt_check_batch): present, no NULL buffer (with 0 rows a buffer is empty
+ * and may be NULL, as malloc(0) may return), and every buffer's size in
  * bytes representable.  *need: the scratch the run takes, in floats (one
  * more than the workspace, so that it is never empty). */
 static inline int rt_check_buffers(const actrt_desc *d, int64_t batch, const float *const *inputs,
@@ -126,10 +129,10 @@ static inline int rt_check_buffers(const actrt_desc *d, int64_t batch, const flo
         return ACTC_ERR_ARG;
     }
     for (int i = 0; i < d->ninputs; i++)
-        if (!inputs[i])
+        if (!inputs[i] && batch > 0)
             return rt_null_port(msg, "input", i, d->inputs[i].name);
     for (int i = 0; i < d->noutputs; i++)
-        if (!outputs[i])
+        if (!outputs[i] && batch > 0)
             return rt_null_port(msg, "output", i, d->outputs[i].name);
     int64_t bytes = rt_workspace_bytes(d, batch);
     for (int i = 0; i < d->ninputs + d->noutputs && bytes >= 0; i++) {

@@ -126,7 +126,8 @@ const char *aot_header(Arena *a, const AotVariant *v, int nv, const char *prefix
               embedded ? ", or NULL for the embedded weights" : "", P, P);
     sb_printf(&sb, "/* The same from safetensors bytes in memory (read while packing; may be freed after). */\n"
                    "int %s_create_from_memory(%s_model **out, const void *data, size_t len);\n", P, P);
-    sb_puts(&sb, "/* Inputs then outputs, in declaration order; row-major f32, `batch` rows. */\n");
+    sb_puts(&sb, "/* Inputs then outputs, in declaration order; row-major f32, `batch` rows\n"
+                 " * (batch 0: nothing is computed; the buffers may be NULL). */\n");
     sb_printf(&sb, "int %s_run(%s_model *m, int64_t batch", P, P);
     const char **taken = NEW_ARRAY(a, const char *, (size_t)(d->ninputs + d->noutputs) + 1);
     int ntaken = 0;

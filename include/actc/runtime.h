@@ -349,8 +349,11 @@ ACTRT_API int actrt_model_rounded_tensors(const actrt_model *m);
  * or infinite value (dst unchanged). */
 ACTRT_API int actrt_int8_dequantized(const float *src, int64_t rows, int64_t cols, float *dst);
 /* Run `batch` rows: inputs then outputs in declaration order, row-major
- * f32[batch, n].  Safe to call from several threads at once; allocates
- * nothing once each calling thread has run a batch this large. */
+ * f32[batch, n].  batch 0 succeeds and computes nothing (the outputs are
+ * empty, as PyTorch gives for a [0, n] input; the buffers may then be
+ * NULL); a negative batch is ACTC_ERR_ARG.  Safe to call from several
+ * threads at once; allocates nothing once each calling thread has run a
+ * batch this large. */
 ACTRT_API int actrt_model_run(actrt_model *m, int64_t batch, const float *const *inputs, float *const *outputs);
 /* Threads a run uses: 0 (the default) follows OpenMP (OMP_NUM_THREADS,
  * else the number of cores) for runs of more than ~2^22 multiply-adds and
@@ -415,7 +418,8 @@ ACTRT_API int actrt_model_num_outputs(const actrt_model *m);
 /* Name and features of input / output i (NULL name: bad index). */
 ACTRT_API const char *actrt_model_input(const actrt_model *m, int i, int64_t *features);
 ACTRT_API const char *actrt_model_output(const actrt_model *m, int i, int64_t *features);
-/* Bytes of scratch one run of `batch` rows uses (per calling thread). */
+/* Bytes of scratch one run of `batch` rows uses (per calling thread): 0
+ * for batch 0, -1 for a negative batch or one whose size overflows. */
 ACTRT_API int64_t actrt_model_workspace_size(const actrt_model *m, int64_t batch);
 
 #ifdef __cplusplus

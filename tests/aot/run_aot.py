@@ -60,6 +60,7 @@ DRIVER = r'''
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "HEADER"
 
 int main(int argc, char **argv) {
@@ -84,7 +85,14 @@ int main(int argc, char **argv) {
         fwrite(out[i], sizeof(float), (size_t)(batch * fout[i]), f);
         fclose(f);
     }
-    if (P_run(m, 0, RUNARGS) == 0) { fprintf(stderr, "batch 0 accepted\n"); return 1; }
+    /* batch 0 succeeds and computes nothing (the outputs keep their values;
+     * NULL buffers are allowed); a negative batch is an error */
+    out[0][0] = 42.0f;
+    if (P_run(m, 0, RUNARGS) != 0 || out[0][0] != 42.0f) { fprintf(stderr, "batch 0: %s\n", P_last_error(m)); return 1; }
+    if (P_run(m, 0, NULLARGS) != 0) { fprintf(stderr, "batch 0, NULL buffers: %s\n", P_last_error(m)); return 1; }
+    if (P_run(m, -1, RUNARGS) == 0 || !strstr(P_last_error(m), "batch must not be negative, got -1")) {
+        fprintf(stderr, "batch -1 accepted: %s\n", P_last_error(m)); return 1;
+    }
     printf("variant %s\n", P_variant(m));
     P_destroy(m);
     return 0;
@@ -141,6 +149,7 @@ for ex in EXAMPLES:
     # the AOT driver
     d = DRIVER.replace("HEADER", hdr).replace("P_", "net_%s_" % ex).replace("P_", "").replace("FIN", ", ".join(str(n) for _, n in ins)).replace("FOUT", ", ".join(map(str, outs)))
     d = d.replace("RUNARGS", ", ".join(["in[%d]" % i for i in range(len(ins))] + ["out[%d]" % i for i in range(len(outs))]))
+    d = d.replace("NULLARGS", ", ".join(["NULL"] * (len(ins) + len(outs))))
     d = d.replace("NET_%s_" % ex.upper(), "NET_%s_" % ex.upper())
     d = d.replace("net_%s_NUM_INPUTS" % ex, "NET_%s_NUM_INPUTS" % ex.upper()).replace("net_%s_NUM_OUTPUTS" % ex, "NET_%s_NUM_OUTPUTS" % ex.upper())
     dc, exe = os.path.join(tmp, ex + "_driver.c"), os.path.join(tmp, ex + "_driver")
@@ -208,7 +217,10 @@ int main(int argc, char **argv) {
         }
     }
     if (calls == 0) { fprintf(stderr, "the parallel-for hook was not used\n"); return 4; }
-    if (@p_run(m, 0, RUNARGS) == 0) return 5;
+    /* batch 0 with the hook set: success, and no task is handed out */
+    int before = calls;
+    if (@p_run(m, 0, RUNARGS) != 0 || calls != before) { fprintf(stderr, "batch 0: %s\n", @p_last_error(m)); return 5; }
+    if (@p_run(m, -1, RUNARGS) == 0) return 6;
     @p_destroy(m);
     return 0;
 }
@@ -294,14 +306,18 @@ int main(int argc, char **argv) {
     EXPECT(emb_mlp_create(NULL, NULL) == 4 && ERR_IS(NULL, "create: out is NULL"), emb_mlp_last_error(NULL));
     EXPECT(emb_mlp_run(NULL, 1, x, lg, pr) == 4 && ERR_IS(NULL, "run: model is NULL"), emb_mlp_last_error(NULL));
     EXPECT(emb_mlp_create(&m, NULL) == 0 && m && ERR_IS(m, ""), "create");
-    EXPECT(emb_mlp_run(m, 0, x, lg, pr) == 4 && ERR_IS(m, "batch must be positive, got 0"), emb_mlp_last_error(m));
+    lg[0] = 42.0f; /* batch 0: success, nothing computed, NULL buffers allowed; negative: an error */
+    EXPECT(emb_mlp_run(m, 0, x, lg, pr) == 0 && lg[0] == 42.0f, emb_mlp_last_error(m));
+    EXPECT(emb_mlp_run(m, 0, NULL, NULL, NULL) == 0, emb_mlp_last_error(m));
+    EXPECT(emb_mlp_run(m, -3, x, lg, pr) == 4 && ERR_IS(m, "batch must not be negative, got -3"), emb_mlp_last_error(m));
     EXPECT(emb_mlp_run(m, 2, NULL, lg, pr) == 4 && ERR_IS(m, "input 0 ('x') is NULL"), emb_mlp_last_error(m));
     EXPECT(emb_mlp_run(m, 2, x, lg, NULL) == 4 && ERR_IS(m, "output 1 ('probs') is NULL"), emb_mlp_last_error(m));
     EXPECT(emb_mlp_run_arrays(m, 2, NULL, outs) == 4 && ERR_IS(m, "inputs array is NULL"), emb_mlp_last_error(m));
     EXPECT(emb_mlp_run_arrays(m, 2, ins, NULL) == 4 && ERR_IS(m, "outputs array is NULL"), emb_mlp_last_error(m));
     EXPECT(emb_mlp_run(m, INT64_MAX / 8, x, lg, pr) == 4 &&
            ERR_IS(m, "batch 1152921504606846975 is too large: buffer sizes overflow"), emb_mlp_last_error(m));
-    EXPECT(emb_mlp_workspace_size(m, 0) == -1 && emb_mlp_workspace_size(NULL, 1) == -1 &&
+    EXPECT(emb_mlp_workspace_size(m, 0) == 0 && emb_mlp_workspace_size(m, -1) == -1 &&
+           emb_mlp_workspace_size(NULL, 1) == -1 &&
            emb_mlp_workspace_size(m, 3) == 3 * emb_mlp_workspace_size(m, 1), "workspace_size");
     EXPECT(emb_mlp_set_threads(m, -1) == 4 && emb_mlp_set_threads(NULL, 1) == 4 && emb_mlp_set_threads(m, 2) == 0,
            "set_threads");
@@ -318,7 +334,8 @@ int main(int argc, char **argv) {
     if (!f || fread(x, sizeof x, 1, f) != 1) return 2;
     fclose(f);
     EXPECT(emb_mlp_run(m, 13, x, lg, pr) == 0, emb_mlp_last_error(m));
-    EXPECT(emb_mlp_run(m, 0, x, lg, pr) == 4 && ERR_IS(m, "batch must be positive, got 0"), emb_mlp_last_error(m));
+    EXPECT(emb_mlp_run(m, -1, x, lg, pr) == 4 && ERR_IS(m, "batch must not be negative, got -1"), emb_mlp_last_error(m));
+    EXPECT(emb_mlp_run(m, 0, NULL, NULL, NULL) == 0, emb_mlp_last_error(m)); /* through libactrt */
     f = fopen(argv[3], "wb");
     fwrite(lg, sizeof lg, 1, f); fwrite(pr, sizeof pr, 1, f); fclose(f);
     emb_mlp_destroy(m);

@@ -516,9 +516,15 @@ Test(jit, api_misuse_returns_specific_codes) {
     const float *ins[1] = {in};
     float *outs[1] = {out};
     cr_expect_eq(actrt_model_run(NULL, 2, ins, outs), ACTC_ERR_ARG);
-    cr_expect_eq(actrt_model_run(r.m, 0, ins, outs), ACTC_ERR_ARG);
-    cr_expect_str_eq(actrt_last_error(r.m), "batch must be positive, got 0");
     cr_expect_eq(actrt_model_run(r.m, -5, ins, outs), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(r.m), "batch must not be negative, got -5");
+    /* batch 0: success, no kernel runs (the output keeps its contents), NULL buffers allowed */
+    out[0] = 42.0f;
+    cr_expect_eq(actrt_model_run(r.m, 0, ins, outs), ACTC_OK, "%s", actrt_last_error(r.m));
+    cr_expect_eq(out[0], 42.0f);
+    const float *none_in[1] = {NULL};
+    float *none_out[1] = {NULL};
+    cr_expect_eq(actrt_model_run(r.m, 0, none_in, none_out), ACTC_OK, "%s", actrt_last_error(r.m));
     cr_expect_eq(actrt_model_run(r.m, 2, NULL, outs), ACTC_ERR_ARG);
     cr_expect_eq(actrt_model_run(r.m, 2, ins, NULL), ACTC_ERR_ARG);
     const float *nullin[1] = {NULL};

@@ -270,10 +270,10 @@ Test(runtime, run_argument_messages) {
     cr_expect_eq(actrt_model_run(m, 1, in, out), ACTC_ERR_ARG);
     cr_expect_str_eq(actrt_last_error(m), "model 't' has no weights: call actrt_model_load_weights first");
     cr_assert_eq(actrt_model_load_tensors(m, ts, 3), ACTC_OK);
-    cr_expect_eq(actrt_model_run(m, 0, in, out), ACTC_ERR_ARG);
-    cr_expect_str_eq(actrt_last_error(m), "batch must be positive, got 0");
     cr_expect_eq(actrt_model_run(m, -7, in, out), ACTC_ERR_ARG);
-    cr_expect_str_eq(actrt_last_error(m), "batch must be positive, got -7");
+    cr_expect_str_eq(actrt_last_error(m), "batch must not be negative, got -7");
+    cr_expect_eq(actrt_model_run(m, INT64_MIN, in, out), ACTC_ERR_ARG);
+    cr_expect_str_eq(actrt_last_error(m), "batch must not be negative, got -9223372036854775808");
     cr_expect_eq(actrt_model_run(m, 2, in, NULL), ACTC_ERR_ARG);
     cr_expect_str_eq(actrt_last_error(m), "outputs array is NULL");
     cr_expect_eq(actrt_model_run(m, 2, NULL, out), ACTC_ERR_ARG);
@@ -286,7 +286,8 @@ Test(runtime, run_argument_messages) {
     cr_expect_str_eq(actrt_last_error(m), "batch 4611686018427387903 is too large: buffer sizes overflow");
     cr_expect_eq(actrt_model_run(m, 2, in, out), ACTC_OK);
     cr_expect_eq(actrt_model_workspace_size(m, 2), 0);
-    cr_expect_eq(actrt_model_workspace_size(m, 0), -1);
+    cr_expect_eq(actrt_model_workspace_size(m, 0), 0);
+    cr_expect_eq(actrt_model_workspace_size(m, -1), -1);
     actrt_model_free(m);
     actrt_desc fixed = desc;
     fixed.fixed_batch = 4;
@@ -294,7 +295,66 @@ Test(runtime, run_argument_messages) {
     cr_assert_eq(actrt_model_load_tensors(m, ts, 3), ACTC_OK);
     cr_expect_eq(actrt_model_run(m, 5, in, out), ACTC_ERR_ARG);
     cr_expect_str_eq(actrt_last_error(m), "model 't' has a fixed batch of 4, got 5");
+    cr_expect_eq(actrt_model_run(m, 0, in, out), ACTC_ERR_ARG); /* a fixed batch is exactly that many rows */
+    cr_expect_str_eq(actrt_last_error(m), "model 't' has a fixed batch of 4, got 0");
     actrt_model_free(m);
+}
+
+/* ---- batch 0: an empty run (PyTorch's [0, n] tensors) ---- */
+
+static int kernel_calls; /* how often counting_kernel ran, and over how many rows */
+static int64_t kernel_rows_seen;
+
+static void counting_kernel(const float *const *w, const float *const *in, float *const *out, float *scratch,
+                            int64_t batch, int64_t r0, int64_t r1, int64_t c0, int64_t c1, void *stats,
+                            const int64_t *table) {
+    (void)w, (void)in, (void)out, (void)scratch, (void)batch, (void)c0, (void)c1, (void)stats, (void)table;
+    __atomic_fetch_add(&kernel_calls, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&kernel_rows_seen, r1 - r0, __ATOMIC_RELAXED);
+}
+
+/* Batch 0 succeeds without calling a kernel (serially, with threads and
+ * in the column split, which a kernel table enables), reads and writes
+ * nothing (NULL buffers are accepted, a marked output stays), and
+ * profiles as zero seconds; the row count still reaches the kernels
+ * for a real batch. */
+Test(runtime, batch_zero_runs_no_kernel) {
+    const actrt_tensor ts[] = {{.name = "fc.weight", .rank = 2, .shape = {2, 3}, .data = fc_w},
+                               {.name = "fc.bias", .rank = 1, .shape = {2}, .data = fc_b},
+                               {.name = "ln.weight", .rank = 1, .shape = {3}, .data = ln_w}};
+    static const actrt_kernel_fn counting[] = {counting_kernel};
+    static const actrt_kernel_info info[] = {{.kind = 0, .n = 2, .k = 3, .lines = "2", .col_step = 1}};
+    actrt_desc d = desc;
+    d.kernels = counting;
+    d.scratch_per_row = 5;
+    float x[3 * 13] = {0}, y[2 * 13], mark = 42.0f;
+    const float *in[] = {x}, *no_in[] = {NULL};
+    float *out[] = {&mark}, *no_out[] = {NULL}, *full[] = {y};
+    for (int mode = 0; mode < 3; mode++) { /* serial, 4 threads, 4 threads with the column split */
+        d.kernel_info = mode == 2 ? info : NULL;
+        actrt_model *m;
+        cr_assert_eq(actrt_model_create(&m, &d), ACTC_OK, "%s", actrt_last_error(NULL));
+        cr_assert_eq(actrt_model_load_tensors(m, ts, 3), ACTC_OK, "%s", actrt_last_error(m));
+        cr_assert_eq(actrt_model_set_threads(m, mode ? 4 : 1), ACTC_OK);
+        kernel_calls = 0, kernel_rows_seen = 0;
+        cr_expect_eq(actrt_model_run(m, 0, in, out), ACTC_OK, "mode %d: %s", mode, actrt_last_error(m));
+        cr_expect_eq(actrt_model_run(m, 0, no_in, no_out), ACTC_OK, "mode %d: %s", mode, actrt_last_error(m));
+        double secs[1] = {-1};
+        cr_expect_eq(actrt_model_profile(m, 0, in, out, secs), ACTC_OK, "mode %d: %s", mode, actrt_last_error(m));
+        cr_expect_eq(secs[0], 0.0);
+        cr_expect_eq(kernel_calls, 0, "mode %d: a kernel ran for 0 rows", mode);
+        cr_expect_eq(mark, 42.0f, "mode %d: a 0-row run wrote its output", mode);
+        cr_expect_eq(actrt_model_workspace_size(m, 0), 0);
+        /* the same model at 13 rows: every row reaches the kernel */
+        cr_expect_eq(actrt_model_run(m, 13, in, full), ACTC_OK, "%s", actrt_last_error(m));
+        cr_expect(kernel_calls >= 1);
+        cr_expect_eq(kernel_rows_seen, mode == 2 ? 13 * kernel_calls : 13, "mode %d: %lld rows", mode,
+                     (long long)kernel_rows_seen);
+        /* the arrays themselves are still required */
+        cr_expect_eq(actrt_model_run(m, 0, in, NULL), ACTC_ERR_ARG);
+        cr_expect_str_eq(actrt_last_error(m), "outputs array is NULL");
+        actrt_model_free(m);
+    }
 }
 
 /* The description's version and fields are checked before anything is
