@@ -203,6 +203,21 @@ const char *actc_diag_render(actc_session *a, actc_diag_format fmt) {
 
 #include "driver/internal.h"
 
+/* front's suggestion rule (check_expr.c): at most (len + 1) / 3 edits, 3 at
+ * most; the first of equally near names. */
+const char *actc_closest_name(const char *name, const char *const *names, int n) {
+    const char *best = NULL;
+    int cap = ((int)strlen(name) + 1) / 3, bd = 1 << 30;
+    if (cap > 3)
+        cap = 3;
+    for (int i = 0; i < n; i++) {
+        int d = names[i] && strcmp(names[i], name) != 0 ? edit_distance(name, names[i], cap) : cap + 1;
+        if (d <= cap && d < bd)
+            bd = d, best = names[i];
+    }
+    return best;
+}
+
 int actc_dump_ast(actc_session *a, const char **out) {
     if (!a || !out || !a->prog)
         return ACTC_ERR_ARG;

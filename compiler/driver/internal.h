@@ -11,6 +11,10 @@
 #include "actc/actc.h"
 #include "actc/runtime.h"
 
+/* The name of names[0..n) nearest to `name` for a "did you mean" hint (the
+ * checker's rule: a few edits, fewer for short names), or NULL. */
+const char *actc_closest_name(const char *name, const char *const *names, int n);
+
 /* The parsed program, printed back (actc dump --ast). */
 int actc_dump_ast(actc_session *s, const char **out);
 

@@ -15,283 +15,12 @@
 #include "driver/cli.h"
 #include "driver/internal.h"
 
-static const char usage[] =
-    "usage: actc <command> [options] FILE...\n"
-    "\n"
-    "commands:\n"
-    "  check FILE...            parse and check models; print diagnostics only\n"
-    "  run FILE -w W.safetensors -i X.npy -o Y.npy\n"
-    "                           run a model (JIT) on .npy inputs; -i/-o take NAME=FILE\n"
-    "                           for models with several inputs or outputs\n"
-    "  compile FILE -o MODEL.o --header MODEL.h [--prefix P] [--embed-weights W]\n"
-    "                           compile ahead of time: an object file and a C\n"
-    "                           header (link the object with libactrt, or with\n"
-    "                           libc alone when the weights are embedded); a\n"
-    "                           file with several models gives one object with\n"
-    "                           all of them unless --model picks one\n"
-    "  bench FILE --batch N [-w W.safetensors] [--threads T] [--reps R]\n"
-    "                           time every kernel and the whole model (random\n"
-    "                           weights without -w); medians of R runs\n"
-    "  tune [--shapes KxN,...] [--batches M,...] [--budget S] [--profile FILE]\n"
-    "                           measure kernel parameters on this machine and\n"
-    "                           write a profile the JIT uses from then on\n"
-    "                           (default $XDG_CACHE_HOME/actc/; docs/tuning.md);\n"
-    "                           --show prints what is chosen and why\n"
-    "  stats FILE -w W.safetensors -i X.npy [--batch N] [--json FILE|-] [--plot DIR]\n"
-    "                           run every row of the inputs through the model\n"
-    "                           (batches of N, default 256) counting dead and\n"
-    "                           saturated units and pre-activation histograms in\n"
-    "                           the fused kernels; a table, JSON, SVG plots\n"
-    "                           (docs/stats.md)\n"
-    "  dump FILE STAGE          print an intermediate stage of the model:\n"
-    "      --ast                the parsed program\n"
-    "      --graph[=PASS]       the graph IR after all passes, or after PASS\n"
-    "                           (lowered, inline, simplify, cse, dce, split-matmul)\n"
-    "      --fused              the fusion report: kernels, what each fused, and why\n"
-    "                           an activation was not fused into a matmul\n"
-    "      --dot                the kernel graph as Graphviz dot (clusters per kernel)\n"
-    "      --llvm | --asm       the generated LLVM IR (after O3) or assembly\n"
-    "\n";
-/* (two strings: C99 promises string literals of 4095 bytes) */
-static const char usage_options[] =
-    "options:\n"
-    "  --model NAME             the model to act on, in a file with several\n"
-    "  -w FILE                  a safetensors weights file (repeat for shards)\n"
-    "  --weights-prefix P       tensor names are P + the layer's name\n"
-    "  --strict                 -w, --embed-weights: tensors the model does not\n"
-    "                           read are an error (default: ignored)\n"
-    "  --ignore-tensors GLOB    --strict allows tensors matching GLOB (repeat;\n"
-    "                           *.num_batches_tracked always)\n"
-    "  -i [NAME=]FILE           an input (.npy, f32/f64/f16, shape [batch, n])\n"
-    "  -o [NAME=]FILE           an output (.npy, f32)\n"
-    "  --reference              run: use the double-precision reference interpreter\n"
-    "  --weights f32|bf16|f16|int8\n"
-    "                           the storage type of the dense weight matrices\n"
-    "                           (int8: groups of 32 with f32 scales; widened or\n"
-    "                           dequantised exactly in the kernels; docs/language.md)\n"
-    "  --stats                  run, bench, dump: compile the kernels with activation\n"
-    "                           statistics (what actc stats runs; docs/stats.md)\n"
-    "  --target TRIPLE, --cpu NAME, --features LIST\n"
-    "                           code generation target (default: this machine;\n"
-    "                           compile: --cpu A,B,... lists the ISA variants of\n"
-    "                           the object, native = this machine; x86-64\n"
-    "                           default x86-64-v2,x86-64-v3,x86-64-v4)\n"
-    "  --kernel-params SPEC     the matmul kernels' parameters, e.g.\n"
-    "                           dense=8x3,kc=128;gated=6x2,kc=96 (docs/tuning.md;\n"
-    "                           speed only: results are bitwise the same)\n"
-    "  --profile FILE           a tuning profile from 'actc tune' (the JIT on this\n"
-    "                           machine reads its own from $XDG_CACHE_HOME/actc/)\n"
-    "  --list-variants          compile: print the variants the object would\n"
-    "                           hold, what each needs and whether this CPU\n"
-    "                           runs it; write nothing\n"
-    "  --fast-math              run, compile, bench, dump, stats: the fast tier\n"
-    "                           of the activations (relative error <= 4e-6,\n"
-    "                           tanh family 4e-5; docs/accuracy.md section 6)\n"
-    "  --exact                  run, compile, bench, dump, stats: the exact tier\n"
-    "                           (f64 inside, every builtin within 0.51 ULP, about\n"
-    "                           half the precise tier's speed; accuracy.md 2)\n"
-    "  --diagnostics=text|json  diagnostic format (json: one object per line)\n"
-    "  -q, --quiet              print errors only (no warnings)\n"
-    "  -h, --help               print this help\n"
-    "  --version                print the version\n"
-    "\n"
-    "Exit status: 0 success, 1 error in the input or the arguments, 2 internal error.\n";
-
-enum { MAX_FILES = 64 };
-
-typedef struct NamedFile {
-    const char *name; /* NULL: positional */
-    const char *path;
-} NamedFile;
-
-typedef struct Options {
-    const char *command;
-    const char **files;
-    int nfiles;
-    bool json, quiet, reference;
-    const char *dump, *stage, *model, *prefix;
-    const char *weights[MAX_FILES];
-    int nweights;
-    const char *ignore[MAX_FILES]; /* --ignore-tensors */
-    int nignore;
-    NamedFile in[MAX_FILES], out[MAX_FILES];
-    int nin, nout;
-    actc_options codegen;
-    long long batch, threads, reps;
-    const char *object, *header, *prefix_sym, *embed;
-    bool list_variants, show;
-    const char *shapes, *batches;
-    double budget;
-    const char *json_out, *plot_dir; /* stats */
-} Options;
-
-/* --weights: the names of ACTC_WEIGHTS_* (0 .. 3), in the order of their values */
-static const char *const weight_names[] = {"f32", "bf16", "f16", "int8"};
-
 static int exit_code(int st) { return st == ACTC_OK ? 0 : st == ACTC_ERR_INTERNAL ? 2 : 1; }
-
-static int arg_error(const char *fmt, const char *arg) {
-    fprintf(stderr, "actc: error: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nRun 'actc --help' for usage.\n");
-    return 1;
-}
-
-/* "NAME=FILE" when NAME is an identifier (a path may contain '='). */
-static NamedFile named(const char *arg) {
-    const char *eq = strchr(arg, '=');
-    bool ident = eq && eq != arg && !(arg[0] >= '0' && arg[0] <= '9');
-    for (const char *p = arg; ident && p < eq; p++)
-        ident = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_';
-    if (!ident)
-        return (NamedFile){NULL, arg};
-    return (NamedFile){arg, eq + 1}; /* name ends at '=': compared with port_is */
-}
 
 /* Does the -i/-o argument name port `name`? */
 static bool port_is(const NamedFile *f, const char *name) {
     size_t n = strlen(name);
     return f->name && strncmp(f->name, name, n) == 0 && f->name[n] == '=';
-}
-
-/* The value of an option that takes one ("-w FILE"), or NULL. */
-static const char *value(int argc, char **argv, int *i) {
-    return *i + 1 < argc ? argv[++*i] : NULL;
-}
-
-static int parse_args(int argc, char **argv, Options *o) {
-    o->files = calloc((size_t)argc, sizeof *o->files);
-    if (!o->files)
-        return arg_error("%s", "out of memory");
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (strcmp(a, "--diagnostics=json") == 0)
-            o->json = true;
-        else if (strcmp(a, "--diagnostics=text") == 0)
-            o->json = false;
-        else if (strncmp(a, "--diagnostics", 13) == 0)
-            return arg_error("invalid option '%s'; expected --diagnostics=text or --diagnostics=json", a);
-        else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
-            o->quiet = true;
-        else if (strcmp(a, "--reference") == 0)
-            o->reference = true;
-        else if (strcmp(a, "--strict") == 0)
-            o->codegen.strict = 1;
-        else if (strcmp(a, "--ignore-tensors") == 0) {
-            if (!(v = value(argc, argv, &i)))
-                return arg_error("option '%s' needs a value", a);
-            if (o->nignore == MAX_FILES)
-                return arg_error("too many '%s' options", a);
-            if (o->nignore == 0) /* the globs add to the default */
-                o->ignore[o->nignore++] = "*.num_batches_tracked";
-            o->ignore[o->nignore++] = v;
-            o->codegen.ignore_tensors = o->ignore;
-            o->codegen.nignore_tensors = o->nignore;
-        }
-        else if (strcmp(a, "--ast") == 0 || strcmp(a, "--graph") == 0 || strcmp(a, "--fused") == 0 ||
-                 strcmp(a, "--dot") == 0 || strcmp(a, "--llvm") == 0 || strcmp(a, "--asm") == 0)
-            o->dump = a + 2;
-        else if (strncmp(a, "--graph=", 8) == 0)
-            o->dump = "graph", o->stage = a + 8;
-        else if (strncmp(a, "--model=", 8) == 0)
-            o->model = a + 8;
-        else if (strcmp(a, "--batch") == 0 || strcmp(a, "--threads") == 0 || strcmp(a, "--reps") == 0) {
-            char *end;
-            if (!(v = value(argc, argv, &i)))
-                return arg_error("option '%s' needs a value", a);
-            long long n = strtoll(v, &end, 10);
-            if (*end || n < (a[2] == 't' ? 0 : 1) || n > (1LL << 40))
-                return arg_error("invalid number '%s'", v);
-            if (a[2] == 'b')
-                o->batch = n;
-            else if (a[2] == 't')
-                o->threads = n;
-            else
-                o->reps = n;
-        } else if (strcmp(a, "--fast-math") == 0) {
-            o->codegen.fast_math = 1;
-        } else if (strcmp(a, "--exact") == 0) {
-            o->codegen.exact_math = 1;
-        } else if (strcmp(a, "--stats") == 0) {
-            o->codegen.stats = 1;
-        } else if (strcmp(a, "--weights") == 0) {
-            if (!(v = value(argc, argv, &i)))
-                return arg_error("option '%s' needs a value", a);
-            int w = 0;
-            while (w < 4 && strcmp(v, weight_names[w]) != 0)
-                w++;
-            if (w == 4)
-                return arg_error("invalid --weights '%s': expected f32, bf16, f16 or int8", v);
-            o->codegen.weights = w;
-        } else if (strcmp(a, "--list-variants") == 0) {
-            o->list_variants = true;
-        } else if (strcmp(a, "--show") == 0) {
-            o->show = true;
-        } else if (strcmp(a, "--shapes") == 0 || strcmp(a, "--batches") == 0 || strcmp(a, "--budget") == 0) {
-            if (!(v = value(argc, argv, &i)))
-                return arg_error("option '%s' needs a value", a);
-            if (a[3] == 'h')
-                o->shapes = v;
-            else if (a[3] == 'a')
-                o->batches = v;
-            else {
-                char *end;
-                o->budget = strtod(v, &end);
-                if (*end || !(o->budget > 0 && o->budget <= 86400))
-                    return arg_error("invalid --budget '%s': seconds, more than 0 and at most 86400", v);
-            }
-        } else if (strcmp(a, "--json") == 0 || strcmp(a, "--plot") == 0) {
-            if (!(v = value(argc, argv, &i)))
-                return arg_error("option '%s' needs a value", a);
-            if (a[2] == 'j')
-                o->json_out = v;
-            else
-                o->plot_dir = v;
-        } else if (strcmp(a, "--header") == 0 || strcmp(a, "--prefix") == 0 || strcmp(a, "--embed-weights") == 0) {
-            if (!(v = value(argc, argv, &i)))
-                return arg_error("option '%s' needs a value", a);
-            if (a[2] == 'h')
-                o->header = v;
-            else if (a[2] == 'p')
-                o->prefix_sym = v;
-            else
-                o->embed = v;
-        } else if (strcmp(a, "--model") == 0 || strcmp(a, "-w") == 0 || strcmp(a, "-i") == 0 || strcmp(a, "-o") == 0 ||
-                 strcmp(a, "--weights-prefix") == 0 || strcmp(a, "--target") == 0 || strcmp(a, "--cpu") == 0 ||
-                 strcmp(a, "--features") == 0 || strcmp(a, "--kernel-params") == 0 || strcmp(a, "--profile") == 0) {
-            if (!(v = value(argc, argv, &i)))
-                return arg_error("option '%s' needs a value", a);
-            if (strcmp(a, "--model") == 0)
-                o->model = v;
-            else if (strcmp(a, "--weights-prefix") == 0)
-                o->prefix = v;
-            else if (strcmp(a, "--target") == 0)
-                o->codegen.target = v;
-            else if (strcmp(a, "--cpu") == 0)
-                o->codegen.cpu = v;
-            else if (strcmp(a, "--features") == 0)
-                o->codegen.features = v;
-            else if (strcmp(a, "--kernel-params") == 0)
-                o->codegen.kernel_params = v;
-            else if (strcmp(a, "--profile") == 0)
-                o->codegen.profile = v;
-            else if ((a[1] == 'w' && o->nweights == MAX_FILES) || (a[1] == 'i' && o->nin == MAX_FILES) ||
-                     (a[1] == 'o' && o->nout == MAX_FILES))
-                return arg_error("too many '%s' options", a);
-            else if (a[1] == 'w')
-                o->weights[o->nweights++] = v;
-            else if (a[1] == 'i')
-                o->in[o->nin++] = named(v);
-            else
-                o->out[o->nout++] = named(v);
-        } else if (a[0] == '-' && a[1] != '\0')
-            return arg_error("unknown option '%s'", a);
-        else if (!o->command)
-            o->command = a;
-        else
-            o->files[o->nfiles++] = a;
-    }
-    return 0;
 }
 
 /* Print a session's diagnostics to stderr in the chosen format. */
@@ -345,7 +74,7 @@ static int check_one(const char *path, const Options *o, actc_session **keep) {
 
 static int cmd_check(const Options *o) {
     if (o->nfiles == 0)
-        return arg_error("%s", "'check' needs at least one FILE");
+        return cli_arg_error(o->command, "%s", "'check' needs at least one FILE");
     int worst = 0;
     for (int i = 0; i < o->nfiles; i++) {
         int code = exit_code(check_one(o->files[i], o, NULL));
@@ -357,9 +86,9 @@ static int cmd_check(const Options *o) {
 
 static int cmd_dump(const Options *o) {
     if (o->nfiles != 1)
-        return arg_error("%s", "'dump' needs exactly one FILE");
+        return cli_arg_error(o->command, "%s", "'dump' needs exactly one FILE");
     if (!o->dump)
-        return arg_error("%s", "'dump' needs a stage: --ast, --graph, --fused, --dot, --llvm or --asm");
+        return cli_arg_error(o->command, "%s", "'dump' needs a stage: --ast, --graph, --fused, --dot, --llvm or --asm");
     actc_session *s = NULL;
     int st = check_one(o->files[0], o, &s);
     if (st)
@@ -379,7 +108,7 @@ static int cmd_dump(const Options *o) {
         if (strcmp(o->dump, "fused") == 0 && o->codegen.weights) /* compact weights: their type and path */
             printf("\nweights: every dense matrix stored as %s, %s by each kernel's weight loads (in registers, "
                    "or once per K block into an L1 buffer where a row block has two full tiles; --weights)\n",
-                   weight_names[o->codegen.weights],
+                   cli_weight_names[o->codegen.weights],
                    o->codegen.weights == ACTC_WEIGHTS_INT8
                        ? "in groups of 32 with f32 scales, dequantised to the f32 value fl(q * s)"
                        : "widened exactly to f32");
@@ -582,13 +311,13 @@ static int open_model(const Options *o, const actc_options *opts, actc_session *
     int rounded = actrt_model_rounded_tensors(*m);
     if (rounded > 0 && !o->quiet && opts->weights != ACTC_WEIGHTS_INT8) /* int8: quantised by definition */
         fprintf(stderr, "actc: warning: --weights %s: %d tensor%s rounded to nearest even (their values are not all %s)\n",
-                weight_names[opts->weights], rounded, rounded == 1 ? "" : "s", weight_names[opts->weights]);
+                cli_weight_names[opts->weights], rounded, rounded == 1 ? "" : "s", cli_weight_names[opts->weights]);
     return 0;
 }
 
 static int cmd_run(const Options *o) {
     if (o->nfiles != 1)
-        return arg_error("%s", "'run' needs exactly one FILE");
+        return cli_arg_error(o->command, "%s", "'run' needs exactly one FILE");
     actc_session *s = NULL;
     actc_jit_model *j = NULL;
     actrt_model *m = NULL;
@@ -632,9 +361,7 @@ done:
 
 static int cmd_stats(const Options *o) {
     if (o->nfiles != 1)
-        return arg_error("%s", "'stats' needs exactly one FILE");
-    if (o->nout)
-        return arg_error("%s", "'stats' writes no outputs: -o is not an option of it (--json FILE, --plot DIR)");
+        return cli_arg_error(o->command, "%s", "'stats' needs exactly one FILE");
     actc_session *s = NULL;
     actc_jit_model *j = NULL;
     actrt_model *m = NULL;
@@ -677,9 +404,9 @@ static int cmd_compile(const Options *o) {
         return 0;
     }
     if (o->nfiles != 1)
-        return arg_error("%s", "'compile' needs exactly one FILE");
+        return cli_arg_error(o->command, "%s", "'compile' needs exactly one FILE");
     if (o->nout != 1 || o->out[0].name)
-        return arg_error("%s", "'compile' needs one object file: -o MODEL.o");
+        return cli_arg_error(o->command, "%s", "'compile' needs one object file: -o MODEL.o");
     actc_session *s = NULL;
     int st = check_one(o->files[0], o, &s);
     if (st)
@@ -743,9 +470,9 @@ int cli_random_weights(actrt_model *m, const actrt_desc *d) {
 
 static int cmd_bench(const Options *o) {
     if (o->nfiles != 1)
-        return arg_error("%s", "'bench' needs exactly one FILE");
+        return cli_arg_error(o->command, "%s", "'bench' needs exactly one FILE");
     if (o->batch <= 0)
-        return arg_error("%s", "'bench' needs --batch N");
+        return cli_arg_error(o->command, "%s", "'bench' needs --batch N");
     actc_session *s = NULL;
     int st = check_one(o->files[0], o, &s);
     if (st)
@@ -801,7 +528,7 @@ static int cmd_bench(const Options *o) {
     }
     char thr[32];
     snprintf(thr, sizeof thr, o->threads ? "%lld" : "default", o->threads);
-    const char *wt = weight_names[o->codegen.weights]; /* 0 .. 3: parse_args */
+    const char *wt = cli_weight_names[o->codegen.weights]; /* 0 .. 3: parse_args */
     printf("model %s: batch %lld, %s threads, %s tier, %s weights, compile %.1f ms, %d runs (medians)\n", d->name,
            (long long)batch, thr, o->codegen.fast_math ? "fast" : o->codegen.exact_math ? "exact" : "precise", wt, tcompile * 1e3, reps);
     printf("%-6s %-18s %-8s %-10s %-22s %10s %9s\n", "kernel", "kind", "lines", "code", "shape (M x K -> N)", "ms",
@@ -858,45 +585,30 @@ done:
 }
 
 int main(int argc, char **argv) {
-    if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)) {
-        fputs(usage, stdout);
-        fputs(usage_options, stdout);
+    if (cli_help_asked(argc, argv)) /* -h / --help anywhere before a `--`, `actc help [COMMAND]` */
         return 0;
-    }
-    /* `actc CMD --help` (anywhere before a `--`) prints the usage too */
-    for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++)
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            fputs(usage, stdout);
-            fputs(usage_options, stdout);
-            return 0;
-        }
     if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
         printf("actc %s\n", actc_version());
         return 0;
     }
     Options o = {0};
-    int rc = parse_args(argc, argv, &o);
+    int rc = cli_parse_args(argc, argv, &o);
     if (rc == 0) {
-        if (!o.command)
-            rc = arg_error("%s", "no command given");
-        else if (strcmp(o.command, "check") == 0)
-            rc = cmd_check(&o);
-        else if (strcmp(o.command, "dump") == 0)
-            rc = cmd_dump(&o);
-        else if (strcmp(o.command, "run") == 0)
-            rc = cmd_run(&o);
-        else if (strcmp(o.command, "bench") == 0)
-            rc = cmd_bench(&o);
-        else if (strcmp(o.command, "compile") == 0)
-            rc = cmd_compile(&o);
-        else if (strcmp(o.command, "stats") == 0)
-            rc = cmd_stats(&o);
-        else if (strcmp(o.command, "tune") == 0)
-            rc = o.nfiles ? arg_error("%s", "'tune' takes no FILE (it measures its own models)")
+        switch (o.command) {
+        case CLI_NONE: rc = cli_arg_error(o.command, "%s", "no command given"); break;
+        case CLI_CHECK: rc = cmd_check(&o); break;
+        case CLI_DUMP: rc = cmd_dump(&o); break;
+        case CLI_RUN: rc = cmd_run(&o); break;
+        case CLI_BENCH: rc = cmd_bench(&o); break;
+        case CLI_COMPILE: rc = cmd_compile(&o); break;
+        case CLI_STATS: rc = cmd_stats(&o); break;
+        case CLI_TUNE:
+            rc = o.nfiles ? cli_arg_error(o.command, "%s", "'tune' takes no FILE (it measures its own models)")
                           : cli_tune(&o.codegen, o.shapes, o.batches, o.budget > 0 ? o.budget : 300, o.codegen.profile,
                                      o.show, o.quiet);
-        else
-            rc = arg_error("unknown command '%s'", o.command);
+            break;
+        case CLI_NCOMMANDS: break;
+        }
     }
     free(o.files);
     return rc;

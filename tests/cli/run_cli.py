@@ -326,7 +326,7 @@ expect_error(["tune", "--shapes", "12x"], "--shapes: expected KxN", "--shapes ma
 expect_error(["tune", "--shapes", "0x8"], "--shapes: expected KxN", "--shapes zero")
 expect_error(["tune", "--batches", "8,,9"], "--batches: expected M", "--batches malformed")
 expect_error(["tune", mlp], "'tune' takes no FILE", "tune with a file")
-expect_error(["tune", "--target", "aarch64-linux-gnu"], "--target is not allowed", "tune for another target")
+expect_error(["tune", "--target", "aarch64-linux-gnu"], "'--target' is not an option of 'tune'", "tune for another target")
 expect_error(["tune", "--shapes", "16x16", "--batches", "2", "--budget", "1", "--profile",
               os.path.join(tmp, "no", "such", "dir", "p.json")], "cannot write the profile", "tune to an unwritable path")
 garbage = os.path.join(tmp, "garbage.json")
@@ -387,10 +387,107 @@ rc, err = run("compile", bn_src, "-o", os.path.join(tmp, "bn.o"), "--header", os
               "--embed-weights", wb_)
 check(rc == 1 and "tensor 'bn.running_mean'" in err, "compile --embed-weights with a bad running_mean: %d %r" % (rc, err))
 
-# every subcommand answers --help with the usage, exit 0
-for cmd in ("run", "compile", "check", "dump", "bench", "tune"):
+# --- the option table (compiler/driver/options.def) against the help and the parser ---
+# Every command's --help lists exactly the options the table gives it;
+# `actc --help` lists every option with exactly its commands; the parser
+# accepts an option for those commands and refuses it, naming them, for
+# every other.  So help and parser cannot drift from the table, nor from
+# each other.
+import re
+table_text = open(os.path.join(src, "compiler", "driver", "options.def")).read()
+commands = [m.group(2) for m in re.finditer(r'\bCMD\(\s*(\w+),\s*"([^"]*)"', table_text)]
+cmd_bit = {"C_%s" % m.group(1): m.group(2) for m in re.finditer(r'\bCMD\(\s*(\w+),\s*"([^"]*)"', table_text)}
+table, helps = [], []  # (name, alias, value, [commands]); the help texts
+for m in re.finditer(r'\b(OPT|OPT_ALSO)\(\s*(\w+),\s*"([^"]*)",\s*(NULL|"[^"]*"),\s*(NULL|"[^"]*"),\s*([^,]+),'
+                     r'\s*((?:"(?:[^"\\]|\\.)*"\s*)+)\)', table_text):
+    alias = None if m.group(4) == "NULL" else m.group(4).strip('"')
+    value = None if m.group(5) == "NULL" else m.group(5).strip('"')
+    expr = m.group(6).strip()
+    cmds = commands[:] if expr == "C_ALL" else [] if expr == "0" else [cmd_bit[b.strip()] for b in expr.split("|")]
+    table.append((m.group(3), alias, value, cmds))
+    helps.append("".join(re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(7))).replace("\\n", " "))
+check(len(commands) == 7 and len(table) > 40, "options.def parsed: %d commands, %d options" % (len(commands), len(table)))
+
+
+def label(name, alias, value):
+    text = name + (", " + alias if alias else "")
+    if value:
+        text += value if value.startswith("=") or value.startswith("[=") else " " + value
+    return text
+
+
+def help_options(text):
+    """The option labels of a help text: its lines "  -x ..." after 'options'."""
+    labels, on = [], False
+    for l in text.splitlines():
+        if l.startswith("options"):
+            on = True
+        elif on and l.startswith("  -"):
+            labels.append(re.split(r"\s{2,}", l.strip())[0])
+    return labels
+
+
+for cmd in commands:
     p = subprocess.run([actc, cmd, "--help"], capture_output=True, text=True)
-    check(p.returncode == 0 and "usage" in p.stdout.lower(), "actc %s --help: %d %r" % (cmd, p.returncode, p.stderr))
+    check(p.returncode == 0 and p.stdout.startswith("usage: actc " + cmd), "actc %s --help: %d %r" % (cmd, p.returncode, p.stderr))
+    want = [label(n, a, v) for n, a, v, cs in table if cmd in cs]
+    check(help_options(p.stdout) == want, "actc %s --help lists %s, the table %s" % (cmd, help_options(p.stdout), want))
+    check(all(len(l) <= 80 for l in p.stdout.splitlines()), "actc %s --help has lines over 80 columns" % cmd)
+    # `actc help CMD` and --help after other arguments give the same text
+    for argv in (["help", cmd], [cmd, "x.act", "-q", "--help"]):
+        q = subprocess.run([actc, *argv], capture_output=True, text=True)
+        check(q.returncode == 0 and q.stdout == p.stdout, "actc %s: not the command's help" % " ".join(argv))
+p = subprocess.run([actc, "--help"], capture_output=True, text=True)
+check(p.returncode == 0 and all(len(l) <= 80 for l in p.stdout.splitlines()), "actc --help: %d, or lines over 80 columns" % p.returncode)
+check(help_options(p.stdout) == [label(n, a, v) for n, a, v, _ in table], "actc --help lists other options than the table")
+entries, cur = [], None  # each option's lines in `actc --help`; the last says its commands
+for l in p.stdout.splitlines()[next(k for k, l in enumerate(p.stdout.splitlines()) if l.startswith("options")) + 1:]:
+    if l.startswith("  -"):
+        cur = [l]
+        entries.append(cur)
+    elif l.startswith(" " * 27) and cur is not None:
+        cur.append(l)
+    else:
+        cur = None
+for (n, a, v, cs), e in zip(table, entries):
+    want = "(every command)" if cs == commands else "(alone: actc %s)" % n if not cs else "(%s)" % ", ".join(c for c in commands if c in cs)
+    check(e[-1].strip() == want, "actc --help: %s is for %r, the table says %r" % (n, e[-1].strip(), want))
+# docs/cli.md §2 is the same table
+doc = open(os.path.join(src, "docs", "cli.md")).read()
+doc_rows = doc.split("<!-- generated from compiler/driver/options.def")[1].split("<!-- end of")[0].splitlines()[3:]
+want_rows = ["| `%s` | %s | %s |" % (label(n, a, v).replace("|", "\\|"), "all" if cs == commands else
+                                     "none (`actc --version`)" if not cs else ", ".join(c for c in commands if c in cs),
+                                     h.replace("|", "\\|")) for (n, a, v, cs), h in zip(table, helps)]
+check([r for r in doc_rows if r.strip()] == want_rows, "docs/cli.md §2 differs from options.def: %s" %
+      [(a, b) for a, b in zip([r for r in doc_rows if r.strip()] + [""] * 99, want_rows) if a != b][:2])
+sample = {"N": "1", "T": "1", "R": "1", "S": "1", "f32|bf16|f16|int8": "f32", "KxN,...": "8x8", "M,...": "8"}
+names = {}
+for n, a, v, cs in table:
+    names.setdefault(n, (v, set()))[1].update(cs)
+for cmd in commands:
+    for n, (v, cs) in names.items():
+        if n in ("-h", "--version"):
+            continue
+        args = [n + "=text"] if v == "=text|json" else [n] if v is None or v.startswith("[=") else [n, sample.get(v, "x")]
+        rc, err = run(cmd, "/nonexistent/m.act", *args)
+        if cmd in cs:
+            check("not an option of" not in err and "unknown option" not in err,
+                  "actc %s %s: refused, though the table lists it: %s" % (cmd, " ".join(args), err.strip()))
+        else:
+            takers = ", ".join(c for c in commands if c in cs)
+            want = "'%s' is not an option of '%s' (%s)" % (n, cmd, "it is an option of " + takers if takers else
+                                                                  "it takes no command: 'actc %s'" % n)
+            check(rc == 1 and want in err and "Run 'actc %s --help' for usage." % cmd in err,
+                  "actc %s %s: expected %r, got %d %r" % (cmd, " ".join(args), want, rc, err.strip()))
+# an option before the command is checked once the command is known; an
+# unknown option or command gets the nearest name
+expect_error(["--reference", "compile", mlp, "-o", o + ".o"], "'--reference' is not an option of 'compile'", "option before the command")
+expect_error(["run", mlp, "--refrence"], "unknown option '--refrence'; did you mean '--reference'?", "misspelt option")
+expect_error(["run", mlp, "--thread=2"], "unknown option '--thread=2'; did you mean '--threads'?", "misspelt option with a value")
+expect_error(["compiel", mlp], "unknown command 'compiel'; did you mean 'compile'?", "misspelt command")
+expect_error(["run", mlp, "--diagnostics"], "expected --diagnostics=text or --diagnostics=json", "--diagnostics without a value")
+rc, err = run("run", mlp, "-w", w, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o, "--threads=1", "--model=mlp")
+check(rc == 0, "--NAME=VALUE: " + err)
 
 print("cli: %s" % ("all passed" if failures == 0 else "%d failures" % failures))
 sys.exit(1 if failures else 0)
