@@ -509,7 +509,7 @@ int actc_dump_code(actc_session *a, const char *model, const actc_options *o, ac
 
 int actc_reference_run(actc_session *a, const char *model, const actrt_tensor *tensors, int ntensors, int64_t batch,
                        const float *const *inputs, float *const *outputs) {
-    if (!a || batch <= 0 || ntensors < 0 || (ntensors && !tensors))
+    if (!a || batch < 0 || ntensors < 0 || (ntensors && !tensors))
         return a ? fail(a, ACTC_ERR_ARG, "actc_reference_run: invalid arguments") : ACTC_ERR_ARG;
     for (int i = 0; i < ntensors; i++) {
         const actrt_tensor *t = &tensors[i];
@@ -523,6 +523,8 @@ int actc_reference_run(actc_session *a, const char *model, const actrt_tensor *t
         return fail(a, ACTC_ERR_ARG, "no checked program in this session");
     if (!inputs || !outputs)
         return fail(a, ACTC_ERR_ARG, "actc_reference_run: %s is NULL", !inputs ? "inputs" : "outputs");
+    if (batch == 0) /* no rows: nothing to compute, as actrt_model_run */
+        return ACTC_OK;
     /* the f64 copies and the interpreter's buffers: session scratch, released
      * on every path (a failed allocation throws to the boundary below) */
     const ArenaMark mark = arena_mark(&a->s.scratch);

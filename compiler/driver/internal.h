@@ -27,7 +27,8 @@ typedef enum { ACTC_DUMP_GRAPH, ACTC_DUMP_FUSED, ACTC_DUMP_DOT, ACTC_DUMP_LLVM, 
 int actc_dump(actc_session *s, const char *model, actc_dump_kind kind, const char *stage, const char **out);
 /* Run the model through the double-precision reference interpreter (the
  * fused kernel graph): tensors by name as f32 arrays (as actrt_model_load_tensors),
- * inputs and outputs f32 [batch, n] in declaration order. */
+ * inputs and outputs f32 [batch, n] in declaration order (batch 0: nothing
+ * is computed). */
 int actc_reference_run(actc_session *s, const char *model, const actrt_tensor *tensors, int ntensors, int64_t batch,
                        const float *const *inputs, float *const *outputs);
 

@@ -122,14 +122,20 @@ static int cmd_dump(const Options *o) {
 /* ---- run ---- */
 
 typedef struct Run {
+    const char *path; /* the model file */
     const actrt_desc *d;
     float **in, **out;
     int64_t batch;
+    bool vector; /* every input was 1-D ([n], one row): so are the outputs, as F.linear gives */
 } Run;
 
-static const char *shape_text(int64_t rows, int64_t cols) {
-    static char buf[64];
-    snprintf(buf, sizeof buf, " [%lld, %lld]", (long long)rows, (long long)cols);
+/* "[4, 2, 13]" */
+static const char *shape_text(const int64_t *shape, int rank) {
+    static char buf[8 * 24 + 4];
+    size_t n = (size_t)snprintf(buf, sizeof buf, "[");
+    for (int k = 0; k < rank; k++)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%lld", k ? ", " : "", (long long)shape[k]);
+    snprintf(buf + n, sizeof buf - n, "]");
     return buf;
 }
 
@@ -146,9 +152,36 @@ static const NamedFile *port_file(const NamedFile *files, int nfiles, const actr
     return NULL;
 }
 
+/* "x, r": the names of the ports */
+static const char *port_list(const actrt_port_desc *ports, int nports) {
+    static char buf[512];
+    size_t n = 0;
+    buf[0] = 0;
+    for (int i = 0; i < nports && n < sizeof buf; i++)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", i ? ", " : "", ports[i].name);
+    return buf;
+}
+
+/* -i NAME=... naming no input (or -o no output): the model's real names,
+ * and the nearest one when it is close. */
+static int no_such_port(const Run *r, const NamedFile *f, const actrt_port_desc *ports, int nports, const char *what) {
+    char name[128];
+    snprintf(name, sizeof name, "%.*s", (int)(strchr(f->name, '=') - f->name), f->name);
+    const char *names[CLI_MAX_FILES];
+    int n = 0;
+    for (int i = 0; i < nports && n < CLI_MAX_FILES; i++)
+        names[n++] = ports[i].name;
+    const char *near = actc_closest_name(name, names, n);
+    fprintf(stderr, "actc: error: no %s named '%s' in %s", what, name, r->path);
+    if (near)
+        fprintf(stderr, " (did you mean '%s'?)", near);
+    fprintf(stderr, "; its %ss are: %s\n", what, port_list(ports, nports));
+    return 1;
+}
+
 /* -i / -o files against the model's ports: all positional (one per port,
  * in order) or all named (any subset of outputs; every input). */
-static int check_port_names(const NamedFile *files, int nfiles, const actrt_port_desc *ports, int nports,
+static int check_port_names(const Run *r, const NamedFile *files, int nfiles, const actrt_port_desc *ports, int nports,
                             const char *what, bool subset_ok) {
     int nnamed = 0;
     for (int k = 0; k < nfiles; k++) {
@@ -158,11 +191,8 @@ static int check_port_names(const NamedFile *files, int nfiles, const actrt_port
         bool found = false;
         for (int i = 0; i < nports; i++)
             found |= port_is(&files[k], ports[i].name);
-        if (!found) {
-            fprintf(stderr, "actc: error: the model has no %s named '%.*s'\n", what,
-                    (int)(strchr(files[k].name, '=') - files[k].name), files[k].name);
-            return 1;
-        }
+        if (!found)
+            return no_such_port(r, &files[k], ports, nports, what);
     }
     if (nnamed && nnamed != nfiles) {
         fprintf(stderr, "actc: error: give every %s as NAME=FILE, or none\n", what);
@@ -171,19 +201,49 @@ static int check_port_names(const NamedFile *files, int nfiles, const actrt_port
     if (nnamed && subset_ok)
         return 0;
     if (nfiles != nports) {
-        fprintf(stderr, "actc: error: the model has %d %s%s but %d %s given\n", nports, what, nports == 1 ? "" : "s",
-                nfiles, nfiles == 1 ? "was" : "were");
+        fprintf(stderr, "actc: error: %s has %d %s%s (%s) but %d %s given\n", r->path, nports, what,
+                nports == 1 ? "" : "s", port_list(ports, nports), nfiles, nfiles == 1 ? "was" : "were");
         return 1;
     }
     return 0;
 }
 
+/* An input file of the wrong shape: what was seen, what is expected
+ * ([batch, n], or [n] for one row) and, where one is clear, the fix. */
+static int bad_input_shape(const Run *r, const char *path, int i, const int64_t *shape, int rank) {
+    const actrt_port_desc *p = &r->d->inputs[i];
+    long long n = (long long)p->n, rows = 1;
+    char want[96], fix[160] = "";
+    if (r->d->fixed_batch > 0)
+        snprintf(want, sizeof want, "[%lld, %lld]", (long long)r->d->fixed_batch, n);
+    else
+        snprintf(want, sizeof want, "[batch, %lld] (or [%lld] for one row)", n, n);
+    for (int k = 0; k < rank - 1; k++)
+        rows *= (long long)shape[k];
+    if (rank >= 3 && shape[rank - 1] == p->n)
+        snprintf(fix, sizeof fix, "; to run its %lld rows, flatten the leading dimensions (numpy: x.reshape(-1, %lld))", rows, n);
+    else if (rank >= 3 && shape[0] > 0 && rows / shape[0] * shape[rank - 1] == n)
+        snprintf(fix, sizeof fix, "; to run its %lld rows, flatten each one (numpy: x.reshape(%lld, -1))", (long long)shape[0],
+                 (long long)shape[0]);
+    else if (rank == 2 && shape[0] == p->n && shape[1] != p->n)
+        snprintf(fix, sizeof fix, "; transposed? (numpy: x.T has shape [%lld, %lld])", (long long)shape[1], n);
+    else if (rank == 1 && shape[0] > 0 && shape[0] % p->n == 0)
+        snprintf(fix, sizeof fix, "; for %lld rows of %lld (numpy: x.reshape(-1, %lld))", (long long)shape[0] / n, n, n);
+    else if (rank == 0)
+        snprintf(fix, sizeof fix, "; a scalar is not a row");
+    fprintf(stderr, "actc: error: %s: input '%s' must have shape %s, got %s%s\n", path, p->name, want,
+            shape_text(shape, rank), fix);
+    return 1;
+}
+
 static int read_inputs(const Options *o, Run *r) {
     const actrt_desc *d = r->d;
-    if (check_port_names(o->in, o->nin, d->inputs, d->ninputs, "input", false))
+    if (check_port_names(r, o->in, o->nin, d->inputs, d->ninputs, "input", false))
         return 1;
     r->in = calloc((size_t)d->ninputs + 1, sizeof(float *));
     r->batch = -1;
+    r->vector = d->ninputs > 0;
+    const char *first = NULL;
     for (int i = 0; i < d->ninputs; i++) {
         const NamedFile *f = port_file(o->in, o->nin, &d->inputs[i], i);
         if (!f) {
@@ -196,25 +256,20 @@ static int read_inputs(const Options *o, Run *r) {
             fprintf(stderr, "actc: error: %s\n", actrt_last_error(NULL));
             return 1;
         }
-        if (rank != 2 || shape[1] != d->inputs[i].n) {
-            fprintf(stderr, "actc: error: %s: input '%s' must have shape [batch, %lld], got rank %d%s\n", f->path,
-                    d->inputs[i].name, (long long)d->inputs[i].n, rank,
-                    rank == 2 ? shape_text(shape[0], shape[1]) : "");
+        /* [batch, n] rows, or [n]: one row (F.linear's 1-D input) */
+        if (!((rank == 2 && shape[1] == d->inputs[i].n) || (rank == 1 && shape[0] == d->inputs[i].n)))
+            return bad_input_shape(r, f->path, i, shape, rank);
+        int64_t rows = rank == 2 ? shape[0] : 1;
+        r->vector &= rank == 1;
+        if (r->batch >= 0 && rows != r->batch) {
+            fprintf(stderr, "actc: error: %s: input '%s' has %lld row%s, but %s has %lld\n", f->path, d->inputs[i].name,
+                    (long long)rows, rows == 1 ? "" : "s", first, (long long)r->batch);
             return 1;
         }
-        if (r->batch >= 0 && shape[0] != r->batch) {
-            fprintf(stderr, "actc: error: %s: input '%s' has %lld rows, but the first input has %lld\n", f->path,
-                    d->inputs[i].name, (long long)shape[0], (long long)r->batch);
-            return 1;
-        }
-        r->batch = shape[0];
+        r->batch = rows, first = f->path;
     }
     if (d->ninputs == 0)
         r->batch = d->fixed_batch > 0 ? d->fixed_batch : 1;
-    if (r->batch <= 0) {
-        fprintf(stderr, "actc: error: the inputs have no rows\n");
-        return 1;
-    }
     return 0;
 }
 
@@ -225,12 +280,62 @@ static int write_outputs(const Options *o, Run *r) {
         if (!f)
             continue; /* an output nobody asked for */
         int64_t shape[2] = {r->batch, d->outputs[i].n};
-        if (actrt_npy_write(f->path, r->out[i], shape, 2) != ACTC_OK) {
+        int st = r->vector ? actrt_npy_write(f->path, r->out[i], shape + 1, 1) /* [n]: one row */
+                           : actrt_npy_write(f->path, r->out[i], shape, 2);
+        if (st != ACTC_OK) {
             fprintf(stderr, "actc: error: %s\n", actrt_last_error(NULL));
             return 1;
         }
     }
     return 0;
+}
+
+/* ---- run without -o: the outputs on stdout (docs/cli.md §4) ---- */
+
+enum { SHOW_ROWS = 5, SHOW_EDGE = 3 }; /* rows shown; values shown at each end of a longer row */
+
+/* Column k of the columns shown of a row of n (-1: the "..." between). */
+static int64_t shown_column(int64_t n, int k) {
+    if (n <= 2 * SHOW_EDGE)
+        return k;
+    return k < SHOW_EDGE ? k : k == SHOW_EDGE ? -1 : n - (2 * SHOW_EDGE + 1 - k);
+}
+
+/* Output i: its name and shape, then its first rows the way numpy prints
+ * an array: "[[a b c ... x y z]" rows, each value as %.6g right-aligned to
+ * the widest one shown, " ...]" when rows are left out. */
+static void print_output(const Run *r, int i) {
+    const actrt_port_desc *p = &r->d->outputs[i];
+    int64_t rows = r->vector ? 1 : r->batch, n = p->n, shown = rows < SHOW_ROWS ? rows : SHOW_ROWS;
+    int ncols = n <= 2 * SHOW_EDGE ? (int)n : 2 * SHOW_EDGE + 1, w = 1;
+    char v[32];
+    if (r->vector)
+        printf("%s: [%lld]\n", p->name, (long long)n);
+    else
+        printf("%s: [%lld, %lld]%s\n", p->name, (long long)rows, (long long)n,
+               rows > SHOW_ROWS ? ", the first 5 rows" : "");
+    if (rows == 0) {
+        printf("[]\n");
+        return;
+    }
+    for (int64_t q = 0; q < shown; q++)
+        for (int k = 0; k < ncols; k++)
+            if (shown_column(n, k) >= 0) {
+                int len = snprintf(v, sizeof v, "%.6g", (double)r->out[i][q * n + shown_column(n, k)]);
+                w = len > w ? len : w;
+            }
+    for (int64_t q = 0; q < shown; q++) {
+        fputs(r->vector ? "[" : q == 0 ? "[[" : " [", stdout);
+        for (int k = 0; k < ncols; k++) {
+            int64_t c = shown_column(n, k);
+            snprintf(v, sizeof v, "%.6g", c >= 0 ? (double)r->out[i][q * n + c] : 0.0);
+            printf("%s%*s", k ? " " : "", c >= 0 ? w : 3, c >= 0 ? v : "...");
+        }
+        fputs("]", stdout);
+        if (!r->vector && q == shown - 1)
+            fputs(rows > shown ? "\n ...]" : "]", stdout);
+        fputs("\n", stdout);
+    }
 }
 
 /* Tensor desc t's data in memory, for actrt_model_load_tensors. */
@@ -326,11 +431,13 @@ static int cmd_run(const Options *o) {
     if (rc)
         goto done;
     rc = 1;
-    if (read_inputs(o, &r) || check_port_names(o->out, o->nout, r.d->outputs, r.d->noutputs, "output", true))
+    r.path = o->files[0];
+    if (read_inputs(o, &r) ||
+        (o->nout && check_port_names(&r, o->out, o->nout, r.d->outputs, r.d->noutputs, "output", true)))
         goto done;
     r.out = calloc((size_t)r.d->noutputs + 1, sizeof(float *));
     for (int i = 0; i < r.d->noutputs; i++)
-        if (!(r.out[i] = calloc((size_t)(r.batch * r.d->outputs[i].n) + 1, sizeof(float)))) {
+        if (!r.out || !(r.out[i] = calloc((size_t)(r.batch * r.d->outputs[i].n) + 1, sizeof(float)))) {
             fprintf(stderr, "actc: error: out of memory\n");
             goto done;
         }
@@ -342,7 +449,16 @@ static int cmd_run(const Options *o) {
         rc = exit_code(st);
         goto done;
     }
-    rc = write_outputs(o, &r);
+    if (o->nout == 0) { /* no -o: show them */
+        for (int i = 0; i < r.d->noutputs; i++) {
+            if (i)
+                fputs("\n", stdout);
+            print_output(&r, i);
+        }
+        rc = 0;
+    } else {
+        rc = write_outputs(o, &r);
+    }
 done:
     if (r.d) {
         for (int i = 0; r.in && i < r.d->ninputs; i++)
@@ -377,8 +493,13 @@ static int cmd_stats(const Options *o) {
                 (long long)r.d->fixed_batch);
         goto done;
     }
+    r.path = o->files[0];
     if (read_inputs(o, &r))
         goto done;
+    if (r.batch == 0) {
+        fprintf(stderr, "actc: error: the inputs have no rows: statistics need at least one sample\n");
+        goto done;
+    }
     rc = cli_stats(m, r.d, r.in, r.batch, o->batch ? o->batch : 256, o->json_out, o->plot_dir);
 done:
     for (int i = 0; r.d && r.in && i < r.d->ninputs; i++)

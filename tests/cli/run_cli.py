@@ -249,11 +249,86 @@ write_npy(x3, (7, 63), [0.0] * (7 * 63))
 expect_error(["run", mlp, "-w", w, "-i", x3, "-o", "logits=" + o, "-o", "probs=" + o],
              "input 'x' must have shape [batch, 64]", "wrong input width")
 expect_error(["run", mlp, "-w", w, "-i", x, "-o", "lgts=" + o, "-o", "probs=" + o],
-             "the model has no output named 'lgts'", "unknown output name")
+             "no output named 'lgts' in %s; its outputs are: logits, probs" % mlp, "unknown output name")
 expect_error(["run", mlp, "-w", w, "-i", w, "-o", "logits=" + o, "-o", "probs=" + o], "not a .npy file", "not npy")
 expect_error(["run", mlp, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o], "give the weights with -w", "no weights")
 expect_error(["run", mlp, "-w"], "option '-w' needs a value", "-w without a value")
 expect_error(["run", mlp, "--model", "nosuch", "-w", w, "-i", x], "no model named 'nosuch'", "unknown model")
+
+# --- the shapes of the inputs (docs/cli.md §4): 0 rows, one row as [n], and the errors ---
+def run_out(*args):
+    p = subprocess.run([actc, *args], capture_output=True, text=True)
+    return p.returncode, p.stdout, p.stderr
+
+# 0 rows: empty outputs of shape [0, m], written as such, by the JIT (also
+# threaded) and the reference interpreter; printed as [] without -o
+x0 = os.path.join(tmp, "x0.npy")
+write_npy(x0, (0, 64), [])
+for more in ([], ["--reference"], ["--threads", "4"]):
+    l0, p0 = os.path.join(tmp, "l0.npy"), os.path.join(tmp, "p0.npy")
+    rc, err = run("run", mlp, "-w", w, "-i", x0, "-o", l0, "-o", p0, *more)
+    check(rc == 0 and read_npy(l0) == ((0, 10), []) and read_npy(p0) == ((0, 10), []),
+          "a 0-row input %s: %d %s" % (more, rc, err))
+rc, out, err = run_out("run", mlp, "-w", w, "-i", x0)
+check(rc == 0 and out == "logits: [0, 10]\n[]\n\nprobs: [0, 10]\n[]\n", "0 rows without -o: %d %r %r" % (rc, out, err))
+# one row as [n]: outputs [m] (F.linear's 1-D rule), the first row of the 2-D run
+x1 = os.path.join(tmp, "x1.npy")
+write_npy(x1, (64,), [math.sin(i) for i in range(64)], "<f8")
+for more in ([], ["--reference"]):
+    l1, p1 = os.path.join(tmp, "l1.npy"), os.path.join(tmp, "p1.npy")
+    rc, err = run("run", mlp, "-w", w, "-i", x1, "-o", l1, "-o", p1, *more)
+    ref = outs["logits_ref" if more else "logits"]
+    check(rc == 0 and read_npy(l1)[0] == (10,) and read_npy(p1)[0] == (10,), "a 1-D input %s: %d %s" % (more, rc, err))
+    if rc == 0:
+        check(read_npy(l1)[1] == read_npy(ref)[1][:10], "a 1-D input %s: not the first row of the 2-D run" % more)
+# two inputs: [n] is one row next to [1, n] (outputs 2-D then); row counts must agree
+two_src = os.path.join(tmp, "two.act")
+with open(two_src, "w") as f:
+    f.write("model two(x: f32[batch, 4], r: f32[batch, 4]) -> f32[batch, 4] {\n    return relu(x) + r\n}\n")
+xa, ra, r3 = os.path.join(tmp, "xa.npy"), os.path.join(tmp, "ra.npy"), os.path.join(tmp, "r3.npy")
+write_npy(xa, (4,), [1, -2, 3, -4])
+write_npy(ra, (1, 4), [0.5, 0.5, 0.5, 0.5])
+write_npy(r3, (3, 4), [0.0] * 12)
+rc, out, err = run_out("run", two_src, "-i", xa, "-i", ra)
+check(rc == 0 and out == "output: [1, 4]\n[[1.5 0.5 3.5 0.5]]\n", "[4] next to [1, 4]: %d %r %r" % (rc, out, err))
+rc, out, err = run_out("run", two_src, "-i", "r=" + xa, "-i", "x=" + xa)
+check(rc == 0 and out == "output: [4]\n[ 2 -2  6 -4]\n", "two [4] inputs: %d %r %r" % (rc, out, err))
+expect_error(["run", two_src, "-i", xa, "-i", r3], "%s: input 'r' has 3 rows, but %s has 1" % (r3, xa), "[4] next to [3, 4]")
+# every other shape: what was seen, what is expected, and the fix when there is one
+for shape, tail in (((4, 2, 64), "got [4, 2, 64]; to run its 8 rows, flatten the leading dimensions (numpy: x.reshape(-1, 64))"),
+                    ((3, 2, 32), "got [3, 2, 32]; to run its 3 rows, flatten each one (numpy: x.reshape(3, -1))"),
+                    ((64, 5), "got [64, 5]; transposed? (numpy: x.T has shape [5, 64])"),
+                    ((128,), "got [128]; for 2 rows of 64 (numpy: x.reshape(-1, 64))"),
+                    ((13,), "got [13]\n"), ((0, 63), "got [0, 63]\n"), ((), "got []; a scalar is not a row"),
+                    ((0,), "got [0]\n")):
+    bad_x = os.path.join(tmp, "bad_x.npy")
+    n_ = 1
+    for d_ in shape:
+        n_ *= d_
+    write_npy(bad_x, shape, [0.0] * n_)
+    expect_error(["run", mlp, "-w", w, "-i", bad_x], "%s: input 'x' must have shape [batch, 64] (or [64] for one row), %s"
+                 % (bad_x, tail), "input of shape %s" % (shape,))
+# a wrong -i name: the model's inputs, and the nearest when close
+expect_error(["run", mlp, "-w", w, "-i", "inp=" + x], "no input named 'inp' in %s; its inputs are: x" % mlp, "-i inp=")
+expect_error(["run", two_src, "-i", "x=" + xa, "-i", "rr=" + xa],
+             "no input named 'rr' in %s (did you mean 'r'?); its inputs are: x, r" % two_src, "-i rr=")
+expect_error(["run", two_src, "-i", xa], "%s has 2 inputs (x, r) but 1 was given" % two_src, "one -i for two inputs")
+
+# --- run without -o prints every output: name, shape, the first 5 rows,
+# 3 values at each end of a longer row, %.6g right-aligned (docs/cli.md §4) ---
+show_src = os.path.join(tmp, "show.act")
+with open(show_src, "w") as f:
+    f.write("model show(x: f32[batch, 8]) -> f32[batch, 8] {\n    return x\n}\n")
+xs = os.path.join(tmp, "xs.npy")
+write_npy(xs, (7, 8), [(r_ * 8 + c_) * 0.25 - 3 if c_ != 7 else 1e-9 * r_ for r_ in range(7) for c_ in range(8)])
+rc, out, err = run_out("run", show_src, "-i", xs)
+check(rc == 0 and out == ("output: [7, 8], the first 5 rows\n"
+                          "[[   -3 -2.75  -2.5 ... -1.75  -1.5     0]\n"
+                          " [   -1 -0.75  -0.5 ...  0.25   0.5 1e-09]\n"
+                          " [    1  1.25   1.5 ...  2.25   2.5 2e-09]\n"
+                          " [    3  3.25   3.5 ...  4.25   4.5 3e-09]\n"
+                          " [    5  5.25   5.5 ...  6.25   6.5 4e-09]\n"
+                          " ...]\n"), "run without -o: %d %r %r" % (rc, out, err))
 
 # a checkpoint saved from a wrapped module: the error points at the prefix
 pre = os.path.join(tmp, "prefixed.safetensors")
