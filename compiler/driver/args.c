@@ -236,9 +236,9 @@ static int apply(Options *o, const OptionSpec *sp, const char *a, const char *v)
     case O_PREFIX: o->prefix_sym = v; break;
     case O_EMBED_WEIGHTS: o->embed = v; break;
     case O_LIST_VARIANTS: o->list_variants = true; break;
-    case O_BATCH: return count_value(c, a, v, 1, 1LL << 40, &o->batch);
-    case O_THREADS: return count_value(c, a, v, 0, 1024, &o->threads);
-    case O_REPS: return count_value(c, a, v, 1, 1000000, &o->reps);
+    case O_BATCH: return count_value(c, sp->name, v, 1, 1LL << 40, &o->batch);
+    case O_THREADS: return count_value(c, sp->name, v, 0, 1024, &o->threads);
+    case O_REPS: return count_value(c, sp->name, v, 1, 1000000, &o->reps);
     case O_JSON: o->json_out = v; break;
     case O_PLOT: o->plot_dir = v; break;
     case O_SHAPES: o->shapes = v; break;

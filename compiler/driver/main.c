@@ -589,6 +589,95 @@ int cli_random_weights(actrt_model *m, const actrt_desc *d) {
     return st;
 }
 
+/* Decimals that show v with three significant digits, and at least `least`. */
+static int decimals(double v, int least) {
+    int d = v > 0 && isfinite(v) ? 2 - (int)floor(log10(v)) : least;
+    return d > least ? d : least;
+}
+
+/* One buffer of batch rows per port (inputs filled with sin(q)), or NULL
+ * when out of memory or the sizes overflow (what was allocated freed). */
+static float **bench_buffers(const actrt_port_desc *ports, int n, int64_t batch, bool fill) {
+    float **b = calloc((size_t)n + 1, sizeof *b);
+    for (int i = 0; b && i < n; i++) {
+        int64_t len;
+        if (__builtin_mul_overflow(batch, ports[i].n, &len) || len > (int64_t)(SIZE_MAX / sizeof(float)) - 1 ||
+            !(b[i] = malloc(sizeof(float) * (size_t)(len + 1)))) {
+            for (int k = 0; k < i; k++)
+                free(b[k]);
+            free(b);
+            return NULL;
+        }
+        for (int64_t q = 0; fill && q < len; q++)
+            b[i][q] = (float)sin((double)q);
+    }
+    return b;
+}
+
+/* A warm-up run, then reps timed runs (total[r]) and reps profiled runs
+ * (per[k * reps + r], kernel k's seconds; per has nkernels more entries
+ * for one profile).  A status; the message on m. */
+static int bench_measure(actrt_model *m, const actrt_desc *d, int64_t batch, float **in, float **out, int reps,
+                         double *total, double *per) {
+    double *sec = per + (size_t)d->nkernels * (size_t)reps;
+    int st = actrt_model_run(m, batch, (const float *const *)in, out); /* scratch, caches */
+    for (int r = 0; r < reps && !st; r++) {
+        double a = now_s();
+        st = actrt_model_run(m, batch, (const float *const *)in, out);
+        total[r] = now_s() - a;
+    }
+    for (int r = 0; r < reps && !st; r++) {
+        st = actrt_model_profile(m, batch, (const float *const *)in, out, sec);
+        for (int k = 0; k < d->nkernels && !st; k++)
+            per[(size_t)k * (size_t)reps + (size_t)r] = sec[k];
+    }
+    return st;
+}
+
+/* The kernel table of actc bench (docs/cli.md §5): one unit for the time
+ * column, chosen so that the fastest kernel shows three significant
+ * digits.  Returns the matmuls' flops per run. */
+static double bench_table(const actrt_desc *d, int weights, int64_t batch, double *per, int reps) {
+    double *t = calloc((size_t)d->nkernels + 1, sizeof *t), fastest = 0, flops_all = 0;
+    for (int k = 0; t && k < d->nkernels; k++) {
+        t[k] = median(per + (size_t)k * (size_t)reps, reps);
+        fastest = t[k] > 0 && (fastest == 0 || t[k] < fastest) ? t[k] : fastest;
+    }
+    const char *unit = fastest > 0 && fastest < 1e-6 ? "ns" : fastest > 0 && fastest < 1e-3 ? "us" : "ms";
+    double scale = unit[0] == 'n' ? 1e9 : unit[0] == 'u' ? 1e6 : 1e3;
+    int dec = fastest > 0 ? decimals(fastest * scale, 0) : 4;
+    printf("%-6s %-18s %-8s %-10s %-22s %10s %9s\n", "kernel", "kind", "lines", "code", "shape (M x K -> N)", unit,
+           "GFLOP/s");
+    for (int k = 0; t && k < d->nkernels; k++) {
+        const actrt_kernel_info *ki = d->kernel_info ? &d->kernel_info[k] : NULL;
+        const actrt_kernel_kind *kind = ki ? actrt_kernel_kind_of(ki->kind) : NULL;
+        int proj = kind ? kind->projections : 0;
+        double fl = 2.0 * (double)batch * (double)(proj ? ki->n : 0) * (double)(proj ? ki->k : 0) * proj;
+        flops_all += fl;
+        char shape[64] = "", code[32];
+        if (proj)
+            snprintf(shape, sizeof shape, "%lld x %lld -> %lld", (long long)batch, (long long)ki->k, (long long)ki->n);
+        else if (ki)
+            snprintf(shape, sizeof shape, "%lld x %lld", (long long)batch, (long long)ki->n);
+        /* the function it runs: kernels identical up to their tensors share
+         * the first one's (PREFIX_kI_body in an object) */
+        int body = 0;
+        while (d->kernels[body] != d->kernels[k])
+            body++;
+        snprintf(code, sizeof code, "k%d_body", body);
+        printf("%-6d %-18s %-8s %-10s %-22s %10.*f", k, kind ? kind->name : "?", ki ? ki->lines : "", code, shape, dec,
+               t[k] * scale);
+        if (fl > 0) /* and the weights' path: the stored type, widened in registers */
+            printf(" %9.1f  %s%s", fl / t[k] * 1e-9, cli_weight_names[weights],
+                   weights == ACTC_WEIGHTS_INT8 ? " dequantised (q * s) in the kernel"
+                   : weights                    ? " widened in the kernel"
+                                                : "");
+        printf("\n");
+    }
+    free(t);
+    return flops_all;
+}
+
 static int cmd_bench(const Options *o) {
     if (o->nfiles != 1)
         return cli_arg_error(o->command, "%s", "'bench' needs exactly one FILE");
@@ -625,70 +714,29 @@ static int cmd_bench(const Options *o) {
         goto done;
     }
     int64_t batch = o->batch;
-    in = calloc((size_t)d->ninputs + 1, sizeof *in);
-    out = calloc((size_t)d->noutputs + 1, sizeof *out);
-    for (int i = 0; i < d->ninputs; i++) {
-        in[i] = malloc(sizeof(float) * (size_t)(batch * d->inputs[i].n + 1));
-        for (int64_t q = 0; q < batch * d->inputs[i].n; q++)
-            in[i][q] = (float)sin((double)q);
+    if (!(in = bench_buffers(d->inputs, d->ninputs, batch, true)) || !(out = bench_buffers(d->outputs, d->noutputs, batch, false))) {
+        fprintf(stderr, "actc: error: --batch %lld: out of memory for the inputs and outputs\n", (long long)batch);
+        goto done;
     }
-    for (int i = 0; i < d->noutputs; i++)
-        out[i] = malloc(sizeof(float) * (size_t)(batch * d->outputs[i].n + 1));
-    double *total = calloc((size_t)reps, sizeof(double)), *per = calloc((size_t)reps * (size_t)d->nkernels, sizeof(double));
-    actrt_model_run(m, batch, (const float *const *)in, out); /* warm up: scratch, caches */
-    for (int r = 0; r < reps; r++) {
-        double a = now_s();
-        actrt_model_run(m, batch, (const float *const *)in, out);
-        total[r] = now_s() - a;
-    }
-    double *ks = calloc((size_t)d->nkernels, sizeof(double));
-    for (int r = 0; r < reps; r++) {
-        actrt_model_profile(m, batch, (const float *const *)in, out, ks);
-        for (int k = 0; k < d->nkernels; k++)
-            per[(size_t)k * (size_t)reps + (size_t)r] = ks[k];
+    double *total = calloc((size_t)reps, sizeof(double)), *per = calloc((size_t)(reps + 1) * (size_t)d->nkernels + 1, sizeof(double));
+    if (!total || !per || (st = bench_measure(m, d, batch, in, out, reps, total, per))) {
+        fprintf(stderr, "actc: error: %s\n", total && per ? actrt_last_error(m) : "out of memory");
+        rc = total && per ? exit_code(st) : 1;
+        free(total), free(per);
+        goto done;
     }
     char thr[32];
     snprintf(thr, sizeof thr, o->threads ? "%lld" : "default", o->threads);
-    const char *wt = cli_weight_names[o->codegen.weights]; /* 0 .. 3: parse_args */
     printf("model %s: batch %lld, %s threads, %s tier, %s weights, compile %.1f ms, %d runs (medians)\n", d->name,
-           (long long)batch, thr, o->codegen.fast_math ? "fast" : o->codegen.exact_math ? "exact" : "precise", wt, tcompile * 1e3, reps);
-    printf("%-6s %-18s %-8s %-10s %-22s %10s %9s\n", "kernel", "kind", "lines", "code", "shape (M x K -> N)", "ms",
-           "GFLOP/s");
-    double flops_all = 0;
-    for (int k = 0; k < d->nkernels; k++) {
-        const actrt_kernel_info *ki = d->kernel_info ? &d->kernel_info[k] : NULL;
-        double t = median(per + (size_t)k * (size_t)reps, reps);
-        const actrt_kernel_kind *kind = ki ? actrt_kernel_kind_of(ki->kind) : NULL;
-        int proj = kind ? kind->projections : 0;
-        double fl = 2.0 * (double)batch * (double)(proj ? ki->n : 0) * (double)ki->k * proj;
-        flops_all += fl;
-        char shape[64] = "";
-        if (proj)
-            snprintf(shape, sizeof shape, "%lld x %lld -> %lld", (long long)batch, (long long)ki->k, (long long)ki->n);
-        else if (ki)
-            snprintf(shape, sizeof shape, "%lld x %lld", (long long)batch, (long long)ki->n);
-        /* the function it runs: kernels identical up to their tensors share
-         * the first one's (PREFIX_kI_body in an object) */
-        int body = 0;
-        while (d->kernels[body] != d->kernels[k])
-            body++;
-        char code[32];
-        snprintf(code, sizeof code, "k%d_body", body);
-        printf("%-6d %-18s %-8s %-10s %-22s %10.4f", k, kind ? kind->name : "?", ki ? ki->lines : "", code, shape,
-               t * 1e3);
-        if (fl > 0) /* and the weights' path: the stored type, widened in registers */
-            printf(" %9.1f  %s%s", fl / t * 1e-9, wt,
-                   o->codegen.weights == ACTC_WEIGHTS_INT8 ? " dequantised (q * s) in the kernel"
-                   : o->codegen.weights                    ? " widened in the kernel"
-                                                           : "");
-        printf("\n");
-    }
+           (long long)batch, thr, o->codegen.fast_math ? "fast" : o->codegen.exact_math ? "exact" : "precise",
+           cli_weight_names[o->codegen.weights], tcompile * 1e3, reps);
+    double flops = bench_table(d, o->codegen.weights, batch, per, reps);
     double t = median(total, reps);
-    printf("total: %.4f ms per run, %.2f us per sample, %.1f GFLOP/s (matmuls)\n", t * 1e3, t / (double)batch * 1e6,
-           flops_all / t * 1e-9);
+    printf("total: %.*f ms per run, %.*f us per sample, %.1f GFLOP/s (matmuls)\n", decimals(t * 1e3, 4), t * 1e3,
+           decimals(t / (double)batch * 1e6, 2), t / (double)batch * 1e6, flops / t * 1e-9);
     printf("scratch: %lld floats per row, %.1f KiB per run (actrt_model_workspace_size)\n", (long long)d->scratch_per_row,
            (double)actrt_model_workspace_size(m, batch) / 1024);
-    free(total), free(per), free(ks);
+    free(total), free(per);
     rc = 0;
 done:
     if (j) {

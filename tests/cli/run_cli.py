@@ -8,7 +8,7 @@ status 1 and an error naming the tensor, file or argument.
 
 usage: run_cli.py ACTC SOURCE_DIR
 """
-import array, json, math, os, random, struct, subprocess, sys, tempfile
+import array, json, math, os, random, re, struct, subprocess, sys, tempfile
 
 actc, src = sys.argv[1], sys.argv[2]
 tmp = tempfile.mkdtemp(prefix="actc-cli-")
@@ -143,6 +143,19 @@ rows = [l.split() for l in p.stdout.splitlines() if l[:1].isdigit()]
 codes = [r[3] for r in rows]
 check(p.returncode == 0 and codes == ["k0_body", "k1_body", "k2_body", "k0_body", "k1_body", "k2_body", "k0_body"],
       "bench's code column of a 2-layer stack: %r %s" % (codes, p.stderr))
+# the time column has one unit, in its header, and every kernel's time shows
+# three significant digits (docs/cli.md §5); the total stays in ms
+for model, batch_ in ((mlp, "2"), (os.path.join(tmp, "stack2.act"), "2"), (mlp, "512")):
+    p = subprocess.run([actc, "bench", model, "--batch", batch_, "--reps", "3"], capture_output=True, text=True)
+    head = next((l.split() for l in p.stdout.splitlines() if l.startswith("kernel ")), [])
+    rows = [l.split() for l in p.stdout.splitlines() if l[:1].isdigit()]
+    times = [r[r.index("->") + 2] if "->" in r else r[7] for r in rows]
+    sig = [len(t.replace(".", "").lstrip("0")) for t in times]
+    check(p.returncode == 0 and len(head) > 10 and head[10] in ("ns", "us", "ms") and rows and min(sig) >= 3,
+          "bench's time column (batch %s): %r %r %s" % (batch_, head, times, p.stderr))
+    total = next((l for l in p.stdout.splitlines() if l.startswith("total: ")), "")
+    check(re.match(r"total: [0-9.]+ ms per run, [0-9.]+ us per sample", total) and
+          len(total.split()[1].replace(".", "").lstrip("0")) >= 3, "bench's total line: %r" % total)
 
 # --- bad inputs: exit 1 and a message naming the culprit ---
 def expect_error(args, needle, what):
@@ -151,6 +164,26 @@ def expect_error(args, needle, what):
     check(needle in err, "%s: expected %r in %r" % (what, needle, err))
 
 o = os.path.join(tmp, "o.npy")
+# a batch too large for memory is an error, not a crash
+rc, err = run("bench", mlp, "--batch", str(1 << 40), "--reps", "1")
+check(rc == 1 and "--batch 1099511627776: out of memory for the inputs and outputs" in err, "bench --batch 2^40: %d %r" % (rc, err))
+for args, needle in ((["--batch", "0"], "--batch: must be a positive integer, got '0'"),
+                     (["--batch", "-5"], "--batch: must be a positive integer, got '-5'"),
+                     (["--batch", "8x"], "--batch: must be a positive integer, got '8x'"),
+                     (["--batch", ""], "--batch: must be a positive integer, got ''"),
+                     (["--batch", "1e3"], "--batch: must be a positive integer, got '1e3'"),
+                     (["--batch", str(1 << 41)], "--batch: must be at most 1099511627776, got '2199023255552'"),
+                     (["--batch", "99999999999999999999"], "--batch: must be at most 1099511627776, got '99999999999999999999'"),
+                     (["--batch=-1"], "--batch: must be a positive integer, got '-1'"),
+                     (["--batch", "2", "--threads", "-1"], "--threads: must be a non-negative integer (0: OpenMP's default), got '-1'"),
+                     (["--batch", "2", "--threads", "two"], "--threads: must be a non-negative integer (0: OpenMP's default), got 'two'"),
+                     (["--batch", "2", "--threads", "5000"], "--threads: must be at most 1024, got '5000'"),
+                     (["--batch", "2", "--reps", "0"], "--reps: must be a positive integer, got '0'")):
+    expect_error(["bench", mlp, *args], needle, "bench %s" % " ".join(args))
+expect_error(["bench", mlp], "'bench' needs --batch N", "bench without --batch")
+expect_error(["run", mlp, "-w", w, "-i", x, "--threads", "2.5"], "--threads: must be a non-negative integer", "run --threads 2.5")
+rc, err = run("bench", mlp, "--batch", "3", "--threads", "0", "--reps", "1")
+check(rc == 0, "bench --threads 0 (OpenMP's default): %d %s" % (rc, err))
 expect_error(["run", mlp, "-w", s1, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o],
              "missing tensor 'fc1.weight' (declared at", "missing tensor")
 # checkpoint names (docs/api.md, "Checkpoint names"): every missing name is
@@ -468,7 +501,6 @@ check(rc == 1 and "tensor 'bn.running_mean'" in err, "compile --embed-weights wi
 # accepts an option for those commands and refuses it, naming them, for
 # every other.  So help and parser cannot drift from the table, nor from
 # each other.
-import re
 table_text = open(os.path.join(src, "compiler", "driver", "options.def")).read()
 commands = [m.group(2) for m in re.finditer(r'\bCMD\(\s*(\w+),\s*"([^"]*)"', table_text)]
 cmd_bit = {"C_%s" % m.group(1): m.group(2) for m in re.finditer(r'\bCMD\(\s*(\w+),\s*"([^"]*)"', table_text)}
