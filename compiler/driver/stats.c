@@ -182,7 +182,7 @@ int cli_stats(actrt_model *m, const actrt_desc *d, float *const *in, int64_t row
         fprintf(stderr, "actc: error: model '%s' has no activation to count (docs/stats.md §1)\n", d->name);
         return 1;
     }
-    int64_t step = d->fixed_batch > 0 ? d->fixed_batch : batch;
+    int64_t step = d->fixed_batch > 0 ? d->fixed_batch : batch < rows ? batch : rows; /* no buffer beyond the rows */
     if (d->fixed_batch > 0 && rows % d->fixed_batch) {
         fprintf(stderr, "actc: error: model '%s' has a constant batch of %lld: the inputs' %lld rows are not a multiple of it\n",
                 d->name, (long long)d->fixed_batch, (long long)rows);

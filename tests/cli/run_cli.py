@@ -181,6 +181,10 @@ for args, needle in ((["--batch", "0"], "--batch: must be a positive integer, go
                      (["--batch", "2", "--reps", "0"], "--reps: must be a positive integer, got '0'")):
     expect_error(["bench", mlp, *args], needle, "bench %s" % " ".join(args))
 expect_error(["bench", mlp], "'bench' needs --batch N", "bench without --batch")
+# stats: a --batch beyond the rows is the rows (no buffer of 2^40 rows)
+p = subprocess.run([actc, "stats", mlp, "-w", w, "-i", x, "--batch", str(1 << 40)], capture_output=True, text=True)
+q = subprocess.run([actc, "stats", mlp, "-w", w, "-i", x], capture_output=True, text=True)
+check(p.returncode == 0 and p.stdout == q.stdout, "stats --batch 2^40: %d %s" % (p.returncode, p.stderr))
 expect_error(["run", mlp, "-w", w, "-i", x, "--threads", "2.5"], "--threads: must be a non-negative integer", "run --threads 2.5")
 rc, err = run("bench", mlp, "--batch", "3", "--threads", "0", "--reps", "1")
 check(rc == 0, "bench --threads 0 (OpenMP's default): %d %s" % (rc, err))
