@@ -233,6 +233,7 @@ static int apply(Options *o, const OptionSpec *sp, const char *a, const char *v)
         break;
     case O_REFERENCE: o->reference = true; break;
     case O_HEADER: o->header = v; break;
+    case O_NO_HEADER: o->no_header = true; break;
     case O_PREFIX: o->prefix_sym = v; break;
     case O_EMBED_WEIGHTS: o->embed = v; break;
     case O_LIST_VARIANTS: o->list_variants = true; break;

@@ -528,15 +528,37 @@ static int cmd_compile(const Options *o) {
         return cli_arg_error(o->command, "%s", "'compile' needs exactly one FILE");
     if (o->nout != 1 || o->out[0].name)
         return cli_arg_error(o->command, "%s", "'compile' needs one object file: -o MODEL.o");
+    if (o->header && o->no_header)
+        return cli_arg_error(o->command, "%s", "--header and --no-header exclude each other");
+    /* the header: --header FILE, else OBJ.h beside OBJ.o (said on stderr), unless --no-header */
+    const char *obj = o->out[0].path, *header = o->header;
+    char *beside = NULL;
+    if (!header && !o->no_header) {
+        size_t n = strlen(obj);
+        if (n > 2 && strcmp(obj + n - 2, ".o") == 0)
+            n -= 2;
+        if (!(beside = malloc(n + 3))) {
+            fprintf(stderr, "actc: error: out of memory\n");
+            return 1;
+        }
+        memcpy(beside, obj, n);
+        memcpy(beside + n, ".h", 3);
+        header = beside;
+    }
     actc_session *s = NULL;
     int st = check_one(o->files[0], o, &s);
-    if (st)
+    if (st) {
+        free(beside);
         return exit_code(st);
+    }
     size_t nd = actc_diag_count(s);
-    st = actc_compile_object(s, o->model, &o->codegen, o->prefix_sym, o->out[0].path, o->header, o->embed);
+    st = actc_compile_object(s, o->model, &o->codegen, o->prefix_sym, obj, header, o->embed);
     print_late_warnings(s, o, nd);
     report(s, st);
+    if (st == ACTC_OK && beside && !o->quiet)
+        fprintf(stderr, "actc: wrote %s (use --header FILE to name it, --no-header to skip it)\n", beside);
     actc_session_free(s);
+    free(beside);
     return exit_code(st);
 }
 

@@ -398,6 +398,28 @@ expect_error(["compile", mlp, "-o", o + ".o", "--target", "riscv64-linux-gnu"],
              "unsupported target 'riscv64-unknown-linux-gnu': actc generates code for x86_64 (and i686) and aarch64",
              "--target riscv64")
 
+# compile without --header writes OBJ.h beside OBJ.o and says so (not with
+# -q); --no-header writes none; a failed compile writes neither
+hd = os.path.join(tmp, "hdr")
+os.makedirs(hd, exist_ok=True)
+rc, err = run("compile", mlp, "-o", os.path.join(hd, "net.o"))
+check(rc == 0 and os.path.exists(os.path.join(hd, "net.h")) and "mlp_create" in open(os.path.join(hd, "net.h")).read() and
+      err == "actc: wrote %s (use --header FILE to name it, --no-header to skip it)\n" % os.path.join(hd, "net.h"),
+      "compile without --header: %d %r" % (rc, err))
+rc, err = run("compile", mlp, "-o", os.path.join(hd, "quiet.o"), "-q")
+check(rc == 0 and os.path.exists(os.path.join(hd, "quiet.h")) and err == "", "compile -q without --header: %d %r" % (rc, err))
+rc, err = run("compile", mlp, "-o", os.path.join(hd, "bare.o"), "--no-header")
+check(rc == 0 and os.path.exists(os.path.join(hd, "bare.o")) and not os.path.exists(os.path.join(hd, "bare.h")) and err == "",
+      "compile --no-header: %d %r" % (rc, err))
+rc, err = run("compile", mlp, "-o", os.path.join(hd, "obj.bin"))
+check(rc == 0 and os.path.exists(os.path.join(hd, "obj.bin.h")), "compile -o obj.bin: the header is obj.bin.h: %d %r" % (rc, err))
+expect_error(["compile", mlp, "-o", os.path.join(hd, "x.o"), "--header", os.path.join(hd, "x.h"), "--no-header"],
+             "--header and --no-header exclude each other", "--header with --no-header")
+expect_error(["compile", mlp, "-o", os.path.join(hd, "failed.o"), "--embed-weights", w, "--strict"], "(strict)",
+             "a failed compile without --header")
+check(not os.path.exists(os.path.join(hd, "failed.o")) and not os.path.exists(os.path.join(hd, "failed.h")),
+      "a failed compile without --header left files behind")
+
 # ISA variants (docs/aot.md, "Variants"): the default x86-64 list, a --cpu
 # list, and the list's errors; --list-variants writes nothing
 p = subprocess.run([actc, "compile", "--list-variants", "--target", "x86_64-linux-gnu"], capture_output=True, text=True)
@@ -569,7 +591,7 @@ doc_rows = doc.split("<!-- generated from compiler/driver/options.def")[1].split
 want_rows = ["| `%s` | %s | %s |" % (label(n, a, v).replace("|", "\\|"), "all" if cs == commands else
                                      "none (`actc --version`)" if not cs else ", ".join(c for c in commands if c in cs),
                                      h.replace("|", "\\|")) for (n, a, v, cs), h in zip(table, helps)]
-check([r for r in doc_rows if r.strip()] == want_rows, "docs/cli.md §2 differs from options.def: %s" %
+check([r for r in doc_rows if r.strip()] == want_rows, "docs/cli.md §2 differs from options.def (scripts/cli_options_table.py --write): %s" %
       [(a, b) for a, b in zip([r for r in doc_rows if r.strip()] + [""] * 99, want_rows) if a != b][:2])
 sample = {"N": "1", "T": "1", "R": "1", "S": "1", "f32|bf16|f16|int8": "f32", "KxN,...": "8x8", "M,...": "8"}
 names = {}
