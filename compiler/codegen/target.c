@@ -9,6 +9,7 @@
 #include <llvm-c/Target.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "codegen.h"
@@ -95,6 +96,43 @@ static const char *closest(const char *const *list, const char *name) {
     return best;
 }
 
+/* Where a CPU name's trailing generation number starts ("znver5": 5,
+ * "skylake-avx512": 11); the length when it has none. */
+static size_t stem_len(const char *s) {
+    size_t n = strlen(s);
+    while (n > 0 && s[n - 1] >= '0' && s[n - 1] <= '9')
+        n--;
+    return n;
+}
+
+/* The CPU of list nearest to name.  A name with a trailing number is taken
+ * as a generation of its family (the name before the number: "znver",
+ * "skylake-avx", "cortex-a"): the family's generation with as many digits
+ * and the nearest number, the newer one on a tie (znver9 -> znver5, not
+ * znver1 as the edit distance ties say), or its newest when the number is
+ * beyond all of them (znver10 -> znver5).  Else the edit distance
+ * decides (sapphirerapidz -> sapphirerapids). */
+static const char *closest_cpu(const char *const *list, const char *name) {
+    size_t sl = stem_len(name), digits = strlen(name) - sl;
+    const char *best = NULL, *newest = NULL;
+    long long want = digits && digits <= 9 ? strtoll(name + sl, NULL, 10) : -1, bd = 0, bn = 0, nn = -1;
+    for (int i = 0; want >= 0 && sl > 0 && list[i]; i++) {
+        size_t cl = stem_len(list[i]);
+        if (cl != sl || strncmp(list[i], name, sl) != 0 || !list[i][cl] || strlen(list[i] + cl) > 9)
+            continue;
+        long long n = strtoll(list[i] + cl, NULL, 10), d = n > want ? n - want : want - n;
+        if (n > nn)
+            nn = n, newest = list[i];
+        if (strlen(list[i] + cl) == digits && (!best || d < bd || (d == bd && n > bn)))
+            best = list[i], bd = d, bn = n;
+    }
+    if (best)
+        return best;
+    if (newest && want > nn)
+        return newest;
+    return closest(list, name);
+}
+
 static bool listed(const char *const *list, const char *name, size_t len) {
     for (int i = 0; list[i]; i++)
         if (strlen(list[i]) == len && strncmp(list[i], name, len) == 0)
@@ -114,7 +152,7 @@ static int check_cpu_features(const char *triple, const char *cpu, const char *f
     if (!cpus || !cpus[0])
         return ACTC_OK; /* another target, or no table: LLVM decides */
     if (cpu && !listed(cpus, cpu, strlen(cpu))) {
-        const char *c = closest(cpus, cpu);
+        const char *c = closest_cpu(cpus, cpu);
         if (c)
             snprintf(err, errlen, "unknown CPU '%s' for %s; did you mean '%s'? (llc-19 -mtriple=%s -mcpu=help lists them)",
                      cpu, triple, c, triple);

@@ -381,7 +381,17 @@ expect_error(["run", mlp, "-w", w, "--weights-prefix", "model.", "-i", x, "-o", 
 
 # --cpu and --features are checked against LLVM's tables (never an LLVM abort)
 expect_error(["compile", mlp, "-o", o + ".o", "--cpu", "nonsense"], "unknown CPU 'nonsense' for x86_64", "unknown --cpu")
-expect_error(["run", mlp, "-w", w, "-i", x, "--cpu", "znver9"], "did you mean 'znver1'", "--cpu suggestion")
+expect_error(["run", mlp, "-w", w, "-i", x, "--cpu", "znver9"], "unknown CPU 'znver9' for x86_64", "--cpu znver9")
+# the suggestion: the same family's nearest generation, else the edit distance (docs/codegen.md §1)
+for triple, bad, good in ((None, "znver9", "znver5"), (None, "znver10", "znver5"), (None, "znver0", "znver1"),
+                          (None, "sapphirerapidz", "sapphirerapids"), (None, "skylake-avx513", "skylake-avx512"),
+                          (None, "x86-64-v5", "x86-64-v4"), (None, "i786", "i686"), (None, "haswel", "haswell"),
+                          ("aarch64-linux-gnu", "cortex-a79", "cortex-a78"), ("aarch64-linux-gnu", "neoverse-v4", "neoverse-v3")):
+    expect_error(["compile", mlp, "-o", o + ".o", "--no-header", "--cpu", bad] + (["--target", triple] if triple else []),
+                 "unknown CPU '%s' for %s-" % (bad, triple.split("-")[0] if triple else "x86_64"), "--cpu %s" % bad)
+    expect_error(["compile", mlp, "-o", o + ".o", "--no-header", "--cpu", bad] + (["--target", triple] if triple else []),
+                 "-linux-gnu; did you mean '%s'? (llc-19" % good,
+                 "--cpu %s" % bad)
 expect_error(["dump", "--asm", mlp, "--cpu", "cortex-a72"], "unknown CPU 'cortex-a72'", "ARM CPU for x86")
 expect_error(["compile", mlp, "-o", o + ".o", "--target", "aarch64-linux-gnu", "--cpu", "znver4"],
              "unknown CPU 'znver4' for aarch64", "x86 CPU for aarch64")
