@@ -4,7 +4,11 @@
 Writes safetensors weights and .npy inputs for examples/mlp.act and
 examples/residual_rmsnorm.act, runs the JIT and the --reference
 interpreter, compares them, and checks that every bad input gives exit
-status 1 and an error naming the tensor, file or argument.
+status 1 and an error naming the tensor, file or argument.  Input shapes
+(0 rows, 1-D, the errors), run without -o, bench's table, compile's
+default header, --cpu suggestions, and the option table
+(compiler/driver/options.def) against every command's --help, the
+parser and docs/cli.md (docs/cli.md).
 
 usage: run_cli.py ACTC SOURCE_DIR
 """
