@@ -61,6 +61,7 @@ void parse_stack_free(void *p);
 %token CONST "'const'" ACTIVATION "'activation'" GATE "'gate'" MODEL "'model'" BLOCK "'block'"
 %token RETURN "'return'" TRUE "'true'" FALSE "'false'" FOR "'for'" IN "'in'"
 %token <name> IDENT "identifier"
+%token <name> QUALIFIED "qualified name"
 %token <name> NUMBER "number"
 %token <name> STRING "string"
 %token NEWLINE "newline"
@@ -215,6 +216,8 @@ primary
     | FALSE                 { $$ = ast_bool(p, @$, false); }
     | IDENT                 { $$ = ast_name(p, @$, $1.name); }
     | IDENT '(' args ')'    { $$ = ast_call(p, @$, $1, $3); }
+    | QUALIFIED             { $$ = ast_name(p, @$, $1.name); }
+    | QUALIFIED '(' args ')' { $$ = ast_call(p, @$, $1, $3); }
     | '(' expr ')'          { $$ = $2; }
     ;
 
@@ -314,7 +317,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Pars
         sb_puts(&sb, "end of file");
     } else {
         sb_puts(&sb, symbol_display(tok, buf, sizeof buf));
-        if ((tok == YYSYMBOL_IDENT || tok == YYSYMBOL_NUMBER) && loc.end > loc.start &&
+        if ((tok == YYSYMBOL_IDENT || tok == YYSYMBOL_QUALIFIED || tok == YYSYMBOL_NUMBER) && loc.end > loc.start &&
             loc.end - loc.start <= 40)
             sb_printf(&sb, " '%.*s'", (int)(loc.end - loc.start), p->src->text + loc.start);
     }

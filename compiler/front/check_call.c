@@ -184,6 +184,8 @@ static void unknown_callee(Checker *c, Env *env, Expr *e) {
     } else if (env->model && lookup_binding(env, e->str)) {
         Binding *b = lookup_binding(env, e->str);
         b->uses++;
+        if (b->error) /* its value was reported (fc = nn.Linear(...); fc(x)): nothing to add */
+            return;
         Diagnostic *dg = diag_error(c->d, e->name_span, "'%s' is a tensor, not a function", e->str);
         diag_note(c->d, dg, b->span, "'%s' is defined here", e->str);
     } else if ((env->func && lookup_param(env, e->str) >= 0) ||
@@ -206,6 +208,15 @@ static void unknown_callee(Checker *c, Env *env, Expr *e) {
                 diag_error(c->d, e->name_span, "unknown function '%s'", e->str);
         }
     }
+}
+
+/* language.md §10: F.gelu(x), torch.sigmoid(x), nn.Linear(...).  True when
+ * the prefix was dropped (the fix is certain) and the call is checked on. */
+static bool qualified_callee(Checker *c, Env *env, Expr *e) {
+    const char *base = habit_base_name(e->str);
+    Decl *d = lookup_decl(c, base);
+    bool known = builtin_find(base) || (d && (d->kind == DECL_ACT || d->kind == DECL_GATE || d->kind == DECL_BLOCK));
+    return habit_qualified(c->s, e, known, known ? NULL : suggest_name(env, base, false));
 }
 
 static Sig sig_user(Decl *user) {
@@ -288,6 +299,11 @@ static Type user_result(Checker *c, Env *env, Expr *e, Decl *user, const Type *i
 Type check_call(Checker *c, Env *env, Expr *e) {
     if (env->func)
         e->call_index = env->func->ncalls++;
+    if (habit_is_qualified(e->str) && !qualified_callee(c, env, e)) {
+        for (int i = 0; i < e->nargs; i++) /* still resolve names inside */
+            check_expr(c, env, e->args[i].value);
+        return ty_error;
+    }
     /* Resolve the callee. */
     Decl *user = lookup_decl(c, e->str);
     if (user && user->kind == DECL_BLOCK)

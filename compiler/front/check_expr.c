@@ -136,6 +136,12 @@ static const Stmt *loop_binding(Stmt *const *stmts, int n, const char *name) {
 }
 
 static Type check_name(Checker *c, Env *env, Expr *e) {
+    if (habit_is_qualified(e->str)) { /* language.md §10: F.relu, torch.sigmoid as values */
+        const char *base = habit_base_name(e->str);
+        bool known = builtin_find(base) || lookup_decl(c, base);
+        if (!habit_qualified(c->s, e, known, known ? NULL : suggest_name(env, base, false)))
+            return ty_error;
+    }
     if (env->func) {
         int i = lookup_param(env, e->str);
         if (i >= 0) {

@@ -183,7 +183,8 @@ struct Expr {
     double num;
     bool num_is_int;
     int64_t ival;
-    /* EX_STR, EX_NAME, EX_CALL (callee name) */
+    /* EX_STR, EX_NAME, EX_CALL (callee name; a PyTorch-qualified name such
+     * as "F.gelu" keeps its prefix until the checker reports it, habits.c) */
     const char *str;
     bool b; /* EX_BOOL */
     /* EX_BIN, EX_NEG (lhs only) */
@@ -412,6 +413,20 @@ const char *ast_dump(Session *s, const Program *prog);
 Program *parse_source(Session *s, Source *src);
 /* The token stream, one "LINE:COL kind [text]" per line (actc dump --tokens). */
 const char *lex_dump(Session *s, Source *src);
+
+/* ---- habits.c: PyTorch habits and what to write instead (language.md §10) ---- */
+
+/* A name written with a PyTorch prefix (F.gelu, torch.sigmoid, nn.Linear):
+ * the scanner's qualified-name token.  No actc identifier has a dot. */
+bool habit_is_qualified(const char *name);
+/* The name after the prefix: "gelu" for "F.gelu". */
+const char *habit_base_name(const char *name);
+/* Report the qualified name of e (EX_CALL or EX_NAME).  `known`: the name
+ * after the prefix is a builtin or a function of the file; `hint`: else the
+ * nearest one, or NULL.  True when the fix is certain (drop the prefix):
+ * e->str (and an EX_CALL's name_span) are then the plain name, and checking
+ * goes on as if it had been written so. */
+bool habit_qualified(Session *s, Expr *e, bool known, const char *hint);
 
 /* ---- consteval.c: the one constant evaluator ---- */
 

@@ -99,6 +99,18 @@ Test(lexer, strings_keep_quotes_for_the_parser) {
     EXPECT_TOKENS("\"a\\\"b\"", "string \"a\\\"b\"|newline|end of file");
 }
 
+Test(lexer, pytorch_qualified_names_are_one_token) {
+    /* language.md §10: the checker says what to write instead */
+    EXPECT_TOKENS("F.gelu(x) torch.nn.functional.silu nn.functional.relu",
+                  "qualified name F.gelu|'('|identifier x|')'|qualified name torch.nn.functional.silu|"
+                  "qualified name nn.functional.relu|newline|end of file");
+    EXPECT_TOKENS("torch.sigmoid nn.Linear torch.nn.GELU",
+                  "qualified name torch.sigmoid|qualified name nn.Linear|qualified name torch.nn.GELU|newline|"
+                  "end of file");
+    /* only PyTorch's namespaces: names called F or nn, and ranges, are as before */
+    EXPECT_TOKENS("F..G nn F", "identifier F|'..'|identifier G|identifier nn|identifier F|newline|end of file");
+}
+
 Test(lexer, spans_are_line_and_byte_column) {
     char *p = positions("a\n\tbb  cc");
     cr_expect_str_eq(p, "1:1 identifier a\n1:2 newline\n2:2 identifier bb\n2:6 identifier cc\n"

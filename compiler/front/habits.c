@@ -1,0 +1,176 @@
+/*
+ * habits.c — PyTorch habits and what to write in actc instead
+ * (docs/language.md §10, "Coming from PyTorch").  The one place that knows
+ * PyTorch's spellings: qualified names (F.gelu, torch.sigmoid, nn.Linear).
+ * The scanner and the checker call in here.  Each habit is one error at
+ * the habit's own span; where the fix is certain the caller goes on as if
+ * the actc spelling had been written, so one run reports every error and
+ * none of them follows from the habit.
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include "front.h"
+
+/* ---- qualified names: F.gelu, torch.sigmoid, nn.Linear ---- */
+
+typedef enum { NS_FUNCTIONAL, NS_TORCH, NS_MODULES } Namespace;
+
+/* The PyTorch namespaces the scanner accepts before a name (lexer.l QUAL),
+ * longest first. */
+static const struct {
+    const char *prefix;
+    Namespace ns;
+} prefixes[] = {
+    {"torch.nn.functional.", NS_FUNCTIONAL}, {"nn.functional.", NS_FUNCTIONAL}, {"torch.nn.", NS_MODULES},
+    {"torch.", NS_TORCH},                    {"nn.", NS_MODULES},               {"F.", NS_FUNCTIONAL},
+};
+
+/* PyTorch names that are not the lower-case actc name: what they are
+ * called here (BI_COUNT: nothing in actc does what they do). */
+static const struct {
+    const char *torch;
+    BuiltinId bi;
+    const char *usage; /* when the builtin's own signature would mislead */
+} renamed[] = {
+    {"Linear", BI_DENSE, NULL},          {"LazyLinear", BI_DENSE, NULL},      {"linear", BI_DENSE, NULL},
+    {"BatchNorm1d", BI_BATCHNORM, NULL}, {"batch_norm", BI_BATCHNORM, NULL},  {"layer_norm", BI_LAYERNORM, NULL},
+    {"rms_norm", BI_RMSNORM, NULL},      {"LeakyReLU", BI_LEAKY_RELU, NULL},  {"LogSoftmax", BI_LOG_SOFTMAX, NULL},
+    {"GLU", BI_GLU, "glu(t)"},           {"chunk", BI_SPLIT, NULL},           {"minimum", BI_MIN, NULL},
+    {"maximum", BI_MAX, NULL},           {"clip", BI_CLAMP, NULL},
+    /* Hugging Face's names of the tanh approximation (ACT2FN) */
+    {"gelu_new", BI_GELU_TANH, NULL},    {"gelu_pytorch_tanh", BI_GELU_TANH, NULL},
+    /* nn.Bilinear is a learned x1ᵀ·A·x2, not the gate bilinear(a, b) */
+    {"Bilinear", BI_COUNT, NULL},
+};
+
+bool habit_is_qualified(const char *name) { return strchr(name, '.') != NULL; }
+
+const char *habit_base_name(const char *name) {
+    const char *dot = strrchr(name, '.');
+    return dot ? dot + 1 : name;
+}
+
+/* How builtin b is called, as the signature reads in language.md:
+ * dense(x, units, name = ...), gelu(x), swiglu(a, b). */
+static const char *usage(Arena *a, const Builtin *b) {
+    StrBuf sb;
+    sb_init(&sb, a);
+    sb_printf(&sb, "%s(", b->name);
+    if (b->kind == BK_GATE)
+        sb_puts(&sb, "a, b");
+    else if (b->id == BI_WHERE)
+        sb_puts(&sb, "cond, a, b");
+    else
+        sb_puts(&sb, b->ninputs == 2 ? "x, y" : "x");
+    for (int i = 0; i < b->nparams; i++)
+        if (b->params[i].required)
+            sb_printf(&sb, ", %s", b->params[i].name);
+    if (b->learned)
+        sb_puts(&sb, ", name = ...");
+    sb_putc(&sb, ')');
+    return sb_str(&sb);
+}
+
+/* What PyTorch's `base` is in actc: its usage, or NULL when there is no
+ * such builtin. */
+static const char *actc_spelling(Arena *a, const char *base) {
+    for (size_t i = 0; i < ARRAY_LEN(renamed); i++)
+        if (strcmp(renamed[i].torch, base) == 0) {
+            if (renamed[i].bi == BI_COUNT)
+                return NULL;
+            return renamed[i].usage ? renamed[i].usage : usage(a, builtin_get(renamed[i].bi));
+        }
+    char lower[64];
+    size_t n = strlen(base);
+    if (n >= sizeof lower)
+        return NULL;
+    for (size_t i = 0; i <= n; i++)
+        lower[i] = (char)tolower((unsigned char)base[i]);
+    const Builtin *b = builtin_find(lower);
+    return b ? usage(a, b) : NULL;
+}
+
+/* The longest builtin name that `base` extends by '_' or a digit (gelu for
+ * gelu_10), or NULL: a hint where edit distance finds none. */
+static const char *builtin_stem(const char *base) {
+    const char *best = NULL;
+    for (int i = 0; i < BI_COUNT; i++) {
+        const char *n = builtin_get((BuiltinId)i)->name;
+        size_t len = strlen(n);
+        if (strncmp(base, n, len) == 0 && (base[len] == '_' || isdigit((unsigned char)base[len])) &&
+            (!best || len > strlen(best)))
+            best = n;
+    }
+    return best;
+}
+
+/* "dense, prelu, ... and affine": the layer table's names. */
+static const char *layer_list(Arena *a) {
+    StrBuf sb;
+    sb_init(&sb, a);
+    for (int i = 0; i < LAYER_COUNT; i++)
+        sb_printf(&sb, "%s%s", i == 0 ? "" : i == LAYER_COUNT - 1 ? " and " : ", ", layer_kind((LayerId)i)->name);
+    return sb_str(&sb);
+}
+
+/* A module (nn.Linear, torch.nn.GELU): never a certain fix, the
+ * constructor's arguments are not the layer's. */
+static void module_error(Session *s, Span sp, const char *name, const char *base) {
+    Arena *a = &s->perm;
+    const char *write = actc_spelling(a, base);
+    if (strncmp(base, "Dropout", 7) == 0 || strcmp(base, "AlphaDropout") == 0)
+        diag_error(&s->diag, sp, "'%s' does nothing at inference; leave it out", name);
+    else if (strcmp(base, "Sequential") == 0)
+        diag_error(&s->diag, sp, "'%s' has no actc equivalent; write its layers one statement each", name);
+    else if (write)
+        diag_error(&s->diag, sp, "'%s' is a PyTorch module; write %s", name, write);
+    else
+        diag_error(&s->diag, sp, "'%s' is a PyTorch module with no actc equivalent; actc's layers are %s", name,
+                   layer_list(a));
+}
+
+bool habit_qualified(Session *s, Expr *e, bool known, const char *hint) {
+    const char *name = e->str, *base = habit_base_name(name);
+    size_t plen = (size_t)(base - name);
+    Namespace ns = NS_FUNCTIONAL;
+    for (size_t i = 0; i < ARRAY_LEN(prefixes); i++)
+        if (strlen(prefixes[i].prefix) == plen && strncmp(prefixes[i].prefix, name, plen) == 0) {
+            ns = prefixes[i].ns;
+            break;
+        }
+    Span full = e->kind == EX_CALL ? e->name_span : e->span;
+    if (ns == NS_MODULES && isupper((unsigned char)base[0])) {
+        module_error(s, full, name, base);
+        return false;
+    }
+    const Builtin *bi = builtin_find(base);
+    if (known && e->kind == EX_NAME && bi) { /* F.relu not called: one error, not two */
+        diag_error(&s->diag, full, "'%s' is a builtin %s; call it as %s(...)", name, builtin_kind_name(bi->kind),
+                   base);
+        return false;
+    }
+    if (known) { /* certain: drop the prefix and go on */
+        Span prefix = {full.file, full.start, full.start + (uint32_t)plen};
+        Diagnostic *dg = diag_error(&s->diag, prefix, "'%s': write '%s'; actc uses %s names without a prefix", name,
+                                    base, ns == NS_TORCH ? "torch's" : "torch.nn.functional's");
+        diag_fixit(&s->diag, dg, prefix, "");
+        e->str = base;
+        if (e->kind == EX_CALL)
+            e->name_span.start = prefix.end;
+        return true;
+    }
+    const char *write = actc_spelling(&s->perm, base);
+    if (!hint)
+        hint = builtin_stem(base);
+    if (strncmp(base, "dropout", 7) == 0)
+        diag_error(&s->diag, full, "'%s' does nothing at inference; leave it out", name);
+    else if (write)
+        diag_error(&s->diag, full, "'%s' is called %.*s in actc: write %s", name, (int)strcspn(write, "("), write,
+                   write);
+    else if (hint)
+        diag_error(&s->diag, full, "'%s': '%s' is not an actc builtin; did you mean '%s'?", name, base, hint);
+    else
+        diag_error(&s->diag, full, "'%s': '%s' is not an actc builtin", name, base);
+    return false;
+}
