@@ -255,6 +255,24 @@ static bool check_operands(Checker *c, Env *env, Expr *e, const Sig *sig, int ni
     return ok;
 }
 
+/* language.md §10: Python's None given for constant parameter j (bias =
+ * None, eps = None), reported with what to write for that parameter. */
+static bool none_argument(Checker *c, Env *env, const Sig *sig, int j, const Arg *a) {
+    const Expr *v = a->value;
+    if (v->kind != EX_NAME || strcmp(v->str, "None") != 0 || scope_lookup(env->scope, v->str) ||
+        lookup_decl(c, v->str))
+        return false;
+    BuiltinParam up;
+    const BuiltinParam *bp = &up;
+    if (sig->bi) {
+        bp = &sig->bi->params[j];
+    } else {
+        const Param *pr = &sig->user->params[sig->user->ninputs_elem + j];
+        up = (BuiltinParam){pr->name, PT_NUM, !pr->dflt, pr->type.value, NULL};
+    }
+    return habit_none(c->s, v, bp);
+}
+
 /* The constant parameters of call e into e->consts, defaults filled in;
  * *all_known is false when one is known per call only (a parameter of the
  * enclosing function).  False if one is wrong (reported). */
@@ -269,6 +287,10 @@ static bool check_consts(Checker *c, Env *env, Expr *e, const Sig *sig, bool *al
                 e->consts[j] = sig->bi->params[j].dflt;
             else
                 e->consts[j] = sig->user->params[sig->user->ninputs_elem + j].type.value;
+            continue;
+        }
+        if (none_argument(c, env, sig, j, a)) {
+            ok = false;
             continue;
         }
         Type t = check_expr(c, env, a->value);

@@ -212,6 +212,11 @@ static Type check_name(Checker *c, Env *env, Expr *e) {
                 }
         }
     }
+    int py = habit_bool(c->s, e); /* language.md §10: True, False, None */
+    if (py >= 0)
+        return (Type){.kind = TY_BOOL, .value = py};
+    if (habit_none(c->s, e, NULL))
+        return ty_error;
     const char *hint = suggest_name(env, e->str, true);
     if (hint) {
         diag_error(c->d, e->span, "use of undeclared identifier '%s'; did you mean '%s'?", e->str, hint);

@@ -427,6 +427,14 @@ const char *habit_base_name(const char *name);
  * e->str (and an EX_CALL's name_span) are then the plain name, and checking
  * goes on as if it had been written so. */
 bool habit_qualified(Session *s, Expr *e, bool known, const char *hint);
+/* e, a name that is not declared, is Python's True or False: reported with
+ * the fix-it 'true' / 'false'; returns the boolean meant, with which the
+ * caller goes on (certain), or -1 when e is neither. */
+int habit_bool(Session *s, const Expr *e);
+/* e, a name that is not declared, is Python's None: reported, with what to
+ * write for parameter p when it is the argument of one (NULL: elsewhere).
+ * False when e is not None. */
+bool habit_none(Session *s, const Expr *e, const BuiltinParam *p);
 
 /* ---- consteval.c: the one constant evaluator ---- */
 

@@ -1,7 +1,8 @@
 /*
  * habits.c — PyTorch habits and what to write in actc instead
  * (docs/language.md §10, "Coming from PyTorch").  The one place that knows
- * PyTorch's spellings: qualified names (F.gelu, torch.sigmoid, nn.Linear).
+ * PyTorch's spellings: qualified names (F.gelu, torch.sigmoid, nn.Linear)
+ * and Python's True, False and None.
  * The scanner and the checker call in here.  Each habit is one error at
  * the habit's own span; where the fix is certain the caller goes on as if
  * the actc spelling had been written, so one run reports every error and
@@ -173,4 +174,36 @@ bool habit_qualified(Session *s, Expr *e, bool known, const char *hint) {
     else
         diag_error(&s->diag, full, "'%s': '%s' is not an actc builtin", name, base);
     return false;
+}
+
+/* ---- Python's constants: True, False, None ---- */
+
+int habit_bool(Session *s, const Expr *e) {
+    if (e->kind != EX_NAME || (strcmp(e->str, "True") != 0 && strcmp(e->str, "False") != 0))
+        return -1;
+    const char *word = e->str[0] == 'T' ? "true" : "false";
+    Diagnostic *dg = diag_error(&s->diag, e->span, "use of undeclared identifier '%s'; did you mean '%s'?", e->str,
+                                word);
+    diag_fixit(&s->diag, dg, e->span, word);
+    return e->str[0] == 'T';
+}
+
+bool habit_none(Session *s, const Expr *e, const BuiltinParam *p) {
+    if (e->kind != EX_NAME || strcmp(e->str, "None") != 0)
+        return false;
+    const char *no = "use of undeclared identifier 'None'; actc has no None";
+    Diag *d = &s->diag;
+    if (!p)
+        diag_error(d, e->span, "%s", no);
+    else if (p->type == PT_BOOL) /* F.linear(x, w, bias=None): no bias */
+        diag_error(d, e->span, "%s: write '%s = false'", no, p->name);
+    else if (strcmp(p->name, "name") == 0)
+        diag_error(d, e->span, "%s: write name = \"...\", or omit it in 'v = layer(...)' to name the layer v", no);
+    else if (p->required)
+        diag_error(d, e->span, "%s; '%s' needs a value", no, p->name);
+    else if (p->type == PT_STR)
+        diag_error(d, e->span, "%s: omit '%s' for its default, \"%s\"", no, p->name, p->sdflt ? p->sdflt : "");
+    else /* nn.RMSNorm(eps=None) is actc's default eps */
+        diag_error(d, e->span, "%s: omit '%s' for its default, %g", no, p->name, p->dflt);
+    return true;
 }

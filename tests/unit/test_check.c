@@ -222,3 +222,16 @@ Test(check, layer_calls_record_their_tensors) {
     cr_expect_eq(ret->first_tensor, 2);
     release(s);
 }
+
+/* language.md §10: Python's names are only habits when they name nothing */
+Test(check, python_constants_declared_by_the_file_are_ordinary_names) {
+    EXPECT_OK("const None = 8\nconst True = 2\nmodel m(x: f32[batch, 8]) -> f32[batch, 8] {\n"
+              "  return dense(x, None, name = \"fc\") * True\n}\n");
+    EXPECT_DIAG(M("  return relu(False)"), ACTC_ERR_CHECK,
+                "use of undeclared identifier 'False'; did you mean 'false'?");
+    /* a user function's constant parameter: its default, or that it needs one */
+    EXPECT_DIAG("activation f(x, beta = 2.0) = x * beta\n" M("  return f(x, beta = None)"), ACTC_ERR_CHECK,
+                "actc has no None: omit 'beta' for its default, 2");
+    EXPECT_DIAG("activation f(x, beta) = x * beta\n" M("  return f(x, None)"), ACTC_ERR_CHECK,
+                "actc has no None; 'beta' needs a value");
+}
