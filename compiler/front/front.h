@@ -345,6 +345,7 @@ typedef struct Program {
     Decl **decls;
     int ndecls, capdecls;
     uint32_t file;
+    int nrepaired; /* errors of the parse whose fix was certain and applied (habits.c) */
 } Program;
 
 /* Parser state shared by the grammar actions (grammar/parser.y). */
@@ -354,6 +355,7 @@ typedef struct Parser {
     uint32_t file;
     const Source *src;
     int nsyntax;       /* syntax errors so far */
+    int nrepaired;     /* errors whose certain fix was applied: the tree is as meant */
     int depth;         /* bracket depth, maintained by the lexer */
     uint32_t open_at[64]; /* offsets of the innermost open '(' / '[' (depth <= 64) */
     uint32_t brace_at[8]; /* offsets of the innermost open '{' */
@@ -411,6 +413,10 @@ const char *ast_dump(Session *s, const Program *prog);
 
 /* Parse one source; syntax errors go to s->diag.  Never NULL. */
 Program *parse_source(Session *s, Source *src);
+/* Whether the checker may run on prog: the parse reported no error, or only
+ * errors it repaired (language.md §10), so the tree is the program meant.
+ * The run still fails; the checker's errors are reported with them. */
+bool parse_checkable(const Session *s, const Program *prog);
 /* The token stream, one "LINE:COL kind [text]" per line (actc dump --tokens). */
 const char *lex_dump(Session *s, Source *src);
 
@@ -435,6 +441,10 @@ int habit_bool(Session *s, const Expr *e);
  * write for parameter p when it is the argument of one (NULL: elsewhere).
  * False when e is not None. */
 bool habit_none(Session *s, const Expr *e, const BuiltinParam *p);
+/* The scanner saw 'text' (len bytes, quotes included): reported with the
+ * fix-it "text"; returns that double-quoted string token (certain: it
+ * counts in Parser.nrepaired). */
+Name habit_single_quoted(Parser *p, Span sp, const char *text, size_t len);
 
 /* ---- consteval.c: the one constant evaluator ---- */
 

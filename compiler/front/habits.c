@@ -1,8 +1,8 @@
 /*
  * habits.c — PyTorch habits and what to write in actc instead
  * (docs/language.md §10, "Coming from PyTorch").  The one place that knows
- * PyTorch's spellings: qualified names (F.gelu, torch.sigmoid, nn.Linear)
- * and Python's True, False and None.
+ * PyTorch's spellings: qualified names (F.gelu, torch.sigmoid, nn.Linear),
+ * Python's True, False and None, and single-quoted strings.
  * The scanner and the checker call in here.  Each habit is one error at
  * the habit's own span; where the fix is certain the caller goes on as if
  * the actc spelling had been written, so one run reports every error and
@@ -206,4 +206,31 @@ bool habit_none(Session *s, const Expr *e, const BuiltinParam *p) {
     else /* nn.RMSNorm(eps=None) is actc's default eps */
         diag_error(d, e->span, "%s: omit '%s' for its default, %g", no, p->name, p->dflt);
     return true;
+}
+
+/* ---- Python's single-quoted strings ---- */
+
+Name habit_single_quoted(Parser *p, Span sp, const char *text, size_t len) {
+    /* 'it\'s "x"' is "it's \"x\"": the same string in double quotes */
+    StrBuf sb;
+    sb_init(&sb, &p->s->perm);
+    sb_putc(&sb, '"');
+    for (size_t i = 1; i + 1 < len; i++) {
+        if (text[i] == '\\' && text[i + 1] == '\'' && i + 2 < len)
+            continue; /* \' needs no escape between double quotes */
+        if (text[i] == '"')
+            sb_putc(&sb, '\\');
+        sb_putc(&sb, text[i]);
+        if (text[i] == '\\')
+            sb_putc(&sb, text[++i]);
+    }
+    sb_putc(&sb, '"');
+    const char *dq = sb_str(&sb);
+    Diagnostic *dg = strlen(dq) <= 60
+                         ? diag_error(&p->s->diag, sp, "strings use double quotes: write %s", dq)
+                         : diag_error(&p->s->diag, sp, "strings use double quotes");
+    diag_fixit(&p->s->diag, dg, sp, dq);
+    if (dg)
+        p->nrepaired++; /* certain: the parser goes on with the string meant */
+    return (Name){dq, sp};
 }

@@ -136,7 +136,12 @@ Program *parse_source(Session *s, Source *src) {
     actc_yyparse(scanner, &p);
     actc_yylex_destroy(scanner); /* arena memory: nothing to free on longjmp */
     current = saved;
+    p.prog->nrepaired = p.nrepaired;
     return p.prog;
+}
+
+bool parse_checkable(const Session *s, const Program *prog) {
+    return !s->diag.too_many && s->diag.nerrors == prog->nrepaired;
 }
 
 /* Name of a token for dumps: the symbol's display name from the grammar. */

@@ -235,3 +235,14 @@ Test(check, python_constants_declared_by_the_file_are_ordinary_names) {
     EXPECT_DIAG("activation f(x, beta) = x * beta\n" M("  return f(x, None)"), ACTC_ERR_CHECK,
                 "actc has no None; 'beta' needs a value");
 }
+
+/* language.md §10: a parse whose errors were all repaired is checked on */
+Test(check, repaired_parse_errors_are_checked_on) {
+    EXPECT_DIAG(M("  return dense(x, D, name = 'fc')"), ACTC_ERR_SYNTAX, "strings use double quotes: write \"fc\"");
+    EXPECT_DIAG(M("  return dense(x, D, name = 'f c')"), ACTC_ERR_CHECK, "invalid layer name \"f c\"");
+    /* an error the parser could not repair: no checking, as before */
+    CheckResult r = check_string(M("  h = dense(x, D, name = 'fc') @ x\n  return relux(h)"));
+    cr_expect_eq(r.status, ACTC_ERR_SYNTAX);
+    cr_expect(strstr(r.text, "unexpected character '@'") && !strstr(r.text, "relux"), "%s", r.text);
+    free(r.text);
+}

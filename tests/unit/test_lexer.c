@@ -111,6 +111,19 @@ Test(lexer, pytorch_qualified_names_are_one_token) {
     EXPECT_TOKENS("F..G nn F", "identifier F|'..'|identifier G|identifier nn|identifier F|newline|end of file");
 }
 
+Test(lexer, single_quoted_strings_are_repaired_to_double_quotes) {
+    /* language.md §10: one error each, the token is the string meant */
+    int ne;
+    char *t = tokens("name = 'fc1' 'it\\'s \"x\"'", &ne);
+    cr_expect_str_eq(t, "identifier name|'='|string \"fc1\"|string \"it's \\\"x\\\"\"|newline|end of file");
+    cr_expect_eq(ne, 2);
+    free(t);
+    t = tokens("'fc1)\nx", &ne);
+    cr_expect_str_eq(t, "string 'fc1)|newline|identifier x|newline|end of file");
+    cr_expect_eq(ne, 1);
+    free(t);
+}
+
 Test(lexer, spans_are_line_and_byte_column) {
     char *p = positions("a\n\tbb  cc");
     cr_expect_str_eq(p, "1:1 identifier a\n1:2 newline\n2:2 identifier bb\n2:6 identifier cc\n"
