@@ -66,6 +66,7 @@ void parse_stack_free(void *p);
 %token <name> STRING "string"
 %token NEWLINE "newline"
 %token ARROW "'->'" EQEQ "'=='" NE "'!='" LE "'<='" GE "'>='" DOTDOT "'..'"
+%token POW "'**'"
 
 %type <expr> expr primary args arglist
 %type <decl> item const_decl func_decl model_decl params paramlist ports outputs body block
@@ -77,6 +78,7 @@ void parse_stack_free(void *p);
 %left '+' '-'
 %left '*' '/'
 %precedence UMINUS
+%right POW /* Python's: -x ** 2 is -(x ** 2), 2 ** 3 ** 2 is 2 ** 9 */
 
 %%
 
@@ -207,6 +209,7 @@ expr
     | expr GE expr          { $$ = ast_bin(p, @$, BIN_GE, $1, $3); }
     | expr EQEQ expr        { $$ = ast_bin(p, @$, BIN_EQ, $1, $3); }
     | expr NE expr          { $$ = ast_bin(p, @$, BIN_NE, $1, $3); }
+    | expr POW expr         { $$ = habit_power(p, @$, @2, $1, $3); }
     ;
 
 primary
@@ -249,7 +252,7 @@ static const char *symbol_display(yysymbol_kind_t k, char *buf, size_t n) {
 /* Binary operators, by display name (symbol numbers are bison's business). */
 static bool is_operator(yysymbol_kind_t k) {
     static const char *const ops[] = {"'+'", "'-'", "'*'", "'/'", "'<'", "'>'",
-                                      "'<='", "'>='", "'=='", "'!='"};
+                                      "'<='", "'>='", "'=='", "'!='", "'**'"};
     const char *name = yysymbol_name(k);
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
         if (strcmp(name, ops[i]) == 0)

@@ -445,6 +445,10 @@ bool habit_none(Session *s, const Expr *e, const BuiltinParam *p);
  * fix-it "text"; returns that double-quoted string token (certain: it
  * counts in Parser.nrepaired). */
 Name habit_single_quoted(Parser *p, Span sp, const char *text, size_t len);
+/* The grammar saw `base ** exponent` (the operator at op): reported, and
+ * parsed on as pow(base, exponent) so that the rest of the file is parsed;
+ * not repaired, so the checker does not run. */
+Expr *habit_power(Parser *p, Span sp, Span op, Expr *base, Expr *exponent);
 
 /* ---- consteval.c: the one constant evaluator ---- */
 

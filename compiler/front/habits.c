@@ -2,7 +2,7 @@
  * habits.c — PyTorch habits and what to write in actc instead
  * (docs/language.md §10, "Coming from PyTorch").  The one place that knows
  * PyTorch's spellings: qualified names (F.gelu, torch.sigmoid, nn.Linear),
- * Python's True, False and None, and single-quoted strings.
+ * Python's True, False and None, single-quoted strings and '**'.
  * The scanner and the checker call in here.  Each habit is one error at
  * the habit's own span; where the fix is certain the caller goes on as if
  * the actc spelling had been written, so one run reports every error and
@@ -233,4 +233,41 @@ Name habit_single_quoted(Parser *p, Span sp, const char *text, size_t len) {
     if (dg)
         p->nrepaired++; /* certain: the parser goes on with the string meant */
     return (Name){dq, sp};
+}
+
+/* ---- Python's power operator ---- */
+
+/* The source text of operand e as actc spells it (PyTorch prefixes left
+ * out) when it is short, on one line and has no '**' itself, else `dflt`. */
+static const char *short_text(Parser *p, const Expr *e, const char *dflt) {
+    uint32_t n = e->span.end - e->span.start;
+    const char *t = p->src->text + e->span.start;
+    if (n == 0 || n > 30 || memchr(t, '\n', n))
+        return dflt;
+    StrBuf sb;
+    sb_init(&sb, &p->s->perm);
+    for (uint32_t i = 0; i < n; i++) {
+        if (t[i] == '*' && i + 1 < n && t[i + 1] == '*')
+            return dflt;
+        bool at_name = i == 0 || !(isalnum((unsigned char)t[i - 1]) || t[i - 1] == '_' || t[i - 1] == '.');
+        for (size_t k = 0; at_name && k < ARRAY_LEN(prefixes); k++) {
+            size_t len = strlen(prefixes[k].prefix);
+            if (i + len < n && strncmp(t + i, prefixes[k].prefix, len) == 0) {
+                i += (uint32_t)len;
+                break;
+            }
+        }
+        sb_putc(&sb, t[i]);
+    }
+    return sb_str(&sb);
+}
+
+Expr *habit_power(Parser *p, Span sp, Span op, Expr *base, Expr *exponent) {
+    /* not repaired: pow's exponent is a constant, and a call is never one
+     * (language.md §4.4), so pow(x, c) is not always what x ** c meant */
+    diag_error(&p->s->diag, op, "Python's '**' is not an actc operator; write pow(%s, %s)",
+               short_text(p, base, "x"), short_text(p, exponent, "exponent"));
+    Expr *args = ast_args_add(p, ast_args_new(p), base->span, NULL, base);
+    args = ast_args_add(p, args, exponent->span, NULL, exponent);
+    return ast_call(p, sp, (Name){"pow", op}, args);
 }

@@ -161,6 +161,7 @@ static const char *token_name(int t, char *buf, size_t n) {
     case FOR: return "'for'";
     case IN: return "'in'";
     case DOTDOT: return "'..'";
+    case POW: return "'**'";
     case RETURN: return "'return'";
     case TRUE: return "'true'";
     case FALSE: return "'false'";

@@ -124,6 +124,11 @@ Test(lexer, single_quoted_strings_are_repaired_to_double_quotes) {
     free(t);
 }
 
+Test(lexer, python_power_is_one_token) {
+    /* the grammar reports it (language.md §10) */
+    EXPECT_TOKENS("x**2 * *", "identifier x|'**'|number 2|'*'|'*'|newline|end of file");
+}
+
 Test(lexer, spans_are_line_and_byte_column) {
     char *p = positions("a\n\tbb  cc");
     cr_expect_str_eq(p, "1:1 identifier a\n1:2 newline\n2:2 identifier bb\n2:6 identifier cc\n"
