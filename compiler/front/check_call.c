@@ -311,6 +311,7 @@ static Type user_result(Checker *c, Env *env, Expr *e, Decl *user, const Type *i
         Diagnostic *dg = diag_error(c->d, e->span, "operands of gate '%s' must have the same shape: %s and %s",
                                     user->name, ty_str(c, env, in[0]), ty_str(c, env, in[1]));
         diag_note(c->d, dg, user->name_span, "'%s' is defined here", user->name);
+        note_width_origins(c, env, dg, e->bound[0]->value, in[0], e->bound[1]->value, in[1]);
         return ty_error;
     }
     Type r = user->kind == DECL_GATE ? broadcast(c, env, e->span, user->name, in[0], in[1]) : in[0];
