@@ -50,7 +50,7 @@ static int check_with_limit(const char *path, long n) {
     int st = actc_session_new(&s);
     if (st == ACTC_OK) {
         st = actc_check_file(s, path);
-        if ((st == ACTC_OK || st == ACTC_ERR_CHECK) && !actc_diag_render(s, ACTC_DIAG_TEXT))
+        if ((st == ACTC_OK || st == ACTC_ERR_CHECK || st == ACTC_ERR_SYNTAX) && !actc_diag_render(s, ACTC_DIAG_TEXT))
             st = ACTC_ERR_NOMEM;
     } else {
         cr_assert_null(s);
@@ -100,6 +100,13 @@ Test(oom, every_example_fails_cleanly_at_every_allocation) {
 
 Test(oom, erroneous_program_fails_cleanly) {
     oom_loop(ACTC_SOURCE_DIR "/examples/errors/typo.act", ACTC_ERR_CHECK);
+}
+
+Test(oom, pytorch_habits_fail_cleanly) {
+    /* habits.c: its diagnostics and fix-its, the scanner's repaired strings,
+     * the checking of a repaired parse, and '**' parsed on as pow */
+    oom_loop(ACTC_SOURCE_DIR "/tests/errors/pytorch-habits-all-at-once.act", ACTC_ERR_CHECK);
+    oom_loop(ACTC_SOURCE_DIR "/tests/errors/pytorch-power-operator.act", ACTC_ERR_SYNTAX);
 }
 
 /* ---- the runtime: create, bind weights (arrays, safetensors bytes
