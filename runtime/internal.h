@@ -1,7 +1,7 @@
 /*
  * internal.h — the runtime layer (libactrt) seen from inside: the allocation
- * funnel, the safetensors reader, the .npy reader/writer, weight binding and
- * the run path.  libactrt never links LLVM; generated code (JIT or AOT) calls
+ * funnel, the safetensors reader, the .npy reader/writer, the file-type
+ * sniffer for files that are neither, weight binding and the run path.  libactrt never links LLVM; generated code (JIT or AOT) calls
  * into it only through include/actc/runtime.h.
  */
 #ifndef ACTC_RUNTIME_INTERNAL_H
@@ -85,6 +85,33 @@ const char *st_dtype_name(StDtype d);
  * the offset of the first bad byte, or len (safetensors and .npy headers). */
 size_t rt_utf8_check(const uint8_t *s, size_t len);
 void st_close(StFile *f);
+
+/* ---- sniff.c: what a file is when it is not the expected format ---- */
+
+typedef enum {
+    SNIFF_UNKNOWN,      /* none of these: the reader's own message stands */
+    SNIFF_SAFETENSORS,  /* an 8-byte length that fits, then '{' (perhaps broken inside) */
+    SNIFF_NPY,          /* "\x93NUMPY" */
+    SNIFF_NPZ,          /* a zip whose first entry ends in .npy (numpy.savez) */
+    SNIFF_TORCH_ZIP,    /* a zip whose first entry is .../data.pkl (torch.save, PyTorch >= 1.6) */
+    SNIFF_KERAS_ZIP,    /* a zip whose first entry is metadata.json or config.json (.keras) */
+    SNIFF_ZIP,          /* another zip ("PK\3\4") */
+    SNIFF_TORCH_PICKLE, /* a pickle of torch.save's magic number (legacy torch.save) */
+    SNIFF_PICKLE,       /* "\x80" and protocol 2..5 */
+    SNIFF_ONNX,         /* a protobuf whose first fields are ONNX ModelProto's (a heuristic) */
+    SNIFF_HDF5,         /* "\x89HDF\r\n\x1a\n" (Keras .h5) */
+    SNIFF_GGUF,         /* "GGUF" and a version (llama.cpp) */
+} SniffKind;
+
+/* The format the first bytes of b[0 .. len) show. */
+SniffKind sniff_kind(const uint8_t *b, size_t len);
+/* For a file `name` that failed to parse as `expected` (SNIFF_SAFETENSORS
+ * or SNIFF_NPY): when b is another format sniff_kind knows, write a message
+ * naming the file, what it is and how to save the expected format into
+ * err and return true; else leave err alone and return false.  Call it
+ * only after the parse failed: a valid file is never reclassified. */
+bool sniff_explain(const uint8_t *b, size_t len, const char *name, SniffKind expected, char *err,
+                   size_t errlen);
 
 /* ---- npy.c ---- */
 

@@ -8,8 +8,10 @@
  * spaces and ending in '\n', then the raw C-order array data.  The header is
  * parsed by hand with a small fixed grammar (below) and anything else is
  * rejected.  Reading accepts <f4, <f8 and <f2 (also '=' and '|') converted
- * to f32; the data must be exactly as long as the shape says.  Writing
- * produces version 1.0, '<f4', the data 64-byte aligned (as numpy does).
+ * to f32; the data must be exactly as long as the shape says.  A file
+ * without the magic that is another format (sniff.c) gets a message saying
+ * which.  Writing produces version 1.0, '<f4', the data 64-byte aligned (as
+ * numpy does).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -317,9 +319,12 @@ static int descr_size(const Hdr *h, int *size) {
  * locate the header text. */
 static int check_preamble(const uint8_t *b, size_t len, const char *name, size_t *hoff,
                           size_t *hlen, char *err, size_t errlen) {
-    if (memcmp(b, magic, len < 6 ? len : 6) != 0)
+    if (memcmp(b, magic, len < 6 ? len : 6) != 0) {
+        if (sniff_explain(b, len, name, SNIFF_NPY, err, errlen)) /* a .npz, a safetensors file, ... */
+            return ACTC_ERR_IO;
         return fail(ACTC_ERR_IO, err, errlen,
                     "%s: not a .npy file (it does not start with \"\\x93NUMPY\")", name);
+    }
     if (len < 10)
         return fail(ACTC_ERR_IO, err, errlen, "%s: file is too short for a .npy header: %zu bytes",
                     name, len);

@@ -8,7 +8,7 @@ status 1 and an error naming the tensor, file or argument.
 
 usage: run_cli.py ACTC SOURCE_DIR
 """
-import array, json, math, os, random, struct, subprocess, sys, tempfile
+import array, json, math, os, random, struct, subprocess, sys, tempfile, zipfile
 
 actc, src = sys.argv[1], sys.argv[2]
 tmp = tempfile.mkdtemp(prefix="actc-cli-")
@@ -250,7 +250,24 @@ expect_error(["run", mlp, "-w", w, "-i", x3, "-o", "logits=" + o, "-o", "probs="
              "input 'x' must have shape [batch, 64]", "wrong input width")
 expect_error(["run", mlp, "-w", w, "-i", x, "-o", "lgts=" + o, "-o", "probs=" + o],
              "the model has no output named 'lgts'", "unknown output name")
-expect_error(["run", mlp, "-w", w, "-i", w, "-o", "logits=" + o, "-o", "probs=" + o], "not a .npy file", "not npy")
+expect_error(["run", mlp, "-w", w, "-i", w, "-o", "logits=" + o, "-o", "probs=" + o],
+             w + " is a safetensors file, not .npy: an input is one array; save it with numpy.save(", "not npy")
+# other formats are named, with the call that saves the right one (runtime/sniff.c)
+pt = os.path.join(tmp, "model.pt")  # torch.save's layout: a zip whose first entry is <stem>/data.pkl
+with zipfile.ZipFile(pt, "w") as z:
+    z.writestr("model/data.pkl", b"\x80\x02}q\x00.")
+    z.writestr("model/version", b"3\n")
+expect_error(["run", mlp, "-w", pt, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o],
+             pt + " is a PyTorch checkpoint (zip), not safetensors: save it with safetensors.torch.save_file("
+             "model.state_dict(), \"" + pt[:-3] + ".safetensors\") (docs/guide.md §3)", "torch.save zip as weights")
+expect_error(["run", mlp, "-w", x, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o],
+             x + " is a .npy array, not safetensors", ".npy as weights")
+npz = os.path.join(tmp, "x.npz")
+with zipfile.ZipFile(npz, "w") as z:
+    z.writestr("x.npy", open(x, "rb").read())
+expect_error(["run", mlp, "-w", w, "-i", npz, "-o", "logits=" + o, "-o", "probs=" + o],
+             npz + " is a NumPy .npz archive, not .npy: save one array with numpy.save(\"" + npz[:-4] + ".npy\", a)",
+             ".npz as input")
 expect_error(["run", mlp, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o], "give the weights with -w", "no weights")
 expect_error(["run", mlp, "-w"], "option '-w' needs a value", "-w without a value")
 expect_error(["run", mlp, "--model", "nosuch", "-w", w, "-i", x], "no model named 'nosuch'", "unknown model")

@@ -7,16 +7,25 @@ safetensors and .npy readers (tests/unit/test_safetensors.c, test_npy.c).
 Writes tests/corpus/safetensors/*.safetensors and tests/corpus/npy/*.npy,
 one small file per validation rule, named after the rule, plus an EXPECTED
 file in each directory: `filename<TAB>substring the error must contain`.
-Standard library only.  If numpy can be imported, it also writes reference
+Both directories also hold files of other formats given to the reader
+(runtime/sniff.c names them): a NumPy .npz, a pickle, faithful headers of
+an ONNX model, an HDF5 file, a GGUF file, a Keras .keras and another zip,
+and each reader's format given to the other.  Standard library only.  If numpy can be imported, it also writes reference
 files made by numpy itself (tests/corpus/npy/numpy-*.npy, read by the tests
 as valid input, with numpy's own f32 conversion in *.f4.npy); without numpy
-those committed files are left as they are.  Large hostile inputs (a 100 MB
+those committed files are left as they are.  If torch can be imported
+and they are missing, it writes real torch.save files (zip, and the
+legacy pickle; torch.save's output is not byte-stable, so committed ones
+are kept).  Large hostile inputs (a 100 MB
 header claim, 10^5-deep JSON, 10^6 tensors) are built by the tests in memory.
 """
+import io
 import json
 import os
+import pickle
 import struct
 import sys
+import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ST_DIR = os.path.join(HERE, "safetensors")
@@ -242,6 +251,87 @@ NPY = [
 ]
 
 
+# ---- other formats, given where safetensors or .npy is expected ----
+
+
+def zip_of(entries):
+    """A zip archive, stored, with fixed timestamps (byte-stable)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        for name, data in entries:
+            z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
+    return buf.getvalue()
+
+
+def pb_varint(n):
+    out = b""
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out += bytes([b | (0x80 if n else 0)])
+        if not n:
+            return out
+
+
+def pb(field, value):
+    """One protobuf field: an int (varint) or bytes (length-delimited)."""
+    if isinstance(value, int):
+        return pb_varint(field << 3) + pb_varint(value)
+    return pb_varint(field << 3 | 2) + pb_varint(len(value)) + value
+
+
+# An ONNX ModelProto as torch.onnx.export writes it: ir_version 8, producer
+# pytorch 1.13.0, a graph with one Relu node, opset 17 (onnx.proto).
+ONNX = (pb(1, 8) + pb(2, b"pytorch") + pb(3, b"1.13.0")
+        + pb(7, pb(1, pb(1, b"x") + pb(2, b"y") + pb(3, b"/Relu") + pb(4, b"Relu")) + pb(2, b"torch_jit")
+             + pb(11, pb(1, b"x")) + pb(12, pb(1, b"y")))
+        + pb(8, pb(2, 17)))
+# HDF5 superblock version 0 (Keras .h5): signature, versions, offset and
+# length sizes 8, leaf and internal node K, flags, base/free/EOF/driver addresses.
+HDF5 = (b"\x89HDF\r\n\x1a\n" + bytes([0, 0, 0, 0, 0, 8, 8, 0]) + struct.pack("<HHI", 4, 16, 0)
+        + struct.pack("<QQQQ", 0, 2**64 - 1, 800, 2**64 - 1) + b"\0" * 40)
+# GGUF version 3: no tensors, one key general.architecture = "llama" (type 8, a string).
+GGUF = (b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", 20) + b"general.architecture"
+        + struct.pack("<IQ", 8, 5) + b"llama")
+PICKLE = pickle.dumps({"fc.weight": [[0.0, 1.0], [2.0, 3.0]]}, protocol=4)
+NPZ = zip_of([("a.npy", npy(d(shape="(2,)"), F8)), ("b.npy", npy(d(shape="(1,)"), b"\0" * 4))])
+KERAS = zip_of([("metadata.json", b'{"keras_version": "3.0.0"}'), ("config.json", b"{}"),
+                ("model.weights.h5", HDF5)])
+OTHER_ZIP = zip_of([("readme.txt", b"not a model\n")])
+ST_VALID = st({"fc.weight": ent(shape=(2,), offsets=(0, 8))}, F8)
+NPY_VALID = npy(d(shape="(2,)"), F8)
+
+# Given where safetensors is expected (weights): what the message says.
+ST_FOREIGN = [
+    ("numpy-savez.npz", NPZ,
+     "numpy-savez.npz is a NumPy .npz archive, not safetensors: save its arrays by name with safetensors.numpy.save_file("),
+    ("array.npy", NPY_VALID,
+     "array.npy is a .npy array, not safetensors: weights are named tensors; save them with safetensors.numpy.save_file("),
+    ("pickle-dumps.pkl", PICKLE,
+     "pickle-dumps.pkl is a Python pickle, not safetensors: load it in Python and save the tensors with safetensors.torch.save_file("),
+    ("onnx-model.onnx", ONNX, "onnx-model.onnx looks like an ONNX model (protobuf), not safetensors: "),
+    ("keras-weights.h5", HDF5, "keras-weights.h5 is an HDF5 file (Keras .h5), not safetensors: "),
+    ("llama.gguf", GGUF, "llama.gguf is a GGUF file (llama.cpp), not safetensors: "),
+    ("keras-model.keras", KERAS, "keras-model.keras is a Keras .keras archive (zip), not safetensors: "),
+    ("other.zip", OTHER_ZIP, "other.zip is a zip archive, not safetensors: "),
+    # a safetensors header length of 640 starts with the bytes of a pickle's
+    # PROTO 2: broken safetensors, reported as such, not as a pickle
+    ("pickle-like-length", st(b'{"a": nope}' + b" " * 629), "header is not valid JSON: invalid token near 'nope'"),
+]
+
+# Given where .npy is expected (inputs).
+NPY_FOREIGN = [
+    ("numpy-savez.npz", NPZ,
+     "numpy-savez.npz is a NumPy .npz archive, not .npy: save one array with numpy.save(\""),
+    ("weights.safetensors", ST_VALID,
+     "weights.safetensors is a safetensors file, not .npy: an input is one array; save it with numpy.save(\""),
+    ("pickle-dumps.pkl", PICKLE, "pickle-dumps.pkl is a Python pickle, not .npy: save the array with numpy.save(\""),
+    ("onnx-model.onnx", ONNX, "onnx-model.onnx looks like an ONNX model (protobuf), not .npy: "),
+    ("keras-weights.h5", HDF5, "keras-weights.h5 is an HDF5 file, not .npy: "),
+    ("llama.gguf", GGUF, "llama.gguf is a GGUF file (llama.cpp), not .npy: "),
+    ("other.zip", OTHER_ZIP, "other.zip is a zip archive, not .npy: "),
+]
+
+
 def write_corpus(directory, cases, ext):
     os.makedirs(directory, exist_ok=True)
     names = set()
@@ -250,7 +340,7 @@ def write_corpus(directory, cases, ext):
         assert name not in names, name
         names.add(name)
         assert "\t" not in expect and "\n" not in expect
-        fn = name + ext
+        fn = name if "." in name else name + ext
         with open(os.path.join(directory, fn), "wb") as f:
             f.write(data)
         lines.append("%s\t%s\n" % (fn, expect))
@@ -258,6 +348,37 @@ def write_corpus(directory, cases, ext):
         f.write("# file<TAB>substring the reader's error message must contain (make_corpus.py)\n")
         f.writelines(lines)
     print("%s: %d files" % (directory, len(cases)))
+
+
+def write_torch_files():
+    """torch.save files, zip and legacy pickle, if torch is there and they
+    are missing (torch.save's bytes vary from run to run: keep them)."""
+    want = [os.path.join(dd, fn) for dd in (ST_DIR, NPY_DIR) for fn in ("torch-save.pt", "torch-save-legacy.pt")]
+    if all(os.path.exists(p) for p in want):
+        return
+    try:
+        import torch
+    except ImportError:
+        print("torch not available: no torch.save files")
+        return
+    sd = {"fc.weight": torch.arange(6.0).reshape(2, 3), "fc.bias": torch.zeros(2)}
+    for dd in (ST_DIR, NPY_DIR):
+        torch.save(sd, os.path.join(dd, "torch-save.pt"))
+        torch.save(sd, os.path.join(dd, "torch-save-legacy.pt"), _use_new_zipfile_serialization=False)
+    print("torch %s: torch.save files written" % torch.__version__)
+
+
+# torch.save files: (directory, file, expected), appended to EXPECTED when
+# the file exists.
+TORCH_FILES = [
+    (ST_DIR, "torch-save.pt",
+     "torch-save.pt is a PyTorch checkpoint (zip), not safetensors: save it with "
+     "safetensors.torch.save_file(model.state_dict(), \""),
+    (ST_DIR, "torch-save-legacy.pt",
+     "torch-save-legacy.pt is a legacy PyTorch checkpoint (pickle, torch.save before PyTorch 1.6), not safetensors: "),
+    (NPY_DIR, "torch-save.pt", "torch-save.pt is a PyTorch file (torch.save), not .npy: save the tensor with numpy.save(\""),
+    (NPY_DIR, "torch-save-legacy.pt", "torch-save-legacy.pt is a PyTorch file (torch.save), not .npy: "),
+]
 
 
 def write_numpy_references():
@@ -308,12 +429,17 @@ NUMPY_REJECTED = [
 
 
 def main():
-    write_corpus(ST_DIR, SAFETENSORS, ".safetensors")
-    write_corpus(NPY_DIR, NPY, ".npy")
+    write_corpus(ST_DIR, SAFETENSORS + ST_FOREIGN, ".safetensors")
+    write_corpus(NPY_DIR, NPY + NPY_FOREIGN, ".npy")
     write_numpy_references()
+    write_torch_files()
     with open(os.path.join(NPY_DIR, "EXPECTED"), "a", encoding="utf-8") as f:
         for fn, expect in NUMPY_REJECTED:
             if os.path.exists(os.path.join(NPY_DIR, fn)):
+                f.write("%s\t%s\n" % (fn, expect))
+    for dd, fn, expect in TORCH_FILES:
+        if os.path.exists(os.path.join(dd, fn)):
+            with open(os.path.join(dd, "EXPECTED"), "a", encoding="utf-8") as f:
                 f.write("%s\t%s\n" % (fn, expect))
     return 0
 
