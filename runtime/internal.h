@@ -120,9 +120,10 @@ void rt_set_global_error(const char *msg);
 
 enum { NPY_MAX_RANK = 8 };
 
-/* Read a .npy file (format versions 1, 2 and 3; C order; dtype <f4, <f8 or
- * <f2, converted to f32).  *data is allocated with rt_alloc.  Errors name
- * the file. */
+/* Read a .npy file (format versions 1, 2 and 3; C order; dtype <f4, <f8,
+ * <f2, <i1 .. <i8, <u1 .. <u8 or |b1, converted to f32: integers exactly,
+ * one beyond +-2^24 is an error naming the element).  *data is allocated
+ * with rt_alloc.  Errors name the file. */
 int npy_read(const char *path, float **data, int64_t *shape, int *rank, char *err, size_t errlen);
 int npy_read_memory(const void *buf, size_t len, const char *name, float **data, int64_t *shape, int *rank, char *err,
                     size_t errlen);

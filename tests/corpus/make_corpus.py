@@ -217,7 +217,10 @@ NPY = [
     ("fortran-order-lowercase", npy(d(fortran="false"), F8), "'fortran_order' must be True or False"),
     ("big-endian-f4", npy(d(descr="'>f4'"), F8), "big-endian dtype '>f4' is not supported"),
     ("big-endian-f8", npy(d(descr="'>f8'"), F8 * 2), "big-endian dtype '>f8' is not supported"),
-    ("dtype-int64", npy(d(descr="'<i8'"), F8 * 2), "unsupported dtype '<i8' (expected '<f4', '<f8' or '<f2')"),
+    ("big-endian-i8", npy(d(descr="'>i8'"), F8 * 2), "big-endian dtype '>i8' is not supported; save with arr.astype('<i8')"),
+    ("dtype-i16-wide", npy(d(descr="'<i16'"), F8 * 4), "unsupported dtype '<i16'"),
+    ("dtype-u3", npy(d(descr="'<u3'"), b"\0" * 6), "unsupported dtype '<u3'"),
+    ("dtype-bool-wide", npy(d(descr="'|b2'"), b"\0" * 4), "unsupported dtype '|b2'"),
     ("dtype-complex", npy(d(descr="'<c8'"), F8 * 2), "unsupported dtype '<c8'"),
     ("dtype-f16-wide", npy(d(descr="'<f16'"), F8 * 4), "unsupported dtype '<f16'"),
     ("dtype-object", npy(d(descr="'|O'"), F8 * 2), "unsupported dtype '|O'"),
@@ -239,6 +242,29 @@ NPY = [
     ("data-truncated-0d", npy(d(shape="()"), b""), "data is truncated: shape () of '<f4' needs 4 bytes, the file has 0"),
     ("trailing-data", npy(d(shape="(2,)"), b"\0" * 12), "4 trailing bytes after the array data (shape (2,) of '<f4'"),
     ("trailing-data-empty-array", npy(d(shape="(0,)"), b"\0"), "1 trailing bytes after the array data"),
+    # integers and bools: the data against the shape, and values f32 cannot hold exactly
+    ("int-data-truncated", npy(d(descr="'<i8'", shape="(2, 3)"), b"\0" * 40),
+     "data is truncated: shape (2, 3) of '<i8' needs 48 bytes, the file has 40"),
+    ("bool-data-truncated", npy(d(descr="'|b1'", shape="(5,)"), b"\1" * 4),
+     "data is truncated: shape (5,) of '|b1' needs 5 bytes, the file has 4"),
+    ("u1-trailing-data", npy(d(descr="'|u1'", shape="(3,)"), b"\0" * 4), "1 trailing bytes after the array data (shape (3,) of '|u1'"),
+    ("int-shape-product-overflow", npy(d(descr="'<i2'", shape="(4294967296, 4294967296)"), F8),
+     "shape (4294967296, 4294967296) of '<i2' is too large"),
+    ("u1-shape-absurd", npy(d(descr="'|u1'", shape="(1000000000000000000,)")),
+     "data is truncated: shape (1000000000000000000,) of '|u1' needs 1000000000000000000 bytes, the file has 0"),
+    ("bool-shape-absurd-rank8", npy(d(descr="'|b1'", shape="(1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000)"), b"\1"),
+     "shape (1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000) of '|b1' is too large"),
+    ("int-beyond-2-24", npy(d(descr="'<i8'", shape="(6, 5)"), struct.pack("<30q", *([0] * 17 + [16777217] + [0] * 12))),
+     "element 17 (row 3, column 2) is 16777217, beyond 2^24, which f32 cannot hold exactly"),
+    ("int-below-minus-2-24", npy(d(descr="'<i4'", shape="(3,)"), struct.pack("<3i", 0, -16777217, 0)),
+     "element 1 is -16777217, beyond -2^24, which f32 cannot hold exactly"),
+    ("int64-min", npy(d(descr="'<i8'", shape="(1,)"), struct.pack("<q", -2**63)),
+     "element 0 is -9223372036854775808, beyond -2^24"),
+    ("u8-max", npy(d(descr="'<u8'", shape="(2, 2, 2)"), struct.pack("<8Q", *([1] * 7 + [2**64 - 1]))),
+     "element 7 (index [1, 1, 1]) is 18446744073709551615, beyond 2^24"),
+    ("u4-beyond-2-24", npy(d(descr="'<u4'", shape="(1, 2)"), struct.pack("<2I", 16777216, 16777217)),
+     "element 1 (row 0, column 1) is 16777217, beyond 2^24"),
+    ("bool-byte-2", npy(d(descr="'|b1'", shape="(3,)"), b"\1\0\2"), "element 2 is byte 0x02, not a bool (0 or 1)"),
     ("escape-in-string", npy(d(descr="'<f\\x34'"), F8), "a backslash in a string is not supported"),
     ("unterminated-string", npy("{'descr': '<f4", pad=True), "unterminated string"),
     ("garbage-after-dict", npy(d() + " x", F8), "unexpected 'x' after the dict"),
@@ -415,7 +441,11 @@ def write_numpy_references():
     assert fort.flags.f_contiguous and not fort.flags.c_contiguous
     np.save(out("numpy-fortran.npy"), fort)
     np.save(out("numpy-big-endian.npy"), f4.astype(">f4"))
-    np.save(out("numpy-int64.npy"), np.arange(3, dtype="<i8"))
+    # integers and bools, numpy's astype('<f4') beside each
+    for dt, v in INTS.items():
+        a = np.array(v, dtype=dt)
+        np.save(out("numpy-int-%s.npy" % dt[1:]), a)
+        np.save(out("numpy-int-%s.f4.npy" % dt[1:]), a.astype("<f4"))
     print("%s: numpy %s reference files written" % (NPY_DIR, np.__version__))
 
 
@@ -424,8 +454,22 @@ def write_numpy_references():
 NUMPY_REJECTED = [
     ("numpy-fortran.npy", "Fortran-order arrays are not supported; save with np.ascontiguousarray"),
     ("numpy-big-endian.npy", "big-endian dtype '>f4' is not supported"),
-    ("numpy-int64.npy", "unsupported dtype '<i8'"),
 ]
+
+# Integer and bool arrays numpy writes, read as f32 exactly (|u1 and |i1 every
+# value, the others around 0 and +-2^24, the limit of exact f32 integers).
+E24 = 2**24
+INTS = {
+    "<i1": list(range(-128, 128)),
+    "|u1": list(range(256)),
+    "<i2": [-32768, -32767, -1, 0, 1, 255, 256, 32767],
+    "<u2": [0, 1, 255, 256, 32768, 65535],
+    "<i4": [-E24, -E24 + 1, -1, 0, 1, 65536, E24 - 1, E24],
+    "<u4": [0, 1, 65536, E24 - 1, E24],
+    "<i8": [[-E24, -E24 + 1, -1], [0, E24 - 1, E24]],
+    "<u8": [0, 1, E24 - 1, E24],
+    "|b1": [[True, False, True], [False, False, True]],
+}
 
 
 def main():
