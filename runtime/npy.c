@@ -435,6 +435,18 @@ static const char *show_index(char out[256], size_t i, const int64_t *shape, int
 /* f32 holds every integer of magnitude <= 2^24 exactly, and not all above. */
 #define NPY_EXACT_INT ((int64_t)1 << 24)
 
+/* The size-byte two's-complement integer whose bits are u (size 1..8),
+ * without implementation-defined shifts or conversions. */
+static int64_t sign_extend(uint64_t u, int size) {
+    if (size == 8) {
+        int64_t v;
+        memcpy(&v, &u, 8);
+        return v;
+    }
+    uint64_t m = (uint64_t)1 << (8 * size - 1); /* the sign bit */
+    return (int64_t)(u ^ m) - (int64_t)m;
+}
+
 /* Integers and bools to f32, exactly; an element f32 cannot hold exactly
  * (beyond +-2^24), or a bool byte other than 0 and 1, is an error naming
  * it.  Little-endian, any alignment. */
@@ -462,8 +474,7 @@ static int convert_int(const Hdr *h, float *dst, const uint8_t *p, size_t n, Dty
             dst[i] = (float)u;
             continue;
         }
-        int shift = 64 - 8 * dt.size; /* sign-extend the dt.size-byte integer */
-        int64_t v = (int64_t)(u << shift) >> shift;
+        int64_t v = sign_extend(u, dt.size);
         if (v > NPY_EXACT_INT || v < -NPY_EXACT_INT)
             return fail(ACTC_ERR_IO, h->err, h->errlen,
                         "%s: element %zu%s is %" PRId64 ", beyond %s2^24, which f32 cannot hold "
