@@ -332,7 +332,8 @@ static int descr_type(const Hdr *h, Dtype *dt) {
 static int check_preamble(const uint8_t *b, size_t len, const char *name, size_t *hoff,
                           size_t *hlen, char *err, size_t errlen) {
     if (memcmp(b, magic, len < 6 ? len : 6) != 0) {
-        if (sniff_explain(b, len, name, SNIFF_NPY, err, errlen)) /* a .npz, a safetensors file, ... */
+        /* a .npz, a safetensors file, ...: say so */
+        if (sniff_explain(b, len, name, SNIFF_NPY, err, errlen))
             return ACTC_ERR_IO;
         return fail(ACTC_ERR_IO, err, errlen,
                     "%s: not a .npy file (it does not start with \"\\x93NUMPY\")", name);

@@ -198,7 +198,8 @@ static bool for_weights(SniffKind k, const char *name, char *err, size_t errlen)
                  "%s is %s, not safetensors: actc reads safetensors with PyTorch's tensor names "
                  "and nn.Linear's [out, in] weight layout; save the weights with "
                  "safetensors.numpy.save_file (docs/guide.md §3)",
-                 name, k == SNIFF_HDF5 ? "an HDF5 file (Keras .h5)" : "a Keras .keras archive (zip)");
+                 name,
+                 k == SNIFF_HDF5 ? "an HDF5 file (Keras .h5)" : "a Keras .keras archive (zip)");
         break;
     case SNIFF_ZIP:
         snprintf(err, errlen,
