@@ -104,6 +104,9 @@ const char *suggest_name(const Env *env, const char *target, bool want_values);
 Type check_expr(Checker *c, Env *env, Expr *e);
 Type broadcast(Checker *c, Env *env, Span sp, const char *what, Type a, Type b);
 bool arith_operand(Checker *c, Env *env, const Expr *e, Type t, const char *op);
+/* Notes on dg at the places that set the widths of tensor operands a and b
+ * (types ta, tb): "width 256 set here", as clang's "declared here". */
+void note_width_origins(Checker *c, const Env *env, Diagnostic *dg, const Expr *a, Type ta, const Expr *b, Type tb);
 
 /* check_call.c */
 Type check_call(Checker *c, Env *env, Expr *e);
@@ -128,8 +131,9 @@ void check_for(Checker *c, Scope *s, Stmt *st);
 Stmt *clone_stmt(Checker *c, const Stmt *st);
 /* A layer name given as "..." (str, a checked EX_STR): its {expr}
  * templates evaluated, and inside a loop the rule that the name differs per
- * iteration; NULL after an error (reported). */
-const char *layer_name_string(Checker *c, Env *env, const Expr *str);
+ * iteration (unless shared: one layer in every iteration); NULL after an
+ * error (reported). */
+const char *layer_name_string(Checker *c, Env *env, const Expr *str, bool shared);
 
 /* check_block.c */
 void check_block_decl(Checker *c, Decl *b);
