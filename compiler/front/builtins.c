@@ -16,6 +16,8 @@
 #define BOOL(n, d) {n, PT_BOOL, false, d, NULL}
 #define STR(n, d) {n, PT_STR, false, 0, d}
 #define NAME_PARAM {"name", PT_STR, false, 0, NULL}
+/* language.md §7.5: reuse the weights of the layer of the same name */
+#define SHARED_PARAM BOOL("shared", 0)
 
 /* Parameters per builtin, by id; entries not listed have none. */
 static const struct {
@@ -26,7 +28,7 @@ static const struct {
     {BI_CLAMP, 2, {REQ_NUM("min"), REQ_NUM("max")}},
     {BI_POW, 1, {REQ_NUM("exponent")}},
     {BI_LEAKY_RELU, 1, {NUM("negative_slope", 0.01)}},
-    {BI_PRELU, 2, {INT("num_parameters", 1), NAME_PARAM}},
+    {BI_PRELU, 3, {INT("num_parameters", 1), NAME_PARAM, SHARED_PARAM}},
     {BI_ELU, 1, {NUM("alpha", 1.0)}},
     {BI_CELU, 1, {NUM("alpha", 1.0)}},
     {BI_GELU, 1, {STR("approximate", "none")}},
@@ -35,12 +37,12 @@ static const struct {
     {BI_HARDTANH, 2, {NUM("min_val", -1.0), NUM("max_val", 1.0)}},
     {BI_SOFTSHRINK, 1, {NUM("lambd", 0.5)}},
     {BI_HARDSHRINK, 1, {NUM("lambd", 0.5)}},
-    {BI_LAYERNORM, 3, {NUM("eps", 1e-5), BOOL("bias", 1), NAME_PARAM}},
+    {BI_LAYERNORM, 4, {NUM("eps", 1e-5), BOOL("bias", 1), NAME_PARAM, SHARED_PARAM}},
     /* PyTorch's nn.RMSNorm eps=None means finfo(float32).eps */
-    {BI_RMSNORM, 2, {NUM("eps", 1.1920928955078125e-07), NAME_PARAM}},
-    {BI_DENSE, 3, {REQ_INT("units"), BOOL("bias", 1), NAME_PARAM}},
-    {BI_BATCHNORM, 2, {NUM("eps", 1e-5), NAME_PARAM}}, /* nn.BatchNorm1d in eval mode */
-    {BI_AFFINE, 1, {NAME_PARAM}},
+    {BI_RMSNORM, 3, {NUM("eps", 1.1920928955078125e-07), NAME_PARAM, SHARED_PARAM}},
+    {BI_DENSE, 4, {REQ_INT("units"), BOOL("bias", 1), NAME_PARAM, SHARED_PARAM}},
+    {BI_BATCHNORM, 3, {NUM("eps", 1e-5), NAME_PARAM, SHARED_PARAM}}, /* nn.BatchNorm1d in eval mode */
+    {BI_AFFINE, 2, {NAME_PARAM, SHARED_PARAM}},
     {BI_SPLIT, 1, {REQ_INT("sections")}},
 };
 

@@ -128,8 +128,9 @@ void check_for(Checker *c, Scope *s, Stmt *st);
 Stmt *clone_stmt(Checker *c, const Stmt *st);
 /* A layer name given as "..." (str, a checked EX_STR): its {expr}
  * templates evaluated, and inside a loop the rule that the name differs per
- * iteration; NULL after an error (reported). */
-const char *layer_name_string(Checker *c, Env *env, const Expr *str);
+ * iteration (unless shared: one layer in every iteration); NULL after an
+ * error (reported). */
+const char *layer_name_string(Checker *c, Env *env, const Expr *str, bool shared);
 
 /* check_block.c */
 void check_block_decl(Checker *c, Decl *b);

@@ -283,7 +283,7 @@ Type check_block_call(Checker *c, Env *env, Expr *e, Decl *b) {
                 diag_error(c->d, name_arg->value->span, "the name of a block call is a string");
             ok = false;
         } else {
-            const char *given = layer_name_string(c, env, name_arg->value);
+            const char *given = layer_name_string(c, env, name_arg->value, false);
             if (!given)
                 ok = false;
             else

@@ -276,14 +276,15 @@ static const Loop *repeating_loop(const Checker *c) {
     return NULL;
 }
 
-const char *layer_name_string(Checker *c, Env *env, const Expr *str) {
+const char *layer_name_string(Checker *c, Env *env, const Expr *str, bool shared) {
     const char *s = str->str;
     if (!strchr(s, '{') && !strchr(s, '}')) {
-        const Loop *lp = repeating_loop(c);
+        const Loop *lp = shared ? NULL : repeating_loop(c); /* shared: one layer in every iteration */
         if (lp) {
             const char *var = strcmp(lp->st->var.name, "_") == 0 ? "i" : lp->st->var.name;
             diag_error(c->d, str->span, "the layer name \"%s\" is the same in every iteration of the loop; make it "
-                       "a template such as \"%s.{%s}\"", s, s, var);
+                       "a template such as \"%s.{%s}\", or add shared = true to use one layer's weights in every "
+                       "iteration", s, s, var);
             return NULL;
         }
         return s;

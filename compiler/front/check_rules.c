@@ -21,12 +21,82 @@ static bool valid_layer_name(const char *s) {
     return true;
 }
 
+static bool shape_eq(Shape a, Shape b) {
+    if (a.rank != b.rank)
+        return false;
+    for (int i = 0; i < a.rank; i++)
+        if (a.dim[i] != b.dim[i])
+            return false;
+    return true;
+}
+
+/* "[3, 16]" */
+static const char *shape_str(Arena *a, Shape s) {
+    StrBuf b;
+    sb_init(&b, a);
+    sb_putc(&b, '[');
+    for (int i = 0; i < s.rank; i++)
+        sb_printf(&b, "%s%lld", i ? ", " : "", (long long)s.dim[i]);
+    sb_putc(&b, ']');
+    return sb_str(&b);
+}
+
+/* Whether tensor spec t of layer kind k for this call matches tensor ti of
+ * the earlier call it shares (language.md §7.5); else an error naming the
+ * difference, with a note at the definition. */
+static bool tied_tensor_ok(Checker *c, Env *env, Expr *e, const LayerKind *k, int t, int ti, int64_t in_features) {
+    const ParamTensor *def = &env->model->tensors[ti];
+    Shape want = layer_tensor_shape(k, t, in_features, e->consts);
+    if (shape_eq(want, def->shape))
+        return true;
+    Diagnostic *dg = diag_error(c->d, e->span, "shared layer '%s' needs '%s' of shape %s here, but its definition "
+                                "declares %s", e->layer, def->name, shape_str(&c->s->perm, want),
+                                shape_str(&c->s->perm, def->shape));
+    diag_note(c->d, dg, def->span, "'%s' is defined here", e->layer);
+    return false;
+}
+
+/* A call with shared = true of a layer already defined: the same kind,
+ * the same tensors of the same shapes; it reads them (e->first_tensor on). */
+static bool tie_layer(Checker *c, Env *env, Expr *e, const LayerKind *k, int64_t in_features) {
+    Decl *m = env->model;
+    const ParamTensor *def = &m->tensors[e->first_tensor];
+    if (strcmp(def->kind, k->name) != 0) {
+        Diagnostic *dg = diag_error(c->d, e->span, "shared layer '%s' is a %s layer, not %s", e->layer, def->kind,
+                                    k->name);
+        diag_note(c->d, dg, def->span, "'%s' is defined here", e->layer);
+        return false;
+    }
+    int ti = e->first_tensor;
+    for (int t = 0; t < k->ntensors; t++) {
+        const char *suffix = k->tensors[t].suffix;
+        bool here = layer_tensor_present(k, t, e->consts);
+        bool there = ti < m->ntensors && strcmp(m->tensors[ti].layer, e->layer) == 0 &&
+                     strcmp(m->tensors[ti].name + strlen(e->layer) + 1, suffix) == 0;
+        if (here != there) {
+            Diagnostic *dg = diag_error(c->d, e->span, "shared layer '%s' %s '%s.%s' here but %s at its definition",
+                                        e->layer, here ? "needs" : "has no", e->layer, suffix,
+                                        here ? "has none" : "has one");
+            diag_note(c->d, dg, def->span, "'%s' is defined here", e->layer);
+            return false;
+        }
+        if (here && !tied_tensor_ok(c, env, e, k, t, ti++, in_features))
+            return false;
+    }
+    for (int i = e->first_tensor; i < ti; i++)
+        m->tensors[i].uses++;
+    return true;
+}
+
 /* Declare the learned tensors of layer call e (named e->layer, operand
  * features in_features) from the layer table, once: lowering and the
- * runtime descriptor read them from Decl.tensors (e->first_tensor on). */
-static void declare_layer(Checker *c, Env *env, Expr *e, int64_t in_features) {
+ * runtime descriptor read them from Decl.tensors (e->first_tensor on).
+ * A shared call declares nothing and reads its definition's. */
+static bool declare_layer(Checker *c, Env *env, Expr *e, int64_t in_features) {
     Decl *m = env->model;
     const LayerKind *k = layer_of_builtin(e->callee.builtin->id);
+    if (e->tied)
+        return tie_layer(c, env, e, k, in_features);
     e->first_tensor = m->ntensors;
     for (int i = 0; i < k->ntensors; i++) {
         if (!layer_tensor_present(k, i, e->consts))
@@ -34,23 +104,34 @@ static void declare_layer(Checker *c, Env *env, Expr *e, int64_t in_features) {
         const LayerTensorSpec *ts = &k->tensors[i];
         ParamTensor t = {.name = arena_printf(&c->s->perm, "%s.%s", e->layer, ts->suffix), .layer = e->layer,
                          .elem = ts->elem, .shape = layer_tensor_shape(k, i, in_features, e->consts),
-                         .span = e->span};
+                         .span = e->span, .kind = k->name, .uses = 1};
         VEC_PUSH(&c->s->perm, m->tensors, m->ntensors, m->captensors, t);
     }
+    return true;
+}
+
+/* Whether call e says shared = true (language.md §7.5). */
+static bool shared_call(const Expr *e, const Sig *sig) {
+    for (int j = 0; j < sig->nparams; j++)
+        if (strcmp(sig->pnames[j], "shared") == 0)
+            return e->consts[j] != 0;
+    return false;
 }
 
 /* language.md §7.1: a layer is named by name = "..." or by the variable of
- * `v = layer(...)` when it is the outermost call. */
+ * `v = layer(...)` when it is the outermost call.  §7.5: with shared =
+ * true a name already defined is that layer again. */
 bool name_layer(Checker *c, Env *env, Expr *e, const Sig *sig) {
     int slot = -1;
     for (int j = 0; j < sig->nparams; j++)
         if (strcmp(sig->pnames[j], "name") == 0)
             slot = sig->ninputs + j;
     Arg *a = slot >= 0 ? e->bound[slot] : NULL;
+    bool shared = shared_call(e, sig);
     if (a) {
         if (a->value->type.kind != TY_STR)
             return false;
-        const char *given = layer_name_string(c, env, a->value);
+        const char *given = layer_name_string(c, env, a->value, shared);
         if (!given)
             return false;
         if (!valid_layer_name(given)) {
@@ -82,11 +163,17 @@ bool name_layer(Checker *c, Env *env, Expr *e, const Sig *sig) {
     }
     Decl *m = env->model;
     for (int i = 0; i < m->ntensors; i++) {
-        if (strcmp(m->tensors[i].layer, e->layer) == 0) {
-            Diagnostic *dg = diag_error(c->d, a ? a->value->span : e->span, "duplicate layer name '%s'", e->layer);
-            diag_note(c->d, dg, m->tensors[i].span, "'%s' is first used here", e->layer);
-            return false;
+        if (strcmp(m->tensors[i].layer, e->layer) != 0)
+            continue;
+        if (shared) {
+            e->tied = true;
+            e->first_tensor = i;
+            return true;
         }
+        Diagnostic *dg = diag_error(c->d, a ? a->value->span : e->span, "duplicate layer name '%s'", e->layer);
+        diag_note(c->d, dg, m->tensors[i].span, "'%s' is first used here; to use its weights again (tied "
+                  "weights), add shared = true", e->layer);
+        return false;
     }
     return true;
 }
@@ -118,7 +205,8 @@ Type builtin_result(Checker *c, Env *env, Expr *e, const Builtin *b, Type *in, i
                            (long long)ty_width(x), (long long)np);
                 return ty_error;
             }
-            declare_layer(c, env, e, ty_width(x));
+            if (!declare_layer(c, env, e, ty_width(x)))
+                return ty_error;
         }
         return x.kind == TY_NUM ? (Type){.kind = TY_NUM} : x;
     case BK_GATE:
@@ -147,7 +235,8 @@ Type builtin_result(Checker *c, Env *env, Expr *e, const Builtin *b, Type *in, i
                            b->name, e->consts[0]);
                 return ty_error;
             }
-            declare_layer(c, env, e, ty_width(x));
+            if (!declare_layer(c, env, e, ty_width(x)))
+                return ty_error;
         }
         return x;
     case BK_LAYER: {
@@ -157,8 +246,7 @@ Type builtin_result(Checker *c, Env *env, Expr *e, const Builtin *b, Type *in, i
             return ty_error;
         }
         if (b->id != BI_DENSE) { /* batchnorm, affine: per feature */
-            declare_layer(c, env, e, ty_width(x));
-            return x;
+            return declare_layer(c, env, e, ty_width(x)) ? x : ty_error;
         }
         int64_t units = (int64_t)e->consts[0];
         if (units <= 0 || units > MAX_DIM) {
@@ -171,7 +259,8 @@ Type builtin_result(Checker *c, Env *env, Expr *e, const Builtin *b, Type *in, i
                        e->layer, (long long)units, (long long)ty_width(x), (long long)MAX_WEIGHTS);
             return ty_error;
         }
-        declare_layer(c, env, e, ty_width(x));
+        if (!declare_layer(c, env, e, ty_width(x)))
+            return ty_error;
         return ty_tensor(layer_result_features(layer_of_builtin(b->id), ty_width(x), e->consts));
     }
     case BK_SPLIT: {

@@ -200,6 +200,7 @@ struct Expr {
     double *consts;        /* EX_CALL: value of each constant parameter (builtin order) */
     const char *layer;     /* EX_CALL of a learned builtin: the layer name */
     int first_tensor;      /* EX_CALL of a layer: index of its first tensor in Decl.tensors */
+    bool tied;             /* EX_CALL of a layer with shared = true that reuses an earlier call's tensors */
     Binding *ref;          /* EX_NAME in a model: the binding it reads */
     int param_index;       /* EX_NAME in a body: index of the parameter, or -1 */
     const char *const_name;/* EX_NAME naming a const */
@@ -286,6 +287,8 @@ typedef struct ParamTensor {
     ElemType elem;
     Shape shape;      /* [rows, cols] for a matrix, [n] for a vector */
     Span span;        /* the call that declared it */
+    const char *kind; /* the layer kind that declared it ("dense") */
+    int uses;         /* calls that read it: 1, more for a shared layer (language.md §7.5) */
 } ParamTensor;
 
 typedef enum { DECL_CONST, DECL_ACT, DECL_GATE, DECL_MODEL, DECL_BLOCK } DeclKind;

@@ -171,6 +171,61 @@ static void report_kernel(StrBuf *sb, KGraph *kg, Kernel *k) {
     }
 }
 
+/* When ref reads tensor ti: add line to lines (sorted, distinct) and
+ * return 1; else 0. */
+static int add_line(const WeightRef *ref, int ti, uint32_t line, uint32_t *lines, int *n, int cap) {
+    if (ref->tensor != ti)
+        return 0;
+    int i = 0;
+    while (i < *n && lines[i] < line)
+        i++;
+    if ((i < *n && lines[i] == line) || *n == cap)
+        return 1;
+    memmove(lines + i + 1, lines + i, (size_t)(*n - i) * sizeof *lines);
+    lines[i] = line;
+    (*n)++;
+    return 1;
+}
+
+/* language.md §7.5: a layer called again with shared = true, the kernels
+ * that read its tensors and their first lines. */
+static void report_shared(StrBuf *sb, const KGraph *kg) {
+    const Decl *m = kg->g->model;
+    for (int ti = 0; ti < m->ntensors; ti++) {
+        const ParamTensor *t = &m->tensors[ti];
+        if (t->uses < 2 || (ti > 0 && strcmp(m->tensors[ti - 1].layer, t->layer) == 0))
+            continue;
+        enum { CAP = 16 };
+        uint32_t lines[CAP];
+        int n = 0, readers = 0;
+        for (int i = 0; i < kg->nkernels; i++) {
+            const Kernel *k = kg->kernels[i];
+            int reads = 0;
+            for (int j = 0; j < (k->kind == K_GATED ? 2 : k->kind == K_DENSE ? 1 : 0); j++)
+                reads += add_line(&k->w[j], ti, k->line_lo, lines, &n, CAP);
+            if (k->has_gamma)
+                reads += add_line(&k->gamma, ti, k->line_lo, lines, &n, CAP);
+            if (k->has_beta)
+                reads += add_line(&k->beta, ti, k->line_lo, lines, &n, CAP);
+            for (int j = 0; j < k->nleaves; j++)
+                if (k->leaves[j].kind == LF_VEC)
+                    reads += add_line(&k->leaves[j].vec, ti, k->line_lo, lines, &n, CAP);
+            readers += reads > 0;
+        }
+        uint32_t def, col;
+        source_line_col(kg->g->s->diag.sources[t->span.file], t->span.start, &def, &col);
+        sb_printf(sb, "shared: %s '%s' (line %u), %d calls; its tensors are read once", t->kind, t->layer, def,
+                  t->uses);
+        if (n) {
+            sb_printf(sb, ", by %d kernel%s (line%s ", readers, readers == 1 ? "" : "s", n == 1 ? "" : "s");
+            for (int i = 0; i < n; i++)
+                sb_printf(sb, "%s%u", i ? ", " : "", lines[i]);
+            sb_putc(sb, ')');
+        }
+        sb_putc(sb, '\n');
+    }
+}
+
 const char *kgraph_report(KGraph *kg) {
     StrBuf sb;
     sb_init(&sb, &kg->g->s->perm);
@@ -198,6 +253,7 @@ const char *kgraph_report(KGraph *kg) {
             sb_printf(&sb, "kept: %s '%s' (line %u) as x * scale + shift in a kernel's epilogue (%s)\n", a->op,
                       a->layer, line, a->kept_because ? a->kept_because : "no dense layer next to it to fold into");
     }
+    report_shared(&sb, kg);
     if (kg->nnotes == 0) {
         sb_puts(&sb, "every activation is fused into a matmul\n");
     } else {

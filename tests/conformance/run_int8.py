@@ -447,6 +447,22 @@ def model_for(case, t, src, dq):
             n, rn = layernorm(x, nw, nb, 1e-5)
             return softmax(*hd(n, rn), log=name == "head_log_softmax")
         return run
+    if name == "tied_layers":  # enc twice, mix in every step: one quantised copy of each
+        enc, mix, hd = (Dense(t[k + ".weight"][0], t[k + ".weight"][1], t[k + ".bias"][1])
+                        for k in ("enc", "mix", "head"))
+        steps = int(re.search(r"for i in 0 \.\. (\d+)", src).group(1))
+
+        def act(f, z, r):
+            a = [FUNCS[f](v) for v in z]
+            return a, activate(f, zip(z, r, a))
+
+        def run(x, _):
+            h, rh = act("relu", *enc(x, [0.0] * len(x)))
+            h, rh = act("gelu", *enc(h, rh))
+            for _ in range(steps):
+                h, rh = add(h, rh, *act("silu", *mix(h, rh)))
+            return hd(h, rh)
+        return run
     if re.search(r"\b(batchnorm|affine)\(", src):
         # dequantised: `actc run --reference --weights int8` dequantises the checkpoint's matrices
         # before folding, while the kernels quantise the folded ones: no f32-only bound between them

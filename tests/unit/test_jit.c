@@ -881,3 +881,33 @@ Test(jit, tuning_profiles_good_and_hostile) {
     else
         unsetenv("XDG_CACHE_HOME");
 }
+
+/* language.md §7.5: a layer called again with shared = true reads the
+ * tensors of its definition: the model declares them once, the kernels
+ * that read them share one packed copy (weight slot), and the result is
+ * the interpreter's.  A layer shared in every step of a loop likewise. */
+Test(jit, shared_layers_declare_and_pack_their_tensors_once, .timeout = 120) {
+    static const char *src = "const D = 24\n"
+                             "model m(x: f32[batch, D]) -> f32[batch, 5] {\n"
+                             "    a = relu(dense(x, D, name = \"enc\"))\n"
+                             "    h = gelu(dense(a, D, name = \"enc\", shared = true))\n"
+                             "    for i in 0 .. 3 {\n"
+                             "        h = h + silu(dense(h, D, bias = false, name = \"mix\", shared = true))\n"
+                             "    }\n"
+                             "    return dense(h, 5, name = \"head\")\n}\n";
+    for (int64_t batch = 1; batch <= 17; batch += 8) {
+        Outcome o = check_source(src, batch, 31);
+        cr_expect_leq(o.worst, BOUND, "batch %lld: error %g (bound %g)", (long long)batch, o.worst, BOUND);
+    }
+    Ready r = ready_model(src);
+    const actrt_desc *d = actc_jit_desc(r.j);
+    cr_assert_eq(d->ntensors, 5, "enc.weight, enc.bias, mix.weight, head.weight, head.bias; got %d", d->ntensors);
+    cr_assert_eq(d->nkernels, 6);
+    int per_tensor[8] = {0};
+    for (int i = 0; i < d->nweights; i++)
+        if (d->weights[i].tensor < 8)
+            per_tensor[d->weights[i].tensor]++;
+    for (int t = 0; t < d->ntensors; t++)
+        cr_expect_eq(per_tensor[t], 1, "tensor '%s' packed %d times", d->tensors[t].name, per_tensor[t]);
+    ready_free(&r);
+}
