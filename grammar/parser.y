@@ -61,10 +61,12 @@ void parse_stack_free(void *p);
 %token CONST "'const'" ACTIVATION "'activation'" GATE "'gate'" MODEL "'model'" BLOCK "'block'"
 %token RETURN "'return'" TRUE "'true'" FALSE "'false'" FOR "'for'" IN "'in'"
 %token <name> IDENT "identifier"
+%token <name> QUALIFIED "qualified name"
 %token <name> NUMBER "number"
 %token <name> STRING "string"
 %token NEWLINE "newline"
 %token ARROW "'->'" EQEQ "'=='" NE "'!='" LE "'<='" GE "'>='" DOTDOT "'..'"
+%token POW "'**'"
 
 %type <expr> expr primary args arglist
 %type <decl> item const_decl func_decl model_decl params paramlist ports outputs body block
@@ -76,6 +78,7 @@ void parse_stack_free(void *p);
 %left '+' '-'
 %left '*' '/'
 %precedence UMINUS
+%right POW /* Python's: -x ** 2 is -(x ** 2), 2 ** 3 ** 2 is 2 ** 9 */
 
 %%
 
@@ -206,6 +209,7 @@ expr
     | expr GE expr          { $$ = ast_bin(p, @$, BIN_GE, $1, $3); }
     | expr EQEQ expr        { $$ = ast_bin(p, @$, BIN_EQ, $1, $3); }
     | expr NE expr          { $$ = ast_bin(p, @$, BIN_NE, $1, $3); }
+    | expr POW expr         { $$ = habit_power(p, @$, @2, $1, $3); }
     ;
 
 primary
@@ -215,6 +219,8 @@ primary
     | FALSE                 { $$ = ast_bool(p, @$, false); }
     | IDENT                 { $$ = ast_name(p, @$, $1.name); }
     | IDENT '(' args ')'    { $$ = ast_call(p, @$, $1, $3); }
+    | QUALIFIED             { $$ = ast_name(p, @$, $1.name); }
+    | QUALIFIED '(' args ')' { $$ = ast_call(p, @$, $1, $3); }
     | '(' expr ')'          { $$ = $2; }
     ;
 
@@ -246,7 +252,7 @@ static const char *symbol_display(yysymbol_kind_t k, char *buf, size_t n) {
 /* Binary operators, by display name (symbol numbers are bison's business). */
 static bool is_operator(yysymbol_kind_t k) {
     static const char *const ops[] = {"'+'", "'-'", "'*'", "'/'", "'<'", "'>'",
-                                      "'<='", "'>='", "'=='", "'!='"};
+                                      "'<='", "'>='", "'=='", "'!='", "'**'"};
     const char *name = yysymbol_name(k);
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
         if (strcmp(name, ops[i]) == 0)
@@ -314,7 +320,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Pars
         sb_puts(&sb, "end of file");
     } else {
         sb_puts(&sb, symbol_display(tok, buf, sizeof buf));
-        if ((tok == YYSYMBOL_IDENT || tok == YYSYMBOL_NUMBER) && loc.end > loc.start &&
+        if ((tok == YYSYMBOL_IDENT || tok == YYSYMBOL_QUALIFIED || tok == YYSYMBOL_NUMBER) && loc.end > loc.start &&
             loc.end - loc.start <= 40)
             sb_printf(&sb, " '%.*s'", (int)(loc.end - loc.start), p->src->text + loc.start);
     }

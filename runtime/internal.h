@@ -1,7 +1,7 @@
 /*
  * internal.h — the runtime layer (libactrt) seen from inside: the allocation
- * funnel, the safetensors reader, the .npy reader/writer, weight binding and
- * the run path.  libactrt never links LLVM; generated code (JIT or AOT) calls
+ * funnel, the safetensors reader, the .npy reader/writer, the file-type
+ * sniffer for files that are neither, weight binding and the run path.  libactrt never links LLVM; generated code (JIT or AOT) calls
  * into it only through include/actc/runtime.h.
  */
 #ifndef ACTC_RUNTIME_INTERNAL_H
@@ -86,6 +86,33 @@ const char *st_dtype_name(StDtype d);
 size_t rt_utf8_check(const uint8_t *s, size_t len);
 void st_close(StFile *f);
 
+/* ---- sniff.c: what a file is when it is not the expected format ---- */
+
+typedef enum {
+    SNIFF_UNKNOWN,      /* none of these: the reader's own message stands */
+    SNIFF_SAFETENSORS,  /* an 8-byte length that fits, then '{' (perhaps broken inside) */
+    SNIFF_NPY,          /* "\x93NUMPY" */
+    SNIFF_NPZ,          /* a zip whose first entry ends in .npy (numpy.savez) */
+    SNIFF_TORCH_ZIP,    /* a zip whose first entry is .../data.pkl (torch.save, PyTorch >= 1.6) */
+    SNIFF_KERAS_ZIP,    /* a zip whose first entry is metadata.json or config.json (.keras) */
+    SNIFF_ZIP,          /* another zip ("PK\3\4") */
+    SNIFF_TORCH_PICKLE, /* a pickle of torch.save's magic number (legacy torch.save) */
+    SNIFF_PICKLE,       /* "\x80" and protocol 2..5 */
+    SNIFF_ONNX,         /* a protobuf whose first fields are ONNX ModelProto's (a heuristic) */
+    SNIFF_HDF5,         /* "\x89HDF\r\n\x1a\n" (Keras .h5) */
+    SNIFF_GGUF,         /* "GGUF" and a version (llama.cpp) */
+} SniffKind;
+
+/* The format the first bytes of b[0 .. len) show. */
+SniffKind sniff_kind(const uint8_t *b, size_t len);
+/* For a file `name` that failed to parse as `expected` (SNIFF_SAFETENSORS
+ * or SNIFF_NPY): when b is another format sniff_kind knows, write a message
+ * naming the file, what it is and how to save the expected format into
+ * err and return true; else leave err alone and return false.  Call it
+ * only after the parse failed: a valid file is never reclassified. */
+bool sniff_explain(const uint8_t *b, size_t len, const char *name, SniffKind expected, char *err,
+                   size_t errlen);
+
 /* ---- npy.c ---- */
 
 /* Set actrt_last_error(NULL) of this thread (model.c). */
@@ -93,9 +120,10 @@ void rt_set_global_error(const char *msg);
 
 enum { NPY_MAX_RANK = 8 };
 
-/* Read a .npy file (format versions 1, 2 and 3; C order; dtype <f4, <f8 or
- * <f2, converted to f32).  *data is allocated with rt_alloc.  Errors name
- * the file. */
+/* Read a .npy file (format versions 1, 2 and 3; C order; dtype <f4, <f8,
+ * <f2, <i1 .. <i8, <u1 .. <u8 or |b1, converted to f32: integers exactly,
+ * one beyond +-2^24 is an error naming the element).  *data is allocated
+ * with rt_alloc.  Errors name the file. */
 int npy_read(const char *path, float **data, int64_t *shape, int *rank, char *err, size_t errlen);
 int npy_read_memory(const void *buf, size_t len, const char *name, float **data, int64_t *shape, int *rank, char *err,
                     size_t errlen);

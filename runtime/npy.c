@@ -7,9 +7,13 @@
  * literal {'descr': ..., 'fortran_order': ..., 'shape': (...)} padded with
  * spaces and ending in '\n', then the raw C-order array data.  The header is
  * parsed by hand with a small fixed grammar (below) and anything else is
- * rejected.  Reading accepts <f4, <f8 and <f2 (also '=' and '|') converted
- * to f32; the data must be exactly as long as the shape says.  Writing
- * produces version 1.0, '<f4', the data 64-byte aligned (as numpy does).
+ * rejected.  Reading accepts <f4, <f8 and <f2, the integers <i1 .. <i8 and
+ * <u1 .. <u8, and |b1 (also '=' and '|'; '>' only for one-byte types),
+ * converted to f32: floats rounded (f8), integers exactly, so an integer
+ * beyond +-2^24 is an error naming the element; the data must be exactly
+ * as long as the shape says.  A file without the magic that is another
+ * format (sniff.c) gets a message saying which.  Writing produces version
+ * 1.0, '<f4', the data 64-byte aligned (as numpy does).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -297,29 +301,43 @@ static int hdr_parse(Hdr *h) {
 
 /* ---- reading ---- */
 
-/* Element type from descr: 2, 4 or 8 bytes of IEEE float, little-endian. */
-static int descr_size(const Hdr *h, int *size) {
+/* An element type: numpy's kind ('f' IEEE float, 'i' signed and 'u'
+ * unsigned integer, 'b' bool) and size in bytes, little-endian. */
+typedef struct Dtype {
+    char kind;
+    int size;
+} Dtype;
+
+/* The element type from descr: f2, f4, f8; i1, i2, i4, i8; u1 .. u8; b1. */
+static int descr_type(const Hdr *h, Dtype *dt) {
     char d[48];
     snprintf(d, sizeof d, "%.*s", (int)(h->descr_len > 40 ? 40 : h->descr_len), h->descr);
-    if (h->descr_len == 3 && strchr("<=|>", d[0]) && d[1] == 'f' && strchr("248", d[2])) {
-        if (d[0] == '>')
-            return fail(ACTC_ERR_IO, h->err, h->errlen,
-                        "%s: big-endian dtype '%s' is not supported; save with arr.astype('<f%c')",
-                        h->file, d, d[2]);
-        *size = d[2] - '0';
-        return ACTC_OK;
-    }
-    return fail(ACTC_ERR_IO, h->err, h->errlen,
-                "%s: unsupported dtype '%s' (expected '<f4', '<f8' or '<f2')", h->file, d);
+    bool known = h->descr_len == 3 && strchr("<=|>", d[0]) && d[1] && strchr("fiub", d[1]) &&
+                 d[2] && strchr(d[1] == 'f' ? "248" : d[1] == 'b' ? "1" : "1248", d[2]);
+    if (!known)
+        return fail(ACTC_ERR_IO, h->err, h->errlen,
+                    "%s: unsupported dtype '%s' (expected a float '<f4', '<f8' or '<f2', an "
+                    "integer '<i1' .. '<i8' or '<u1' .. '<u8', or a bool '|b1')",
+                    h->file, d);
+    if (d[0] == '>' && d[2] != '1')
+        return fail(ACTC_ERR_IO, h->err, h->errlen,
+                    "%s: big-endian dtype '%s' is not supported; save with arr.astype('<%c%c')",
+                    h->file, d, d[1], d[2]);
+    *dt = (Dtype){.kind = d[1], .size = d[2] - '0'};
+    return ACTC_OK;
 }
 
 /* Magic, version, header length and encoding; on success *hoff and *hlen
  * locate the header text. */
 static int check_preamble(const uint8_t *b, size_t len, const char *name, size_t *hoff,
                           size_t *hlen, char *err, size_t errlen) {
-    if (memcmp(b, magic, len < 6 ? len : 6) != 0)
+    if (memcmp(b, magic, len < 6 ? len : 6) != 0) {
+        /* a .npz, a safetensors file, ...: say so */
+        if (sniff_explain(b, len, name, SNIFF_NPY, err, errlen))
+            return ACTC_ERR_IO;
         return fail(ACTC_ERR_IO, err, errlen,
                     "%s: not a .npy file (it does not start with \"\\x93NUMPY\")", name);
+    }
     if (len < 10)
         return fail(ACTC_ERR_IO, err, errlen, "%s: file is too short for a .npy header: %zu bytes",
                     name, len);
@@ -377,7 +395,7 @@ static float half_to_float(uint16_t x) {
     return v;
 }
 
-static void convert(float *dst, const uint8_t *p, size_t n, int size) {
+static void convert_float(float *dst, const uint8_t *p, size_t n, int size) {
     if (size == 4) {
         if (n)
             memcpy(dst, p, n * 4);
@@ -391,6 +409,81 @@ static void convert(float *dst, const uint8_t *p, size_t n, int size) {
         for (size_t i = 0; i < n; i++)
             dst[i] = half_to_float((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
     }
+}
+
+/* Where flat element i is, for a message: " (row 3, column 2)" in a
+ * matrix, " (index [1, 0, 2])" at higher ranks, nothing at rank 0 or 1. */
+static const char *show_index(char out[256], size_t i, const int64_t *shape, int rank) {
+    int64_t idx[NPY_MAX_RANK];
+    out[0] = '\0';
+    if (rank < 2)
+        return out;
+    for (int k = rank - 1; k >= 0; k--) { /* no zero dimension: the array has element i */
+        idx[k] = (int64_t)(i % (uint64_t)shape[k]);
+        i /= (uint64_t)shape[k];
+    }
+    if (rank == 2) {
+        snprintf(out, 256, " (row %" PRId64 ", column %" PRId64 ")", idx[0], idx[1]);
+        return out;
+    }
+    size_t o = (size_t)snprintf(out, 256, " (index [");
+    for (int k = 0; k < rank; k++)
+        o += (size_t)snprintf(out + o, 256 - o, "%s%" PRId64, k ? ", " : "", idx[k]);
+    snprintf(out + o, 256 - o, "])");
+    return out;
+}
+
+/* f32 holds every integer of magnitude <= 2^24 exactly, and not all above. */
+#define NPY_EXACT_INT ((int64_t)1 << 24)
+
+/* The size-byte two's-complement integer whose bits are u (size 1..8),
+ * without implementation-defined shifts or conversions. */
+static int64_t sign_extend(uint64_t u, int size) {
+    if (size == 8) {
+        int64_t v;
+        memcpy(&v, &u, 8);
+        return v;
+    }
+    uint64_t m = (uint64_t)1 << (8 * size - 1); /* the sign bit */
+    return (int64_t)(u ^ m) - (int64_t)m;
+}
+
+/* Integers and bools to f32, exactly; an element f32 cannot hold exactly
+ * (beyond +-2^24), or a bool byte other than 0 and 1, is an error naming
+ * it.  Little-endian, any alignment. */
+static int convert_int(const Hdr *h, float *dst, const uint8_t *p, size_t n, Dtype dt) {
+    char ib[256];
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *e = p + (size_t)dt.size * i;
+        uint64_t u = 0;
+        for (int k = dt.size - 1; k >= 0; k--)
+            u = u << 8 | e[k];
+        if (dt.kind == 'b') {
+            if (u > 1)
+                return fail(ACTC_ERR_IO, h->err, h->errlen,
+                            "%s: element %zu%s is byte 0x%02x, not a bool (0 or 1)", h->file, i,
+                            show_index(ib, i, h->shape, h->rank), (unsigned)u);
+            dst[i] = (float)u;
+            continue;
+        }
+        if (dt.kind == 'u') {
+            if (u > (uint64_t)NPY_EXACT_INT)
+                return fail(ACTC_ERR_IO, h->err, h->errlen,
+                            "%s: element %zu%s is %" PRIu64
+                            ", beyond 2^24, which f32 cannot hold exactly",
+                            h->file, i, show_index(ib, i, h->shape, h->rank), u);
+            dst[i] = (float)u;
+            continue;
+        }
+        int64_t v = sign_extend(u, dt.size);
+        if (v > NPY_EXACT_INT || v < -NPY_EXACT_INT)
+            return fail(ACTC_ERR_IO, h->err, h->errlen,
+                        "%s: element %zu%s is %" PRId64 ", beyond %s2^24, which f32 cannot hold "
+                        "exactly",
+                        h->file, i, show_index(ib, i, h->shape, h->rank), v, v < 0 ? "-" : "");
+        dst[i] = (float)v;
+    }
+    return ACTC_OK;
 }
 
 /* The data length against the shape; *numel on success. */
@@ -433,7 +526,8 @@ int npy_read_memory(const void *buf, size_t len, const char *name, float **data,
     if (!data || !shape || !rank || (!buf && len))
         return fail(ACTC_ERR_ARG, err, errlen, "%s: npy_read_memory: missing argument", name);
     size_t hoff = 0, hlen = 0, numel = 0;
-    int st, size = 4;
+    int st;
+    Dtype dt = {0};
     if ((st = check_preamble(b, len, name, &hoff, &hlen, err, errlen)))
         return st;
     Hdr h = {.s = (const char *)b + hoff,
@@ -443,18 +537,23 @@ int npy_read_memory(const void *buf, size_t len, const char *name, float **data,
              .errlen = errlen,
              .fortran = -1,
              .rank = -1};
-    if ((st = hdr_parse(&h)) || (st = descr_size(&h, &size)))
+    if ((st = hdr_parse(&h)) || (st = descr_type(&h, &dt)))
         return st;
     if (h.fortran)
         return fail(ACTC_ERR_IO, err, errlen,
                     "%s: Fortran-order arrays are not supported; save with np.ascontiguousarray",
                     name);
-    if ((st = check_data(&h, size, len - hoff - hlen, &numel)))
+    if ((st = check_data(&h, dt.size, len - hoff - hlen, &numel)))
         return st;
     float *out = rt_alloc(numel * sizeof(float));
     if (!out)
         return fail(ACTC_ERR_NOMEM, err, errlen, "%s: out of memory for %zu floats", name, numel);
-    convert(out, b + hoff + hlen, numel, size);
+    if (dt.kind == 'f')
+        convert_float(out, b + hoff + hlen, numel, dt.size);
+    else if ((st = convert_int(&h, out, b + hoff + hlen, numel, dt))) {
+        rt_free(out);
+        return st;
+    }
     *data = out;
     memcpy(shape, h.shape, sizeof(int64_t) * (size_t)h.rank);
     *rank = h.rank;

@@ -13,7 +13,8 @@
  * data section and matches shape x element size; f->tensors is sorted by
  * name (st_find is a binary search).  On failure *f is zeroed and owns
  * nothing.  All arithmetic on sizes from the file is overflow-checked, and
- * every allocation goes through rt_alloc (jansson's too: alloc.c).
+ * every allocation goes through rt_alloc (jansson's too: alloc.c).  A file
+ * that fails and is another format (sniff.c) gets a message saying which.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -636,6 +637,11 @@ static int validate(StFile *f, char *err, size_t errlen) {
         st = sort_names(f, err, errlen);
     if (!st)
         st = check_coverage(f, f->size - 8 - hlen, err, errlen);
+    /* not safetensors at all (a torch.save zip, a .npy, ...): say what it
+     * is instead (sniff.c).  A file under 8 bytes is not mapped: f->base
+     * is "" then, and there is nothing to sniff. */
+    if (st && st != ACTC_ERR_NOMEM && f->size >= 8)
+        sniff_explain(f->base, f->size, f->name, SNIFF_SAFETENSORS, err, errlen);
     if (st)
         st_close(f);
     return st;

@@ -139,6 +139,13 @@ typedef struct DiagNote {
     const char *message;
 } DiagNote;
 
+/* A fix-it hint (clang's): writing `text` in place of the span repairs the
+ * error; an empty text deletes the span. */
+typedef struct DiagFixit {
+    Span span;
+    const char *text;
+} DiagFixit;
+
 typedef struct Diagnostic {
     Severity severity;
     Span span;
@@ -146,6 +153,8 @@ typedef struct Diagnostic {
     const char *message;
     DiagNote *notes;
     int nnotes, capnotes;
+    DiagFixit *fixits;
+    int nfixits, capfixits;
 } Diagnostic;
 
 typedef struct Diag {
@@ -168,6 +177,9 @@ Diagnostic *diag_warning_nospan(Diag *d, const char *fmt, ...) __attribute__((fo
 /* Attach a note to the diagnostic returned above (NULL-safe: dropped errors). */
 void diag_note(Diag *d, Diagnostic *dg, Span sp, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Attach a fix-it to the diagnostic returned above (NULL-safe).  Only a
+ * certain repair gets one (language.md §9.1). */
+void diag_fixit(Diag *d, Diagnostic *dg, Span sp, const char *text);
 bool diag_full(const Diag *d);
 /* Render all diagnostics: clang-style text, or one JSON object per line. */
 const char *diag_render_text(Diag *d);

@@ -7,6 +7,8 @@
  *   <source line>
  *   <caret line: '^' at the start, '~' under the rest of the span>
  *
+ *   <fix-it line: the replacement text under the span, when certain>
+ *
  * or one JSON object per diagnostic for editors (--diagnostics=json).
  * After DIAG_MAX_ERRORS errors further errors are dropped and one final
  * "too many errors" line is rendered, as clang does.
@@ -85,6 +87,13 @@ void diag_note(Diag *d, Diagnostic *dg, Span sp, const char *fmt, ...) {
     VEC_PUSH(d->arena, dg->notes, dg->nnotes, dg->capnotes, n);
 }
 
+void diag_fixit(Diag *d, Diagnostic *dg, Span sp, const char *text) {
+    if (!dg)
+        return;
+    DiagFixit f = {sp, arena_strdup(d->arena, text)};
+    VEC_PUSH(d->arena, dg->fixits, dg->nfixits, dg->capfixits, f);
+}
+
 static const char *sev_name(Severity s) {
     return s == SEV_ERROR ? "error" : s == SEV_WARNING ? "warning" : "note";
 }
@@ -123,9 +132,11 @@ static uint32_t display_unit(const char *s, uint32_t len, char *out, int *width)
 
 enum { ECHO_MAX = 160, ECHO_BEFORE = 60 };
 
-/* Echo the source line and the caret line under [col, col + ncols).  Long
+/* Echo the source line and the caret line under [col, col + ncols), then,
+ * with fix_text, clang's fix-it line: the text at column fix_col.  Long
  * lines are shown as a window around the caret, with "..." marks. */
-static void render_source(StrBuf *sb, const char *line, uint32_t len, uint32_t col, uint32_t ncols) {
+static void render_source(StrBuf *sb, const char *line, uint32_t len, uint32_t col, uint32_t ncols,
+                          uint32_t fix_col, const char *fix_text) {
     uint32_t start = col - 1 > len ? len : col - 1;
     uint32_t from = 0, to = len;
     if (len > ECHO_MAX) {
@@ -134,11 +145,15 @@ static void render_source(StrBuf *sb, const char *line, uint32_t len, uint32_t c
             from--;
         to = from + ECHO_MAX < len ? from + ECHO_MAX : len;
     }
-    StrBuf caret;
+    StrBuf caret, fix;
     sb_init(&caret, sb->arena);
+    sb_init(&fix, sb->arena);
+    uint32_t fix_start = fix_col ? fix_col - 1 : 0;
+    bool has_fix = fix_text && fix_text[0] && fix_col && fix_start >= from && fix_start <= to;
     if (from > 0) {
         sb_puts(sb, "...");
         sb_puts(&caret, "   ");
+        sb_puts(&fix, "   ");
     }
     uint32_t span_end = start + (ncols ? ncols : 1);
     bool marked = false;
@@ -155,6 +170,8 @@ static void render_source(StrBuf *sb, const char *line, uint32_t len, uint32_t c
                 m = '\t';
             if (i < span_end)
                 sb_putc(&caret, m);
+            if (has_fix && i < fix_start)
+                sb_putc(&fix, unit[0] == '\t' ? '\t' : ' ');
         }
         i += used;
     }
@@ -165,10 +182,16 @@ static void render_source(StrBuf *sb, const char *line, uint32_t len, uint32_t c
     sb_putc(sb, '\n');
     sb_puts(sb, sb_str(&caret));
     sb_putc(sb, '\n');
+    if (has_fix) {
+        for (const char *t = fix_text; *t; t++) /* control bytes shown as spaces, as in the source line */
+            sb_putc(&fix, (unsigned char)*t < 0x20 && *t != '\t' ? ' ' : *t == 0x7f ? ' ' : *t);
+        sb_puts(sb, sb_str(&fix));
+        sb_putc(sb, '\n');
+    }
 }
 
 static void render_one(Diag *d, StrBuf *sb, Severity sev, Span sp, bool has_span,
-                       const char *msg) {
+                       const char *msg, const DiagFixit *fix) {
     if (!has_span || sp.file >= (uint32_t)d->nsources) {
         sb_printf(sb, "actc: %s: %s\n", sev_name(sev), msg);
         return;
@@ -181,7 +204,20 @@ static void render_one(Diag *d, StrBuf *sb, Severity sev, Span sp, bool has_span
     uint32_t len;
     const char *text = source_line(src, line, &len);
     uint32_t ncols = eline == line && ecol > col ? ecol - col : (eline > line ? len + 1 - col : 1);
-    render_source(sb, text, len, col, ncols);
+    uint32_t fline = 0, fcol = 0;
+    if (fix && fix->span.file == sp.file)
+        source_line_col(src, fix->span.start, &fline, &fcol);
+    /* a fix-it is shown under the line it is on, as clang does */
+    render_source(sb, text, len, col, ncols, fline == line ? fcol : 0, fix ? fix->text : NULL);
+}
+
+/* The fix-it to show under a diagnostic's source line: the first one that
+ * writes something (a deletion is shown by the caret range alone). */
+static const DiagFixit *shown_fixit(const Diagnostic *dg) {
+    for (int i = 0; i < dg->nfixits; i++)
+        if (dg->fixits[i].text[0])
+            return &dg->fixits[i];
+    return NULL;
 }
 
 const char *diag_render_text(Diag *d) {
@@ -189,9 +225,9 @@ const char *diag_render_text(Diag *d) {
     sb_init(&sb, d->arena);
     for (int i = 0; i < d->len; i++) {
         Diagnostic *dg = &d->items[i];
-        render_one(d, &sb, dg->severity, dg->span, dg->has_span, dg->message);
+        render_one(d, &sb, dg->severity, dg->span, dg->has_span, dg->message, shown_fixit(dg));
         for (int j = 0; j < dg->nnotes; j++)
-            render_one(d, &sb, SEV_NOTE, dg->notes[j].span, true, dg->notes[j].message);
+            render_one(d, &sb, SEV_NOTE, dg->notes[j].span, true, dg->notes[j].message, NULL);
     }
     if (d->too_many)
         sb_puts(&sb, "actc: fatal error: too many errors emitted, stopping now\n");
@@ -243,6 +279,16 @@ static json_t *json_diag(Diag *d, const Diagnostic *dg) {
         json_array_append_new(notes, n);
     }
     json_object_set_new(o, "notes", notes);
+    if (dg->nfixits) { /* only when there are some: older consumers see no change */
+        json_t *fixits = json_array();
+        for (int j = 0; j < dg->nfixits; j++) {
+            json_t *f = json_pos(d, dg->fixits[j].span, true, true);
+            if (f)
+                json_object_set_new(f, "text", json_string(dg->fixits[j].text));
+            json_array_append_new(fixits, f);
+        }
+        json_object_set_new(o, "fixits", fixits);
+    }
     return o;
 }
 

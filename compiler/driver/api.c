@@ -101,10 +101,12 @@ int actc_check_source(actc_session *a, const char *name, const char *text, size_
     a->has_source = true;
     Source *src = source_new(&a->s.perm, name, text ? text : "", len);
     a->prog = parse_source(&a->s, src);
-    if (a->s.diag.nerrors) {
+    if (!parse_checkable(&a->s, a->prog)) {
         st = ACTC_ERR_SYNTAX;
     } else if (!check_program(&a->s, a->prog)) {
         st = ACTC_ERR_CHECK;
+    } else if (a->s.diag.nerrors) { /* only errors the parser repaired (language.md §10) */
+        st = ACTC_ERR_SYNTAX;
     }
     boundary_pop(&b);
     if (st)

@@ -104,6 +104,9 @@ const char *suggest_name(const Env *env, const char *target, bool want_values);
 Type check_expr(Checker *c, Env *env, Expr *e);
 Type broadcast(Checker *c, Env *env, Span sp, const char *what, Type a, Type b);
 bool arith_operand(Checker *c, Env *env, const Expr *e, Type t, const char *op);
+/* Notes on dg at the places that set the widths of tensor operands a and b
+ * (types ta, tb): "width 256 set here", as clang's "declared here". */
+void note_width_origins(Checker *c, const Env *env, Diagnostic *dg, const Expr *a, Type ta, const Expr *b, Type tb);
 
 /* check_call.c */
 Type check_call(Checker *c, Env *env, Expr *e);

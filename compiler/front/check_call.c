@@ -184,6 +184,8 @@ static void unknown_callee(Checker *c, Env *env, Expr *e) {
     } else if (env->model && lookup_binding(env, e->str)) {
         Binding *b = lookup_binding(env, e->str);
         b->uses++;
+        if (b->error) /* its value was reported (fc = nn.Linear(...); fc(x)): nothing to add */
+            return;
         Diagnostic *dg = diag_error(c->d, e->name_span, "'%s' is a tensor, not a function", e->str);
         diag_note(c->d, dg, b->span, "'%s' is defined here", e->str);
     } else if ((env->func && lookup_param(env, e->str) >= 0) ||
@@ -206,6 +208,15 @@ static void unknown_callee(Checker *c, Env *env, Expr *e) {
                 diag_error(c->d, e->name_span, "unknown function '%s'", e->str);
         }
     }
+}
+
+/* language.md §10: F.gelu(x), torch.sigmoid(x), nn.Linear(...).  True when
+ * the prefix was dropped (the fix is certain) and the call is checked on. */
+static bool qualified_callee(Checker *c, Env *env, Expr *e) {
+    const char *base = habit_base_name(e->str);
+    Decl *d = lookup_decl(c, base);
+    bool known = builtin_find(base) || (d && (d->kind == DECL_ACT || d->kind == DECL_GATE || d->kind == DECL_BLOCK));
+    return habit_qualified(c->s, e, known, known ? NULL : suggest_name(env, base, false));
 }
 
 static Sig sig_user(Decl *user) {
@@ -244,6 +255,24 @@ static bool check_operands(Checker *c, Env *env, Expr *e, const Sig *sig, int ni
     return ok;
 }
 
+/* language.md §10: Python's None given for constant parameter j (bias =
+ * None, eps = None), reported with what to write for that parameter. */
+static bool none_argument(Checker *c, Env *env, const Sig *sig, int j, const Arg *a) {
+    const Expr *v = a->value;
+    if (v->kind != EX_NAME || strcmp(v->str, "None") != 0 || scope_lookup(env->scope, v->str) ||
+        lookup_decl(c, v->str))
+        return false;
+    BuiltinParam up;
+    const BuiltinParam *bp = &up;
+    if (sig->bi) {
+        bp = &sig->bi->params[j];
+    } else {
+        const Param *pr = &sig->user->params[sig->user->ninputs_elem + j];
+        up = (BuiltinParam){pr->name, PT_NUM, !pr->dflt, pr->type.value, NULL};
+    }
+    return habit_none(c->s, v, bp);
+}
+
 /* The constant parameters of call e into e->consts, defaults filled in;
  * *all_known is false when one is known per call only (a parameter of the
  * enclosing function).  False if one is wrong (reported). */
@@ -258,6 +287,10 @@ static bool check_consts(Checker *c, Env *env, Expr *e, const Sig *sig, bool *al
                 e->consts[j] = sig->bi->params[j].dflt;
             else
                 e->consts[j] = sig->user->params[sig->user->ninputs_elem + j].type.value;
+            continue;
+        }
+        if (none_argument(c, env, sig, j, a)) {
+            ok = false;
             continue;
         }
         Type t = check_expr(c, env, a->value);
@@ -278,6 +311,7 @@ static Type user_result(Checker *c, Env *env, Expr *e, Decl *user, const Type *i
         Diagnostic *dg = diag_error(c->d, e->span, "operands of gate '%s' must have the same shape: %s and %s",
                                     user->name, ty_str(c, env, in[0]), ty_str(c, env, in[1]));
         diag_note(c->d, dg, user->name_span, "'%s' is defined here", user->name);
+        note_width_origins(c, env, dg, e->bound[0]->value, in[0], e->bound[1]->value, in[1]);
         return ty_error;
     }
     Type r = user->kind == DECL_GATE ? broadcast(c, env, e->span, user->name, in[0], in[1]) : in[0];
@@ -288,6 +322,11 @@ static Type user_result(Checker *c, Env *env, Expr *e, Decl *user, const Type *i
 Type check_call(Checker *c, Env *env, Expr *e) {
     if (env->func)
         e->call_index = env->func->ncalls++;
+    if (habit_is_qualified(e->str) && !qualified_callee(c, env, e)) {
+        for (int i = 0; i < e->nargs; i++) /* still resolve names inside */
+            check_expr(c, env, e->args[i].value);
+        return ty_error;
+    }
     /* Resolve the callee. */
     Decl *user = lookup_decl(c, e->str);
     if (user && user->kind == DECL_BLOCK)

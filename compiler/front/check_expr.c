@@ -136,6 +136,12 @@ static const Stmt *loop_binding(Stmt *const *stmts, int n, const char *name) {
 }
 
 static Type check_name(Checker *c, Env *env, Expr *e) {
+    if (habit_is_qualified(e->str)) { /* language.md §10: F.relu, torch.sigmoid as values */
+        const char *base = habit_base_name(e->str);
+        bool known = builtin_find(base) || lookup_decl(c, base);
+        if (!habit_qualified(c->s, e, known, known ? NULL : suggest_name(env, base, false)))
+            return ty_error;
+    }
     if (env->func) {
         int i = lookup_param(env, e->str);
         if (i >= 0) {
@@ -206,6 +212,11 @@ static Type check_name(Checker *c, Env *env, Expr *e) {
                 }
         }
     }
+    int py = habit_bool(c->s, e); /* language.md §10: True, False, None */
+    if (py >= 0)
+        return (Type){.kind = TY_BOOL, .value = py};
+    if (habit_none(c->s, e, NULL))
+        return ty_error;
     const char *hint = suggest_name(env, e->str, true);
     if (hint) {
         diag_error(c->d, e->span, "use of undeclared identifier '%s'; did you mean '%s'?", e->str, hint);
@@ -234,6 +245,67 @@ Type broadcast(Checker *c, Env *env, Span sp, const char *what, Type a, Type b) 
     diag_error(c->d, sp, "shape mismatch in %s: %s and %s", what, ty_str(c, env, a),
                ty_str(c, env, b));
     return ty_error;
+}
+
+/* The operand of checked call e that carries its width: the first tensor
+ * operand (else a comparison's, for where), or NULL. */
+static const Expr *width_operand(const Expr *e) {
+    int n = e->callee.builtin ? e->callee.builtin->ninputs : e->callee.user ? e->callee.user->ninputs_elem : 0;
+    const Expr *cond = NULL;
+    for (int i = 0; e->bound && i < n; i++) {
+        const Expr *v = e->bound[i] ? e->bound[i]->value : NULL;
+        if (v && v->type.kind == TY_TENSOR)
+            return v;
+        if (v && v->type.kind == TY_COND && !cond)
+            cond = v;
+    }
+    return cond;
+}
+
+/* Where the width of checked tensor expression e was set: the units of
+ * its dense layer, a split, a one-operand glu or a model input's type;
+ * elementwise operations, layers that keep the width and bindings are
+ * followed back (a loop, so a long residual chain costs no stack). */
+static bool width_origin(const Env *env, const Expr *e, Span *out) {
+    for (long steps = 0; e && steps < (1L << 22); steps++) {
+        const Builtin *bi = e->kind == EX_CALL ? e->callee.builtin : NULL;
+        switch (e->kind) {
+        case EX_NAME: {
+            const Binding *b = e->ref;
+            if (b && b->is_input && env->model && b->index < env->model->ninputs &&
+                env->model->inputs[b->index].type->ndims == 2) {
+                *out = env->model->inputs[b->index].type->dims[1]->span;
+                return true;
+            }
+            e = b && !b->is_input && b->stmt && b->stmt->nvalues > 0 ? b->stmt->values[0] : NULL;
+            break;
+        }
+        case EX_NEG: e = e->lhs; break;
+        case EX_BIN: e = e->lhs->type.kind == TY_TENSOR || e->lhs->type.kind == TY_COND ? e->lhs : e->rhs; break;
+        case EX_CALL:
+            if (bi && bi->id == BI_DENSE && e->bound && e->bound[1]) {
+                *out = e->bound[1]->value->span; /* the units */
+                return true;
+            }
+            if (bi && (bi->id == BI_SPLIT || (bi->id == BI_GLU && e->bound && !e->bound[1]))) {
+                *out = e->span;
+                return true;
+            }
+            e = width_operand(e);
+            break;
+        default: return false;
+        }
+    }
+    return false;
+}
+
+void note_width_origins(Checker *c, const Env *env, Diagnostic *dg, const Expr *a, Type ta, const Expr *b, Type tb) {
+    Span sa, sb;
+    bool has_a = width_origin(env, a, &sa);
+    if (has_a)
+        diag_note(c->d, dg, sa, "width %lld set here", (long long)ty_width(ta));
+    if (width_origin(env, b, &sb) && !(has_a && sa.start == sb.start && sa.end == sb.end))
+        diag_note(c->d, dg, sb, "width %lld set here", (long long)ty_width(tb));
 }
 
 /* An operand of arithmetic must be a number or a tensor. */

@@ -223,8 +223,9 @@ Type builtin_result(Checker *c, Env *env, Expr *e, const Builtin *b, Type *in, i
         }
         if (in[0].kind == TY_TENSOR && in[1].kind == TY_TENSOR && ty_width(in[0]) >= 0 && ty_width(in[1]) >= 0 &&
             ty_width(in[0]) != ty_width(in[1])) {
-            diag_error(c->d, e->span, "operands of gate '%s' must have the same shape: %s and %s", b->name,
-                       ty_str(c, env, in[0]), ty_str(c, env, in[1]));
+            Diagnostic *dg = diag_error(c->d, e->span, "operands of gate '%s' must have the same shape: %s and %s",
+                                        b->name, ty_str(c, env, in[0]), ty_str(c, env, in[1]));
+            note_width_origins(c, env, dg, e->bound[0]->value, in[0], e->bound[1]->value, in[1]);
             return ty_error;
         }
         return broadcast(c, env, e->span, b->name, in[0], in[1]);

@@ -183,7 +183,8 @@ struct Expr {
     double num;
     bool num_is_int;
     int64_t ival;
-    /* EX_STR, EX_NAME, EX_CALL (callee name) */
+    /* EX_STR, EX_NAME, EX_CALL (callee name; a PyTorch-qualified name such
+     * as "F.gelu" keeps its prefix until the checker reports it, habits.c) */
     const char *str;
     bool b; /* EX_BOOL */
     /* EX_BIN, EX_NEG (lhs only) */
@@ -347,6 +348,7 @@ typedef struct Program {
     Decl **decls;
     int ndecls, capdecls;
     uint32_t file;
+    int nrepaired; /* errors of the parse whose fix was certain and applied (habits.c) */
 } Program;
 
 /* Parser state shared by the grammar actions (grammar/parser.y). */
@@ -356,6 +358,7 @@ typedef struct Parser {
     uint32_t file;
     const Source *src;
     int nsyntax;       /* syntax errors so far */
+    int nrepaired;     /* errors whose certain fix was applied: the tree is as meant */
     int depth;         /* bracket depth, maintained by the lexer */
     uint32_t open_at[64]; /* offsets of the innermost open '(' / '[' (depth <= 64) */
     uint32_t brace_at[8]; /* offsets of the innermost open '{' */
@@ -413,8 +416,42 @@ const char *ast_dump(Session *s, const Program *prog);
 
 /* Parse one source; syntax errors go to s->diag.  Never NULL. */
 Program *parse_source(Session *s, Source *src);
+/* Whether the checker may run on prog: the parse reported no error, or only
+ * errors it repaired (language.md §10), so the tree is the program meant.
+ * The run still fails; the checker's errors are reported with them. */
+bool parse_checkable(const Session *s, const Program *prog);
 /* The token stream, one "LINE:COL kind [text]" per line (actc dump --tokens). */
 const char *lex_dump(Session *s, Source *src);
+
+/* ---- habits.c: PyTorch habits and what to write instead (language.md §10) ---- */
+
+/* A name written with a PyTorch prefix (F.gelu, torch.sigmoid, nn.Linear):
+ * the scanner's qualified-name token.  No actc identifier has a dot. */
+bool habit_is_qualified(const char *name);
+/* The name after the prefix: "gelu" for "F.gelu". */
+const char *habit_base_name(const char *name);
+/* Report the qualified name of e (EX_CALL or EX_NAME).  `known`: the name
+ * after the prefix is a builtin or a function of the file; `hint`: else the
+ * nearest one, or NULL.  True when the fix is certain (drop the prefix):
+ * e->str (and an EX_CALL's name_span) are then the plain name, and checking
+ * goes on as if it had been written so. */
+bool habit_qualified(Session *s, Expr *e, bool known, const char *hint);
+/* e, a name that is not declared, is Python's True or False: reported with
+ * the fix-it 'true' / 'false'; returns the boolean meant, with which the
+ * caller goes on (certain), or -1 when e is neither. */
+int habit_bool(Session *s, const Expr *e);
+/* e, a name that is not declared, is Python's None: reported, with what to
+ * write for parameter p when it is the argument of one (NULL: elsewhere).
+ * False when e is not None. */
+bool habit_none(Session *s, const Expr *e, const BuiltinParam *p);
+/* The scanner saw 'text' (len bytes, quotes included): reported with the
+ * fix-it "text"; returns that double-quoted string token (certain: it
+ * counts in Parser.nrepaired). */
+Name habit_single_quoted(Parser *p, Span sp, const char *text, size_t len);
+/* The grammar saw `base ** exponent` (the operator at op): reported, and
+ * parsed on as pow(base, exponent) so that the rest of the file is parsed;
+ * not repaired, so the checker does not run. */
+Expr *habit_power(Parser *p, Span sp, Span op, Expr *base, Expr *exponent);
 
 /* ---- consteval.c: the one constant evaluator ---- */
 

@@ -136,7 +136,12 @@ Program *parse_source(Session *s, Source *src) {
     actc_yyparse(scanner, &p);
     actc_yylex_destroy(scanner); /* arena memory: nothing to free on longjmp */
     current = saved;
+    p.prog->nrepaired = p.nrepaired;
     return p.prog;
+}
+
+bool parse_checkable(const Session *s, const Program *prog) {
+    return !s->diag.too_many && s->diag.nerrors == prog->nrepaired;
 }
 
 /* Name of a token for dumps: the symbol's display name from the grammar. */
@@ -144,6 +149,7 @@ static const char *token_name(int t, char *buf, size_t n) {
     switch (t) {
     case 0: return "end of file";
     case IDENT: return "identifier";
+    case QUALIFIED: return "qualified name";
     case NUMBER: return "number";
     case STRING: return "string";
     case NEWLINE: return "newline";
@@ -151,6 +157,11 @@ static const char *token_name(int t, char *buf, size_t n) {
     case ACTIVATION: return "'activation'";
     case GATE: return "'gate'";
     case MODEL: return "'model'";
+    case BLOCK: return "'block'";
+    case FOR: return "'for'";
+    case IN: return "'in'";
+    case DOTDOT: return "'..'";
+    case POW: return "'**'";
     case RETURN: return "'return'";
     case TRUE: return "'true'";
     case FALSE: return "'false'";
@@ -182,7 +193,7 @@ const char *lex_dump(Session *s, Source *src) {
         char buf[8];
         source_line_col(src, loc.start, &line, &col);
         sb_printf(&sb, "%u:%u %s", line, col, token_name(t, buf, sizeof buf));
-        if (t == IDENT || t == NUMBER || t == STRING)
+        if (t == IDENT || t == QUALIFIED || t == NUMBER || t == STRING)
             sb_printf(&sb, " %s", v.name.name);
         sb_putc(&sb, '\n');
         if (t == 0)

@@ -397,8 +397,9 @@ ACTRT_API const char *actrt_last_error(const actrt_model *m);
 ACTRT_API void actrt_model_free(actrt_model *m);
 
 /* ---- .npy files (numpy.save's format), for host programs ----
- * actrt_npy_read reads a C-order array of dtype <f4, <f8 or <f2 (converted
- * to f32), rank <= ACTRT_NPY_MAX_RANK; *data is allocated by the runtime's
+ * actrt_npy_read reads a C-order array of dtype <f4, <f8 or <f2, an integer
+ * (<i1 .. <i8, <u1 .. <u8; |magnitude| <= 2^24, else an error) or |b1,
+ * converted to f32, rank <= ACTRT_NPY_MAX_RANK; *data is allocated by the runtime's
  * allocator and released with actrt_free.  actrt_npy_write writes f32 data as
  * a version-1 .npy file.  Both return an actc_status; on failure
  * actrt_last_error(NULL) says why, naming the file. */

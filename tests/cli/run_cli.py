@@ -8,7 +8,7 @@ status 1 and an error naming the tensor, file or argument.
 
 usage: run_cli.py ACTC SOURCE_DIR
 """
-import array, json, math, os, random, struct, subprocess, sys, tempfile
+import array, json, math, os, random, struct, subprocess, sys, tempfile, zipfile
 
 actc, src = sys.argv[1], sys.argv[2]
 tmp = tempfile.mkdtemp(prefix="actc-cli-")
@@ -42,7 +42,7 @@ def write_safetensors(path, tensors, dtype="F32"):
 def write_npy(path, shape, values, descr="<f4"):
     hdr = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (descr, ", ".join(map(str, shape)) + ("," if len(shape) == 1 else ""))
     hdr += " " * (63 - (10 + len(hdr)) % 64) + "\n"
-    code = "f" if descr == "<f4" else "d"
+    code = {"<f4": "f", "<f8": "d", "<i2": "h", "<i8": "q", "<u4": "I", "|u1": "B", "|b1": "B"}[descr]
     with open(path, "wb") as f:
         f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode() + array.array(code, values).tobytes())
 
@@ -250,8 +250,46 @@ expect_error(["run", mlp, "-w", w, "-i", x3, "-o", "logits=" + o, "-o", "probs="
              "input 'x' must have shape [batch, 64]", "wrong input width")
 expect_error(["run", mlp, "-w", w, "-i", x, "-o", "lgts=" + o, "-o", "probs=" + o],
              "the model has no output named 'lgts'", "unknown output name")
-expect_error(["run", mlp, "-w", w, "-i", w, "-o", "logits=" + o, "-o", "probs=" + o], "not a .npy file", "not npy")
+expect_error(["run", mlp, "-w", w, "-i", w, "-o", "logits=" + o, "-o", "probs=" + o],
+             w + " is a safetensors file, not .npy: an input is one array; save it with numpy.save(", "not npy")
+# other formats are named, with the call that saves the right one (runtime/sniff.c)
+pt = os.path.join(tmp, "model.pt")  # torch.save's layout: a zip whose first entry is <stem>/data.pkl
+with zipfile.ZipFile(pt, "w") as z:
+    z.writestr("model/data.pkl", b"\x80\x02}q\x00.")
+    z.writestr("model/version", b"3\n")
+expect_error(["run", mlp, "-w", pt, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o],
+             pt + " is a PyTorch checkpoint (zip), not safetensors: save it with safetensors.torch.save_file("
+             "model.state_dict(), \"" + pt[:-3] + ".safetensors\") (docs/guide.md §3)", "torch.save zip as weights")
+expect_error(["run", mlp, "-w", x, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o],
+             x + " is a .npy array, not safetensors", ".npy as weights")
+npz = os.path.join(tmp, "x.npz")
+with zipfile.ZipFile(npz, "w") as z:
+    z.writestr("x.npy", open(x, "rb").read())
+expect_error(["run", mlp, "-w", w, "-i", npz, "-o", "logits=" + o, "-o", "probs=" + o],
+             npz + " is a NumPy .npz archive, not .npy: save one array with numpy.save(\"" + npz[:-4] + ".npy\", a)",
+             ".npz as input")
 expect_error(["run", mlp, "-i", x, "-o", "logits=" + o, "-o", "probs=" + o], "give the weights with -w", "no weights")
+
+# integer and bool inputs are read exactly (runtime/npy.c): the same bits as their floats
+xs = {}
+for descr, vals in (("<f4", [i % 9 - 4 for i in range(7 * 64)]), ("<i2", [i % 9 - 4 for i in range(7 * 64)]),
+                    ("<i8", [i % 9 - 4 for i in range(7 * 64)]), ("|b1", [i % 3 == 0 for i in range(7 * 64)]),
+                    ("<f4 bool", [float(i % 3 == 0) for i in range(7 * 64)])):
+    xs[descr] = os.path.join(tmp, "xint-%s.npy" % descr.strip("<|").replace(" ", "-"))
+    write_npy(xs[descr], (7, 64), vals, descr.split()[0])
+    rc, err = run("run", mlp, "-w", w, "-i", xs[descr], "-o", "logits=" + xs[descr] + ".out", "-o", "probs=" + o)
+    check(rc == 0, "%s input: %s" % (descr, err))
+if failures == 0:
+    same = lambda a, b: open(xs[a] + ".out", "rb").read() == open(xs[b] + ".out", "rb").read()
+    check(same("<i2", "<f4") and same("<i8", "<f4"), "integer inputs compute what their floats do")
+    check(same("|b1", "<f4 bool"), "a bool input computes what 0.0/1.0 do")
+rc, err = run("run", mlp, "-w", w, "-i", xs["<i8"], "-o", "logits=" + o, "-o", "probs=" + o, "--reference")
+check(rc == 0, "integer input, --reference: " + err)
+xbig = os.path.join(tmp, "xbig.npy")
+write_npy(xbig, (7, 64), [0] * 70 + [16777217] + [0] * (7 * 64 - 71), "<i8")
+expect_error(["run", mlp, "-w", w, "-i", xbig, "-o", "logits=" + o, "-o", "probs=" + o],
+             xbig + ": element 70 (row 1, column 6) is 16777217, beyond 2^24, which f32 cannot hold exactly",
+             "integer input beyond 2^24")
 expect_error(["run", mlp, "-w"], "option '-w' needs a value", "-w without a value")
 expect_error(["run", mlp, "--model", "nosuch", "-w", w, "-i", x], "no model named 'nosuch'", "unknown model")
 

@@ -7,16 +7,25 @@ safetensors and .npy readers (tests/unit/test_safetensors.c, test_npy.c).
 Writes tests/corpus/safetensors/*.safetensors and tests/corpus/npy/*.npy,
 one small file per validation rule, named after the rule, plus an EXPECTED
 file in each directory: `filename<TAB>substring the error must contain`.
-Standard library only.  If numpy can be imported, it also writes reference
+Both directories also hold files of other formats given to the reader
+(runtime/sniff.c names them): a NumPy .npz, a pickle, faithful headers of
+an ONNX model, an HDF5 file, a GGUF file, a Keras .keras and another zip,
+and each reader's format given to the other.  Standard library only.  If numpy can be imported, it also writes reference
 files made by numpy itself (tests/corpus/npy/numpy-*.npy, read by the tests
 as valid input, with numpy's own f32 conversion in *.f4.npy); without numpy
-those committed files are left as they are.  Large hostile inputs (a 100 MB
+those committed files are left as they are.  If torch can be imported
+and they are missing, it writes real torch.save files (zip, and the
+legacy pickle; torch.save's output is not byte-stable, so committed ones
+are kept).  Large hostile inputs (a 100 MB
 header claim, 10^5-deep JSON, 10^6 tensors) are built by the tests in memory.
 """
+import io
 import json
 import os
+import pickle
 import struct
 import sys
+import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ST_DIR = os.path.join(HERE, "safetensors")
@@ -208,7 +217,10 @@ NPY = [
     ("fortran-order-lowercase", npy(d(fortran="false"), F8), "'fortran_order' must be True or False"),
     ("big-endian-f4", npy(d(descr="'>f4'"), F8), "big-endian dtype '>f4' is not supported"),
     ("big-endian-f8", npy(d(descr="'>f8'"), F8 * 2), "big-endian dtype '>f8' is not supported"),
-    ("dtype-int64", npy(d(descr="'<i8'"), F8 * 2), "unsupported dtype '<i8' (expected '<f4', '<f8' or '<f2')"),
+    ("big-endian-i8", npy(d(descr="'>i8'"), F8 * 2), "big-endian dtype '>i8' is not supported; save with arr.astype('<i8')"),
+    ("dtype-i16-wide", npy(d(descr="'<i16'"), F8 * 4), "unsupported dtype '<i16'"),
+    ("dtype-u3", npy(d(descr="'<u3'"), b"\0" * 6), "unsupported dtype '<u3'"),
+    ("dtype-bool-wide", npy(d(descr="'|b2'"), b"\0" * 4), "unsupported dtype '|b2'"),
     ("dtype-complex", npy(d(descr="'<c8'"), F8 * 2), "unsupported dtype '<c8'"),
     ("dtype-f16-wide", npy(d(descr="'<f16'"), F8 * 4), "unsupported dtype '<f16'"),
     ("dtype-object", npy(d(descr="'|O'"), F8 * 2), "unsupported dtype '|O'"),
@@ -230,6 +242,29 @@ NPY = [
     ("data-truncated-0d", npy(d(shape="()"), b""), "data is truncated: shape () of '<f4' needs 4 bytes, the file has 0"),
     ("trailing-data", npy(d(shape="(2,)"), b"\0" * 12), "4 trailing bytes after the array data (shape (2,) of '<f4'"),
     ("trailing-data-empty-array", npy(d(shape="(0,)"), b"\0"), "1 trailing bytes after the array data"),
+    # integers and bools: the data against the shape, and values f32 cannot hold exactly
+    ("int-data-truncated", npy(d(descr="'<i8'", shape="(2, 3)"), b"\0" * 40),
+     "data is truncated: shape (2, 3) of '<i8' needs 48 bytes, the file has 40"),
+    ("bool-data-truncated", npy(d(descr="'|b1'", shape="(5,)"), b"\1" * 4),
+     "data is truncated: shape (5,) of '|b1' needs 5 bytes, the file has 4"),
+    ("u1-trailing-data", npy(d(descr="'|u1'", shape="(3,)"), b"\0" * 4), "1 trailing bytes after the array data (shape (3,) of '|u1'"),
+    ("int-shape-product-overflow", npy(d(descr="'<i2'", shape="(4294967296, 4294967296)"), F8),
+     "shape (4294967296, 4294967296) of '<i2' is too large"),
+    ("u1-shape-absurd", npy(d(descr="'|u1'", shape="(1000000000000000000,)")),
+     "data is truncated: shape (1000000000000000000,) of '|u1' needs 1000000000000000000 bytes, the file has 0"),
+    ("bool-shape-absurd-rank8", npy(d(descr="'|b1'", shape="(1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000)"), b"\1"),
+     "shape (1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000) of '|b1' is too large"),
+    ("int-beyond-2-24", npy(d(descr="'<i8'", shape="(6, 5)"), struct.pack("<30q", *([0] * 17 + [16777217] + [0] * 12))),
+     "element 17 (row 3, column 2) is 16777217, beyond 2^24, which f32 cannot hold exactly"),
+    ("int-below-minus-2-24", npy(d(descr="'<i4'", shape="(3,)"), struct.pack("<3i", 0, -16777217, 0)),
+     "element 1 is -16777217, beyond -2^24, which f32 cannot hold exactly"),
+    ("int64-min", npy(d(descr="'<i8'", shape="(1,)"), struct.pack("<q", -2**63)),
+     "element 0 is -9223372036854775808, beyond -2^24"),
+    ("u8-max", npy(d(descr="'<u8'", shape="(2, 2, 2)"), struct.pack("<8Q", *([1] * 7 + [2**64 - 1]))),
+     "element 7 (index [1, 1, 1]) is 18446744073709551615, beyond 2^24"),
+    ("u4-beyond-2-24", npy(d(descr="'<u4'", shape="(1, 2)"), struct.pack("<2I", 16777216, 16777217)),
+     "element 1 (row 0, column 1) is 16777217, beyond 2^24"),
+    ("bool-byte-2", npy(d(descr="'|b1'", shape="(3,)"), b"\1\0\2"), "element 2 is byte 0x02, not a bool (0 or 1)"),
     ("escape-in-string", npy(d(descr="'<f\\x34'"), F8), "a backslash in a string is not supported"),
     ("unterminated-string", npy("{'descr': '<f4", pad=True), "unterminated string"),
     ("garbage-after-dict", npy(d() + " x", F8), "unexpected 'x' after the dict"),
@@ -242,6 +277,87 @@ NPY = [
 ]
 
 
+# ---- other formats, given where safetensors or .npy is expected ----
+
+
+def zip_of(entries):
+    """A zip archive, stored, with fixed timestamps (byte-stable)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        for name, data in entries:
+            z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
+    return buf.getvalue()
+
+
+def pb_varint(n):
+    out = b""
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out += bytes([b | (0x80 if n else 0)])
+        if not n:
+            return out
+
+
+def pb(field, value):
+    """One protobuf field: an int (varint) or bytes (length-delimited)."""
+    if isinstance(value, int):
+        return pb_varint(field << 3) + pb_varint(value)
+    return pb_varint(field << 3 | 2) + pb_varint(len(value)) + value
+
+
+# An ONNX ModelProto as torch.onnx.export writes it: ir_version 8, producer
+# pytorch 1.13.0, a graph with one Relu node, opset 17 (onnx.proto).
+ONNX = (pb(1, 8) + pb(2, b"pytorch") + pb(3, b"1.13.0")
+        + pb(7, pb(1, pb(1, b"x") + pb(2, b"y") + pb(3, b"/Relu") + pb(4, b"Relu")) + pb(2, b"torch_jit")
+             + pb(11, pb(1, b"x")) + pb(12, pb(1, b"y")))
+        + pb(8, pb(2, 17)))
+# HDF5 superblock version 0 (Keras .h5): signature, versions, offset and
+# length sizes 8, leaf and internal node K, flags, base/free/EOF/driver addresses.
+HDF5 = (b"\x89HDF\r\n\x1a\n" + bytes([0, 0, 0, 0, 0, 8, 8, 0]) + struct.pack("<HHI", 4, 16, 0)
+        + struct.pack("<QQQQ", 0, 2**64 - 1, 800, 2**64 - 1) + b"\0" * 40)
+# GGUF version 3: no tensors, one key general.architecture = "llama" (type 8, a string).
+GGUF = (b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", 20) + b"general.architecture"
+        + struct.pack("<IQ", 8, 5) + b"llama")
+PICKLE = pickle.dumps({"fc.weight": [[0.0, 1.0], [2.0, 3.0]]}, protocol=4)
+NPZ = zip_of([("a.npy", npy(d(shape="(2,)"), F8)), ("b.npy", npy(d(shape="(1,)"), b"\0" * 4))])
+KERAS = zip_of([("metadata.json", b'{"keras_version": "3.0.0"}'), ("config.json", b"{}"),
+                ("model.weights.h5", HDF5)])
+OTHER_ZIP = zip_of([("readme.txt", b"not a model\n")])
+ST_VALID = st({"fc.weight": ent(shape=(2,), offsets=(0, 8))}, F8)
+NPY_VALID = npy(d(shape="(2,)"), F8)
+
+# Given where safetensors is expected (weights): what the message says.
+ST_FOREIGN = [
+    ("numpy-savez.npz", NPZ,
+     "numpy-savez.npz is a NumPy .npz archive, not safetensors: save its arrays by name with safetensors.numpy.save_file("),
+    ("array.npy", NPY_VALID,
+     "array.npy is a .npy array, not safetensors: weights are named tensors; save them with safetensors.numpy.save_file("),
+    ("pickle-dumps.pkl", PICKLE,
+     "pickle-dumps.pkl is a Python pickle, not safetensors: load it in Python and save the tensors with safetensors.torch.save_file("),
+    ("onnx-model.onnx", ONNX, "onnx-model.onnx looks like an ONNX model (protobuf), not safetensors: "),
+    ("keras-weights.h5", HDF5, "keras-weights.h5 is an HDF5 file (Keras .h5), not safetensors: "),
+    ("llama.gguf", GGUF, "llama.gguf is a GGUF file (llama.cpp), not safetensors: "),
+    ("keras-model.keras", KERAS, "keras-model.keras is a Keras .keras archive (zip), not safetensors: "),
+    ("other.zip", OTHER_ZIP, "other.zip is a zip archive, not safetensors: "),
+    # a safetensors header length of 640 starts with the bytes of a pickle's
+    # PROTO 2: broken safetensors, reported as such, not as a pickle
+    ("pickle-like-length", st(b'{"a": nope}' + b" " * 629), "header is not valid JSON: invalid token near 'nope'"),
+]
+
+# Given where .npy is expected (inputs).
+NPY_FOREIGN = [
+    ("numpy-savez.npz", NPZ,
+     "numpy-savez.npz is a NumPy .npz archive, not .npy: save one array with numpy.save(\""),
+    ("weights.safetensors", ST_VALID,
+     "weights.safetensors is a safetensors file, not .npy: an input is one array; save it with numpy.save(\""),
+    ("pickle-dumps.pkl", PICKLE, "pickle-dumps.pkl is a Python pickle, not .npy: save the array with numpy.save(\""),
+    ("onnx-model.onnx", ONNX, "onnx-model.onnx looks like an ONNX model (protobuf), not .npy: "),
+    ("keras-weights.h5", HDF5, "keras-weights.h5 is an HDF5 file, not .npy: "),
+    ("llama.gguf", GGUF, "llama.gguf is a GGUF file (llama.cpp), not .npy: "),
+    ("other.zip", OTHER_ZIP, "other.zip is a zip archive, not .npy: "),
+]
+
+
 def write_corpus(directory, cases, ext):
     os.makedirs(directory, exist_ok=True)
     names = set()
@@ -250,7 +366,7 @@ def write_corpus(directory, cases, ext):
         assert name not in names, name
         names.add(name)
         assert "\t" not in expect and "\n" not in expect
-        fn = name + ext
+        fn = name if "." in name else name + ext
         with open(os.path.join(directory, fn), "wb") as f:
             f.write(data)
         lines.append("%s\t%s\n" % (fn, expect))
@@ -258,6 +374,37 @@ def write_corpus(directory, cases, ext):
         f.write("# file<TAB>substring the reader's error message must contain (make_corpus.py)\n")
         f.writelines(lines)
     print("%s: %d files" % (directory, len(cases)))
+
+
+def write_torch_files():
+    """torch.save files, zip and legacy pickle, if torch is there and they
+    are missing (torch.save's bytes vary from run to run: keep them)."""
+    want = [os.path.join(dd, fn) for dd in (ST_DIR, NPY_DIR) for fn in ("torch-save.pt", "torch-save-legacy.pt")]
+    if all(os.path.exists(p) for p in want):
+        return
+    try:
+        import torch
+    except ImportError:
+        print("torch not available: no torch.save files")
+        return
+    sd = {"fc.weight": torch.arange(6.0).reshape(2, 3), "fc.bias": torch.zeros(2)}
+    for dd in (ST_DIR, NPY_DIR):
+        torch.save(sd, os.path.join(dd, "torch-save.pt"))
+        torch.save(sd, os.path.join(dd, "torch-save-legacy.pt"), _use_new_zipfile_serialization=False)
+    print("torch %s: torch.save files written" % torch.__version__)
+
+
+# torch.save files: (directory, file, expected), appended to EXPECTED when
+# the file exists.
+TORCH_FILES = [
+    (ST_DIR, "torch-save.pt",
+     "torch-save.pt is a PyTorch checkpoint (zip), not safetensors: save it with "
+     "safetensors.torch.save_file(model.state_dict(), \""),
+    (ST_DIR, "torch-save-legacy.pt",
+     "torch-save-legacy.pt is a legacy PyTorch checkpoint (pickle, torch.save before PyTorch 1.6), not safetensors: "),
+    (NPY_DIR, "torch-save.pt", "torch-save.pt is a PyTorch file (torch.save), not .npy: save the tensor with numpy.save(\""),
+    (NPY_DIR, "torch-save-legacy.pt", "torch-save-legacy.pt is a PyTorch file (torch.save), not .npy: "),
+]
 
 
 def write_numpy_references():
@@ -294,7 +441,11 @@ def write_numpy_references():
     assert fort.flags.f_contiguous and not fort.flags.c_contiguous
     np.save(out("numpy-fortran.npy"), fort)
     np.save(out("numpy-big-endian.npy"), f4.astype(">f4"))
-    np.save(out("numpy-int64.npy"), np.arange(3, dtype="<i8"))
+    # integers and bools, numpy's astype('<f4') beside each
+    for dt, v in INTS.items():
+        a = np.array(v, dtype=dt)
+        np.save(out("numpy-int-%s.npy" % dt[1:]), a)
+        np.save(out("numpy-int-%s.f4.npy" % dt[1:]), a.astype("<f4"))
     print("%s: numpy %s reference files written" % (NPY_DIR, np.__version__))
 
 
@@ -303,17 +454,36 @@ def write_numpy_references():
 NUMPY_REJECTED = [
     ("numpy-fortran.npy", "Fortran-order arrays are not supported; save with np.ascontiguousarray"),
     ("numpy-big-endian.npy", "big-endian dtype '>f4' is not supported"),
-    ("numpy-int64.npy", "unsupported dtype '<i8'"),
 ]
+
+# Integer and bool arrays numpy writes, read as f32 exactly (|u1 and |i1 every
+# value, the others around 0 and +-2^24, the limit of exact f32 integers).
+E24 = 2**24
+INTS = {
+    "<i1": list(range(-128, 128)),
+    "|u1": list(range(256)),
+    "<i2": [-32768, -32767, -1, 0, 1, 255, 256, 32767],
+    "<u2": [0, 1, 255, 256, 32768, 65535],
+    "<i4": [-E24, -E24 + 1, -1, 0, 1, 65536, E24 - 1, E24],
+    "<u4": [0, 1, 65536, E24 - 1, E24],
+    "<i8": [[-E24, -E24 + 1, -1], [0, E24 - 1, E24]],
+    "<u8": [0, 1, E24 - 1, E24],
+    "|b1": [[True, False, True], [False, False, True]],
+}
 
 
 def main():
-    write_corpus(ST_DIR, SAFETENSORS, ".safetensors")
-    write_corpus(NPY_DIR, NPY, ".npy")
+    write_corpus(ST_DIR, SAFETENSORS + ST_FOREIGN, ".safetensors")
+    write_corpus(NPY_DIR, NPY + NPY_FOREIGN, ".npy")
     write_numpy_references()
+    write_torch_files()
     with open(os.path.join(NPY_DIR, "EXPECTED"), "a", encoding="utf-8") as f:
         for fn, expect in NUMPY_REJECTED:
             if os.path.exists(os.path.join(NPY_DIR, fn)):
+                f.write("%s\t%s\n" % (fn, expect))
+    for dd, fn, expect in TORCH_FILES:
+        if os.path.exists(os.path.join(dd, fn)):
+            with open(os.path.join(dd, "EXPECTED"), "a", encoding="utf-8") as f:
                 f.write("%s\t%s\n" % (fn, expect))
     return 0
 

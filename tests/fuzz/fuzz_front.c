@@ -30,7 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         Source *src = source_new(&s.perm, "fuzz.act", (const char *)data, size);
         Program *prog = parse_source(&s, src);
         (void)ast_dump(&s, prog);
-        if (s.diag.nerrors == 0 && check_program(&s, prog)) {
+        /* a parse with repaired errors only is checked too, and not lowered */
+        if (parse_checkable(&s, prog) && check_program(&s, prog) && s.diag.nerrors == 0) {
             for (int i = 0; i < prog->ndecls; i++) {
                 Decl *d = prog->decls[i];
                 if (d->kind != DECL_MODEL)

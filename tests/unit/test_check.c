@@ -222,3 +222,27 @@ Test(check, layer_calls_record_their_tensors) {
     cr_expect_eq(ret->first_tensor, 2);
     release(s);
 }
+
+/* language.md §10: Python's names are only habits when they name nothing */
+Test(check, python_constants_declared_by_the_file_are_ordinary_names) {
+    EXPECT_OK("const None = 8\nconst True = 2\nmodel m(x: f32[batch, 8]) -> f32[batch, 8] {\n"
+              "  return dense(x, None, name = \"fc\") * True\n}\n");
+    EXPECT_DIAG(M("  return relu(False)"), ACTC_ERR_CHECK,
+                "use of undeclared identifier 'False'; did you mean 'false'?");
+    /* a user function's constant parameter: its default, or that it needs one */
+    EXPECT_DIAG("activation f(x, beta = 2.0) = x * beta\n" M("  return f(x, beta = None)"), ACTC_ERR_CHECK,
+                "actc has no None: omit 'beta' for its default, 2");
+    EXPECT_DIAG("activation f(x, beta) = x * beta\n" M("  return f(x, None)"), ACTC_ERR_CHECK,
+                "actc has no None; 'beta' needs a value");
+}
+
+/* language.md §10: a parse whose errors were all repaired is checked on */
+Test(check, repaired_parse_errors_are_checked_on) {
+    EXPECT_DIAG(M("  return dense(x, D, name = 'fc')"), ACTC_ERR_SYNTAX, "strings use double quotes: write \"fc\"");
+    EXPECT_DIAG(M("  return dense(x, D, name = 'f c')"), ACTC_ERR_CHECK, "invalid layer name \"f c\"");
+    /* an error the parser could not repair: no checking, as before */
+    CheckResult r = check_string(M("  h = dense(x, D, name = 'fc') @ x\n  return relux(h)"));
+    cr_expect_eq(r.status, ACTC_ERR_SYNTAX);
+    cr_expect(strstr(r.text, "unexpected character '@'") && !strstr(r.text, "relux"), "%s", r.text);
+    free(r.text);
+}

@@ -105,3 +105,57 @@ Test(diag, api_argument_errors) {
     actc_session_free(s);
     actc_session_free(NULL);
 }
+
+/* ---- fix-it hints (language.md §9.1): the sink on its own ---- */
+
+#include "base/base.h"
+
+/* Render one error at [start, end) of `text` with a fix-it writing `fix` over
+ * [fs, fe); the text or JSON rendering, malloc'ed. */
+static char *render_fixit(const char *text, uint32_t start, uint32_t end, uint32_t fs, uint32_t fe,
+                          const char *fix, bool json) {
+    Arena a = {0};
+    Diag d;
+    Boundary b;
+    cr_assert_eq(BOUNDARY_ENTER(&b), 0);
+    diag_init(&d, &a);
+    Source *src = source_new(&a, "t.act", text, strlen(text));
+    uint32_t f = diag_add_source(&d, src);
+    Diagnostic *dg = diag_error(&d, (Span){f, start, end}, "msg");
+    diag_fixit(&d, dg, (Span){f, fs, fe}, fix);
+    char *out = strdup(json ? diag_render_json(&d) : diag_render_text(&d));
+    boundary_pop(&b);
+    arena_free(&a);
+    return out;
+}
+
+Test(diag, fixit_line_under_the_caret) {
+    char *t = render_fixit("\tb = False\n", 5, 10, 5, 10, "false", false);
+    cr_expect_str_eq(t, "t.act:1:6: error: msg\n"
+                        "\tb = False\n"
+                        "\t    ^~~~~\n"
+                        "\t    false\n"
+                        "1 error generated.\n");
+    free(t);
+}
+
+Test(diag, deletion_fixit_shows_only_the_range) {
+    /* clang: removing text needs no replacement line */
+    char *t = render_fixit("g = F.gelu(h)\n", 4, 6, 4, 6, "", false);
+    cr_expect_str_eq(t, "t.act:1:5: error: msg\ng = F.gelu(h)\n    ^~\n1 error generated.\n");
+    free(t);
+}
+
+Test(diag, fixits_in_json) {
+    char *t = render_fixit("x = 'a'\n", 4, 7, 4, 7, "\"a\"", true);
+    cr_expect(strstr(t, ",\"fixits\":[{\"file\":\"t.act\",\"line\":1,\"column\":5,\"end\":{\"line\":1,\"column\":8},"
+                        "\"text\":\"\\\"a\\\"\"}]}"), "%s", t);
+    free(t);
+    /* no fixits: no field, as before */
+    actc_session *s;
+    cr_assert_eq(actc_session_new(&s), ACTC_OK);
+    actc_check_source(s, "t.act", "const A = 1\nconst A = 2\n", 24);
+    const char *j = actc_diag_render(s, ACTC_DIAG_JSON);
+    cr_expect(j && !strstr(j, "fixits"), "%s", j);
+    actc_session_free(s);
+}

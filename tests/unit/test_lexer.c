@@ -99,6 +99,36 @@ Test(lexer, strings_keep_quotes_for_the_parser) {
     EXPECT_TOKENS("\"a\\\"b\"", "string \"a\\\"b\"|newline|end of file");
 }
 
+Test(lexer, pytorch_qualified_names_are_one_token) {
+    /* language.md §10: the checker says what to write instead */
+    EXPECT_TOKENS("F.gelu(x) torch.nn.functional.silu nn.functional.relu",
+                  "qualified name F.gelu|'('|identifier x|')'|qualified name torch.nn.functional.silu|"
+                  "qualified name nn.functional.relu|newline|end of file");
+    EXPECT_TOKENS("torch.sigmoid nn.Linear torch.nn.GELU",
+                  "qualified name torch.sigmoid|qualified name nn.Linear|qualified name torch.nn.GELU|newline|"
+                  "end of file");
+    /* only PyTorch's namespaces: names called F or nn, and ranges, are as before */
+    EXPECT_TOKENS("F..G nn F", "identifier F|'..'|identifier G|identifier nn|identifier F|newline|end of file");
+}
+
+Test(lexer, single_quoted_strings_are_repaired_to_double_quotes) {
+    /* language.md §10: one error each, the token is the string meant */
+    int ne;
+    char *t = tokens("name = 'fc1' 'it\\'s \"x\"'", &ne);
+    cr_expect_str_eq(t, "identifier name|'='|string \"fc1\"|string \"it's \\\"x\\\"\"|newline|end of file");
+    cr_expect_eq(ne, 2);
+    free(t);
+    t = tokens("'fc1)\nx", &ne);
+    cr_expect_str_eq(t, "string 'fc1)|newline|identifier x|newline|end of file");
+    cr_expect_eq(ne, 1);
+    free(t);
+}
+
+Test(lexer, python_power_is_one_token) {
+    /* the grammar reports it (language.md §10) */
+    EXPECT_TOKENS("x**2 * *", "identifier x|'**'|number 2|'*'|'*'|newline|end of file");
+}
+
 Test(lexer, spans_are_line_and_byte_column) {
     char *p = positions("a\n\tbb  cc");
     cr_expect_str_eq(p, "1:1 identifier a\n1:2 newline\n2:2 identifier bb\n2:6 identifier cc\n"

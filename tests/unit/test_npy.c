@@ -2,9 +2,11 @@
  * test_npy.c — runtime/npy.c: npy_write -> npy_read round trips (ranks 0 to
  * 8, empty arrays, every float bit pattern class), the exact header
  * npy_write produces, hand-built version 1/2/3 headers in every accepted
- * spelling, reference files written by numpy (tests/corpus/npy/numpy-*.npy,
- * with numpy's own f32 conversion of <f8 and <f2 data), the malformed
- * corpus (tests/corpus/npy/EXPECTED) and allocation failure.
+ * spelling, integer and bool dtypes (exact up to +-2^24, an error naming
+ * the element beyond), reference files written by numpy
+ * (tests/corpus/npy/numpy-*.npy, with numpy's own f32 conversion of <f8,
+ * <f2, integer and bool data), the malformed corpus
+ * (tests/corpus/npy/EXPECTED) and allocation failure.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -265,6 +267,193 @@ Test(npy, f8_and_f2_conversion) {
     free(buf);
 }
 
+/* ---- integers and bools ---- */
+
+/* n little-endian integers of `size` bytes from v as a .npy of `descr`. */
+static uint8_t *make_int_npy(const char *descr, const char *shape, int size, const int64_t *v, size_t n,
+                             size_t *len) {
+    char header[256];
+    snprintf(header, sizeof header, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, shape);
+    uint8_t *data = malloc(n * (size_t)size + 1);
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < size; k++)
+            data[i * (size_t)size + (size_t)k] = (uint8_t)((uint64_t)v[i] >> (8 * k));
+    uint8_t *buf = make_npy(1, header, data, n * (size_t)size, len);
+    free(data);
+    return buf;
+}
+
+/* Read v as `descr` and expect every value back exactly as a float. */
+static void int_round_trip(const char *descr, int size, const int64_t *v, size_t n) {
+    char shape[32];
+    snprintf(shape, sizeof shape, "(%zu,)", n);
+    size_t len;
+    uint8_t *buf = make_int_npy(descr, shape, size, v, n, &len);
+    int64_t sh[8];
+    int r;
+    float *out = read_ok(buf, len, sh, &r);
+    cr_assert(r == 1 && sh[0] == (int64_t)n, "%s", descr);
+    for (size_t i = 0; i < n; i++) {
+        /* unsigned 8-byte values come as their bit patterns: read them so */
+        double want = descr[1] == 'u' ? (double)(uint64_t)v[i] : (double)v[i];
+        cr_assert_eq((double)out[i], want, "%s element %zu: %.17g, want %.17g", descr, i, (double)out[i], want);
+    }
+    rt_free(out);
+    free(buf);
+}
+
+Test(npy, every_integer_dtype) {
+    static const int64_t i1[] = {-128, -127, -1, 0, 1, 126, 127};
+    static const int64_t u1[] = {0, 1, 127, 128, 254, 255};
+    static const int64_t i2[] = {-32768, -32767, -256, -1, 0, 1, 255, 256, 32767};
+    static const int64_t u2[] = {0, 1, 255, 256, 32767, 32768, 65535};
+    static const int64_t i4[] = {-16777216, -16777215, -65536, -1, 0, 1, 65535, 16777215, 16777216};
+    static const int64_t u4[] = {0, 1, 65536, 16777215, 16777216};
+    static const int64_t i8[] = {-16777216, -16777215, -1, 0, 1, 16777215, 16777216};
+    static const int64_t u8[] = {0, 1, 4294967, 16777215, 16777216};
+#define N(a) (sizeof a / sizeof a[0])
+    /* '<', '=' and '|' (numpy writes '|' for one-byte types); '>' too for those */
+    static const char *const one_byte[] = {"|i1", "<i1", "=i1", ">i1"};
+    for (int k = 0; k < 4; k++)
+        int_round_trip(one_byte[k], 1, i1, N(i1));
+    int_round_trip("|u1", 1, u1, N(u1));
+    int_round_trip(">u1", 1, u1, N(u1));
+    int_round_trip("<i2", 2, i2, N(i2));
+    int_round_trip("=i2", 2, i2, N(i2));
+    int_round_trip("<u2", 2, u2, N(u2));
+    int_round_trip("<i4", 4, i4, N(i4));
+    int_round_trip("<u4", 4, u4, N(u4));
+    int_round_trip("<i8", 8, i8, N(i8));
+    int_round_trip("|i8", 8, i8, N(i8));
+    int_round_trip("<u8", 8, u8, N(u8));
+#undef N
+}
+
+/* Read one value of `descr` and return the status, with the message. */
+static int read_one(const char *descr, int size, int64_t v, char *err, size_t errlen) {
+    size_t len;
+    uint8_t *buf = make_int_npy(descr, "(1,)", size, &v, 1, &len);
+    float *data = (float *)buf;
+    int64_t sh[8];
+    int r;
+    int rc = npy_read_memory(buf, len, "x.npy", &data, sh, &r, err, errlen);
+    if (rc == 0)
+        rt_free(data);
+    else
+        cr_assert_null(data);
+    free(buf);
+    return rc;
+}
+
+/* 2^24 is the last integer of a run f32 holds without a gap: +-16777216
+ * are read, +-16777217 (and beyond) are errors, at every width that has them. */
+Test(npy, integer_boundary_2_24) {
+    char err[512];
+    static const char *const wide[] = {"<i4", "<i8", "<u4", "<u8"};
+    static const int sizes[] = {4, 8, 4, 8};
+    for (int k = 0; k < 4; k++) {
+        cr_assert_eq(read_one(wide[k], sizes[k], 16777216, err, sizeof err), 0, "%s: %s", wide[k], err);
+        cr_assert_eq(read_one(wide[k], sizes[k], 16777217, err, sizeof err), ACTC_ERR_IO, "%s", wide[k]);
+        cr_assert_str_eq(err, "x.npy: element 0 is 16777217, beyond 2^24, which f32 cannot hold exactly");
+        if (wide[k][1] == 'i') {
+            cr_assert_eq(read_one(wide[k], sizes[k], -16777216, err, sizeof err), 0, "%s: %s", wide[k], err);
+            cr_assert_eq(read_one(wide[k], sizes[k], -16777217, err, sizeof err), ACTC_ERR_IO, "%s", wide[k]);
+            cr_assert_str_eq(err, "x.npy: element 0 is -16777217, beyond -2^24, which f32 cannot hold exactly");
+        }
+    }
+    /* 16777218 is a float, but beyond the exact range all the same */
+    cr_assert_eq(read_one("<i8", 8, 16777218, err, sizeof err), ACTC_ERR_IO);
+    cr_assert_eq(read_one("<i8", 8, INT64_MAX, err, sizeof err), ACTC_ERR_IO);
+    cr_assert(strstr(err, "is 9223372036854775807, beyond 2^24"), "%s", err);
+    cr_assert_eq(read_one("<i8", 8, INT64_MIN, err, sizeof err), ACTC_ERR_IO);
+    cr_assert(strstr(err, "is -9223372036854775808, beyond -2^24"), "%s", err);
+    cr_assert_eq(read_one("<u8", 8, -1, err, sizeof err), ACTC_ERR_IO, "2^64 - 1, not -1");
+    cr_assert(strstr(err, "is 18446744073709551615, beyond 2^24"), "%s", err);
+    cr_assert_eq(read_one("<u4", 4, 0xffffffff, err, sizeof err), ACTC_ERR_IO);
+    cr_assert(strstr(err, "is 4294967295, beyond 2^24"), "%s", err);
+    cr_assert_eq(read_one("<i4", 4, INT32_MIN, err, sizeof err), ACTC_ERR_IO);
+    cr_assert(strstr(err, "is -2147483648, beyond -2^24"), "%s", err);
+}
+
+/* The element is named by its flat index and, at rank >= 2, its position. */
+Test(npy, integer_error_names_the_element) {
+    int64_t v[30] = {0};
+    char err[512];
+    size_t len;
+    float *data;
+    int64_t sh[8];
+    int r;
+    v[17] = 16777217;
+    uint8_t *buf = make_int_npy("<i8", "(6, 5)", 8, v, 30, &len);
+    cr_assert_eq(npy_read_memory(buf, len, "x.npy", &data, sh, &r, err, sizeof err), ACTC_ERR_IO);
+    cr_assert_str_eq(err, "x.npy: element 17 (row 3, column 2) is 16777217, beyond 2^24, which f32 cannot hold exactly");
+    free(buf);
+    v[17] = 0;
+    v[23] = -20000000; /* the last element of (2, 3, 4): [1, 2, 3] */
+    buf = make_int_npy("<i4", "(2, 3, 4)", 4, v, 24, &len);
+    cr_assert_eq(npy_read_memory(buf, len, "x.npy", &data, sh, &r, err, sizeof err), ACTC_ERR_IO);
+    cr_assert_str_eq(err, "x.npy: element 23 (index [1, 2, 3]) is -20000000, beyond -2^24, which f32 cannot hold "
+                          "exactly");
+    free(buf);
+    /* a 0-d array: element 0, no position */
+    int64_t one = 1LL << 40;
+    buf = make_int_npy("<i8", "()", 8, &one, 1, &len);
+    cr_assert_eq(npy_read_memory(buf, len, "x.npy", &data, sh, &r, err, sizeof err), ACTC_ERR_IO);
+    cr_assert_str_eq(err, "x.npy: element 0 is 1099511627776, beyond 2^24, which f32 cannot hold exactly");
+    free(buf);
+}
+
+Test(npy, bool_values) {
+    static const int64_t b[] = {1, 0, 0, 1, 1, 0};
+    size_t len;
+    int64_t sh[8];
+    int r;
+    uint8_t *buf = make_int_npy("|b1", "(2, 3)", 1, b, 6, &len);
+    float *out = read_ok(buf, len, sh, &r);
+    cr_assert(r == 2 && sh[0] == 2 && sh[1] == 3);
+    for (int i = 0; i < 6; i++)
+        cr_assert_eq(fbits(out[i]), fbits(b[i] ? 1.0f : 0.0f), "element %d", i);
+    rt_free(out);
+    free(buf);
+    buf = make_int_npy("<b1", "(0,)", 1, b, 0, &len);
+    out = read_ok(buf, len, sh, &r);
+    cr_assert(r == 1 && sh[0] == 0);
+    rt_free(out);
+    free(buf);
+    /* a bool is the byte 0 or 1; anything else is a corrupt file */
+    char err[512];
+    float *data;
+    static const int64_t bad[] = {1, 0, 0, 1, 0xff, 1};
+    buf = make_int_npy("|b1", "(2, 3)", 1, bad, 6, &len);
+    cr_assert_eq(npy_read_memory(buf, len, "b.npy", &data, sh, &r, err, sizeof err), ACTC_ERR_IO);
+    cr_assert_null(data);
+    cr_assert_str_eq(err, "b.npy: element 4 (row 1, column 1) is byte 0xff, not a bool (0 or 1)");
+    free(buf);
+}
+
+Test(npy, unsupported_integer_spellings) {
+    char err[512];
+    static const struct {
+        const char *descr, *want;
+    } cases[] = {
+        {">i2", "big-endian dtype '>i2' is not supported; save with arr.astype('<i2')"},
+        {">u8", "big-endian dtype '>u8' is not supported; save with arr.astype('<u8')"},
+        {"<i3", "unsupported dtype '<i3' (expected a float '<f4', '<f8' or '<f2', an integer '<i1' .. '<i8' "
+                "or '<u1' .. '<u8', or a bool '|b1')"},
+        {"<i16", "unsupported dtype '<i16'"},
+        {"|b2", "unsupported dtype '|b2'"},
+        {"<b8", "unsupported dtype '<b8'"},
+        {"<I8", "unsupported dtype '<I8'"},
+        {"i8", "unsupported dtype 'i8'"},
+        {"<q", "unsupported dtype '<q'"},
+        {"|?", "unsupported dtype '|?'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cr_assert_eq(read_one(cases[i].descr, 8, 0, err, sizeof err), ACTC_ERR_IO, "%s", cases[i].descr);
+        cr_assert(strstr(err, cases[i].want), "%s: %s", cases[i].descr, err);
+    }
+}
+
 /* ---- files written by numpy ---- */
 
 static float *read_file(const char *name, int64_t *shape, int *rank) {
@@ -339,6 +528,22 @@ Test(npy, numpy_f8_and_f2_conversion) {
         cr_skip_test("no numpy reference files");
     compare_with_numpy("numpy-f8-specials.npy", "numpy-f8-specials.f4.npy", 19);
     compare_with_numpy("numpy-f2-all.npy", "numpy-f2-all.f4.npy", 65536);
+}
+
+Test(npy, numpy_integer_and_bool_conversion) {
+    if (!have_numpy_files())
+        cr_skip_test("no numpy reference files");
+    static const struct {
+        const char *dt;
+        int64_t n;
+    } files[] = {{"i1", 256}, {"u1", 256}, {"i2", 8}, {"u2", 6}, {"i4", 8},
+                 {"u4", 5},   {"i8", 6},   {"u8", 4}, {"b1", 6}};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char src[64], conv[64];
+        snprintf(src, sizeof src, "numpy-int-%s.npy", files[i].dt);
+        snprintf(conv, sizeof conv, "numpy-int-%s.f4.npy", files[i].dt);
+        compare_with_numpy(src, conv, files[i].n);
+    }
 }
 
 /* ---- the malformed corpus ---- */

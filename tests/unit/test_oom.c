@@ -13,7 +13,9 @@
  * compiler to the end (check, lower, fuse, codegen; JIT and AOT object +
  * header) for a gated model and examples/ffn.act: NOMEM, nothing leaked, no
  * partial output file, and the JIT code of the first success computes the
- * same bits.  LLVM's own allocations are outside the funnel (it treats out of
+ * same bits.  An integer .npy input read with actrt_npy_read and run
+ * likewise, and a rejected .npy and a weights file of another format.
+ * LLVM's own allocations are outside the funnel (it treats out of
  * memory as fatal), so these loops fail actc's allocations only.
  */
 #include <dirent.h>
@@ -50,7 +52,7 @@ static int check_with_limit(const char *path, long n) {
     int st = actc_session_new(&s);
     if (st == ACTC_OK) {
         st = actc_check_file(s, path);
-        if ((st == ACTC_OK || st == ACTC_ERR_CHECK) && !actc_diag_render(s, ACTC_DIAG_TEXT))
+        if ((st == ACTC_OK || st == ACTC_ERR_CHECK || st == ACTC_ERR_SYNTAX) && !actc_diag_render(s, ACTC_DIAG_TEXT))
             st = ACTC_ERR_NOMEM;
     } else {
         cr_assert_null(s);
@@ -100,6 +102,13 @@ Test(oom, every_example_fails_cleanly_at_every_allocation) {
 
 Test(oom, erroneous_program_fails_cleanly) {
     oom_loop(ACTC_SOURCE_DIR "/examples/errors/typo.act", ACTC_ERR_CHECK);
+}
+
+Test(oom, pytorch_habits_fail_cleanly) {
+    /* habits.c: its diagnostics and fix-its, the scanner's repaired strings,
+     * the checking of a repaired parse, and '**' parsed on as pow */
+    oom_loop(ACTC_SOURCE_DIR "/tests/errors/pytorch-habits-all-at-once.act", ACTC_ERR_CHECK);
+    oom_loop(ACTC_SOURCE_DIR "/tests/errors/pytorch-power-operator.act", ACTC_ERR_SYNTAX);
 }
 
 /* ---- the runtime: create, bind weights (arrays, safetensors bytes
@@ -576,4 +585,129 @@ Test(oom, compact_weights_fail_cleanly_at_every_allocation, .timeout = 300) {
     }
     for (int i = 0; i < RT_NT; i++)
         free(w[i]);
+}
+
+/* ---- .npy inputs of integers (runtime/npy.c): an <i2 input read with
+ * actrt_npy_read, then the gated model created, bound and run on it, at
+ * every allocation failure: NOMEM and nothing leaked until it gets
+ * through, and then the same bits as the same values given as floats.  A
+ * file the reader rejects after allocating (an integer beyond 2^24) and a
+ * weights file of another format (a .npz, named by runtime/sniff.c) fail
+ * with NOMEM or their own error, never leaking. ---- */
+
+static void write_bytes(const char *path, const void *p, size_t n) {
+    FILE *f = fopen(path, "wb");
+    cr_assert(f);
+    cr_assert_eq(fwrite(p, 1, n, f), n);
+    cr_assert_eq(fclose(f), 0);
+}
+
+/* A version-1.0 .npy of `descr` and shape text with n elements of `size` bytes at data. */
+static void write_npy_file(const char *path, const char *descr, const char *shape, const void *data, size_t bytes) {
+    char h[128];
+    int hl = snprintf(h, sizeof h, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, shape);
+    size_t total = (10 + (size_t)hl + 1 + 63) / 64 * 64;
+    uint8_t *buf = calloc(1, total + bytes);
+    memcpy(buf, "\x93NUMPY\x01\x00", 8);
+    buf[8] = (uint8_t)(total - 10);
+    buf[9] = (uint8_t)((total - 10) >> 8);
+    memcpy(buf + 10, h, (size_t)hl);
+    memset(buf + 10 + hl, ' ', total - 10 - (size_t)hl - 1);
+    buf[total - 1] = '\n';
+    memcpy(buf + total, data, bytes);
+    write_bytes(path, buf, total + bytes);
+    free(buf);
+}
+
+Test(oom, integer_npy_input_fails_cleanly_at_every_allocation, .timeout = 300) {
+    actc_session *s;
+    cr_assert_eq(actc_session_new(&s), ACTC_OK);
+    cr_assert_eq(actc_check_source(s, "rt.act", RT_SRC, strlen(RT_SRC)), ACTC_OK);
+    actc_jit_model *j;
+    cr_assert_eq(actc_jit_compile(s, NULL, NULL, &j), ACTC_OK, "%s", actc_last_error(s));
+    const actrt_desc *d = actc_jit_desc(j);
+    float *w[RT_NT];
+    rt_make_weights(w, 5);
+    static int16_t xi[RT_BATCH * 24];
+    static float xf[RT_BATCH * 24], y0[RT_BATCH * 8], p0[RT_BATCH * 8], y[RT_BATCH * 8], p[RT_BATCH * 8];
+    for (int i = 0; i < RT_BATCH * 24; i++) {
+        xi[i] = (int16_t)(i % 11 - 5);
+        xf[i] = (float)xi[i];
+    }
+    char xpath[64], bad[64], npz[64], shape[32];
+    snprintf(xpath, sizeof xpath, "/tmp/actc-oom-x-%d.npy", (int)getpid());
+    snprintf(bad, sizeof bad, "/tmp/actc-oom-bad-%d.npy", (int)getpid());
+    snprintf(npz, sizeof npz, "/tmp/actc-oom-%d.npz", (int)getpid());
+    snprintf(shape, sizeof shape, "(%d, 24)", RT_BATCH);
+    write_npy_file(xpath, "<i2", shape, xi, sizeof xi);
+    const int64_t big[3] = {0, 0, 16777217};
+    write_npy_file(bad, "<i8", "(3,)", big, sizeof big);
+    /* numpy.savez's layout: a zip whose first entry is x.npy */
+    uint8_t zip[64] = "PK\x03\x04";
+    zip[26] = 5; /* the first entry's name length, then the name */
+    memcpy(zip + 30, "x.npy", 5);
+    write_bytes(npz, zip, sizeof zip);
+    cr_assert_eq(rt_attempt(d, -1, RT_ARRAYS, w, NULL, 0, NULL, xf, y0, p0), ACTC_OK);
+    long n;
+    for (n = 0; n < 100000; n++) {
+        float *x = NULL;
+        int64_t sh[ACTRT_NPY_MAX_RANK];
+        int rank;
+        countdown = n;
+        actrt_set_allocator(failing_alloc, NULL);
+        int st = actrt_npy_read(xpath, &x, sh, &rank);
+        long left = countdown; /* what the read left of the budget, for the run */
+        actrt_set_allocator(NULL, NULL);
+        countdown = -1;
+        cr_assert(st == ACTC_OK ? x != NULL : x == NULL);
+        if (st == ACTC_OK) {
+            cr_assert(rank == 2 && sh[0] == RT_BATCH && sh[1] == 24);
+            memset(y, 0, sizeof y);
+            st = rt_attempt(d, left, RT_ARRAYS, w, NULL, 0, NULL, x, y, p);
+            actrt_set_allocator(failing_alloc, NULL); /* x came from it: free it there (live) */
+            actrt_free(x);
+            actrt_set_allocator(NULL, NULL);
+        }
+        cr_assert_eq(live, 0, "%ld blocks leaked after failing allocation %ld", live, n);
+        if (st == ACTC_OK)
+            break;
+        cr_assert_eq(st, ACTC_ERR_NOMEM, "allocation %ld failed with status %d: %s", n, st, actrt_last_error(NULL));
+    }
+    cr_assert_lt(n, 100000);
+    cr_assert_gt(n, 2, "too few failure points (%ld)", n);
+    cr_assert_eq(memcmp(y, y0, sizeof y), 0, "the integer input computes what its floats do");
+    cr_assert_eq(memcmp(p, p0, sizeof p), 0);
+    fprintf(stderr, "integer .npy input + runtime: %ld failure points\n", n);
+    /* rejected files: NOMEM while allocations fail, then their own error */
+    for (n = 0; n < 1000; n++) {
+        float *x = (float *)xf;
+        int64_t sh[ACTRT_NPY_MAX_RANK];
+        int rank;
+        countdown = n;
+        actrt_set_allocator(failing_alloc, NULL);
+        int st = actrt_npy_read(bad, &x, sh, &rank);
+        char rerr[512];
+        snprintf(rerr, sizeof rerr, "%s", actrt_last_error(NULL));
+        actrt_model *m = NULL;
+        int wst = actrt_model_create(&m, d);
+        if (wst == ACTC_OK)
+            wst = actrt_model_load_weights(m, (const char *const[]){npz}, 1, NULL);
+        const char *werr = wst == ACTC_ERR_WEIGHTS ? strstr(actrt_last_error(m), "is a NumPy .npz archive") : "";
+        actrt_model_free(m);
+        actrt_set_allocator(NULL, NULL);
+        countdown = -1;
+        cr_assert_null(x);
+        cr_assert_eq(live, 0, "%ld blocks leaked after failing allocation %ld", live, n);
+        cr_assert(st == ACTC_ERR_NOMEM || (st == ACTC_ERR_IO && strstr(rerr, "element 2 is 16777217, beyond 2^24")),
+                  "status %d: %s", st, rerr);
+        cr_assert(wst == ACTC_ERR_NOMEM || (wst == ACTC_ERR_WEIGHTS && werr), "status %d", wst);
+        if (st == ACTC_ERR_IO && wst == ACTC_ERR_WEIGHTS)
+            break;
+    }
+    cr_assert_lt(n, 1000);
+    unlink(xpath), unlink(bad), unlink(npz);
+    for (int i = 0; i < RT_NT; i++)
+        free(w[i]);
+    actc_jit_free(j);
+    actc_session_free(s);
 }
