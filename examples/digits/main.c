@@ -10,7 +10,8 @@
  * largest logit difference from PyTorch, and the latency of a whole-split
  * batch and of single samples (medians).  Exit status 0 only if every
  * prediction agrees with PyTorch's.  The .npy files are read with
- * libactrt's actrt_npy_read; the model itself needs only libc.
+ * libactrt's actrt_npy_read (the labels are int64, read exactly as f32);
+ * the model itself needs only libc.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>

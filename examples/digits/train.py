@@ -8,9 +8,9 @@ this script:
 
   digits.safetensors  the trained weights, with the module's state_dict names
   test_x.npy          the held-out split, f32 [N, 64], pixels / 16
-  test_y.npy          its labels, f32 [N]
+  test_y.npy          its labels, int64 [N]
   torch_logits.npy    PyTorch's f32 logits on the held-out split, f32 [N, 10]
-  torch_pred.npy      PyTorch's predictions (argmax), f32 [N]
+  torch_pred.npy      PyTorch's predictions (argmax), int64 [N]
 
 so that `make demo` needs no Python.  Seeded: rerunning it rewrites the same
 model up to PyTorch's run-to-run summation order.  Needs python3-torch and
@@ -89,9 +89,9 @@ def main():
     margin = (top2[:, 1] - top2[:, 0]).min()
     save_safetensors(os.path.join(HERE, "digits.safetensors"), model.state_dict())
     np.save(os.path.join(HERE, "test_x.npy"), xte)
-    np.save(os.path.join(HERE, "test_y.npy"), yte.astype(np.float32))
+    np.save(os.path.join(HERE, "test_y.npy"), yte.astype(np.int64))
     np.save(os.path.join(HERE, "torch_logits.npy"), logits.astype(np.float32))
-    np.save(os.path.join(HERE, "torch_pred.npy"), pred.astype(np.float32))
+    np.save(os.path.join(HERE, "torch_pred.npy"), pred.astype(np.int64))
     print(f"train accuracy {train_acc:.4f}; held-out accuracy {(pred == yte).mean():.4f} "
           f"({(pred == yte).sum()}/{len(yte)}); smallest top-2 logit margin {margin:.3g}")
 
